@@ -1,0 +1,245 @@
+"""The demo dataset both sandboxes load: one Nordic services company, seen from Ramp and Visma.
+
+Pure data, no I/O. ``demo_dataset()`` is deterministic (a fixed random seed), so the demo, the
+tests and the benchmarks all see the same company. ``empty_dataset()`` is the bare minimum a
+sandbox needs to answer (one entity, the open financial periods).
+
+How the two sides line up (this is what the connector has to discover, not assume):
+- Visma holds the chart of accounts, the SUBACCOUNT dimension with segment 1 = cost centre and
+  segment 2 = department, projects, VAT codes, financial periods, and some existing suppliers.
+- Ramp holds vendors, bills and purchase orders whose accounting field selections carry the
+  Visma ids as ``external_id`` (as if the chart had been pushed to Ramp's accounting API):
+  GL_ACCOUNT → account number, COST_CENTER → cost-centre value, OTHER ("Department") →
+  department value, PROJECT → project id, TAX_CODE → VAT id (optional; the default VAT code of
+  the account applies otherwise).
+- Some Ramp vendors carry an organisation or VAT number (in their onboarding form answers) that
+  matches an existing Visma supplier; others are new and must be created.
+- A few bills are deliberately unsyncable: coded to an unknown account, or dated in a period that
+  is closed in the supplier ledger.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+__all__ = [
+    "COST_CENTRE_SEGMENT",
+    "DEPARTMENT_SEGMENT",
+    "Dataset",
+    "SeedAccount",
+    "SeedBill",
+    "SeedBillLine",
+    "SeedEntity",
+    "SeedPeriod",
+    "SeedProject",
+    "SeedPurchaseOrder",
+    "SeedSegment",
+    "SeedSegmentValue",
+    "SeedSupplier",
+    "SeedVat",
+    "SeedVendor",
+    "demo_dataset",
+    "empty_dataset",
+]
+
+COST_CENTRE_SEGMENT = 1
+DEPARTMENT_SEGMENT = 2
+
+
+@dataclass(frozen=True)
+class SeedAccount:
+    """A Visma GL account. ``default_vat`` is the VAT id usually used on it (None: no VAT)."""
+
+    number: str
+    description: str
+    type: str  # Asset | Liability | Income | Expense
+    active: bool = True
+    default_vat: str | None = None
+
+
+@dataclass(frozen=True)
+class SeedSegmentValue:
+    value: str
+    description: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class SeedSegment:
+    """One segment of Visma's SUBACCOUNT dimension."""
+
+    segment_id: int
+    description: str
+    length: int
+    values: tuple[SeedSegmentValue, ...]
+
+
+@dataclass(frozen=True)
+class SeedProject:
+    project_id: str
+    description: str
+    status: str = "Active"  # Planned | Active | Completed | Cancelled | OnHold
+    visible_in_ap: bool = True
+
+
+@dataclass(frozen=True)
+class SeedVat:
+    vat_id: str
+    description: str
+    rate: Decimal  # percent, e.g. Decimal("25")
+
+
+@dataclass(frozen=True)
+class SeedPeriod:
+    """A Visma financial period, ``period_id`` in YYYYMM form."""
+
+    period_id: str
+    closed_in_supplier_ledger: bool = False
+
+
+@dataclass(frozen=True)
+class SeedSupplier:
+    """A supplier that already exists in Visma before the connector runs."""
+
+    number: str
+    name: str
+    currency: str
+    country: str
+    corporate_id: str | None = None  # organisation number
+    vat_registration_id: str | None = None
+    status: str = "Active"  # Active | OnHold | HoldPayments | Inactive | OneTime
+
+
+@dataclass(frozen=True)
+class SeedVendor:
+    """A Ramp bill-pay vendor, with one contact."""
+
+    id: str
+    name: str
+    country: str
+    currency: str
+    email: str
+    address_line_1: str
+    city: str
+    postal_code: str
+    org_number: str | None = None
+    vat_number: str | None = None
+    net_payment_terms: int = 30
+
+
+@dataclass(frozen=True)
+class SeedBillLine:
+    """One bill line; amounts in minor units, VAT included (what the company pays)."""
+
+    amount_minor: int
+    memo: str
+    gl_account: str
+    cost_centre: str | None = None
+    department: str | None = None
+    project: str | None = None
+    vat_code: str | None = None
+
+
+@dataclass(frozen=True)
+class SeedBill:
+    """A Ramp bill. ``approval_status`` follows Ramp's enum."""
+
+    id: str
+    vendor_id: str
+    invoice_number: str
+    currency: str
+    issued_at: date
+    due_at: date
+    lines: tuple[SeedBillLine, ...]
+    approval_status: str = "APPROVED"
+    memo: str = ""
+    is_credit: bool = False  # a vendor credit: becomes a Visma DebitAdj
+    purchase_order_id: str | None = None
+
+    @property
+    def amount_minor(self) -> int:
+        return sum(line.amount_minor for line in self.lines)
+
+
+@dataclass(frozen=True)
+class SeedPurchaseOrder:
+    id: str
+    number: str
+    vendor_id: str
+    currency: str
+    promise_date: date
+    lines: tuple[SeedBillLine, ...]
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class SeedEntity:
+    id: str
+    name: str
+    currency: str
+    is_primary: bool = True
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything both sandboxes start with."""
+
+    company_name: str
+    base_currency: str
+    entities: tuple[SeedEntity, ...]
+    accounts: tuple[SeedAccount, ...] = ()
+    segments: tuple[SeedSegment, ...] = ()
+    projects: tuple[SeedProject, ...] = ()
+    vat_codes: tuple[SeedVat, ...] = ()
+    periods: tuple[SeedPeriod, ...] = ()
+    suppliers: tuple[SeedSupplier, ...] = ()
+    vendors: tuple[SeedVendor, ...] = ()
+    bills: tuple[SeedBill, ...] = ()
+    purchase_orders: tuple[SeedPurchaseOrder, ...] = ()
+    currencies: tuple[str, ...] = field(default=("NOK", "SEK", "EUR", "DKK", "USD"))
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _periods(today: date) -> tuple[SeedPeriod, ...]:
+    """Twenty-four monthly periods around ``today``; the month two back is closed for AP."""
+    periods = []
+    year, month = today.year - 1, today.month
+    for _ in range(24):
+        periods.append(SeedPeriod(f"{year:04d}{month:02d}"))
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    closed_year, closed_month = (today.year, today.month - 2) if today.month > 2 else (
+        today.year - 1,
+        today.month + 10,
+    )
+    closed = f"{closed_year:04d}{closed_month:02d}"
+    return tuple(
+        SeedPeriod(p.period_id, closed_in_supplier_ledger=p.period_id <= closed) for p in periods
+    )
+
+
+def empty_dataset(today: date | None = None) -> Dataset:
+    """One entity, currencies and open periods: enough for a sandbox to serve requests."""
+    today = today or date.today()
+    return Dataset(
+        company_name="Empty Company AS",
+        base_currency="NOK",
+        entities=(SeedEntity("00000000-0000-4000-8000-000000000001", "Empty Company AS", "NOK"),),
+        periods=_periods(today),
+        vat_codes=(SeedVat("0", "No VAT", Decimal("0")),),
+    )
+
+
+def demo_dataset(today: date | None = None) -> Dataset:  # pragma: no cover - filled below
+    """The demo company; see the module docstring."""
+    from ml_connector.sandbox._demo import build_demo
+
+    return build_demo(today or date.today())
