@@ -29,6 +29,13 @@ from decimal import Decimal
 __all__ = [
     "COST_CENTRE_SEGMENT",
     "DEPARTMENT_SEGMENT",
+    "FIELD_COST_CENTRE",
+    "FIELD_DEPARTMENT",
+    "FIELD_GL_ACCOUNT",
+    "FIELD_PROJECT",
+    "FIELD_VAT",
+    "FORM_ORG_NUMBER",
+    "FORM_VAT_NUMBER",
     "Dataset",
     "SeedAccount",
     "SeedBill",
@@ -48,6 +55,19 @@ __all__ = [
 
 COST_CENTRE_SEGMENT = 1
 DEPARTMENT_SEGMENT = 2
+
+# External (ERP-side) ids of the Ramp accounting fields that carry Visma coding, as a chart push
+# (``flows/chart.py``) creates them. A bill line's ``accounting_field_selections[].category_info
+# .external_id`` names the field; the selection's ``external_id`` is the Visma value.
+FIELD_GL_ACCOUNT = "gl_account"  # GL accounts category; selection type GL_ACCOUNT
+FIELD_COST_CENTRE = "subaccount-1"  # SUBACCOUNT segment 1 values
+FIELD_DEPARTMENT = "subaccount-2"  # SUBACCOUNT segment 2 values
+FIELD_PROJECT = "project"  # Visma project ids
+FIELD_VAT = "vat"  # Visma VAT ids
+# Labels of the vendor onboarding form answers (custom_form_collection_response) that carry
+# a vendor's organisation and VAT numbers.
+FORM_ORG_NUMBER = "Organisation number"
+FORM_VAT_NUMBER = "VAT number"
 
 
 @dataclass(frozen=True)
