@@ -20,10 +20,8 @@ How the two sides line up (this is what the connector has to discover, not assum
 
 from __future__ import annotations
 
-import random
-import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 __all__ = [
@@ -223,10 +221,6 @@ class Dataset:
     currencies: tuple[str, ...] = field(default=("NOK", "SEK", "EUR", "DKK", "USD"))
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
 def _periods(today: date) -> tuple[SeedPeriod, ...]:
     """Twenty-four monthly periods around ``today``; the month two back is closed for AP."""
     periods = []
@@ -236,9 +230,13 @@ def _periods(today: date) -> tuple[SeedPeriod, ...]:
         month += 1
         if month == 13:
             year, month = year + 1, 1
-    closed_year, closed_month = (today.year, today.month - 2) if today.month > 2 else (
-        today.year - 1,
-        today.month + 10,
+    closed_year, closed_month = (
+        (today.year, today.month - 2)
+        if today.month > 2
+        else (
+            today.year - 1,
+            today.month + 10,
+        )
     )
     closed = f"{closed_year:04d}{closed_month:02d}"
     return tuple(
@@ -258,7 +256,7 @@ def empty_dataset(today: date | None = None) -> Dataset:
     )
 
 
-def demo_dataset(today: date | None = None) -> Dataset:  # pragma: no cover - filled below
+def demo_dataset(today: date | None = None) -> Dataset:
     """The demo company; see the module docstring."""
     from ml_connector.sandbox._demo import build_demo
 
