@@ -1,0 +1,339 @@
+"""F1 bills → supplier invoices, exactly once, and F6 write-back of the result to Ramp.
+
+One call of ``sync_bill`` is one unit of work for one Ramp bill:
+
+1. decide: archived, not ready, or to be written;
+2. ensure the supplier (F2), resolve the coding, run the pre-flight checks (no call on failure);
+3. write: the link row decides between create, update and nothing-changed:
+   - no link: claim it (state ``attempted``), POST the invoice, confirm the link;
+   - ``attempted`` without a Visma id (a crash or an ambiguous answer last time): look the
+     invoice up by its external reference first, and POST only if it is not there;
+   - confirmed: compare the payload hash; PUT while Visma allows (Hold, Balanced), otherwise
+     the record needs attention;
+4. attach the invoice files not attached yet; 5. mark the bill synced in Ramp.
+
+The external reference is the note ``ramp-bill:<bill id>`` on the Visma document, plus the
+supplier's invoice number as ``supplierReference``. Visma has no idempotency key, so this note
+is what makes "look it up before re-posting" exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from ml_connector.audit import AuditKind
+from ml_connector.clients import (
+    AmbiguousOutcome,
+    Bill,
+    SupplierInvoice,
+    SupplierInvoiceLineWrite,
+    SupplierInvoiceWrite,
+    SyncSuccess,
+)
+from ml_connector.errors import NeedsAttention
+from ml_connector.flows.context import FlowContext
+from ml_connector.flows.coding import bill_coding, is_credit
+from ml_connector.flows.suppliers import ensure_supplier
+from ml_connector.mapping.coding import ResolvedLine, resolve_lines
+from ml_connector.mapping.preflight import check_invoice
+
+__all__ = ["LINK_KIND", "BillOutcome", "external_ref", "sync_bill", "sync_idempotency_key"]
+
+LINK_KIND = "bill"
+EDITABLE = frozenset({"Hold", "Balanced"})
+_NAMESPACE = uuid.UUID("3f0c6d64-5a7e-4d0c-9f7a-4b1f6c2a9e11")
+
+
+@dataclass(frozen=True)
+class BillOutcome:
+    action: str  # created | updated | unchanged | deleted | skipped
+    visma_ref: str | None = None
+    supplier_created: bool = False
+    reason: str = ""
+    payload: dict[str, Any] | None = None
+
+
+def external_ref(bill_id: str) -> str:
+    return f"ramp-bill:{bill_id}"
+
+
+def sync_idempotency_key(connection_id: int, bill_id: str, sync_type: str) -> str:
+    """The same key on every retry, so Ramp records one sync per bill and type."""
+    return str(uuid.uuid5(_NAMESPACE, f"{connection_id}:{bill_id}:{sync_type}"))
+
+
+def _period(day: date) -> str:
+    return f"{day.year:04d}{day.month:02d}"
+
+
+def _as_date(value: datetime | date | None) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value
+
+
+def build_invoice(
+    bill: Bill, supplier: str, lines: list[ResolvedLine], ctx: FlowContext
+) -> SupplierInvoiceWrite:
+    issued = _as_date(bill.issued_at) or date.today()
+    accounting = _as_date(bill.accounting_date) or issued
+    return SupplierInvoiceWrite(
+        document_type="DebitAdj" if is_credit(bill) else "Invoice",
+        supplier_number=supplier,
+        supplier_reference=(bill.invoice_number or bill.id)[:40],
+        date=issued,
+        due_date=_as_date(bill.due_at),
+        currency_id=bill.amount.currency_code,
+        financial_period=_period(accounting),
+        description=(bill.memo or bill.vendor_memo or f"Ramp bill {bill.invoice_number}")[:150],
+        note=external_ref(bill.id),
+        hold=ctx.options.post_on_hold,
+        tax_calculation_mode=ctx.options.tax_calculation_mode,
+        lines=[
+            SupplierInvoiceLineWrite(
+                operation="Insert",
+                line_number=line.line_number,
+                account_number=line.account,
+                subaccount=list(line.subaccount),
+                transaction_description=line.description or None,
+                quantity=line.quantity,
+                unit_cost_in_currency=abs(line.amount),
+                cost_in_currency=abs(line.amount),
+                vat_code_id=line.vat_code,
+                project_id=line.project,
+            )
+            for line in lines
+        ],
+    )
+
+
+def payload_of(invoice: SupplierInvoiceWrite) -> dict[str, Any]:
+    """The invoice as canonical JSON-ready data (what the audit trail and replay diff show)."""
+    return invoice.model_dump(mode="json", exclude_none=True)
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def find_by_reference(
+    ctx: FlowContext, supplier: str, document_type: str, bill_id: str
+) -> SupplierInvoice | None:
+    """Look the invoice up by its external reference note (the lookup before any re-post)."""
+    ref = external_ref(bill_id)
+    async for invoice in ctx.visma.list_supplier_invoices(
+        supplier=supplier, document_type=document_type, expand_note=True
+    ):
+        if invoice.note and ref in invoice.note:
+            return invoice
+    return None
+
+
+async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
+    """Run F1 (+F2, F6) for one bill; raise NeedsAttention or a vendor error on failure."""
+    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill.id)
+    if bill.archived_at is not None:
+        return await _archived(ctx, bill, link.visma_id if link else None)
+    ready = bill.approval_status == "APPROVED" or ctx.options.sync_on_creation
+    if not ready and (link is None or not link.visma_id):
+        ctx.note(AuditKind.DECISION, {"decision": "skip", "why": "bill is not approved"})
+        return BillOutcome("skipped", reason=f"approval status {bill.approval_status}")
+
+    supplier = await ensure_supplier(ctx, bill.vendor.id, bill.amount.currency_code)
+    coded, bill_level = bill_coding(bill)
+    lines = resolve_lines(
+        coded,
+        bill_level,
+        ctx.rules,
+        currency=bill.amount.currency_code,
+        total_minor=bill.amount.amount,
+    )
+    invoice = build_invoice(bill, supplier.number, lines, ctx)
+    check_invoice(
+        financial_period=invoice.financial_period or "",
+        currency=invoice.currency_id or "",
+        lines=lines,
+        master=await ctx.master.get(),
+    )
+    payload = payload_of(invoice)
+    digest = payload_hash(payload)
+    ctx.note(AuditKind.MAPPED_PAYLOAD, {"payload": payload, "hash": digest})
+
+    if link is not None and link.visma_id:
+        outcome = await _update(ctx, bill, invoice, payload, digest, link.visma_id, link.data)
+    else:
+        outcome = await _create(ctx, bill, invoice, payload, digest, attempted=link is not None)
+    outcome = BillOutcome(
+        outcome.action, outcome.visma_ref, supplier.created, outcome.reason, payload
+    )
+    if outcome.visma_ref:
+        await _attach_files(ctx, bill, outcome.visma_ref)
+        await _write_back(ctx, bill, outcome.visma_ref)
+    return outcome
+
+
+async def _create(
+    ctx: FlowContext,
+    bill: Bill,
+    invoice: SupplierInvoiceWrite,
+    payload: dict[str, Any],
+    digest: str,
+    *,
+    attempted: bool,
+) -> BillOutcome:
+    doc_type = invoice.document_type or "Invoice"
+    supplier = invoice.supplier_number or ""
+    if attempted:
+        found = await find_by_reference(ctx, supplier, doc_type, bill.id)
+        if found is not None:
+            ref = f"{doc_type}/{found.reference_number}"
+            ctx.note(AuditKind.DECISION, {"decision": "adopt", "why": "found by reference"})
+            await _confirm(ctx, bill.id, ref, digest)
+            return BillOutcome("created", ref, reason="adopted after an uncertain outcome")
+    else:
+        await ctx.store.claim_link(
+            ctx.connection_id,
+            LINK_KIND,
+            bill.id,
+            external_ref=external_ref(bill.id),
+            owner=ctx.owner,
+        )
+    try:
+        number = await ctx.visma.create_supplier_invoice(invoice)
+    except AmbiguousOutcome:
+        found = await find_by_reference(ctx, supplier, doc_type, bill.id)
+        if found is None:
+            raise
+        number = found.reference_number
+    ref = f"{doc_type}/{number}"
+    await _confirm(ctx, bill.id, ref, digest)
+    return BillOutcome("created", ref)
+
+
+async def _confirm(
+    ctx: FlowContext, bill_id: str, ref: str, digest: str, data: dict[str, Any] | None = None
+) -> None:
+    await ctx.store.confirm_link(
+        ctx.connection_id,
+        LINK_KIND,
+        bill_id,
+        visma_id=ref,
+        data={**(data or {}), "payload_hash": digest},
+    )
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    doc_type, _, number = ref.partition("/")
+    return doc_type, number
+
+
+async def _update(
+    ctx: FlowContext,
+    bill: Bill,
+    invoice: SupplierInvoiceWrite,
+    payload: dict[str, Any],
+    digest: str,
+    ref: str,
+    data: dict[str, Any],
+) -> BillOutcome:
+    if data.get("payload_hash") == digest:
+        return BillOutcome("unchanged", ref)
+    doc_type, number = _split_ref(ref)
+    current = await ctx.visma.get_supplier_invoice(doc_type, number)
+    if current is None:
+        raise NeedsAttention(
+            f"Invoice {number} was synced from this bill but no longer exists in Visma",
+            hint="Replay the bill to create it again, or exclude it if it was deleted on purpose.",
+            code="invoice_missing",
+        )
+    if current.status not in EDITABLE:
+        raise NeedsAttention(
+            f"The bill changed in Ramp after invoice {number} was released in Visma "
+            f"(status {current.status})",
+            hint="Correct the invoice in Visma (for example with a credit note), "
+            "or undo the change in Ramp and mark this record resolved.",
+            code="invoice_locked",
+        )
+    existing = {line.line_number for line in current.lines}
+    lines = [
+        line.model_copy(
+            update={"operation": "Update" if line.line_number in existing else "Insert"}
+        )
+        for line in invoice.lines
+    ]
+    wanted = {line.line_number for line in invoice.lines}
+    lines += [
+        SupplierInvoiceLineWrite(operation="Delete", line_number=n)
+        for n in sorted(existing - wanted)
+    ]
+    update = invoice.model_copy(update={"lines": lines, "document_type": None})
+    await ctx.visma.update_supplier_invoice(doc_type, number, update, etag=current.timestamp)
+    await _confirm(ctx, bill.id, ref, digest, data)
+    ctx.note(AuditKind.DECISION, {"decision": "update", "visma_ref": ref})
+    return BillOutcome("updated", ref)
+
+
+async def _archived(ctx: FlowContext, bill: Bill, ref: str | None) -> BillOutcome:
+    if ref is None:
+        ctx.note(AuditKind.DECISION, {"decision": "skip", "why": "archived before sync"})
+        return BillOutcome("skipped", reason="archived in Ramp before it was synced")
+    doc_type, number = _split_ref(ref)
+    current = await ctx.visma.get_supplier_invoice(doc_type, number)
+    if current is None:
+        return BillOutcome("deleted", ref, reason="already gone from Visma")
+    if current.status not in EDITABLE:
+        raise NeedsAttention(
+            f"The bill was archived in Ramp, but invoice {number} is already "
+            f"{current.status} in Visma",
+            hint="Reverse or void the invoice in Visma, then mark this record resolved.",
+            code="archived_after_release",
+        )
+    await ctx.visma.delete_supplier_invoice(doc_type, number)
+    ctx.note(AuditKind.DECISION, {"decision": "delete", "why": "archived in Ramp"})
+    return BillOutcome("deleted", ref, reason="archived in Ramp; draft invoice removed")
+
+
+def _file_key(url: str) -> str:
+    parts = urlsplit(url)  # pre-signed URLs change their query string; the path does not
+    return hashlib.sha256(f"{parts.netloc}{parts.path}".encode()).hexdigest()[:16]
+
+
+async def _attach_files(ctx: FlowContext, bill: Bill, ref: str) -> None:
+    if not ctx.options.attach_files or not bill.invoice_urls:
+        return
+    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill.id)
+    data = dict(link.data) if link else {}
+    attached: list[str] = list(data.get("attached", []))
+    doc_type, number = _split_ref(ref)
+    for index, url in enumerate(bill.invoice_urls):
+        key = _file_key(url)
+        if key in attached:
+            continue
+        content = await ctx.ramp.download(url)
+        name = urlsplit(url).path.rsplit("/", 1)[-1] or f"{bill.invoice_number}-{index + 1}.pdf"
+        await ctx.visma.attach_supplier_invoice_file(
+            doc_type, number, name, content, "application/pdf"
+        )
+        attached.append(key)
+        await ctx.store.update_link_data(
+            ctx.connection_id, LINK_KIND, bill.id, {**data, "attached": attached}
+        )
+
+
+async def _write_back(ctx: FlowContext, bill: Bill, ref: str) -> None:
+    if not ctx.options.write_back or bill.sync_status != "NOT_SYNCED":
+        return
+    _, number = _split_ref(ref)
+    await ctx.ramp.post_sync(
+        "BILL_SYNC",
+        sync_idempotency_key(ctx.connection_id, bill.id, "BILL_SYNC"),
+        successful=[SyncSuccess(id=bill.id, reference_id=number)],
+    )
+    ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC", "reference_id": number})

@@ -1,0 +1,170 @@
+"""What a flow gets to work with for one connection: clients, store, rules, caches, timeline.
+
+Flows never build clients or open databases; the composition root (``runtime.wiring``) builds a
+``FlowContext`` per connection and hands it in. Master data (accounts, segments, projects, VAT,
+periods) is fetched once per ``ttl_s`` and shared by every unit of work of the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ml_connector.audit import AuditKind, Redactor
+from ml_connector.clients import CallRecord, RampClient, VismaClient
+from ml_connector.mapping.coding import CodingRules
+from ml_connector.mapping.preflight import (
+    AccountInfo,
+    MasterData,
+    PeriodInfo,
+    ProjectInfo,
+    SegmentInfo,
+)
+from ml_connector.store import Store
+
+__all__ = ["ConnectionOptions", "FlowContext", "MasterDataCache", "Timeline", "current_timeline"]
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """Per-connection behaviour switches, stored with the connection's settings."""
+
+    sync_on_creation: bool = False  # sync bills when created, not only once approved
+    post_on_hold: bool = False  # create invoices on Hold for review in Visma
+    attach_files: bool = True
+    write_back: bool = True  # mark bills synced in Ramp (F6)
+    tax_calculation_mode: str = "Gross"  # Ramp amounts include VAT
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> ConnectionOptions:
+        known = {k: v for k, v in settings.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Timeline:
+    """The audit entries of one unit of work, buffered and written in one transaction."""
+
+    connection_id: int
+    record_id: int | None
+    redactor: Redactor
+    entries: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
+
+    def add(self, kind: AuditKind, data: dict[str, Any]) -> None:
+        self.entries.append((kind.value, self.redactor.scrub(data), datetime.now(UTC)))
+
+    def api_call(self, call: CallRecord) -> None:
+        self.add(
+            AuditKind.API_CALL,
+            {
+                "system": call.system,
+                "method": call.method,
+                "path": call.path,
+                "status": call.status,
+                "duration_ms": call.duration_ms,
+                "request": call.request_body,
+                "response": call.response_body,
+                "error": call.error,
+            },
+        )
+
+    async def flush(self, store: Store) -> None:
+        entries, self.entries = self.entries, []
+        for kind, data, at in entries:
+            await store.append_audit(self.connection_id, self.record_id, kind, data, at=at)
+
+
+current_timeline: contextvars.ContextVar[Timeline | None] = contextvars.ContextVar(
+    "current_timeline", default=None
+)
+
+
+def record_call(call: CallRecord) -> None:
+    """The clients' ``on_call`` hook: file the call under the unit of work that made it."""
+    timeline = current_timeline.get()
+    if timeline is not None:
+        timeline.api_call(call)
+
+
+class MasterDataCache:
+    """Visma master data for one connection, refreshed at most every ``ttl_s`` seconds."""
+
+    def __init__(
+        self,
+        visma: VismaClient,
+        *,
+        ttl_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._visma = visma
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._value: MasterData | None = None
+        self._loaded_at = 0.0
+
+    def invalidate(self) -> None:
+        self._value = None
+
+    async def get(self) -> MasterData:
+        async with self._lock:
+            if self._value is None or self._clock() - self._loaded_at > self._ttl_s:
+                self._value = await self._load()
+                self._loaded_at = self._clock()
+            return self._value
+
+    async def _load(self) -> MasterData:
+        accounts = {
+            a.account_cd: AccountInfo(a.description or "", a.active)
+            for a in await self._visma.list_accounts()
+        }
+        dimension = await self._visma.get_dimension("SUBACCOUNT")
+        segments = {
+            s.segment_id: SegmentInfo(
+                s.description or f"Segment {s.segment_id}",
+                bool(s.validate),
+                {v.value_id: v.active for v in s.segment_values},
+            )
+            for s in dimension.segments
+        }
+        projects = {
+            p.project_id: ProjectInfo(p.status or "Active", p.visible_in_ap)
+            async for p in self._visma.list_projects()
+        }
+        vat = frozenset(v.vat_id for v in await self._visma.list_vat())
+        periods = {
+            p.period_id: PeriodInfo(p.closed_in_supplier_ledger, p.active)
+            for p in await self._visma.list_financial_periods()
+        }
+        return MasterData(accounts, segments, projects, vat, periods)
+
+
+@dataclass
+class FlowContext:
+    """Everything a flow needs for one connection."""
+
+    connection_id: int
+    connection_name: str
+    ramp: RampClient
+    visma: VismaClient
+    store: Store
+    rules: CodingRules
+    options: ConnectionOptions
+    master: MasterDataCache
+    redactor: Redactor
+    owner: str = "worker"
+    vendor_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def vendor_lock(self, vendor_id: str) -> asyncio.Lock:
+        """An in-process lock per Ramp vendor (the store lock guards across processes)."""
+        return self.vendor_locks.setdefault(vendor_id, asyncio.Lock())
+
+    def note(self, kind: AuditKind, data: dict[str, Any]) -> None:
+        timeline = current_timeline.get()
+        if timeline is not None:
+            timeline.add(kind, data)

@@ -1,0 +1,158 @@
+"""F2 supplier ensure: the bill's Ramp vendor exists as exactly one Visma supplier.
+
+Match order (first hit wins):
+1. the stored link (connection, vendor) → supplier number;
+2. the vendor's ``accounting_vendor_remote_id`` in Ramp, when it names an existing supplier;
+3. organisation number (Visma ``corporateId``), then VAT number (``vatRegistrationId``);
+4. the normalised exact name (case, accents of spacing and punctuation folded).
+
+No match: create the supplier from the vendor's data, store the link, and push the link back to
+Ramp (an accounting vendor whose ``remote_id`` is the supplier number, linked from the vendor).
+
+Exactly one supplier under concurrency: creation runs under an in-process lock and a store lock
+named after the vendor, and the match steps run again once the lock is held, so a second worker
+finds what the first created. A crash after Visma created the supplier but before the link was
+stored is healed the same way: the next attempt matches it by number or name instead of
+creating a twin.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ml_connector.audit import AuditKind
+from ml_connector.clients import AddressWrite, ContactWrite, Supplier, SupplierWrite, Vendor
+from ml_connector.errors import NeedsAttention, NotFound, RetriableVendorError
+from ml_connector.flows.context import FlowContext
+
+__all__ = ["SupplierOutcome", "ensure_supplier", "normalise_name"]
+
+LINK_KIND = "vendor"
+_LOCK_TTL_S = 120.0
+_BLOCKED = {"Inactive", "OnHold"}
+
+
+@dataclass(frozen=True)
+class SupplierOutcome:
+    number: str
+    created: bool
+    matched_by: str  # link | remote_id | org_number | vat_number | name | created
+
+
+def normalise_name(name: str) -> str:
+    """Fold case, accents, punctuation and spacing: ``"Atea  A/S."`` → ``"atea a s"``."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", plain.replace("ø", "o").replace("æ", "ae")).strip()
+
+
+def _digits(value: str | None) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", value or "").upper()
+
+
+async def _match(ctx: FlowContext, vendor: Vendor) -> tuple[Supplier, str] | None:
+    if vendor.accounting_vendor_remote_id:
+        try:
+            supplier = await ctx.visma.get_supplier(vendor.accounting_vendor_remote_id)
+        except NotFound:
+            supplier = None
+        if supplier is not None:
+            return supplier, "remote_id"
+    if vendor.org_number:
+        wanted = _digits(vendor.org_number)
+        async for supplier in ctx.visma.list_suppliers(corporate_id=vendor.org_number):
+            if _digits(supplier.corporate_id) == wanted:
+                return supplier, "org_number"
+    if vendor.vat_number:
+        wanted = _digits(vendor.vat_number)
+        async for supplier in ctx.visma.list_suppliers(vat_registration_id=vendor.vat_number):
+            if _digits(supplier.vat_registration_id) == wanted:
+                return supplier, "vat_number"
+    wanted_name = normalise_name(vendor.name)
+    async for supplier in ctx.visma.list_suppliers(name=vendor.name):
+        if normalise_name(supplier.name or "") == wanted_name:
+            return supplier, "name"
+    return None
+
+
+def _supplier_write(vendor: Vendor, currency: str) -> SupplierWrite:
+    address = vendor.address
+    return SupplierWrite(
+        name=vendor.name[:60],
+        status="Active",
+        currency_id=currency,
+        corporate_id=vendor.org_number,
+        vat_registration_id=vendor.vat_number,
+        main_address=AddressWrite(
+            address_line1=address.address_line_1 if address else None,
+            postal_code=address.postal_code if address else None,
+            city=address.city if address else None,
+            country_id=(address.country if address else None) or vendor.country,
+        ),
+        main_contact=ContactWrite(name=vendor.name[:60], email=vendor.contact_email),
+    )
+
+
+async def _push_link_to_ramp(ctx: FlowContext, vendor: Vendor, number: str) -> None:
+    """Make the supplier an accounting vendor in Ramp and link the bill-pay vendor to it."""
+    existing = [v async for v in ctx.ramp.list_accounting_vendors(remote_id=number)]
+    if not existing:
+        await ctx.ramp.upload_accounting_vendors([{"id": number, "name": vendor.name}])
+    if vendor.accounting_vendor_remote_id != number:
+        await ctx.ramp.update_vendor(vendor.id, accounting_vendor_remote_id=number)
+
+
+async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> SupplierOutcome:
+    """Return the Visma supplier number for a Ramp vendor, creating the supplier if needed."""
+    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id)
+    if link is not None and link.visma_id:
+        return SupplierOutcome(link.visma_id, created=False, matched_by="link")
+
+    async with ctx.vendor_lock(vendor_id):
+        lock_name = f"vendor:{ctx.connection_id}:{vendor_id}"
+        if not await ctx.store.try_lock(
+            lock_name, ctx.owner, ttl_s=_LOCK_TTL_S, now=datetime.now(UTC)
+        ):
+            raise RetriableVendorError(
+                "ml-connector", "another worker is creating this vendor's supplier; retrying"
+            )
+        try:
+            return await _ensure_locked(ctx, vendor_id, currency)
+        finally:
+            await ctx.store.release_lock(lock_name, ctx.owner)
+
+
+async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> SupplierOutcome:
+    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id)
+    if link is not None and link.visma_id:
+        return SupplierOutcome(link.visma_id, created=False, matched_by="link")
+    vendor = await ctx.ramp.get_vendor(vendor_id)
+    found = await _match(ctx, vendor)
+    if found is not None:
+        supplier, how = found
+        if supplier.status in _BLOCKED:
+            raise NeedsAttention(
+                f"Supplier {supplier.number} ({supplier.name}) is {supplier.status} in Visma",
+                hint="Activate the supplier in Visma, then retry the bill.",
+                code="supplier_blocked",
+            )
+        number = supplier.number
+        created = False
+    else:
+        await ctx.store.claim_link(
+            ctx.connection_id, LINK_KIND, vendor_id, external_ref=vendor.name, owner=ctx.owner
+        )
+        number = await ctx.visma.create_supplier(_supplier_write(vendor, currency))
+        how, created = "created", True
+    await ctx.store.confirm_link(
+        ctx.connection_id, LINK_KIND, vendor_id, visma_id=number, data={"matched_by": how}
+    )
+    ctx.note(
+        AuditKind.DECISION,
+        {"supplier": number, "vendor": vendor_id, "matched_by": how, "created": created},
+    )
+    await _push_link_to_ramp(ctx, vendor, number)
+    return SupplierOutcome(number, created=created, matched_by=how)

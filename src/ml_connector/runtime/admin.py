@@ -1,0 +1,140 @@
+"""Operator actions shared by the CLI and (later) the admin API: connections, ping, status, keys.
+
+Everything returned here is safe to print: secrets are masked, vendor errors are scrubbed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ml_connector.errors import ConnectorError, VendorError
+from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
+from ml_connector.store import Connection, ConnectionStatus, SyncStatus
+
+__all__ = [
+    "add_connection",
+    "describe_connection",
+    "describe_connections",
+    "mask",
+    "ping",
+    "resume_connection",
+    "rotate_keys",
+    "status",
+]
+
+_SECRET_FIELDS = frozenset({"ramp_client_secret", "visma_client_secret"})
+
+
+def mask(field: str, value: str) -> str:
+    """Secrets become ``********``; identifiers keep their first four characters."""
+    if field in _SECRET_FIELDS:
+        return "********"
+    return value[:4] + "…" if len(value) > 4 else value
+
+
+async def add_connection(
+    rt: Runtime,
+    name: str,
+    *,
+    credentials: dict[str, str],
+    ramp_base_url: str,
+    visma_base_url: str,
+    visma_token_url: str,
+    settings: dict[str, Any] | None = None,
+) -> Connection:
+    missing = [f for f in CREDENTIAL_FIELDS if not credentials.get(f)]
+    if missing:
+        from ml_connector.errors import ConfigurationError
+
+        raise ConfigurationError(f"missing credentials: {', '.join(missing)}")
+    return await rt.store.create_connection(
+        name,
+        ramp_base_url=ramp_base_url.rstrip("/"),
+        visma_base_url=visma_base_url.rstrip("/"),
+        visma_token_url=visma_token_url,
+        credentials_ciphertext=rt.vault.encrypt(credentials),
+        settings=settings or {},
+    )
+
+
+def _describe(rt: Runtime, connection: Connection) -> dict[str, Any]:
+    try:
+        creds = rt.credentials(connection)
+        masked = {k: mask(k, v) for k, v in creds.items()}
+    except ConnectorError as exc:
+        masked = {"error": str(exc)}
+    return {
+        "id": connection.id,
+        "name": connection.name,
+        "status": str(connection.status),
+        "health_message": connection.health_message,
+        "ramp_base_url": connection.ramp_base_url,
+        "visma_base_url": connection.visma_base_url,
+        "visma_token_url": connection.visma_token_url,
+        "credentials": masked,
+        "settings": connection.settings,
+    }
+
+
+async def describe_connections(rt: Runtime) -> list[dict[str, Any]]:
+    return [_describe(rt, c) for c in await rt.store.list_connections()]
+
+
+async def describe_connection(rt: Runtime, name: str) -> dict[str, Any]:
+    return _describe(rt, await rt.store.get_connection(name))
+
+
+async def resume_connection(rt: Runtime, name: str) -> None:
+    connection = await rt.store.get_connection(name)
+    await rt.store.set_connection_status(connection.id, ConnectionStatus.ACTIVE, "")
+
+
+async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
+    """Try each system's token and one cheap read; report each result in plain words."""
+    connection = await rt.store.get_connection(name)
+    ramp, visma = rt.clients(connection)
+    results = []
+    for system, client in (("ramp", ramp), ("visma", visma)):
+        try:
+            async with client:
+                detail = await client.ping()
+            results.append({"system": system, "ok": True, "detail": detail})
+        except VendorError as exc:
+            text = rt.redactor.scrub_text(str(exc))
+            results.append({"system": system, "ok": False, "detail": text})
+    healthy = all(r["ok"] for r in results)
+    message = "" if healthy else "; ".join(r["detail"] for r in results if not r["ok"])
+    if healthy and connection.status == ConnectionStatus.ACTIVE:
+        await rt.store.set_connection_status(connection.id, ConnectionStatus.ACTIVE, "")
+    elif not healthy:
+        await rt.store.set_connection_status(connection.id, connection.status, message)
+    return results
+
+
+async def status(rt: Runtime, name: str) -> dict[str, Any]:
+    connection = await rt.store.get_connection(name)
+    counts = await rt.store.count_by_status(connection.id)
+    pending = await rt.store.list_records(connection.id, status=SyncStatus.PENDING, limit=1)
+    attention = await rt.store.list_records(
+        connection.id, status=SyncStatus.NEEDS_ATTENTION, limit=1
+    )
+    return {
+        "connection": connection.name,
+        "connection_status": str(connection.status),
+        "health_message": connection.health_message,
+        "counts": {str(k): v for k, v in counts.items()},
+        "oldest_pending": pending[0].created_at.isoformat() if pending else None,
+        "last_error": attention[0].last_error if attention else None,
+    }
+
+
+async def rotate_keys(rt: Runtime) -> int:
+    """Prepend a fresh master key to the key file and re-encrypt every credential with it."""
+    vault = rt.vault.with_new_key(rt.settings)
+    count = 0
+    for connection in await rt.store.list_connections():
+        token = vault.rotate(connection.credentials_ciphertext)
+        await rt.store.update_connection_credentials(connection.id, token)
+        count += 1
+    rt.vault = vault
+    return count

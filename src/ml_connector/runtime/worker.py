@@ -1,0 +1,241 @@
+"""The worker: claim due sync records, run their flow, and record the outcome.
+
+One unit of work = one claimed ``SyncRecord``. The outcome maps onto the record's state machine:
+
+| the flow…                               | the record becomes                                |
+|-----------------------------------------|---------------------------------------------------|
+| returns                                 | succeeded (visma_ref, last payload kept)          |
+| raises NeedsAttention / MappingError    | needs_attention (message + hint); Ramp told too   |
+| raises FatalVendorError (4xx)           | needs_attention with the vendor's message verbatim|
+| raises AuthenticationError              | retry_wait, and the connection is paused          |
+| raises RetriableVendorError / anything  | retry_wait per RetryPolicy; after the last        |
+|                                         | attempt needs_attention                           |
+
+Every unit runs with its own ``Timeline`` (see ``flows.context``), flushed to the hash-chained
+audit trail whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from ml_connector.audit import AuditKind
+from ml_connector.clients import SyncFailure
+from ml_connector.errors import (
+    AuthenticationError,
+    FatalVendorError,
+    NeedsAttention,
+    PermissionDenied,
+    RetriableVendorError,
+    VendorError,
+)
+from ml_connector.flows.bills import BillOutcome, sync_bill
+from ml_connector.flows.context import FlowContext, Timeline, current_timeline
+from ml_connector.runtime.retry import RetryPolicy
+from ml_connector.store import ConnectionStatus, Store, SyncRecord
+
+__all__ = ["Handler", "RunStats", "Worker", "bill_handler"]
+
+log = structlog.get_logger(__name__)
+Handler = Callable[[FlowContext, SyncRecord], Awaitable[BillOutcome]]
+PAUSE_RETRY = timedelta(minutes=15)
+_FAILED_NS = uuid.UUID("b1f0f4f1-0c55-4a8b-8f2c-7b7a3f7f1d22")
+
+
+@dataclass
+class RunStats:
+    """What one run of the worker did."""
+
+    processed: int = 0
+    succeeded: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    suppliers_created: int = 0
+    retried: int = 0
+    needs_attention: int = 0
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+    def add(self, record: SyncRecord, outcome: BillOutcome) -> None:
+        self.succeeded += 1
+        self.outcomes[record.object_id] = outcome.action
+        if outcome.action in ("created", "updated", "unchanged", "skipped"):
+            setattr(self, outcome.action, getattr(self, outcome.action) + 1)
+        self.suppliers_created += int(outcome.supplier_created)
+
+
+async def bill_handler(
+    ctx: FlowContext, record: SyncRecord, prefetched: Mapping[str, Any] | None = None
+) -> BillOutcome:
+    """Fetch the bill (unless the caller already holds it) and sync it."""
+    bill = (prefetched or {}).get(record.object_id)
+    if bill is None:
+        bill = await ctx.ramp.get_bill(record.object_id)
+    return await sync_bill(ctx, bill)
+
+
+class Worker:
+    """Claims and runs sync records for the connections it has contexts for."""
+
+    def __init__(
+        self,
+        store: Store,
+        contexts: Mapping[int, FlowContext],
+        *,
+        owner: str,
+        handler: Handler,
+        policy: RetryPolicy | None = None,
+        lease_s: float = 120.0,
+        concurrency: int = 8,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_done: Callable[[SyncRecord], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.contexts = contexts
+        self.owner = owner
+        self.handler = handler
+        self.policy = policy or RetryPolicy()
+        self.lease_s = lease_s
+        self.concurrency = concurrency
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.on_done = on_done
+        self.stats = RunStats()
+        self.paused: set[int] = set()
+
+    async def run_until_idle(self, *, connection_id: int | None = None) -> RunStats:
+        """Process every record that is due now, including retries that fall due meanwhile."""
+        while True:
+            records = await self.store.claim_due(
+                self.owner,
+                limit=self.concurrency * 2,
+                lease_s=self.lease_s,
+                now=self.clock(),
+                connection_id=connection_id,
+            )
+            records = [r for r in records if r.connection_id in self.contexts]
+            if not records:
+                return self.stats
+            semaphore = asyncio.Semaphore(self.concurrency)
+
+            async def run(record: SyncRecord) -> None:
+                async with semaphore:
+                    if record.connection_id in self.paused:
+                        await self._defer(record, "connection paused: credentials rejected")
+                    else:
+                        await self.process(record)
+
+            await asyncio.gather(*(run(r) for r in records))
+
+    async def process(self, record: SyncRecord) -> None:
+        """Run one claimed record to its next state; never raises for flow failures."""
+        ctx = self.contexts[record.connection_id]
+        timeline = Timeline(record.connection_id, record.id, ctx.redactor)
+        token = current_timeline.set(timeline)
+        self.stats.processed += 1
+        try:
+            outcome = await self.handler(ctx, record)
+        except NeedsAttention as exc:
+            await self._attention(ctx, record, exc.message, exc.hint, exc.code)
+        except AuthenticationError as exc:
+            await self._pause(ctx, record, exc)
+        except PermissionDenied as exc:
+            await self._attention(ctx, record, str(exc), "Grant the missing scope.", "scope")
+        except FatalVendorError as exc:
+            message = exc.vendor_message or str(exc)
+            hint = "Fix the value Visma names, then replay the record."
+            await self._attention(ctx, record, message, hint, f"http_{exc.status}")
+        except RetriableVendorError as exc:
+            await self._retry(ctx, record, str(exc), exc.retry_after, "retriable")
+        except Exception as exc:
+            log.exception("unexpected error in flow", record_id=record.id)
+            await self._retry(ctx, record, f"{type(exc).__name__}: {exc}", None, "internal")
+        else:
+            timeline.add(
+                AuditKind.RESULT,
+                {"action": outcome.action, "visma_ref": outcome.visma_ref, "ramp_id": record.object_id},
+            )
+            await self.store.complete(
+                record.id, self.owner, visma_ref=outcome.visma_ref, payload=outcome.payload
+            )
+            self.stats.add(record, outcome)
+        finally:
+            current_timeline.reset(token)
+            await timeline.flush(self.store)
+            if self.on_done is not None:
+                self.on_done(record)
+
+    async def _attention(
+        self, ctx: FlowContext, record: SyncRecord, message: str, hint: str, code: str
+    ) -> None:
+        message = ctx.redactor.scrub_text(message)
+        ctx.note(AuditKind.RESULT, {"error": message, "hint": hint, "code": code})
+        await self.store.mark_needs_attention(
+            record.id, self.owner, error=message, hint=hint, error_code=code
+        )
+        self.stats.needs_attention += 1
+        await self._report_failure(ctx, record, message, code)
+
+    async def _report_failure(
+        self, ctx: FlowContext, record: SyncRecord, message: str, code: str
+    ) -> None:
+        """Tell Ramp, so the failure shows among its Export Errors (F6)."""
+        if record.object_type != "bill" or not ctx.options.write_back:
+            return
+        key = str(uuid.uuid5(_FAILED_NS, f"{record.connection_id}:{record.object_id}:{code}"))
+        try:
+            await ctx.ramp.post_sync(
+                "BILL_SYNC", key, failed=[SyncFailure(id=record.object_id, message=message)]
+            )
+        except VendorError as exc:  # reporting is best effort; the record already says it all
+            log.warning("could not report failed sync to Ramp", error=str(exc))
+
+    async def _retry(
+        self,
+        ctx: FlowContext,
+        record: SyncRecord,
+        error: str,
+        retry_after: float | None,
+        code: str,
+    ) -> None:
+        error = ctx.redactor.scrub_text(error)
+        decision = self.policy.decide(
+            record.attempts, self.clock(), retry_after=retry_after, rng=self.rng
+        )
+        if decision.give_up:
+            hint = "The vendor kept failing; check its status, then replay the record."
+            await self._attention(ctx, record, f"Gave up after {record.attempts} attempts: {error}", hint, code)
+            return
+        ctx.note(AuditKind.RESULT, {"retry_at": str(decision.next_at), "error": error})
+        await self.store.schedule_retry(
+            record.id, self.owner, next_at=decision.next_at, error=error, error_code=code
+        )
+        self.stats.retried += 1
+
+    async def _pause(self, ctx: FlowContext, record: SyncRecord, exc: AuthenticationError) -> None:
+        """Bad credentials: pause the connection instead of retrying in a storm."""
+        message = ctx.redactor.scrub_text(str(exc))
+        self.paused.add(ctx.connection_id)
+        await self.store.set_connection_status(ctx.connection_id, ConnectionStatus.PAUSED, message)
+        await self._defer(record, message)
+
+    async def _defer(self, record: SyncRecord, message: str) -> None:
+        """Park a record of a paused connection until someone fixes the credentials."""
+        await self.store.schedule_retry(
+            record.id,
+            self.owner,
+            next_at=self.clock() + PAUSE_RETRY,
+            error=message,
+            error_code="credentials",
+        )
+        self.stats.retried += 1
