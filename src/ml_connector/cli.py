@@ -85,9 +85,7 @@ def connection_add(
     ],
     visma_tenant_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_TENANT_ID")],
     visma_company_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_COMPANY_ID")],
-    ramp_base_url: Annotated[
-        str, Opt(envvar="ML_CONNECTOR_RAMP_BASE_URL")
-    ] = DEFAULT_RAMP_BASE_URL,
+    ramp_base_url: Annotated[str, Opt(envvar="ML_CONNECTOR_RAMP_BASE_URL")] = DEFAULT_RAMP_BASE_URL,
     visma_base_url: Annotated[
         str, Opt(envvar="ML_CONNECTOR_VISMA_BASE_URL")
     ] = DEFAULT_VISMA_BASE_URL,
@@ -108,7 +106,11 @@ def connection_add(
         "visma_tenant_id": visma_tenant_id,
         "visma_company_id": visma_company_id,
     }
-    mapping = {k: v for k, v in {"default_vat": default_vat, "default_project": default_project}.items() if v}
+    mapping = {
+        k: v
+        for k, v in {"default_vat": default_vat, "default_project": default_project}.items()
+        if v
+    }
     connection = _run(
         lambda rt: admin.add_connection(
             rt,
@@ -133,8 +135,12 @@ def connection_list(as_json: Annotated[bool, Opt("--json")] = False) -> None:
     table = Table("id", "name", "status", "ramp", "visma", "health")
     for row in rows:
         table.add_row(
-            str(row["id"]), row["name"], row["status"], row["ramp_base_url"],
-            row["visma_base_url"], row["health_message"] or "ok",
+            str(row["id"]),
+            row["name"],
+            row["status"],
+            row["ramp_base_url"],
+            row["visma_base_url"],
+            row["health_message"] or "ok",
         )
     console.print(table)
 
@@ -148,7 +154,9 @@ def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
         return
     table = Table("field", "value")
     for key, value in row.items():
-        table.add_row(key, json.dumps(value, default=str) if isinstance(value, dict) else str(value))
+        table.add_row(
+            key, json.dumps(value, default=str) if isinstance(value, dict) else str(value)
+        )
     console.print(table)
 
 
@@ -180,8 +188,13 @@ def _progress_sync(name: str, once: bool, as_json: bool) -> dict[str, Any]:
     from ml_connector.runtime.sync import sync_once
 
     with Progress(
-        TextColumn("[bold]syncing bills"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, disable=as_json, transient=True,
+        TextColumn("[bold]syncing bills"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=as_json,
+        transient=True,
     ) as bar:
         task = bar.add_task("sync", total=None)
 

@@ -19,35 +19,33 @@ is what makes "look it up before re-posting" exact.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from ml_connector.audit import AuditKind
-from ml_connector.clients import (
-    AmbiguousOutcome,
-    Bill,
+from ml_connector.clients.ramp_models import Bill, SyncSuccess
+from ml_connector.clients.visma_models import (
     SupplierInvoice,
     SupplierInvoiceLineWrite,
     SupplierInvoiceWrite,
-    SyncSuccess,
 )
-from ml_connector.errors import NeedsAttention
-from ml_connector.flows.context import FlowContext
+from ml_connector.errors import AmbiguousOutcome, NeedsAttention
 from ml_connector.flows.coding import bill_coding, is_credit
+from ml_connector.flows.context import FlowContext
 from ml_connector.flows.suppliers import ensure_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
 from ml_connector.mapping.preflight import check_invoice
+from ml_connector.store import LinkKind
 
-__all__ = ["LINK_KIND", "BillOutcome", "external_ref", "sync_bill", "sync_idempotency_key"]
+__all__ = ["LINK_KIND", "BillOutcome", "external_ref", "sync_bill"]
 
-LINK_KIND = "bill"
+LINK_KIND = LinkKind.BILL
 EDITABLE = frozenset({"Hold", "Balanced"})
-_NAMESPACE = uuid.UUID("3f0c6d64-5a7e-4d0c-9f7a-4b1f6c2a9e11")
 
 
 @dataclass(frozen=True)
@@ -61,11 +59,6 @@ class BillOutcome:
 
 def external_ref(bill_id: str) -> str:
     return f"ramp-bill:{bill_id}"
-
-
-def sync_idempotency_key(connection_id: int, bill_id: str, sync_type: str) -> str:
-    """The same key on every retry, so Ramp records one sync per bill and type."""
-    return str(uuid.uuid5(_NAMESPACE, f"{connection_id}:{bill_id}:{sync_type}"))
 
 
 def _period(day: date) -> str:
@@ -95,12 +88,12 @@ def build_invoice(
         note=external_ref(bill.id),
         hold=ctx.options.post_on_hold,
         tax_calculation_mode=ctx.options.tax_calculation_mode,
-        lines=[
+        lines=tuple(
             SupplierInvoiceLineWrite(
                 operation="Insert",
                 line_number=line.line_number,
                 account_number=line.account,
-                subaccount=list(line.subaccount),
+                subaccount=line.subaccount,
                 transaction_description=line.description or None,
                 quantity=line.quantity,
                 unit_cost_in_currency=abs(line.amount),
@@ -109,13 +102,24 @@ def build_invoice(
                 project_id=line.project,
             )
             for line in lines
-        ],
+        ),
     )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None and v != ()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    return str(value)  # Decimal and date: exact text, never a float
 
 
 def payload_of(invoice: SupplierInvoiceWrite) -> dict[str, Any]:
     """The invoice as canonical JSON-ready data (what the audit trail and replay diff show)."""
-    return invoice.model_dump(mode="json", exclude_none=True)
+    plain: dict[str, Any] = _plain(dataclasses.asdict(invoice))
+    return plain
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -261,20 +265,18 @@ async def _update(
             "or undo the change in Ramp and mark this record resolved.",
             code="invoice_locked",
         )
-    existing = {line.line_number for line in current.lines}
+    existing = {line.line_number for line in current.invoice_lines}
     lines = [
-        line.model_copy(
-            update={"operation": "Update" if line.line_number in existing else "Insert"}
-        )
+        dataclasses.replace(line, operation="Update" if line.line_number in existing else "Insert")
         for line in invoice.lines
     ]
     wanted = {line.line_number for line in invoice.lines}
     lines += [
         SupplierInvoiceLineWrite(operation="Delete", line_number=n)
-        for n in sorted(existing - wanted)
+        for n in sorted(n for n in existing - wanted if n is not None)
     ]
-    update = invoice.model_copy(update={"lines": lines, "document_type": None})
-    await ctx.visma.update_supplier_invoice(doc_type, number, update, etag=current.timestamp)
+    update = dataclasses.replace(invoice, lines=tuple(lines), document_type=None)
+    await ctx.visma.update_supplier_invoice(doc_type, number, update, etag=current.etag)
     await _confirm(ctx, bill.id, ref, digest, data)
     ctx.note(AuditKind.DECISION, {"decision": "update", "visma_ref": ref})
     return BillOutcome("updated", ref)
@@ -331,9 +333,5 @@ async def _write_back(ctx: FlowContext, bill: Bill, ref: str) -> None:
     if not ctx.options.write_back or bill.sync_status != "NOT_SYNCED":
         return
     _, number = _split_ref(ref)
-    await ctx.ramp.post_sync(
-        "BILL_SYNC",
-        sync_idempotency_key(ctx.connection_id, bill.id, "BILL_SYNC"),
-        successful=[SyncSuccess(id=bill.id, reference_id=number)],
-    )
-    ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC", "reference_id": number})
+    await ctx.writeback.add(SyncSuccess(id=bill.id, reference_id=number))
+    ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC queued", "reference_id": number})

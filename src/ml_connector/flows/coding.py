@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ml_connector.clients import AccountingFieldSelection, Bill
+from ml_connector.clients.ramp_models import AccountingFieldSelection, Bill
 from ml_connector.mapping.coding import CodedLine, Selection
 
-__all__ = ["bill_coding", "is_credit"]
+__all__ = ["CREDIT_MEMO_PREFIX", "bill_coding", "is_credit"]
+
+# How a vendor credit is marked on a Ramp bill (the sandbox follows the same convention).
+CREDIT_MEMO_PREFIX = "[CREDIT]"
 
 
 def _selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...]:
@@ -28,14 +31,19 @@ def _selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...
 
 
 def is_credit(bill: Bill) -> bool:
-    """A vendor credit: a bill whose amount is negative (it lowers what we owe)."""
-    return bill.amount.amount < 0
+    """A vendor credit: marked by ``CREDIT_MEMO_PREFIX`` in its memo, or a negative amount.
+
+    Ramp's bill object has no credit flag; the convention is documented in docs/mapping.md.
+    """
+    return bill.amount.amount < 0 or (bill.memo or "").startswith(CREDIT_MEMO_PREFIX)
 
 
 def bill_coding(bill: Bill) -> tuple[list[CodedLine], tuple[Selection, ...]]:
     """The bill's lines (amounts as signed minor units) and its bill-level selections."""
     lines = [
-        CodedLine(line.amount.amount, line.memo or "", _selections(line.accounting_field_selections))
+        CodedLine(
+            line.amount.amount, line.memo or "", _selections(line.accounting_field_selections)
+        )
         for line in bill.line_items
     ]
     lines += [

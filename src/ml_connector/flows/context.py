@@ -17,6 +17,7 @@ from typing import Any
 
 from ml_connector.audit import AuditKind, Redactor
 from ml_connector.clients import CallRecord, RampClient, VismaClient
+from ml_connector.flows.writeback import WriteBack
 from ml_connector.mapping.coding import CodingRules
 from ml_connector.mapping.preflight import (
     AccountInfo,
@@ -120,25 +121,28 @@ class MasterDataCache:
 
     async def _load(self) -> MasterData:
         accounts = {
-            a.account_cd: AccountInfo(a.description or "", a.active)
+            a.number: AccountInfo(a.description or "", a.active)
             for a in await self._visma.list_accounts()
         }
         dimension = await self._visma.get_dimension("SUBACCOUNT")
         segments = {
             s.segment_id: SegmentInfo(
                 s.description or f"Segment {s.segment_id}",
-                bool(s.validate),
+                bool(s.validate_values),
                 {v.value_id: v.active for v in s.segment_values},
             )
-            for s in dimension.segments
+            for s in (dimension.segments if dimension else ())
         }
         projects = {
-            p.project_id: ProjectInfo(p.status or "Active", p.visible_in_ap)
+            p.project_id: ProjectInfo(
+                p.status or "Active",
+                bool(p.visibility.visible_in_ap) if p.visibility else True,
+            )
             async for p in self._visma.list_projects()
         }
         vat = frozenset(v.vat_id for v in await self._visma.list_vat())
         periods = {
-            p.period_id: PeriodInfo(p.closed_in_supplier_ledger, p.active)
+            p.period: PeriodInfo(p.closed_in_supplier_ledger, p.active is not False)
             for p in await self._visma.list_financial_periods()
         }
         return MasterData(accounts, segments, projects, vat, periods)
@@ -157,6 +161,7 @@ class FlowContext:
     options: ConnectionOptions
     master: MasterDataCache
     redactor: Redactor
+    writeback: WriteBack
     owner: str = "worker"
     vendor_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 

@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ml_connector.audit import AuditKind
-from ml_connector.clients import AddressWrite, ContactWrite, Supplier, SupplierWrite, Vendor
+from ml_connector.clients.ramp_models import AccountingVendorUpload, Vendor
+from ml_connector.clients.visma_models import AddressWrite, ContactWrite, Supplier, SupplierWrite
 from ml_connector.errors import NeedsAttention, NotFound, RetriableVendorError
 from ml_connector.flows.context import FlowContext
+from ml_connector.store import LinkKind
 
 __all__ = ["SupplierOutcome", "ensure_supplier", "normalise_name"]
 
-LINK_KIND = "vendor"
+LINK_KIND = LinkKind.VENDOR
 _LOCK_TTL_S = 120.0
 _BLOCKED = {"Inactive", "OnHold"}
 
@@ -78,7 +80,7 @@ async def _match(ctx: FlowContext, vendor: Vendor) -> tuple[Supplier, str] | Non
     return None
 
 
-def _supplier_write(vendor: Vendor, currency: str) -> SupplierWrite:
+def _supplier_write(vendor: Vendor, currency: str, email: str | None) -> SupplierWrite:
     address = vendor.address
     return SupplierWrite(
         name=vendor.name[:60],
@@ -92,7 +94,7 @@ def _supplier_write(vendor: Vendor, currency: str) -> SupplierWrite:
             city=address.city if address else None,
             country_id=(address.country if address else None) or vendor.country,
         ),
-        main_contact=ContactWrite(name=vendor.name[:60], email=vendor.contact_email),
+        main_contact=ContactWrite(name=vendor.name[:60], email=email),
     )
 
 
@@ -100,7 +102,9 @@ async def _push_link_to_ramp(ctx: FlowContext, vendor: Vendor, number: str) -> N
     """Make the supplier an accounting vendor in Ramp and link the bill-pay vendor to it."""
     existing = [v async for v in ctx.ramp.list_accounting_vendors(remote_id=number)]
     if not existing:
-        await ctx.ramp.upload_accounting_vendors([{"id": number, "name": vendor.name}])
+        await ctx.ramp.upload_accounting_vendors(
+            [AccountingVendorUpload(id=number, name=vendor.name)]
+        )
     if vendor.accounting_vendor_remote_id != number:
         await ctx.ramp.update_vendor(vendor.id, accounting_vendor_remote_id=number)
 
@@ -145,7 +149,11 @@ async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> Sup
         await ctx.store.claim_link(
             ctx.connection_id, LINK_KIND, vendor_id, external_ref=vendor.name, owner=ctx.owner
         )
-        number = await ctx.visma.create_supplier(_supplier_write(vendor, currency))
+        contacts = await ctx.ramp.list_vendor_contacts(vendor.id)
+        email = next((c.email for c in contacts if c.is_default), None) or (
+            contacts[0].email if contacts else None
+        )
+        number = await ctx.visma.create_supplier(_supplier_write(vendor, currency, email))
         how, created = "created", True
     await ctx.store.confirm_link(
         ctx.connection_id, LINK_KIND, vendor_id, visma_id=number, data={"matched_by": how}

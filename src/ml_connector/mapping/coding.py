@@ -89,7 +89,9 @@ def _pick(
     return None
 
 
-def _account(rules: CodingRules, line: Sequence[Selection], bill: Sequence[Selection]) -> str | None:
+def _account(
+    rules: CodingRules, line: Sequence[Selection], bill: Sequence[Selection]
+) -> str | None:
     for source in (line, bill):
         for sel in source:
             if sel.type == GL_TYPE or sel.field in rules.gl_fields:

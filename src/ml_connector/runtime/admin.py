@@ -10,6 +10,7 @@ from typing import Any
 from ml_connector.errors import ConnectorError, VendorError
 from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
+from ml_connector.vault import Vault
 
 __all__ = [
     "add_connection",
@@ -98,12 +99,13 @@ async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
         try:
             async with client:
                 detail = await client.ping()
-            results.append({"system": system, "ok": True, "detail": detail})
+            scopes = " ".join(detail.scopes or ()) or "not reported"
+            results.append({"system": system, "ok": True, "detail": f"token ok (scopes: {scopes})"})
         except VendorError as exc:
             text = rt.redactor.scrub_text(str(exc))
             results.append({"system": system, "ok": False, "detail": text})
     healthy = all(r["ok"] for r in results)
-    message = "" if healthy else "; ".join(r["detail"] for r in results if not r["ok"])
+    message = "" if healthy else "; ".join(str(r["detail"]) for r in results if not r["ok"])
     if healthy and connection.status == ConnectionStatus.ACTIVE:
         await rt.store.set_connection_status(connection.id, ConnectionStatus.ACTIVE, "")
     elif not healthy:
@@ -130,7 +132,11 @@ async def status(rt: Runtime, name: str) -> dict[str, Any]:
 
 async def rotate_keys(rt: Runtime) -> int:
     """Prepend a fresh master key to the key file and re-encrypt every credential with it."""
-    vault = rt.vault.with_new_key(rt.settings)
+    if rt.settings.master_key is not None:
+        # Keys come from the environment: the operator put the new key first already.
+        vault = Vault.from_settings(rt.settings)
+    else:
+        vault = Vault.add_key_to_file(rt.settings.master_key_file)
     count = 0
     for connection in await rt.store.list_connections():
         token = vault.rotate(connection.credentials_ciphertext)

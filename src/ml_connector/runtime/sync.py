@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from ml_connector.clients import Bill
+from ml_connector.clients.ramp_models import Bill
 from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
@@ -69,7 +69,13 @@ async def sync_once(
     prefetched: dict[str, Bill] = {}
     async for bill in ctx.ramp.list_bills(sync_ready=True):
         prefetched[bill.id] = bill
-        await runtime.store.upsert_record(connection.id, "bill", bill.id, reason="poll")
+        record = await runtime.store.upsert_record(connection.id, "bill", bill.id, reason="poll")
+        if record.status == SyncStatus.SUCCEEDED:
+            # Ramp still calls it unsynced (say, the write-back failed): run it again; the
+            # flow finds the invoice through its link and only finishes what is missing.
+            await runtime.store.upsert_record(
+                connection.id, "bill", bill.id, reason="poll: not marked synced", replay=True
+            )
     summary.ramp_bills_ready = len(prefetched)
 
     done = 0

@@ -26,6 +26,7 @@ from ml_connector.flows.context import (
     MasterDataCache,
     record_call,
 )
+from ml_connector.flows.writeback import WriteBack
 from ml_connector.log import REDACTOR
 from ml_connector.mapping.coding import CodingRules
 from ml_connector.settings import Settings
@@ -163,6 +164,7 @@ class Runtime:
             options=ConnectionOptions.from_settings(connection.settings),
             master=MasterDataCache(visma),
             redactor=self.redactor,
+            writeback=WriteBack(ramp, connection.id),
             owner=self.owner,
         )
         self._contexts[connection.id] = ctx

@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 
 from ml_connector.audit import AuditKind
-from ml_connector.clients import SyncFailure
+from ml_connector.clients.ramp_models import SyncFailure
 from ml_connector.errors import (
     AuthenticationError,
     FatalVendorError,
@@ -127,15 +127,20 @@ class Worker:
             if not records:
                 return self.stats
             semaphore = asyncio.Semaphore(self.concurrency)
+            await asyncio.gather(*(self._run_one(r, semaphore) for r in records))
+            await self.flush_write_backs()
 
-            async def run(record: SyncRecord) -> None:
-                async with semaphore:
-                    if record.connection_id in self.paused:
-                        await self._defer(record, "connection paused: credentials rejected")
-                    else:
-                        await self.process(record)
+    async def flush_write_backs(self) -> None:
+        """Post the buffered Ramp write-backs of every connection this worker serves."""
+        for ctx in self.contexts.values():
+            await ctx.writeback.flush()
 
-            await asyncio.gather(*(run(r) for r in records))
+    async def _run_one(self, record: SyncRecord, semaphore: asyncio.Semaphore) -> None:
+        async with semaphore:
+            if record.connection_id in self.paused:
+                await self._defer(record, "connection paused: credentials rejected")
+            else:
+                await self.process(record)
 
     async def process(self, record: SyncRecord) -> None:
         """Run one claimed record to its next state; never raises for flow failures."""
@@ -163,7 +168,11 @@ class Worker:
         else:
             timeline.add(
                 AuditKind.RESULT,
-                {"action": outcome.action, "visma_ref": outcome.visma_ref, "ramp_id": record.object_id},
+                {
+                    "action": outcome.action,
+                    "visma_ref": outcome.visma_ref,
+                    "ramp_id": record.object_id,
+                },
             )
             await self.store.complete(
                 record.id, self.owner, visma_ref=outcome.visma_ref, payload=outcome.payload
@@ -212,9 +221,11 @@ class Worker:
         decision = self.policy.decide(
             record.attempts, self.clock(), retry_after=retry_after, rng=self.rng
         )
-        if decision.give_up:
+        if decision.give_up or decision.next_at is None:
             hint = "The vendor kept failing; check its status, then replay the record."
-            await self._attention(ctx, record, f"Gave up after {record.attempts} attempts: {error}", hint, code)
+            await self._attention(
+                ctx, record, f"Gave up after {record.attempts} attempts: {error}", hint, code
+            )
             return
         ctx.note(AuditKind.RESULT, {"retry_at": str(decision.next_at), "error": error})
         await self.store.schedule_retry(

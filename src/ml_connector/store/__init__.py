@@ -1,0 +1,42 @@
+"""The store: the only code that speaks SQL. See :class:`Store`.
+
+```python
+store = Store.open("sqlite+aiosqlite:///ml-connector.db")
+await store.migrate()
+connection = await store.create_connection("acme", ramp_base_url=..., ...)
+records = await store.claim_due("worker-1", limit=10, lease_s=60)
+```
+"""
+
+from __future__ import annotations
+
+from ml_connector.store.facade import Store
+from ml_connector.store.records import (
+    Attempt,
+    AuditEntry,
+    AuditProblem,
+    Connection,
+    ConnectionStatus,
+    Link,
+    LinkClaim,
+    LinkKind,
+    LinkState,
+    SyncRecord,
+)
+from ml_connector.store.states import SyncStatus, Transition
+
+__all__ = [
+    "Attempt",
+    "AuditEntry",
+    "AuditProblem",
+    "Connection",
+    "ConnectionStatus",
+    "Link",
+    "LinkClaim",
+    "LinkKind",
+    "LinkState",
+    "Store",
+    "SyncRecord",
+    "SyncStatus",
+    "Transition",
+]

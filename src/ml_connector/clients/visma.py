@@ -1,0 +1,496 @@
+"""The typed Visma.net ERP client (service API, ``/v1``), async over httpx.
+
+This is the only code in ml-connector that knows Visma's ``{"value": …}`` wrappers: write models
+(``visma_models``) arrive unwrapped and are wrapped here, field by field, as the spec's
+``*UpdateDto`` schemas say. Every call sends ``ipp-company-id`` and ``Accept: application/json``.
+
+Conventions kept from the spec and Visma's docs:
+- Lists page with ``pageNumber``/``pageSize`` until a short or empty page; the page size is capped
+  by ``metadata.maxPageSize`` of the first record. Endpoints without paging are read at once.
+- A create answers 201 with the new key as the last segment of ``Location``.
+- Reads of one object carry an ``ETag``; updates may send it back as ``If-Match`` (412 if moved).
+- Unknown query parameters are refused here: Visma ignores them and returns unfiltered rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote
+
+import httpx
+from pydantic import SecretStr
+from pydantic.alias_generators import to_camel
+
+from ml_connector.clients._classify import ErrorContext
+from ml_connector.clients._http import CallRecord, HttpCore, Reply, VendorClientBase
+from ml_connector.clients._oauth import AccessToken, ClientCredentialsAuth, TokenInfo, parse_token
+from ml_connector.clients._ratelimit import QuotaLimiter, RateLimiter
+from ml_connector.clients.visma_models import (
+    Account,
+    ActionResult,
+    Dimension,
+    FinancialPeriod,
+    LinkLineWrite,
+    Project,
+    PurchaseOrder,
+    PurchaseOrderWrite,
+    Subaccount,
+    Supplier,
+    SupplierInvoice,
+    SupplierInvoiceWrite,
+    SupplierWrite,
+    VatCode,
+)
+from ml_connector.errors import AmbiguousOutcome, NotFound
+from ml_connector.settings import DEFAULT_VISMA_BASE_URL, DEFAULT_VISMA_TOKEN_URL
+
+__all__ = ["DEFAULT_VISMA_SCOPES", "VismaClient", "VismaCredentials"]
+
+SYSTEM = "Visma"
+DEFAULT_TOKEN_TTL_S = 3600.0  # when Visma Connect leaves out expires_in
+DEFAULT_VISMA_SCOPES: tuple[str, ...] = tuple(
+    f"vismanet_erp_service_api:{verb}" for verb in ("read", "create", "update", "delete")
+)
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Query parameters per list endpoint, as the spec names them (paging is added by the client).
+_MODIFIED = " lastModifiedDateTime lastModifiedDateTimeCondition"
+_SUPPLIER_FILTERS = _names(
+    "greaterThanValue orderBy name status vatRegistrationId corporateId attributes "
+    "expandAccountInformation expandNote" + _MODIFIED
+)
+_INVOICE_FILTERS = _names(
+    "supplier documentType released project status branch financialPeriod dueDate "
+    "dueDateCondition docDate docDateCondition item balance balanceCondition greaterThanValue "
+    "createdDateTime createdDateTimeCondition expandAttachment expandLandedCosts expandApproval "
+    "expandNote expandLinePrebookAccounts" + _MODIFIED
+)
+_ACCOUNT_FILTERS = _names(
+    "active includeAccountClassDescription greaterThanValue publicCode externalCode1 "
+    "externalCode2 analysisCode" + _MODIFIED
+)
+_SUBACCOUNT_FILTERS = _names("active" + _MODIFIED)
+_PROJECT_FILTERS = _names(
+    "status systemTemplate visibleInAP startDate expandAttribute attributes nonProject publicId "
+    "branch createdDateTime createdDateTimeCondition" + _MODIFIED
+)
+_VAT_FILTERS = _names(_MODIFIED)
+_PO_FILTERS = _names(
+    "greaterThanValue orderType orderStatus supplier branch orderDate orderDateCondition "
+    "deliveryDate deliveryDateCondition includeCustomFreeFields" + _MODIFIED
+)
+
+
+@dataclass(frozen=True)
+class VismaCredentials:
+    """Visma Connect service credentials for one company; the repr masks the secret."""
+
+    client_id: str
+    client_secret: SecretStr
+    tenant_id: str
+    company_id: str
+    base_url: str = DEFAULT_VISMA_BASE_URL
+    token_url: str = DEFAULT_VISMA_TOKEN_URL
+    scopes: tuple[str, ...] = DEFAULT_VISMA_SCOPES
+
+
+# --- wire form -----------------------------------------------------------------------------------
+
+
+def _scalar(value: Any) -> Any:
+    """A write value as Visma takes it: dates as midnight date-times without an offset."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00"
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+# Where the spec departs from "camelCase name, scalar wrapped as {"value": …}":
+_RENAMED = {(SupplierInvoiceWrite, "lines"): "invoiceLines"}
+_PLAIN_SCALARS = frozenset({"operation", "purchase_type"})  # enums sent bare
+_UNWRAPPED_OBJECTS = (LinkLineWrite,)  # nested, but only its inner scalars are wrapped
+
+
+def to_wire(write: Any) -> dict[str, Any]:
+    """The ``*UpdateDto`` body for a write model; None fields and empty tuples are left out.
+
+    Scalars become ``{"value": v}``. Nested objects (address, contact) become
+    ``{"value": {…}}`` with their own scalars wrapped. Line lists stay plain lists of line
+    objects, and ``(segment_id, value)`` pairs become ``[{"segmentId", "segmentValue"}]``.
+    """
+    body: dict[str, Any] = {}
+    for spec in fields(write):
+        value = getattr(write, spec.name)
+        if value is None or value == ():
+            continue
+        name = _RENAMED.get((type(write), spec.name), to_camel(spec.name))
+        if spec.name in _PLAIN_SCALARS:
+            body[name] = _scalar(value)
+        elif isinstance(value, _UNWRAPPED_OBJECTS):
+            body[name] = to_wire(value)
+        elif is_dataclass(value):
+            body[name] = {"value": to_wire(value)}
+        elif isinstance(value, tuple) and all(is_dataclass(item) for item in value):
+            body[name] = [to_wire(item) for item in value]
+        elif isinstance(value, tuple):
+            body[name] = [{"segmentId": int(seg), "segmentValue": str(val)} for seg, val in value]
+        else:
+            body[name] = {"value": _scalar(value)}
+    return body
+
+
+def key_from_location(reply: Reply) -> str | None:
+    """The new object's key: the last path segment of ``Location``, URL-decoded."""
+    location = reply.headers.get("location")
+    if not location:
+        return None
+    raw_path = httpx.URL(location).raw_path.decode("ascii").split("?", 1)[0]
+    segment = raw_path.rstrip("/").rsplit("/", 1)[-1]
+    return unquote(segment) or None
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        # Visma filters refuse offsets and "Z": send the wall-clock time as given.
+        return value.replace(tzinfo=None).isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, Decimal | int | str):
+        return str(value)
+    raise TypeError(f"cannot send {type(value).__name__} as a Visma query value")
+
+
+_QUERY_NAMES = {"visible_in_ap": "visibleInAP"}  # not the camelCase of the Python name
+
+
+def _query(filters: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, str]:
+    """Spec-named query parameters; snake_case names are accepted and camelCased."""
+    query: dict[str, str] = {}
+    for name, value in filters.items():
+        wire = name if name in allowed else _QUERY_NAMES.get(name, to_camel(name))
+        if wire not in allowed:
+            raise ValueError(f"unknown Visma filter: {name}")
+        if value is not None:
+            query[wire] = _query_value(value)
+    return query
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+class VismaClient(VendorClientBase):
+    """Visma.net ERP service API. Use as ``async with VismaClient(creds) as visma: …``."""
+
+    def __init__(
+        self,
+        creds: VismaCredentials,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        retries: int = 3,
+        on_call: Callable[[CallRecord], None] | None = None,
+        leeway_s: float = 60.0,
+        max_retry_after_s: float = 30.0,
+        page_size: int = 1000,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._creds = creds
+        self._client_secret = creds.client_secret
+        self._clock = clock
+        self._page_size = max(1, page_size)
+        self._http = HttpCore(
+            system=SYSTEM,
+            base_url=creds.base_url,
+            transport=transport,
+            timeout_s=timeout_s,
+            clock=clock,
+            retries=retries,
+            on_call=on_call,
+            secrets=self._secrets,
+            api_headers={"Accept": "application/json", "ipp-company-id": creds.company_id},
+            context=ErrorContext(company_id=creds.company_id, tenant_id=creds.tenant_id),
+            max_retry_after_s=max_retry_after_s,
+            limiter=limiter or QuotaLimiter(),
+        )
+        self._auth = ClientCredentialsAuth(self._fetch_token, clock=clock, leeway_s=leeway_s)
+
+    def __repr__(self) -> str:
+        c = self._creds
+        return f"VismaClient(client_id={c.client_id!r}, company_id={c.company_id!r})"
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _fetch_token(self) -> AccessToken:
+        c = self._creds
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret.get_secret_value(),
+            "tenant_id": c.tenant_id,
+            "scope": " ".join(c.scopes),
+        }
+        headers = {"Accept": "application/json"}
+        reply = await self._http.request(
+            "POST", c.token_url, form=form, headers=headers, idempotent=True
+        )
+        return parse_token(
+            reply.data, system=SYSTEM, now=self._clock(), default_ttl_s=DEFAULT_TOKEN_TTL_S
+        )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        etag: str | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    ) -> Reply:
+        headers = {"If-Match": etag} if etag else None
+        return await self._http.request(
+            method,
+            path,
+            params=params,
+            json_body=body,
+            files=files,
+            headers=headers,
+            auth=self._auth,
+        )
+
+    async def _one(self, path: str, params: Mapping[str, str] | None = None) -> Reply | None:
+        """One object, or None when Visma answers 404."""
+        try:
+            return await self._call("GET", path, params=params)
+        except NotFound:
+            return None
+
+    async def _create(self, path: str, body: Any) -> str:
+        reply = await self._call("POST", path, body=body)
+        key = key_from_location(reply)
+        if key is None:
+            raise AmbiguousOutcome(
+                SYSTEM, "created, but the answer carried no Location: look the object up", path=path
+            )
+        return key
+
+    async def _pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Records of a paged list: pageNumber 1, 2, … until a short or empty page."""
+        size, number, seen = self._page_size, 1, 0
+        while True:
+            query = {**params, "pageNumber": str(number), "pageSize": str(size)}
+            data = (await self._call("GET", path, params=query)).data
+            rows = data.get("records", []) if isinstance(data, dict) else data or []
+            for row in rows:
+                yield row
+            if not rows:
+                return
+            seen += len(rows)
+            meta = rows[0].get("metadata") if isinstance(rows[0], dict) else None
+            meta = meta if isinstance(meta, dict) else {}
+            if number == 1 and isinstance(meta.get("maxPageSize"), int) and meta["maxPageSize"] > 0:
+                size = min(size, meta["maxPageSize"])
+            total = meta.get("totalCount")
+            if len(rows) < size or (isinstance(total, int) and seen >= total):
+                return
+            number += 1
+
+    async def _all(self, path: str, params: Mapping[str, str]) -> list[Any]:
+        """An unpaged list endpoint, read at once."""
+        data = (await self._call("GET", path, params=params)).data
+        return data if isinstance(data, list) else []
+
+    # --- connection check -----------------------------------------------------------------------
+
+    async def ping(self) -> TokenInfo:
+        """Check credentials, tenant and company end to end: a token, then one cheap read."""
+        token = await self._auth.token()
+        await self._call("GET", "/v1/supplier", params={"pageNumber": "1", "pageSize": "1"})
+        return TokenInfo(token.scopes, token.expires_at - self._clock())
+
+    # --- suppliers ------------------------------------------------------------------------------
+
+    async def list_suppliers(self, **filters: Any) -> AsyncIterator[Supplier]:
+        async for row in self._pages("/v1/supplier", _query(filters, _SUPPLIER_FILTERS)):
+            yield Supplier.model_validate(row)
+
+    async def get_supplier(self, number: str) -> Supplier | None:
+        reply = await self._one(f"/v1/supplier/{_seg(number)}")
+        return None if reply is None else _with_etag(Supplier, reply)
+
+    async def create_supplier(self, supplier: SupplierWrite) -> str:
+        """Create a supplier; returns its number (from Location)."""
+        return await self._create("/v1/supplier", to_wire(supplier))
+
+    async def update_supplier(
+        self, number: str, supplier: SupplierWrite, etag: str | None = None
+    ) -> str | None:
+        """Change a supplier; returns the new ETag. ``etag`` guards against lost updates."""
+        path = f"/v1/supplier/{_seg(number)}"
+        reply = await self._call("PUT", path, body=to_wire(supplier), etag=etag)
+        return _etag_of(reply)
+
+    # --- supplier invoices ----------------------------------------------------------------------
+
+    async def list_supplier_invoices(
+        self,
+        supplier: str | None = None,
+        document_type: str | None = None,
+        expand_note: bool = True,
+        **filters: Any,
+    ) -> AsyncIterator[SupplierInvoice]:
+        params = {"supplier": supplier, "document_type": document_type, "expand_note": expand_note}
+        query = _query({**params, **filters}, _INVOICE_FILTERS)
+        async for row in self._pages("/v1/supplierInvoice", query):
+            yield SupplierInvoice.model_validate(row)
+
+    def _invoice_path(self, document_type: str, number: str) -> str:
+        return f"/v1/supplierInvoice/{_seg(document_type)}/{_seg(number)}"
+
+    async def get_supplier_invoice(self, document_type: str, number: str) -> SupplierInvoice | None:
+        reply = await self._one(self._invoice_path(document_type, number))
+        return None if reply is None else _with_etag(SupplierInvoice, reply)
+
+    async def create_supplier_invoice(self, invoice: SupplierInvoiceWrite) -> str:
+        """Create an AP document; returns its reference number (from Location).
+
+        Not idempotent: after AmbiguousOutcome, look the document up before posting again.
+        """
+        return await self._create("/v1/supplierInvoice", to_wire(invoice))
+
+    async def update_supplier_invoice(
+        self,
+        document_type: str,
+        number: str,
+        invoice: SupplierInvoiceWrite,
+        etag: str | None = None,
+    ) -> str | None:
+        """Change an AP document (Hold or Balanced only); returns the new ETag."""
+        path = self._invoice_path(document_type, number)
+        reply = await self._call("PUT", path, body=to_wire(invoice), etag=etag)
+        return _etag_of(reply)
+
+    async def delete_supplier_invoice(self, document_type: str, number: str) -> None:
+        await self._call("DELETE", self._invoice_path(document_type, number))
+
+    async def release_supplier_invoice(
+        self, document_type: str, number: str, etag: str | None = None
+    ) -> ActionResult:
+        """Release the document; Visma may answer that the action was only queued."""
+        path = self._invoice_path(document_type, number) + "/action/release"
+        data = (await self._call("POST", path, etag=etag)).data
+        data = data if isinstance(data, dict) else {}
+        return ActionResult(
+            action_id=_opt_str(data.get("actionId")),
+            action_result=_opt_str(data.get("actionResult")),
+            error_info=_opt_str(data.get("errorInfo")),
+        )
+
+    async def attach_supplier_invoice_file(
+        self, document_type: str, number: str, filename: str, content: bytes, content_type: str
+    ) -> str | None:
+        """Attach one file to the document header; returns the attachment id, if Visma says."""
+        path = f"/v1/supplierInvoice/documentType/{_seg(document_type)}/{_seg(number)}/attachment"
+        reply = await self._call("POST", path, files={"file": (filename, content, content_type)})
+        return key_from_location(reply)
+
+    # --- chart: accounts, dimensions, projects, VAT, periods ------------------------------------
+
+    async def list_accounts(self, **filters: Any) -> list[Account]:
+        rows = await self._all("/v1/account", _query(filters, _ACCOUNT_FILTERS))
+        return [Account.model_validate(row) for row in rows]
+
+    async def get_account(self, number: str) -> Account | None:
+        reply = await self._one(f"/v1/account/{_seg(number)}")
+        return None if reply is None else Account.model_validate(reply.data)
+
+    async def get_dimension(self, dimension_id: str = "SUBACCOUNT") -> Dimension | None:
+        """A dimension with its segments and their values."""
+        params = {"expandSegmentsValues": "true"}
+        reply = await self._one(f"/v1/dimension/{_seg(dimension_id)}", params)
+        return None if reply is None else Dimension.model_validate(reply.data)
+
+    async def list_subaccounts(self, **filters: Any) -> AsyncIterator[Subaccount]:
+        async for row in self._pages("/v1/subaccount", _query(filters, _SUBACCOUNT_FILTERS)):
+            yield Subaccount.model_validate(row)
+
+    async def list_projects(self, **filters: Any) -> AsyncIterator[Project]:
+        async for row in self._pages("/v1/project", _query(filters, _PROJECT_FILTERS)):
+            yield Project.model_validate(row)
+
+    async def get_project(self, project_id: str) -> Project | None:
+        reply = await self._one(f"/v1/project/{_seg(project_id)}")
+        return None if reply is None else Project.model_validate(reply.data)
+
+    async def list_vat(self, **filters: Any) -> list[VatCode]:
+        rows = await self._all("/v1/vat", _query(filters, _VAT_FILTERS))
+        return [VatCode.model_validate(row) for row in rows]
+
+    async def list_financial_periods(self) -> list[FinancialPeriod]:
+        return [
+            FinancialPeriod.model_validate(row)
+            for row in await self._all("/v1/financialPeriod", {})
+        ]
+
+    async def get_financial_period(self, period_id: str) -> FinancialPeriod | None:
+        """A period by its YYYYMM id."""
+        reply = await self._one(f"/v1/financialPeriod/{_seg(period_id)}")
+        return None if reply is None else FinancialPeriod.model_validate(reply.data)
+
+    # --- purchase orders --------------------------------------------------------------------------
+
+    async def list_purchase_orders(self, **filters: Any) -> AsyncIterator[PurchaseOrder]:
+        async for row in self._pages("/v1/purchaseorder", _query(filters, _PO_FILTERS)):
+            yield PurchaseOrder.model_validate(row)
+
+    async def get_purchase_order(self, number: str) -> PurchaseOrder | None:
+        reply = await self._one(f"/v1/purchaseorder/{_seg(number)}")
+        return None if reply is None else _with_etag(PurchaseOrder, reply)
+
+    async def create_purchase_order(self, order: PurchaseOrderWrite) -> str:
+        """Create a purchase order; returns its number (from Location)."""
+        return await self._create("/v1/purchaseorder", to_wire(order))
+
+    async def update_purchase_order(
+        self, number: str, order: PurchaseOrderWrite, etag: str | None = None
+    ) -> str | None:
+        path = f"/v1/purchaseorder/{_seg(number)}"
+        reply = await self._call("PUT", path, body=to_wire(order), etag=etag)
+        return _etag_of(reply)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+_Etagged = TypeVar("_Etagged", Supplier, SupplierInvoice, PurchaseOrder)
+
+
+def _with_etag(model: type[_Etagged], reply: Reply) -> _Etagged:
+    """Validate a single-object answer and keep its ETag for a later If-Match."""
+    data = reply.data if isinstance(reply.data, dict) else {}
+    return model.model_validate({**data, "etag": _etag_of(reply)})
+
+
+def _etag_of(reply: Reply) -> str | None:
+    value = reply.headers.get("etag")
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,101 @@
+"""What every vendor-API route shares: the sandbox services, the auth guard, and 404 lookups.
+
+``ApiContext.route`` wraps a handler so that it (1) checks the bearer token and the route's
+scope, and (2) turns a ``RampApiError`` raised anywhere below into Ramp's ``error_v2``
+response. Handlers therefore only deal with the happy path and raise for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ml_connector.sandbox.ramp.auth import TokenStore
+from ml_connector.sandbox.ramp.errors import RampApiError, error_response
+from ml_connector.sandbox.ramp.model import (
+    AccountingConnection,
+    Bill,
+    PurchaseOrder,
+    Vendor,
+)
+from ml_connector.sandbox.ramp.operations import Operations
+from ml_connector.sandbox.ramp.state import RampState
+from ml_connector.sandbox.ramp.webhooks import WebhookHub
+
+__all__ = ["PREFIX", "ApiContext", "Handler", "base_url", "json_response"]
+
+PREFIX = "/developer/v1"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def base_url(request: Request) -> str:
+    """The URL the caller reached the sandbox at, ending in ``/``."""
+    return str(request.base_url)
+
+
+def json_response(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status)
+
+
+@dataclass
+class ApiContext:
+    """The services the route modules need, shared by one sandbox."""
+
+    state_ref: Callable[[], RampState]
+    ops: Operations
+    hub: WebhookHub
+    tokens: TokenStore
+    clock: Callable[[], float]
+
+    @property
+    def state(self) -> RampState:
+        return self.state_ref()
+
+    def route(self, path: str, handler: Handler, *, methods: list[str], scope: str | None) -> Route:
+        """A route under ``/developer/v1`` that needs a bearer token (and ``scope``)."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                self.tokens.authenticate(request, scope)
+                return await handler(request)
+            except RampApiError as error:
+                return error_response(error)
+
+        endpoint.__name__ = handler.__name__
+        return Route(PREFIX + path, endpoint, methods=methods)
+
+    # -- lookups that 404 -----------------------------------------------------------------
+
+    def bill(self, bill_id: str) -> Bill:
+        found = self.state.bills.get(bill_id)
+        if found is None:
+            raise RampApiError.not_found("Bill", bill_id)
+        return found
+
+    def vendor(self, vendor_id: str) -> Vendor:
+        found = self.state.vendors.get(vendor_id)
+        if found is None:
+            raise RampApiError.not_found("Vendor", vendor_id)
+        return found
+
+    def purchase_order(self, order_id: str) -> PurchaseOrder:
+        found = self.state.purchase_orders.get(order_id)
+        if found is None:
+            raise RampApiError.not_found("Purchase order", order_id)
+        return found
+
+    def connection(self) -> AccountingConnection:
+        """The active accounting connection; the chart endpoints need one (400 otherwise)."""
+        found = self.state.active_connection()
+        if found is None:
+            raise RampApiError(
+                400,
+                "This business has no active accounting connection; "
+                "POST /developer/v1/accounting/connection first.",
+            )
+        return found

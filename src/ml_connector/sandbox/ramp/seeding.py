@@ -1,0 +1,248 @@
+"""Load a ``seed.Dataset`` into a fresh ``RampState``: the Ramp side of the demo company.
+
+What the Ramp side holds after loading:
+- the entities; the vendors, each with one default contact (organisation and VAT numbers
+  become onboarding form answers);
+- when the dataset has a chart of accounts: an active accounting connection ("Visma.net ERP")
+  with the chart mirrored into Ramp's accounting API, as if the connector had pushed it:
+  GL accounts (ERP id = account number), and custom fields ``seed.FIELD_COST_CENTRE`` /
+  ``FIELD_DEPARTMENT`` (one per SUBACCOUNT segment), ``FIELD_PROJECT`` and ``FIELD_VAT``
+  with one option per Visma value;
+- purchase orders and bills, their lines coded by ERP id. Coding that the chart lacks (a bill
+  coded to an account Visma does not have) is created on demand on the Ramp side only.
+
+Loading emits no webhooks: the objects existed before anyone could subscribe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from ml_connector.sandbox import seed
+from ml_connector.sandbox.ramp.chart import ensure_selection, new_field, new_gl_account, new_option
+from ml_connector.sandbox.ramp.model import (
+    AccountingConnection,
+    ApprovalStatus,
+    Bill,
+    BillLine,
+    Entity,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Selection,
+    Vendor,
+    VendorContact,
+    credit_memo,
+)
+from ml_connector.sandbox.ramp.state import RampState, new_id
+
+__all__ = ["SEED_PROVIDER_NAME", "LineSpec", "control_line", "line_selections", "load_dataset"]
+
+SEED_PROVIDER_NAME = "Visma.net ERP"
+# A bill or PO line for the control surface: a ``SeedBillLine``, or a mapping with its field
+# names (``amount_minor``, ``memo``, ``gl_account``, ``cost_centre``, ``department``,
+# ``project``, ``vat_code``) plus optional ``selections`` {field ERP id: option ERP id}.
+LineSpec = seed.SeedBillLine | Mapping[str, Any]
+_LINE_KEYS = frozenset(
+    {"amount_minor", "memo", "gl_account", "cost_centre", "department", "project", "vat_code"}
+)
+_CLASSIFICATION = {
+    "Asset": "ASSET",
+    "Liability": "LIABILITY",
+    "Income": "REVENUE",
+    "Expense": "EXPENSE",
+}
+
+
+def load_dataset(dataset: seed.Dataset, clock: Callable[[], float]) -> RampState:
+    """A new business holding ``dataset``'s Ramp-side objects."""
+    state = RampState.blank(dataset.company_name, dataset.base_currency)
+    now = clock()
+    for entity in dataset.entities:
+        state.entities[entity.id] = Entity(
+            entity.id, entity.name, entity.currency, entity.is_primary, seq=state.next_seq()
+        )
+    if dataset.accounts:
+        _load_chart(state, dataset, now)
+    for supplier in dataset.vendors:
+        _load_vendor(state, supplier, now)
+    for order in dataset.purchase_orders:
+        _load_purchase_order(state, order, clock, now)
+    for bill in dataset.bills:
+        _load_bill(state, bill, clock, now)
+    return state
+
+
+def line_selections(
+    state: RampState, clock: Callable[[], float], line: seed.SeedBillLine
+) -> list[Selection]:
+    """The selections of a seed line, by ERP id, creating what the chart lacks."""
+    wanted = [
+        (seed.FIELD_GL_ACCOUNT, line.gl_account),
+        (seed.FIELD_COST_CENTRE, line.cost_centre),
+        (seed.FIELD_DEPARTMENT, line.department),
+        (seed.FIELD_PROJECT, line.project),
+        (seed.FIELD_VAT, line.vat_code),
+    ]
+    return [ensure_selection(state, clock, field, value) for field, value in wanted if value]
+
+
+def control_line(
+    state: RampState, clock: Callable[[], float], spec: LineSpec
+) -> tuple[int, str | None, list[Selection]]:
+    """(amount in minor units, memo, selections) of a control-surface line; ValueError if bad."""
+    if isinstance(spec, seed.SeedBillLine):
+        return spec.amount_minor, spec.memo or None, line_selections(state, clock, spec)
+    unknown = set(spec) - _LINE_KEYS - {"selections"}
+    if unknown:
+        raise ValueError(f"unknown line fields: {sorted(unknown)}")
+    if not isinstance(spec.get("amount_minor"), int):
+        raise ValueError("a line needs an integer amount_minor")
+    seed_line = seed.SeedBillLine(
+        amount_minor=spec["amount_minor"],
+        memo=str(spec.get("memo") or ""),
+        gl_account=str(spec.get("gl_account") or ""),
+        cost_centre=spec.get("cost_centre"),
+        department=spec.get("department"),
+        project=spec.get("project"),
+        vat_code=spec.get("vat_code"),
+    )
+    chosen = line_selections(state, clock, seed_line)
+    for field_id, option_id in dict(spec.get("selections") or {}).items():
+        chosen.append(ensure_selection(state, clock, str(field_id), str(option_id)))
+    return seed_line.amount_minor, seed_line.memo or None, chosen
+
+
+def _load_chart(state: RampState, dataset: seed.Dataset, now: float) -> None:
+    connection = AccountingConnection(
+        id=new_id(),
+        remote_provider_name=SEED_PROVIDER_NAME,
+        created_at=now,
+        last_linked_at=now,
+        seq=state.next_seq(),
+    )
+    state.connections[connection.id] = connection
+    for account in dataset.accounts:
+        created = new_gl_account(
+            state,
+            now,
+            account.number,
+            account.description,
+            classification=_CLASSIFICATION.get(account.type, "UNKNOWN"),
+            code=account.number,
+            connection_id=connection.id,
+        )
+        created.is_active = account.active
+    for segment in dataset.segments:
+        if segment.segment_id == seed.COST_CENTRE_SEGMENT:
+            remote_id, name = seed.FIELD_COST_CENTRE, "Cost centre"
+        elif segment.segment_id == seed.DEPARTMENT_SEGMENT:
+            remote_id, name = seed.FIELD_DEPARTMENT, "Department"
+        else:
+            remote_id, name = f"subaccount-{segment.segment_id}", segment.description
+        custom = new_field(state, now, remote_id, name, connection_id=connection.id)
+        for value in segment.values:
+            option = new_option(
+                state, now, custom.ramp_id, value.value, value.description, code=value.value
+            )
+            option.is_active = value.active
+    if dataset.projects:
+        custom = new_field(state, now, seed.FIELD_PROJECT, "Project", connection_id=connection.id)
+        for project in dataset.projects:
+            option = new_option(state, now, custom.ramp_id, project.project_id, project.description)
+            option.code = project.project_id
+            option.is_active = project.status == "Active" and project.visible_in_ap
+    if dataset.vat_codes:
+        custom = new_field(state, now, seed.FIELD_VAT, "VAT code", connection_id=connection.id)
+        for vat in dataset.vat_codes:
+            new_option(
+                state,
+                now,
+                custom.ramp_id,
+                vat.vat_id,
+                f"{vat.vat_id} {vat.description}",
+                code=vat.vat_id,
+            )
+
+
+def _load_vendor(state: RampState, supplier: seed.SeedVendor, now: float) -> None:
+    record = Vendor(
+        id=supplier.id,
+        name=supplier.name,
+        country=supplier.country,
+        created_at=now,
+        owner_id=state.owner.id,
+        address_line_1=supplier.address_line_1,
+        city=supplier.city,
+        postal_code=supplier.postal_code,
+        currency=supplier.currency,
+        org_number=supplier.org_number,
+        vat_number=supplier.vat_number,
+        net_payment_terms=supplier.net_payment_terms,
+        seq=state.next_seq(),
+    )
+    person = VendorContact(
+        id=new_id(), vendor_id=record.id, email=supplier.email, seq=state.next_seq()
+    )
+    record.contact_ids.append(person.id)
+    state.vendors[record.id] = record
+    state.contacts[person.id] = person
+
+
+def _primary_entity(state: RampState) -> str:
+    primary = next((e for e in state.entities.values() if e.is_primary), None)
+    return (primary or next(iter(state.entities.values()))).id
+
+
+def _created_at(day: date, now: float) -> float:
+    """Seeded objects look created on their issue date (09:00 UTC), never in the future."""
+    return min(now, datetime.combine(day, time(9), tzinfo=UTC).timestamp())
+
+
+def _load_purchase_order(
+    state: RampState, order: seed.SeedPurchaseOrder, clock: Callable[[], float], now: float
+) -> None:
+    state.purchase_orders[order.id] = PurchaseOrder(
+        id=order.id,
+        entity_id=_primary_entity(state),
+        currency=order.currency,
+        created_at=now,
+        number=order.number,
+        vendor_id=order.vendor_id,
+        memo=order.memo or None,
+        promise_date=order.promise_date,
+        lines=[
+            PurchaseOrderLine(
+                new_id(), line.amount_minor, 1, line.memo, line_selections(state, clock, line)
+            )
+            for line in order.lines
+        ],
+        seq=state.next_seq(),
+    )
+
+
+def _load_bill(
+    state: RampState, item: seed.SeedBill, clock: Callable[[], float], now: float
+) -> None:
+    supplier = state.vendors[item.vendor_id]
+    state.bills[item.id] = Bill(
+        id=item.id,
+        vendor_id=item.vendor_id,
+        vendor_contact_id=supplier.contact_ids[0] if supplier.contact_ids else None,
+        entity_id=_primary_entity(state),
+        invoice_number=item.invoice_number,
+        currency=item.currency,
+        issued_at=item.issued_at,
+        due_at=item.due_at,
+        created_at=_created_at(item.issued_at, now),
+        lines=[
+            BillLine(line.amount_minor, line.memo, line_selections(state, clock, line))
+            for line in item.lines
+        ],
+        approval_status=ApprovalStatus(item.approval_status),
+        memo=credit_memo(item.memo, item.is_credit),
+        purchase_order_id=item.purchase_order_id,
+        is_credit=item.is_credit,
+        seq=state.next_seq(),
+    )

@@ -1,0 +1,173 @@
+"""The ERP's checks on what a document refers to: supplier, account, segments, project, VAT,
+currency and financial period. Each failure is a 400 ``{"message": "VismaId: …"}`` whose text
+names the offending value (the wording is the sandbox's own; Visma's exact texts vary).
+
+Rules (reference §9, §11 and the ERP's documented semantics):
+- suppliers with status ``Inactive`` or ``OnHold`` take no new documents (``HoldPayments`` and
+  ``OneTime`` do);
+- accounts must exist and be active;
+- segment values must exist in a validated segment, be active and fit the segment's length;
+  omitted segments take the segment's first value (the sandbox's stand-in for the ERP default);
+- projects must exist and be ``Active`` and be visible in the module (AP or PO); the
+  non-project ``X`` always passes;
+- a document's financial period comes from ``financialPeriod`` (YYYYMM), else ``postPeriod``
+  (MMYYYY), else the document date; it must exist and be open in the supplier ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ml_connector.sandbox.visma.responses import ApiError
+from ml_connector.sandbox.visma.state import Account, CompanyState, Project, Supplier
+
+__all__ = [
+    "BLOCKED_SUPPLIER_STATUSES",
+    "check_account",
+    "check_currency",
+    "check_period_open",
+    "check_project",
+    "check_segments",
+    "check_supplier",
+    "check_vat",
+    "resolve_period",
+]
+
+BLOCKED_SUPPLIER_STATUSES = frozenset({"Inactive", "OnHold"})
+
+
+def check_supplier(company: CompanyState, number: str | None) -> Supplier:
+    if not number:
+        raise ApiError.bad_request("Error: 'Supplier' cannot be empty.")
+    supplier = company.suppliers.get(number)
+    if supplier is None:
+        raise ApiError.bad_request(f"Error: Supplier '{number}' cannot be found in the system.")
+    if supplier.status in BLOCKED_SUPPLIER_STATUSES:
+        raise ApiError.bad_request(
+            f"Error: Supplier '{number}' has status {supplier.status}; "
+            "no documents can be entered for it."
+        )
+    return supplier
+
+
+def check_account(company: CompanyState, number: str | None, where: str) -> Account:
+    if not number:
+        raise ApiError.bad_request(f"Error: {where}: 'Account' cannot be empty.")
+    account = company.accounts.get(number)
+    if account is None:
+        raise ApiError.bad_request(
+            f"Error: {where}: Account '{number}' cannot be found in the system."
+        )
+    if not account.active:
+        raise ApiError.bad_request(f"Error: {where}: Account '{number}' is inactive.")
+    return account
+
+
+def check_segments(
+    company: CompanyState, given: list[dict[str, object]] | None, where: str
+) -> dict[int, str]:
+    """The full segment combination for a line, every value checked."""
+    chosen: dict[int, str] = {}
+    for row in given or []:
+        segment_id = row.get("segmentId")
+        value = row.get("segmentValue")
+        if not isinstance(segment_id, int) or not isinstance(value, str):
+            raise ApiError.bad_request(
+                f"Error: {where}: subaccount segments need segmentId and segmentValue."
+            )
+        segment = company.segments.get(segment_id)
+        if segment is None:
+            raise ApiError.bad_request(
+                f"Error: {where}: Segment {segment_id} does not exist in dimension SUBACCOUNT."
+            )
+        if len(value) > segment.length:
+            raise ApiError.bad_request(
+                f"Error: {where}: Value '{value}' is longer than segment {segment_id} "
+                f"({segment.description}) allows ({segment.length})."
+            )
+        if segment.validate:
+            known = segment.values.get(value)
+            if known is None:
+                raise ApiError.bad_request(
+                    f"Error: {where}: Segment value '{value}' of segment {segment_id} "
+                    f"({segment.description}) cannot be found in the system."
+                )
+            if not known.active:
+                raise ApiError.bad_request(
+                    f"Error: {where}: Segment value '{value}' of segment {segment_id} "
+                    f"({segment.description}) is inactive."
+                )
+        chosen[segment_id] = value
+    for segment_id, segment in company.segments.items():
+        if segment_id not in chosen and segment.values:
+            chosen[segment_id] = next(iter(segment.values))
+    return chosen
+
+
+def check_project(
+    company: CompanyState, project_id: str | None, where: str, module: Literal["AP", "PO"]
+) -> Project | None:
+    if not project_id:
+        return None
+    project = company.projects.get(project_id)
+    if project is None:
+        raise ApiError.bad_request(
+            f"Error: {where}: Project '{project_id}' cannot be found in the system."
+        )
+    if project.non_project:
+        return project
+    if project.status != "Active":
+        raise ApiError.bad_request(
+            f"Error: {where}: Project '{project_id}' has status {project.status}; "
+            "only active projects take transactions."
+        )
+    visible = project.visible_in_ap if module == "AP" else project.visible_in_po
+    if not visible:
+        module_name = "Supplier ledger" if module == "AP" else "Purchase orders"
+        raise ApiError.bad_request(
+            f"Error: {where}: Project '{project_id}' is not visible in {module_name}."
+        )
+    return project
+
+
+def check_vat(company: CompanyState, vat_id: str | None, where: str) -> None:
+    if vat_id is not None and vat_id not in company.vat_codes:
+        raise ApiError.bad_request(
+            f"Error: {where}: TaxID '{vat_id}' cannot be found in the system."
+        )
+
+
+def check_currency(company: CompanyState, currency: str | None) -> str:
+    chosen = currency or company.base_currency
+    if chosen not in company.currencies:
+        raise ApiError.bad_request(f"Error: Currency '{chosen}' cannot be found in the system.")
+    return chosen
+
+
+def resolve_period(
+    financial_period: str | None, post_period: str | None, document_date: datetime
+) -> str:
+    """The document's financial period as YYYYMM."""
+    if financial_period:
+        if len(financial_period) != 6 or not financial_period.isdigit():
+            raise ApiError.bad_request(
+                f"Error: financialPeriod '{financial_period}' is not in the format YYYYMM."
+            )
+        return financial_period
+    if post_period:
+        if len(post_period) != 6 or not post_period.isdigit():
+            raise ApiError.bad_request(
+                f"Error: postPeriod '{post_period}' is not in the format MMYYYY."
+            )
+        return post_period[2:] + post_period[:2]
+    return f"{document_date.year:04d}{document_date.month:02d}"
+
+
+def check_period_open(company: CompanyState, period_id: str) -> None:
+    shown = f"{period_id[4:]}-{period_id[:4]}"
+    period = company.periods.get(period_id)
+    if period is None or not period.active:
+        raise ApiError.bad_request(f"Error: Financial period {shown} is not defined or not active.")
+    if period.closed_in_supplier_ledger:
+        raise ApiError.bad_request(f"Error: Financial period {shown} is closed in Supplier ledger.")

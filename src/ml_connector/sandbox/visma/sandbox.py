@@ -1,0 +1,357 @@
+"""``VismaSandbox``: a stateful Visma.net ERP service API (plus Visma Connect's token endpoint) as
+one ASGI app, with fault injection, a request journal, rate limiting and signed webhooks.
+
+Layout of ``app``:
+- ``POST /connect/token``: Visma Connect client credentials (``auth.py``);
+- ``/_sandbox/...``: the control API, no auth (``control.py``);
+- everything else: the service API under ``/v1/...`` (also ``/API/controller/api/v1/...``) and
+  the legacy ``/resources/v1/...`` (also ``/API/resources/v1/...``), routed by ``routing.py``.
+
+``SandboxMiddleware`` journals and applies the fault plan to every non-control call. Under a
+server (uvicorn), the app's lifespan runs the webhook delivery loop; in-process tests call
+``await sandbox.webhooks.flush()``.
+
+The Python methods below are the same operations the control API exposes; they take the
+company lock, so they are safe beside requests being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+
+from ml_connector.sandbox.delivery import WebhookDispatcher
+from ml_connector.sandbox.faults import FaultPlan, RequestJournal, SandboxMiddleware
+from ml_connector.sandbox.seed import Dataset, empty_dataset
+from ml_connector.sandbox.visma import (
+    control,
+    routes_invoices,
+    routes_legacy,
+    routes_masterdata,
+    routes_po,
+    routes_suppliers,
+)
+from ml_connector.sandbox.visma.auth import TokenService
+from ml_connector.sandbox.visma.ratelimit import FixedWindowLimiter
+from ml_connector.sandbox.visma.responses import dumps, visma_message
+from ml_connector.sandbox.visma.routes_invoices import invoice_dto
+from ml_connector.sandbox.visma.routes_po import purchase_order_dto
+from ml_connector.sandbox.visma.routes_suppliers import create_supplier
+from ml_connector.sandbox.visma.routing import ApiDispatcher, Router
+from ml_connector.sandbox.visma.seeding import company_from_dataset
+from ml_connector.sandbox.visma.state import (
+    Account,
+    Attachment,
+    CompanyState,
+    Period,
+    Project,
+    SegmentValue,
+)
+from ml_connector.sandbox.visma.views import supplier_dto
+from ml_connector.sandbox.visma.webhooks import EventPublisher
+from ml_connector.sandbox.visma.wrappers import SUPPLIER_STATUSES
+
+__all__ = ["VismaSandbox"]
+
+
+def _fault_body(status: int) -> tuple[bytes, dict[str, str]]:
+    return dumps(visma_message(f"Injected fault: HTTP {status}")), {}
+
+
+class VismaSandbox:
+    """A simulated Visma.net ERP tenant/company; see the module docstring."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        tenant_id: str,
+        company_id: str,
+        *,
+        dataset: Dataset | None = None,
+        token_ttl_s: int = 3600,
+        rate_limit_per_hour: int | None = None,
+        clock: Callable[[], float] = time.time,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+        webhook_secret: str | None = None,
+        webhook_urls: list[str] | None = None,
+        max_page_size: int = 1000,
+        webhook_max_attempts: int = 10,
+        webhook_retry_base_s: float = 1.0,
+    ) -> None:
+        self.clock = clock
+        self.company_id = company_id
+        self.tenant_id = tenant_id
+        self._dataset = dataset or empty_dataset()
+        self.tokens = TokenService(clock=clock, ttl_s=token_ttl_s)
+        self.tokens.add_client(client_id, client_secret)
+        self.tokens.add_tenant(tenant_id, company_id)
+        self.companies: dict[str, CompanyState] = {
+            company_id: company_from_dataset(
+                self._dataset, company_id=company_id, tenant_id=tenant_id, clock=clock
+            )
+        }
+        self.limiter = FixedWindowLimiter(rate_limit_per_hour, clock=clock)
+        self.faults = FaultPlan()
+        self.journal = RequestJournal()
+        self.webhooks = WebhookDispatcher(
+            transport=webhook_transport,
+            max_attempts=webhook_max_attempts,
+            retry_base_s=webhook_retry_base_s,
+        )
+        self.events = EventPublisher(
+            self.webhooks, secret=webhook_secret, urls=webhook_urls or [], clock=clock
+        )
+        self.router = router = Router()
+        for module in (
+            routes_suppliers,
+            routes_invoices,
+            routes_masterdata,
+            routes_po,
+            routes_legacy,
+        ):
+            module.register(router)
+        api = ApiDispatcher(
+            router=router,
+            tokens=self.tokens,
+            limiter=self.limiter,
+            companies=self.companies,
+            events=self.events,
+            max_page_size=max_page_size,
+        )
+        self.app = Starlette(
+            routes=[
+                Route("/connect/token", self.tokens.token_endpoint, methods=["POST"]),
+                *control.routes(self),
+                Mount("/", app=api),
+            ],
+            middleware=[
+                Middleware(
+                    SandboxMiddleware,
+                    plan=self.faults,
+                    journal=self.journal,
+                    error_body=_fault_body,
+                )
+            ],
+            lifespan=self._lifespan,
+        )
+
+    def __repr__(self) -> str:
+        return f"VismaSandbox(tenant_id={self.tenant_id!r}, company_id={self.company_id!r})"
+
+    @property
+    def state(self) -> CompanyState:
+        """The primary company's state."""
+        return self.companies[self.company_id]
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(self.webhooks.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    # -- whole-sandbox control ----------------------------------------------------------------
+
+    def reset(self, dataset: Dataset | None = None) -> None:
+        """Back to the seed (or ``dataset``): data, journal, faults, rate windows, webhooks.
+
+        Issued tokens stay valid, so a running client is not logged out by a reset.
+        """
+        if dataset is not None:
+            self._dataset = dataset
+        with self.state.lock:
+            self.companies[self.company_id] = company_from_dataset(
+                self._dataset,
+                company_id=self.company_id,
+                tenant_id=self.tenant_id,
+                clock=self.clock,
+            )
+        self.journal.clear()
+        self.faults.clear()
+        self.limiter.reset()
+        self.webhooks.clear()
+        self.events.published.clear()
+
+    def revoke_tokens(self) -> int:
+        """Invalidate every issued token; the next call with one gets 401."""
+        return self.tokens.revoke_all()
+
+    def set_rate_limit(self, limit_per_hour: int | None, window_s: float | None = None) -> None:
+        self.limiter.configure(limit_per_hour, window_s)
+
+    # -- master data --------------------------------------------------------------------------
+
+    def set_period_closed(self, period_id: str, closed: bool) -> None:
+        """Open or close a financial period (YYYYMM) in the supplier ledger; adds it if new."""
+        company = self.state
+        with company.lock:
+            period = company.periods.setdefault(period_id, Period(period_id))
+            period.closed_in_supplier_ledger = closed
+
+    def set_account_active(self, number: str, active: bool) -> None:
+        company = self.state
+        with company.lock:
+            account = company.accounts[number]
+            account.active = active
+            company.touch(account)
+            self.events.publish(company, "Account", "Updated", number, f"v1/account/{number}")
+
+    def add_account(
+        self,
+        number: str,
+        description: str,
+        type: str = "Expense",
+        *,
+        active: bool = True,
+        default_vat: str | None = None,
+    ) -> None:
+        company = self.state
+        with company.lock:
+            account = Account(
+                company.next_internal_id(), number, description, type, active, default_vat
+            )
+            company.touch(account)
+            company.accounts[number] = account
+            self.events.publish(company, "Account", "Created", number, f"v1/account/{number}")
+
+    def set_segment_value(
+        self, segment_id: int, value: str, description: str | None = None, active: bool = True
+    ) -> None:
+        """Add or change a value of a SUBACCOUNT segment."""
+        company = self.state
+        with company.lock:
+            segment = company.segments[segment_id]
+            existing = segment.values.get(value) or SegmentValue(
+                segment_id, value, description or value, active
+            )
+            if description is not None:
+                existing.description = description
+            existing.active = active
+            segment.values[value] = existing
+            company.touch(existing)
+            company.touch(segment)
+            self.events.publish(
+                company,
+                "Segment",
+                "ValueChanged",
+                f"{segment_id}/{value}",
+                f"v1/dimension/SUBACCOUNT/{segment_id}",
+            )
+
+    def set_project(
+        self,
+        project_id: str,
+        description: str | None = None,
+        *,
+        status: str | None = None,
+        visible_in_ap: bool | None = None,
+        visible_in_po: bool | None = None,
+    ) -> None:
+        """Add or change a project."""
+        company = self.state
+        with company.lock:
+            project = company.projects.get(project_id)
+            if project is None:
+                project = Project(
+                    company.next_internal_id(), project_id, description or project_id, "Active"
+                )
+                company.projects[project_id] = project
+            if description is not None:
+                project.description = description
+            if status is not None:
+                project.status = status
+            if visible_in_ap is not None:
+                project.visible_in_ap = visible_in_ap
+            if visible_in_po is not None:
+                project.visible_in_po = visible_in_po
+            company.touch(project)
+            self.events.publish(
+                company, "Project", "Changed", project_id, f"v1/project/{project_id}"
+            )
+
+    def set_supplier_status(self, number: str, status: str) -> None:
+        """Change a supplier's status (``OnHold`` or ``Inactive`` block new documents)."""
+        if status not in SUPPLIER_STATUSES:
+            raise ValueError(f"unknown supplier status {status!r}")
+        company = self.state
+        with company.lock:
+            supplier = company.suppliers[number]
+            supplier.status = status
+            company.touch(supplier)
+            self.events.publish(company, "Supplier", "Updated", number, f"v1/supplier/{number}")
+
+    def add_supplier(
+        self,
+        name: str,
+        *,
+        number: str | None = None,
+        currency: str | None = None,
+        country: str | None = None,
+        corporate_id: str | None = None,
+        vat_registration_id: str | None = None,
+        status: str = "Active",
+    ) -> dict[str, Any]:
+        """Create a supplier as if keyed in by hand; returns its read shape."""
+        if status not in SUPPLIER_STATUSES:
+            raise ValueError(f"unknown supplier status {status!r}")
+        data: dict[str, Any] = {"name": name, "status": status}
+        for key, value in (
+            ("number", number),
+            ("currencyId", currency),
+            ("corporateId", corporate_id),
+            ("vatRegistrationId", vat_registration_id),
+        ):
+            if value is not None:
+                data[key] = value
+        if country is not None:
+            data["mainAddress"] = {"countryId": country}
+        company = self.state
+        with company.lock:
+            supplier = create_supplier(company, data)
+            self.events.publish(
+                company, "Supplier", "Created", supplier.number, f"v1/supplier/{supplier.number}"
+            )
+            return supplier_dto(supplier, note=True)
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    def invoices(self) -> list[dict[str, Any]]:
+        """Every stored supplier document in its read shape (note and attachments included)."""
+        company = self.state
+        with company.lock:
+            return [
+                invoice_dto(company, invoice, note=True, attachments=True)
+                for invoice in company.invoices.values()
+            ]
+
+    def purchase_orders(self) -> list[dict[str, Any]]:
+        company = self.state
+        with company.lock:
+            return [purchase_order_dto(company, o) for o in company.purchase_orders.values()]
+
+    def suppliers(self) -> list[dict[str, Any]]:
+        company = self.state
+        with company.lock:
+            return [supplier_dto(s, note=True) for s in company.suppliers.values()]
+
+    def attachment(self, attachment_id: str) -> Attachment | None:
+        """A stored attachment (with its bytes), wherever it hangs."""
+        company = self.state
+        with company.lock:
+            for invoice in company.invoices.values():
+                for attachment in invoice.attachments:
+                    if attachment.id == attachment_id:
+                        return attachment
+        return None

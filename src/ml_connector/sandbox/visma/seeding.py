@@ -1,0 +1,122 @@
+"""Build a company's starting state from a seed ``Dataset``.
+
+What the Visma side of a dataset becomes:
+- accounts (with their default VAT id, shown as ``taxCategory``), VAT codes with rates, financial
+  periods with the supplier-ledger closed flag, currencies (the base currency always included);
+- the SUBACCOUNT dimension: segment 1 = cost centre, segment 2 = department, each with values;
+- projects, plus the non-project ``X`` when the dataset lacks it (Visma always has it);
+- existing suppliers; auto-numbering of new suppliers continues after the highest numeric one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ml_connector.sandbox.seed import Dataset
+from ml_connector.sandbox.visma.state import (
+    Account,
+    CompanyState,
+    Period,
+    Project,
+    Segment,
+    SegmentValue,
+    Supplier,
+    VatCode,
+)
+
+__all__ = ["NON_PROJECT_ID", "SUPPLIER_SERIES", "company_from_dataset"]
+
+NON_PROJECT_ID = "X"
+SUPPLIER_SERIES = "supplier"
+
+_CURRENCY_NAMES = {
+    "NOK": "Norwegian krone",
+    "SEK": "Swedish krona",
+    "DKK": "Danish krone",
+    "EUR": "Euro",
+    "USD": "US dollar",
+    "GBP": "Pound sterling",
+}
+
+
+def company_from_dataset(
+    dataset: Dataset, *, company_id: str, tenant_id: str, clock: Callable[[], float]
+) -> CompanyState:
+    """A fresh ``CompanyState`` holding the Visma half of ``dataset``."""
+    company = CompanyState(
+        company_id=company_id,
+        tenant_id=tenant_id,
+        name=dataset.company_name,
+        base_currency=dataset.base_currency,
+        clock=clock,
+    )
+    for currency in (dataset.base_currency, *dataset.currencies):
+        company.currencies[currency] = _CURRENCY_NAMES.get(currency, currency)
+    for seed_vat in dataset.vat_codes:
+        vat = VatCode(seed_vat.vat_id, seed_vat.description, seed_vat.rate)
+        company.touch(vat)
+        company.vat_codes[vat.vat_id] = vat
+    for seed_account in dataset.accounts:
+        account = Account(
+            account_id=company.next_internal_id(),
+            number=seed_account.number,
+            description=seed_account.description,
+            type=seed_account.type,
+            active=seed_account.active,
+            default_vat=seed_account.default_vat,
+        )
+        company.touch(account)
+        company.accounts[account.number] = account
+    for seed_segment in dataset.segments:
+        segment = Segment(seed_segment.segment_id, seed_segment.description, seed_segment.length)
+        for seed_value in seed_segment.values:
+            value = SegmentValue(
+                seed_segment.segment_id, seed_value.value, seed_value.description, seed_value.active
+            )
+            company.touch(value)
+            segment.values[value.value] = value
+        company.touch(segment)
+        company.segments[segment.segment_id] = segment
+    for seed_project in dataset.projects:
+        project = Project(
+            internal_id=company.next_internal_id(),
+            project_id=seed_project.project_id,
+            description=seed_project.description,
+            status=seed_project.status,
+            visible_in_ap=seed_project.visible_in_ap,
+            non_project=seed_project.project_id == NON_PROJECT_ID,
+        )
+        company.touch(project)
+        company.projects[project.project_id] = project
+    if NON_PROJECT_ID not in company.projects:
+        project = Project(
+            company.next_internal_id(),
+            NON_PROJECT_ID,
+            "Non-project code",
+            "Active",
+            non_project=True,
+        )
+        company.touch(project)
+        company.projects[NON_PROJECT_ID] = project
+    for seed_period in dataset.periods:
+        company.periods[seed_period.period_id] = Period(
+            seed_period.period_id, seed_period.closed_in_supplier_ledger
+        )
+    highest = 0
+    for seed_supplier in dataset.suppliers:
+        supplier = Supplier(
+            internal_id=company.next_internal_id(),
+            number=seed_supplier.number,
+            name=seed_supplier.name,
+            status=seed_supplier.status,
+            currency_id=seed_supplier.currency,
+            corporate_id=seed_supplier.corporate_id,
+            vat_registration_id=seed_supplier.vat_registration_id,
+            details={"mainAddress": {"countryId": seed_supplier.country}},
+        )
+        company.touch(supplier)
+        company.suppliers[supplier.number] = supplier
+        if supplier.number.isdigit():
+            highest = max(highest, int(supplier.number))
+    company.start_series(SUPPLIER_SERIES, highest or 50000)
+    return company

@@ -1,0 +1,348 @@
+"""The stored state of one simulated Visma.net company: master data and documents.
+
+Each company is one ``CompanyState``; the sandbox keeps them in a dict keyed by company id, so a
+second tenant/company is one more entry. Records are mutable dataclasses; the route handlers and
+the control API change them only through ``CompanyState.touch`` (which bumps the row version
+behind ``timeStamp``/``ETag`` and ``lastModifiedDateTime``) while holding ``CompanyState.lock``.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+__all__ = [
+    "Account",
+    "Attachment",
+    "CompanyState",
+    "InvoiceLine",
+    "Period",
+    "Project",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "Segment",
+    "SegmentValue",
+    "Subaccount",
+    "Subscription",
+    "Supplier",
+    "SupplierInvoice",
+    "TaxDetail",
+    "VatCode",
+    "now_from",
+]
+
+
+class Versioned(Protocol):
+    version: int
+    last_modified: datetime
+
+
+def now_from(clock: Callable[[], float]) -> datetime:
+    """The clock's time as a naive UTC datetime, cut to milliseconds (what Visma shows)."""
+    moment = datetime.fromtimestamp(clock(), UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass
+class Account:
+    account_id: int
+    number: str
+    description: str
+    type: str
+    active: bool
+    default_vat: str | None
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class SegmentValue:
+    segment_id: int
+    value: str
+    description: str
+    active: bool
+    internal_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    public_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class Segment:
+    """One segment of the SUBACCOUNT dimension; ``values`` keyed by value id, in seed order."""
+
+    segment_id: int
+    description: str
+    length: int
+    values: dict[str, SegmentValue] = field(default_factory=dict)
+    validate: bool = True
+    internal_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    public_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class Subaccount:
+    """A combination of segment values; created the first time a document uses it."""
+
+    subaccount_id: int
+    segments: dict[int, str]
+    active: bool = True
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+    @property
+    def number(self) -> str:
+        return "-".join(self.segments[key] for key in sorted(self.segments))
+
+
+@dataclass
+class Project:
+    internal_id: int
+    project_id: str
+    description: str
+    status: str
+    visible_in_ap: bool = True
+    visible_in_po: bool = True
+    non_project: bool = False
+    public_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class VatCode:
+    vat_id: str
+    description: str
+    rate: Decimal
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class Period:
+    """A financial period, ``period_id`` in YYYYMM form."""
+
+    period_id: str
+    closed_in_supplier_ledger: bool = False
+    active: bool = True
+
+    @property
+    def start(self) -> date:
+        return date(int(self.period_id[:4]), int(self.period_id[4:]), 1)
+
+    @property
+    def end(self) -> date:
+        year, month = self.start.year, self.start.month
+        following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+        return date.fromordinal(following.toordinal() - 1)
+
+
+@dataclass
+class Supplier:
+    """A supplier; ``details`` keeps the other unwrapped write fields (addresses, terms…)."""
+
+    internal_id: int
+    number: str
+    name: str
+    status: str
+    currency_id: str | None = None
+    corporate_id: str | None = None
+    vat_registration_id: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class Attachment:
+    """A file on a document (or one of its lines); ``content`` is the latest revision's bytes."""
+
+    id: str
+    name: str
+    content: bytes
+    content_type: str
+    revision: int = 1
+    line_number: int | None = None
+
+
+@dataclass
+class InvoiceLine:
+    line_number: int
+    account: str
+    amount: Decimal
+    quantity: Decimal = Decimal(1)
+    unit_cost: Decimal = Decimal(0)
+    description: str | None = None
+    segments: dict[int, str] = field(default_factory=dict)
+    vat_code: str | None = None
+    project: str | None = None
+    project_task: str | None = None
+    inventory_number: str | None = None
+    uom: str | None = None
+    note: str | None = None
+    po_number: str | None = None
+    po_line: int | None = None
+
+
+@dataclass(frozen=True)
+class TaxDetail:
+    vat_id: str
+    rate: Decimal
+    taxable: Decimal
+    vat: Decimal
+
+
+@dataclass
+class SupplierInvoice:
+    document_type: str
+    reference_number: str
+    supplier_number: str
+    financial_period: str
+    date: datetime
+    currency_id: str
+    status: str = "Balanced"
+    hold: bool = False
+    due_date: datetime | None = None
+    supplier_reference: str | None = None
+    description: str | None = None
+    note: str | None = None
+    payment_ref: str | None = None
+    credit_terms_id: str | None = None
+    tax_mode: str | None = None
+    lines: list[InvoiceLine] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    detail_total: Decimal = Decimal("0.00")
+    vat_total: Decimal = Decimal("0.00")
+    amount: Decimal = Decimal("0.00")
+    taxable_total: Decimal = Decimal("0.00")
+    exempt_total: Decimal = Decimal("0.00")
+    tax_details: list[TaxDetail] = field(default_factory=list)
+    created: datetime = datetime.min
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class PurchaseOrderLine:
+    line_number: int
+    line_type: str
+    amount: Decimal
+    quantity: Decimal = Decimal(1)
+    unit_cost: Decimal = Decimal(0)
+    description: str | None = None
+    inventory: str | None = None
+    uom: str | None = None
+    account: str | None = None
+    segments: dict[int, str] = field(default_factory=dict)
+    project: str | None = None
+    project_task: str | None = None
+    requested: datetime | None = None
+    promised: datetime | None = None
+    note: str | None = None
+
+
+@dataclass
+class PurchaseOrder:
+    order_type: str
+    order_number: str
+    supplier_number: str
+    currency: str
+    date: datetime
+    status: str = "Open"
+    hold: bool = False
+    promised_on: datetime | None = None
+    description: str | None = None
+    supplier_ref: str | None = None
+    note: str | None = None
+    lines: list[PurchaseOrderLine] = field(default_factory=list)
+    line_total: Decimal = Decimal("0.00")
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+
+@dataclass
+class Subscription:
+    """A legacy ``/resources/v1/subscription`` registration."""
+
+    id: int
+    event: str
+    hook_uri: str
+    client_id: str
+
+
+@dataclass
+class CompanyState:
+    """Everything one company holds. Mutate only under ``lock``, through ``touch``."""
+
+    company_id: str
+    tenant_id: str
+    name: str
+    base_currency: str
+    clock: Callable[[], float]
+    accounts: dict[str, Account] = field(default_factory=dict)
+    segments: dict[int, Segment] = field(default_factory=dict)
+    subaccounts: dict[str, Subaccount] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+    vat_codes: dict[str, VatCode] = field(default_factory=dict)
+    periods: dict[str, Period] = field(default_factory=dict)
+    currencies: dict[str, str] = field(default_factory=dict)
+    suppliers: dict[str, Supplier] = field(default_factory=dict)
+    invoices: dict[tuple[str, str], SupplierInvoice] = field(default_factory=dict)
+    purchase_orders: dict[str, PurchaseOrder] = field(default_factory=dict)
+    subscriptions: dict[int, Subscription] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _row_version: int = 0
+    _internal_id: int = 1000
+    _counters: dict[str, int] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return now_from(self.clock)
+
+    def touch(self, record: Versioned) -> None:
+        """Record a write: a new row version and ``lastModifiedDateTime`` = now."""
+        self._row_version += 1
+        record.version = self._row_version
+        record.last_modified = self.now()
+
+    def next_internal_id(self) -> int:
+        self._internal_id += 1
+        return self._internal_id
+
+    def next_number(self, series: str, width: int, taken: Callable[[str], bool]) -> str:
+        """The next free number of ``series`` (zero-padded to ``width``)."""
+        while True:
+            self._counters[series] = self._counters.get(series, 0) + 1
+            candidate = str(self._counters[series]).zfill(width)
+            if not taken(candidate):
+                return candidate
+
+    def start_series(self, series: str, last: int) -> None:
+        """Continue ``series`` after ``last`` (used when seeding existing numbers)."""
+        self._counters[series] = max(self._counters.get(series, 0), last)
+
+    def find_invoice(self, number: str, document_type: str | None = None) -> SupplierInvoice | None:
+        """Look a document up by number, optionally by type; types match case-insensitively."""
+        for (doc_type, ref), invoice in self.invoices.items():
+            if ref != number:
+                continue
+            if document_type is None or doc_type.lower() == document_type.lower():
+                return invoice
+        return None
+
+    def subaccount_for(self, segments: dict[int, str]) -> Subaccount:
+        """The subaccount of a segment combination, created on first use (as the ERP does)."""
+        number = "-".join(segments[key] for key in sorted(segments))
+        existing = self.subaccounts.get(number)
+        if existing is not None:
+            return existing
+        created = Subaccount(self.next_internal_id(), dict(segments))
+        self.touch(created)
+        self.subaccounts[number] = created
+        return created

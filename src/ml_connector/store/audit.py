@@ -1,0 +1,207 @@
+"""The audit trail: append-only, hash-chained per connection, and checkable.
+
+Entry ``n`` of a connection stores ``hash = sha256(prev_hash + canonical_json(entry))`` where
+``prev_hash`` is entry ``n - 1``'s hash (64 zeros for the first) and the canonical JSON covers
+the connection, sequence number, record, kind, time and data. ``audit_heads`` keeps each chain's
+newest sequence number and hash. Changing, deleting or inserting any entry therefore breaks a
+link that ``verify_audit`` reports, including removal of the newest entries.
+
+Appends to one chain are serialised so it never forks: PostgreSQL locks the chain's head row,
+SQLite runs the append in its single write transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ml_connector.audit import Redactor
+from ml_connector.store.engine import Repository, json_default
+from ml_connector.store.records import AuditEntry, AuditProblem
+from ml_connector.store.tables import AuditEntryRow, AuditHeadRow
+
+__all__ = ["GENESIS_HASH", "AuditRepository", "canonical_json", "entry_hash"]
+
+GENESIS_HASH = "0" * 64
+# The backstop: key-based redaction (and bearer tokens in text) applied to every entry.
+_REDACTOR = Redactor()
+_VERIFY_PAGE = 1000
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, ASCII only; Decimals become strings."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=json_default
+    )
+
+
+def entry_hash(
+    prev_hash: str,
+    *,
+    connection_id: int,
+    seq: int,
+    record_id: int | None,
+    kind: str,
+    data_json: str,
+    at: datetime,
+) -> str:
+    """The chain hash of one entry, given its predecessor's hash."""
+    body = canonical_json(
+        {
+            "at": at.isoformat(),
+            "connection_id": connection_id,
+            "data": json.loads(data_json),
+            "kind": kind,
+            "record_id": record_id,
+            "seq": seq,
+        }
+    )
+    return hashlib.sha256((prev_hash + body).encode("ascii")).hexdigest()
+
+
+def _to_entry(row: AuditEntryRow) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        connection_id=row.connection_id,
+        seq=row.seq,
+        record_id=row.record_id,
+        kind=row.kind,
+        data=json.loads(row.data),
+        at=row.at,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _row_hash(row: AuditEntryRow, prev_hash: str) -> str:
+    return entry_hash(
+        prev_hash,
+        connection_id=row.connection_id,
+        seq=row.seq,
+        record_id=row.record_id,
+        kind=row.kind,
+        data_json=row.data,
+        at=row.at,
+    )
+
+
+class AuditRepository(Repository):
+    """Append to, read and verify the per-connection audit chains."""
+
+    async def append_audit(
+        self,
+        connection_id: int,
+        record_id: int | None,
+        kind: str,
+        data: Mapping[str, Any],
+        at: datetime | None = None,
+    ) -> AuditEntry:
+        """Append one entry to the connection's chain.
+
+        Callers pass redacted data; as a backstop, values under secret-named keys and bearer
+        tokens in text are replaced with ``[redacted]`` here too (``ml_connector.audit``).
+        """
+        at = self._now(at)
+        data_json = canonical_json(_REDACTOR.scrub(data))
+        async with self._db.write() as session:
+            create_head = self._db.insert(AuditHeadRow).values(
+                connection_id=connection_id, last_seq=0, last_hash=GENESIS_HASH
+            )
+            await session.execute(create_head.on_conflict_do_nothing())
+            head = await session.get_one(
+                AuditHeadRow, connection_id, with_for_update=True, populate_existing=True
+            )
+            seq = head.last_seq + 1
+            row = AuditEntryRow(
+                connection_id=connection_id,
+                seq=seq,
+                record_id=record_id,
+                kind=kind,
+                data=data_json,
+                at=at,
+                prev_hash=head.last_hash,
+            )
+            row.hash = _row_hash(row, head.last_hash)
+            session.add(row)
+            head.last_seq, head.last_hash = seq, row.hash
+            await session.flush()
+            return _to_entry(row)
+
+    async def list_audit(
+        self,
+        connection_id: int,
+        record_id: int | None = None,
+        *,
+        after_seq: int = 0,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """A connection's entries in chain order, optionally only those about one record."""
+        query = select(AuditEntryRow).where(
+            AuditEntryRow.connection_id == connection_id, AuditEntryRow.seq > after_seq
+        )
+        if record_id is not None:
+            query = query.where(AuditEntryRow.record_id == record_id)
+        query = query.order_by(AuditEntryRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._db.read() as session:
+            return [_to_entry(row) for row in await session.scalars(query)]
+
+    async def verify_audit(self, connection_id: int) -> list[AuditProblem]:
+        """Every break in the connection's chain; an empty list means it is intact."""
+        problems: list[AuditProblem] = []
+        expected_seq, prev_hash = 1, GENESIS_HASH
+        # One snapshot for head and entries, so a concurrent append cannot look like tampering.
+        async with self._db.read(snapshot=True) as session:
+            head = await session.get(AuditHeadRow, connection_id)
+            while True:
+                query = (
+                    select(AuditEntryRow)
+                    .where(
+                        AuditEntryRow.connection_id == connection_id,
+                        AuditEntryRow.seq >= expected_seq,
+                    )
+                    .order_by(AuditEntryRow.seq)
+                    .limit(_VERIFY_PAGE)
+                )
+                rows = list(await session.scalars(query))
+                for row in rows:
+                    problems.extend(_check(row, expected_seq, prev_hash))
+                    expected_seq, prev_hash = row.seq + 1, row.hash
+                if len(rows) < _VERIFY_PAGE:
+                    break
+        last_seq = expected_seq - 1
+        if head is None:
+            if last_seq:
+                problems.append(AuditProblem(None, "entries exist but the chain head is missing"))
+        elif head.last_seq != last_seq:
+            problems.append(
+                AuditProblem(
+                    None,
+                    f"the head counts {head.last_seq} entries but the chain ends at entry "
+                    f"{last_seq}: entries were removed or added",
+                )
+            )
+        elif head.last_hash != prev_hash:
+            problems.append(AuditProblem(None, "the newest entry's hash differs from the head's"))
+        return problems
+
+
+def _check(row: AuditEntryRow, expected_seq: int, prev_hash: str) -> list[AuditProblem]:
+    problems = []
+    if row.seq != expected_seq:
+        problems.append(AuditProblem(row.seq, f"entries {expected_seq}..{row.seq - 1} are missing"))
+    if row.prev_hash != prev_hash:
+        problems.append(AuditProblem(row.seq, "does not link to the entry before it"))
+    try:
+        recomputed = _row_hash(row, row.prev_hash)
+    except ValueError:
+        recomputed = ""  # the stored data is no longer JSON at all
+    if recomputed != row.hash:
+        problems.append(AuditProblem(row.seq, "content does not match its hash (altered)"))
+    return problems

@@ -1,0 +1,1 @@
+"""Alembic revision files; each names its predecessor in ``down_revision``."""

@@ -1,0 +1,235 @@
+"""The schema, as SQLAlchemy declarative models. Only the store's repositories import this.
+
+The migrations in ``migrations/versions`` must build exactly this schema on SQLite and
+PostgreSQL; a contract test compares the two. Enum-like columns are strings guarded by CHECK
+constraints, so both backends reject a value the code does not know.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ml_connector.store.records import ConnectionStatus, LinkKind, LinkState
+from ml_connector.store.states import SyncStatus
+
+__all__ = [
+    "AttemptRow",
+    "AuditEntryRow",
+    "AuditHeadRow",
+    "Base",
+    "ConnectionRow",
+    "CursorRow",
+    "LinkRow",
+    "LockRow",
+    "SyncRecordRow",
+    "UTCDateTime",
+    "as_utc",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL (compact, comparable); SQLite stores the same JSON as text.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive datetime is refused rather than guessed at."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("the store needs timezone-aware datetimes, got a naive one")
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends.
+
+    PostgreSQL keeps ``timestamptz``. SQLite has no zones, so values are stored as naive UTC
+    text in one fixed format, which keeps SQL comparisons (``next_at <= :now``) correct.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: type[ConnectionStatus | LinkKind | LinkState | SyncStatus]) -> str:
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({allowed})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+class ConnectionRow(Base):
+    __tablename__ = "connections"
+    __table_args__ = (CheckConstraint(_one_of("status", ConnectionStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    health_message: Mapped[str] = mapped_column(Text)
+    ramp_base_url: Mapped[str] = mapped_column(String(500))
+    visma_base_url: Mapped[str] = mapped_column(String(500))
+    visma_token_url: Mapped[str] = mapped_column(String(500))
+    credentials: Mapped[bytes] = mapped_column(LargeBinary)
+    settings: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LinkRow(Base):
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "kind", "ramp_id"),
+        Index(None, "connection_id", "kind", "visma_id"),
+        CheckConstraint(_one_of("kind", LinkKind), name="kind"),
+        CheckConstraint(_one_of("state", LinkState), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    ramp_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    visma_id: Mapped[str | None] = mapped_column(String(200))
+    external_ref: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LockRow(Base):
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class SyncRecordRow(Base):
+    __tablename__ = "sync_records"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "object_type", "object_id"),
+        Index(None, "status", "next_at"),
+        Index(None, "connection_id", "status"),
+        CheckConstraint(_one_of("status", SyncStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    rerun: Mapped[bool] = mapped_column(Boolean)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    next_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(100))
+    hint: Mapped[str | None] = mapped_column(Text)
+    visma_ref: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[Any | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AttemptRow(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        Index(None, "record_id", "id"),
+        CheckConstraint(_one_of("status", SyncStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("sync_records.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(100))
+
+
+class AuditEntryRow(Base):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "seq"),
+        Index(None, "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # No cascades: deleting what an entry points at must not silently rewrite the trail.
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("sync_records.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    # Canonical JSON text, kept verbatim so the hash can be recomputed byte for byte.
+    data: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The newest link of each connection's chain; locking it serialises appends."""
+
+    __tablename__ = "audit_heads"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CursorRow(Base):
+    __tablename__ = "cursors"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,429 @@
+"""Sync records, the work queue: queue, claim, settle, and the append-only attempts history.
+
+The store is the queue. A record is unique per (connection, object type, object id), so at most
+one unit of work per object is ever in flight and updates to one object apply in order.
+Workers claim due records with a lease; a worker that dies simply lets its lease run out and
+another worker reclaims the record. Claims are exclusive on both backends: PostgreSQL locks the
+candidate rows with ``FOR UPDATE SKIP LOCKED`` (racing claimers skip each other's rows),
+SQLite claims inside one ``BEGIN IMMEDIATE`` transaction (claimers take turns).
+
+Status changes go through :func:`ml_connector.store.states.advance` and nowhere else; each one
+appends a row to ``attempts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ml_connector.errors import StoreError
+from ml_connector.store.engine import Repository
+from ml_connector.store.records import Attempt, ConnectionStatus, SyncRecord
+from ml_connector.store.states import LEASED_TRANSITIONS, SyncStatus, Transition, advance
+from ml_connector.store.tables import AttemptRow, ConnectionRow, SyncRecordRow
+
+__all__ = ["WorkRepository"]
+
+_MISSING: Any = object()
+
+
+def _to_record(row: SyncRecordRow) -> SyncRecord:
+    return SyncRecord(
+        id=row.id,
+        connection_id=row.connection_id,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        status=SyncStatus(row.status),
+        reason=row.reason,
+        attempts=row.attempts,
+        rerun=row.rerun,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+        claimed_at=row.claimed_at,
+        next_at=row.next_at,
+        last_error=row.last_error,
+        error_code=row.error_code,
+        hint=row.hint,
+        visma_ref=row.visma_ref,
+        payload=row.payload,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _to_attempt(row: AttemptRow) -> Attempt:
+    return Attempt(
+        id=row.id,
+        record_id=row.record_id,
+        number=row.number,
+        outcome=row.outcome,
+        status=SyncStatus(row.status),
+        owner=row.owner,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        error_code=row.error_code,
+    )
+
+
+def _apply(
+    session: AsyncSession,
+    row: SyncRecordRow,
+    transition: Transition,
+    now: datetime,
+    *,
+    owner: str | None = None,
+    error: str | None = None,
+    error_code: str | None = None,
+    lease_until: datetime | None = None,
+) -> None:
+    """Move ``row`` along ``transition`` and append the attempts row; the one place it happens.
+
+    ``owner`` is the worker making the move (for leased transitions, the lease holder; for a
+    claim, the new holder, leased until ``lease_until``).
+    """
+    current = SyncStatus(row.status)
+    if transition in LEASED_TRANSITIONS and (
+        current is not SyncStatus.IN_FLIGHT or row.lease_owner != owner
+    ):
+        holder = "held by another worker" if current is SyncStatus.IN_FLIGHT else "not leased"
+        raise StoreError(
+            f"sync record {row.id} is not leased to {owner!r} ({current.value}, {holder}): "
+            f"refusing the {transition.value!r} transition"
+        )
+    target = advance(current, transition, rerun=row.rerun)
+    # Rows of one attempt share its number; a claim opens the next attempt.
+    number = row.attempts + 1 if transition is Transition.CLAIM else row.attempts
+    started_at = row.claimed_at or now
+    if transition is Transition.CLAIM:
+        row.attempts = number
+        row.lease_owner, row.lease_until, row.claimed_at = owner, lease_until, now
+        started_at = now
+    elif transition is Transition.RELEASE:
+        # A graceful hand-back is not a failed attempt; it must not burn the retry budget.
+        row.attempts = max(row.attempts - 1, 0)
+    elif transition is Transition.REQUEUE:
+        row.attempts = 0
+    if target is not SyncStatus.IN_FLIGHT:
+        row.lease_owner = None
+        row.lease_until = None
+    if target is not SyncStatus.RETRY_WAIT:
+        row.next_at = None
+    if current is SyncStatus.IN_FLIGHT and transition is not Transition.EXPIRE:
+        row.rerun = False
+    row.status = target.value
+    row.updated_at = now
+    session.add(
+        AttemptRow(
+            record_id=row.id,
+            number=number,
+            outcome=transition.value,
+            status=target.value,
+            owner=owner,
+            started_at=started_at,
+            finished_at=None if transition is Transition.CLAIM else now,
+            error=error,
+            error_code=error_code,
+        )
+    )
+
+
+async def _load(session: AsyncSession, record_id: int) -> SyncRecordRow:
+    row = await session.get(SyncRecordRow, record_id, with_for_update=True)
+    if row is None:
+        raise StoreError(f"no sync record with id {record_id}")
+    return row
+
+
+class WorkRepository(Repository):
+    """Queue, claim and settle sync records."""
+
+    async def upsert_record(
+        self,
+        connection_id: int,
+        object_type: str,
+        object_id: str,
+        *,
+        reason: str,
+        replay: bool = False,
+        now: datetime | None = None,
+    ) -> SyncRecord:
+        """Queue work for an object; safe to call for every duplicate event.
+
+        A new object gets a ``pending`` record. An existing record is left as it is, unless
+        ``replay``: then a succeeded, needs_attention, excluded or retry_wait record goes back
+        to ``pending`` (attempt count reset), and an in-flight one is flagged to run again
+        after its current attempt.
+        """
+        now = self._now(now)
+        async with self._db.write() as session:
+            insert = self._db.insert(SyncRecordRow).values(
+                connection_id=connection_id,
+                object_type=object_type,
+                object_id=object_id,
+                status=SyncStatus.PENDING.value,
+                reason=reason,
+                attempts=0,
+                rerun=False,
+                created_at=now,
+                updated_at=now,
+            )
+            insert = insert.on_conflict_do_nothing(
+                index_elements=[
+                    SyncRecordRow.connection_id,
+                    SyncRecordRow.object_type,
+                    SyncRecordRow.object_id,
+                ]
+            )
+            inserted = (await session.execute(insert.returning(SyncRecordRow.id))).scalar()
+            query = select(SyncRecordRow).where(
+                SyncRecordRow.connection_id == connection_id,
+                SyncRecordRow.object_type == object_type,
+                SyncRecordRow.object_id == object_id,
+            )
+            row = (await session.scalars(query.with_for_update())).one()
+            status = SyncStatus(row.status)
+            if inserted is None and replay:
+                if status is SyncStatus.IN_FLIGHT:
+                    row.rerun = True
+                    row.reason = reason
+                    row.updated_at = now
+                elif status is not SyncStatus.PENDING:
+                    row.reason = reason
+                    _apply(session, row, Transition.REQUEUE, now)
+            return _to_record(row)
+
+    async def claim_due(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        lease_s: float,
+        now: datetime | None = None,
+        connection_id: int | None = None,
+    ) -> list[SyncRecord]:
+        """Lease up to ``limit`` due records to ``owner`` until ``now + lease_s``.
+
+        Due means: pending; retry_wait with ``next_at <= now``; or in_flight with an expired
+        lease. Records of paused connections wait. Oldest records first. No record is ever
+        handed to two claimers at once, however many processes race.
+        """
+        if limit <= 0:
+            return []
+        now = self._now(now)
+        due = or_(
+            SyncRecordRow.status == SyncStatus.PENDING.value,
+            and_(SyncRecordRow.status == SyncStatus.RETRY_WAIT.value, SyncRecordRow.next_at <= now),
+            and_(
+                SyncRecordRow.status == SyncStatus.IN_FLIGHT.value,
+                SyncRecordRow.lease_until <= now,
+            ),
+        )
+        query = (
+            select(SyncRecordRow)
+            .join(ConnectionRow, ConnectionRow.id == SyncRecordRow.connection_id)
+            .where(due, ConnectionRow.status == ConnectionStatus.ACTIVE.value)
+            .order_by(SyncRecordRow.id)
+            .limit(limit)
+            # SKIP LOCKED: a row another claimer is taking is not waited for, just skipped.
+            # SQLite ignores FOR UPDATE; its write transaction already excludes other claimers.
+            .with_for_update(skip_locked=True, of=SyncRecordRow)
+        )
+        if connection_id is not None:
+            query = query.where(SyncRecordRow.connection_id == connection_id)
+        lease_until = now + timedelta(seconds=lease_s)
+        async with self._db.write() as session:
+            rows = list(await session.scalars(query))
+            for row in rows:
+                if row.status == SyncStatus.IN_FLIGHT.value:
+                    _apply(session, row, Transition.EXPIRE, now, owner=row.lease_owner)
+                _apply(session, row, Transition.CLAIM, now, owner=owner, lease_until=lease_until)
+            return [_to_record(row) for row in rows]
+
+    async def extend_lease(
+        self, record_id: int, owner: str, *, lease_s: float, now: datetime | None = None
+    ) -> SyncRecord:
+        """Push ``owner``'s lease out to ``now + lease_s`` (a heartbeat for long work)."""
+        now = self._now(now)
+        async with self._db.write() as session:
+            row = await _load(session, record_id)
+            if row.status != SyncStatus.IN_FLIGHT.value or row.lease_owner != owner:
+                raise StoreError(f"sync record {record_id} is not leased to {owner!r}")
+            row.lease_until = now + timedelta(seconds=lease_s)
+            row.updated_at = now
+            return _to_record(row)
+
+    async def complete(
+        self,
+        record_id: int,
+        owner: str,
+        *,
+        visma_ref: str | None,
+        payload: Any = _MISSING,
+        now: datetime | None = None,
+    ) -> SyncRecord:
+        """Settle ``owner``'s record as succeeded, keeping the Visma reference and payload.
+
+        Goes back to pending instead when the object changed meanwhile (``rerun``). Raises
+        StoreError when ``owner`` no longer holds the lease.
+        """
+        now = self._now(now)
+        async with self._db.write() as session:
+            row = await _load(session, record_id)
+            _apply(session, row, Transition.COMPLETE, now, owner=owner)
+            row.visma_ref = visma_ref
+            if payload is not _MISSING:
+                row.payload = payload
+            row.last_error = row.error_code = row.hint = None
+            return _to_record(row)
+
+    async def schedule_retry(
+        self,
+        record_id: int,
+        owner: str,
+        *,
+        next_at: datetime,
+        error: str,
+        error_code: str,
+        payload: Any = _MISSING,
+        now: datetime | None = None,
+    ) -> SyncRecord:
+        """Settle ``owner``'s record as retry_wait, due again at ``next_at``."""
+        now = self._now(now)
+        next_at = self._now(next_at)
+        async with self._db.write() as session:
+            row = await _load(session, record_id)
+            _apply(
+                session, row, Transition.RETRY, now, owner=owner, error=error, error_code=error_code
+            )
+            row.next_at = next_at
+            row.last_error, row.error_code, row.hint = error, error_code, None
+            if payload is not _MISSING:
+                row.payload = payload
+            return _to_record(row)
+
+    async def mark_needs_attention(
+        self,
+        record_id: int,
+        owner: str,
+        *,
+        error: str,
+        hint: str,
+        error_code: str,
+        payload: Any = _MISSING,
+        now: datetime | None = None,
+    ) -> SyncRecord:
+        """Settle ``owner``'s record as needs_attention, with a message and a fix hint."""
+        now = self._now(now)
+        async with self._db.write() as session:
+            row = await _load(session, record_id)
+            _apply(
+                session,
+                row,
+                Transition.ATTENTION,
+                now,
+                owner=owner,
+                error=error,
+                error_code=error_code,
+            )
+            row.last_error, row.error_code, row.hint = error, error_code, hint
+            if payload is not _MISSING:
+                row.payload = payload
+            return _to_record(row)
+
+    async def release(
+        self, record_id: int, owner: str, *, now: datetime | None = None
+    ) -> SyncRecord:
+        """Hand ``owner``'s record back to the queue untouched (graceful shutdown)."""
+        now = self._now(now)
+        async with self._db.write() as session:
+            row = await _load(session, record_id)
+            _apply(session, row, Transition.RELEASE, now, owner=owner)
+            return _to_record(row)
+
+    async def exclude(
+        self,
+        record_id: int,
+        *,
+        reason: str,
+        owner: str | None = None,
+        now: datetime | None = None,
+    ) -> SyncRecord:
+        """Park a record as excluded. An in-flight record can only be excluded by its holder."""
+        now = self._now(now)
+        async with self._db.write() as session:
+            row = await _load(session, record_id)
+            if row.status == SyncStatus.IN_FLIGHT.value and row.lease_owner != owner:
+                raise StoreError(f"sync record {record_id} is in flight for another worker")
+            _apply(session, row, Transition.EXCLUDE, now, owner=owner, error=reason)
+            row.reason = reason
+            return _to_record(row)
+
+    async def get_record(self, record_id: int) -> SyncRecord:
+        """The record with this id. Raises StoreError when there is none."""
+        async with self._db.read() as session:
+            row = await session.get(SyncRecordRow, record_id)
+            if row is None:
+                raise StoreError(f"no sync record with id {record_id}")
+            return _to_record(row)
+
+    async def find_record(
+        self, connection_id: int, object_type: str, object_id: str
+    ) -> SyncRecord | None:
+        """The record for this object, or None."""
+        async with self._db.read() as session:
+            query = select(SyncRecordRow).where(
+                SyncRecordRow.connection_id == connection_id,
+                SyncRecordRow.object_type == object_type,
+                SyncRecordRow.object_id == object_id,
+            )
+            row = (await session.scalars(query)).one_or_none()
+            return None if row is None else _to_record(row)
+
+    async def list_records(
+        self,
+        connection_id: int | None,
+        *,
+        status: SyncStatus | Sequence[SyncStatus] | None = None,
+        object_type: str | None = None,
+        updated_since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[SyncRecord]:
+        """Records, most recently changed first; ``connection_id`` None means all connections."""
+        query = select(SyncRecordRow)
+        if connection_id is not None:
+            query = query.where(SyncRecordRow.connection_id == connection_id)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            query = query.where(SyncRecordRow.status.in_([SyncStatus(s).value for s in wanted]))
+        if object_type is not None:
+            query = query.where(SyncRecordRow.object_type == object_type)
+        if updated_since is not None:
+            query = query.where(SyncRecordRow.updated_at >= self._now(updated_since))
+        query = query.order_by(SyncRecordRow.updated_at.desc(), SyncRecordRow.id.desc())
+        async with self._db.read() as session:
+            rows = await session.scalars(query.limit(limit).offset(offset))
+            return [_to_record(row) for row in rows]
+
+    async def count_by_status(self, connection_id: int | None = None) -> dict[SyncStatus, int]:
+        """How many records are in each status (every status present, zero included)."""
+        query = select(SyncRecordRow.status, func.count()).group_by(SyncRecordRow.status)
+        if connection_id is not None:
+            query = query.where(SyncRecordRow.connection_id == connection_id)
+        counts = dict.fromkeys(SyncStatus, 0)
+        async with self._db.read() as session:
+            for status, count in await session.execute(query):
+                counts[SyncStatus(status)] = count
+        return counts
+
+    async def list_attempts(self, record_id: int) -> list[Attempt]:
+        """A record's history, oldest first."""
+        async with self._db.read() as session:
+            query = select(AttemptRow).where(AttemptRow.record_id == record_id)
+            rows = await session.scalars(query.order_by(AttemptRow.id))
+            return [_to_attempt(row) for row in rows]
