@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,18 +41,18 @@ def _pg_reachable(url: str) -> str | None:
     return None
 
 
-_PG_SKIP_REASON: str | None | bool = False
+_PG_SKIP_REASON: str | bool | None = False
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     """The test PostgreSQL URL; skips the test, with the reason, when the server is absent."""
     global _PG_SKIP_REASON
     if _PG_SKIP_REASON is False:
         _PG_SKIP_REASON = _pg_reachable(pg_url())
     if isinstance(_PG_SKIP_REASON, str):
         pytest.skip(_PG_SKIP_REASON)
-    yield pg_url()
+    return pg_url()
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,8 @@ def test_lines_must_add_up_to_the_total() -> None:
         resolve_lines(
             [CodedLine(100, "x", (GL,))], (), CodingRules(), currency="NOK", total_minor=150
         )
-    assert "1.00 NOK" in info.value.message and "1.50 NOK" in info.value.message
+    assert "1.00 NOK" in info.value.message
+    assert "1.50 NOK" in info.value.message
 
 
 def test_bill_without_lines_becomes_one_line() -> None:
