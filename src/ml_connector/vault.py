@@ -50,8 +50,8 @@ def _parse_key(key: str, where: str) -> Fernet:
         ) from None
 
 
-def _write_keys(path: Path, keys: Sequence[str]) -> None:
-    """Replace ``path`` atomically with ``keys``, one per line, readable by the owner only."""
+def _write_temp(path: Path, keys: Sequence[str]) -> Path:
+    """A temporary file beside ``path`` holding ``keys`` (one per line), mode 0600, synced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -60,10 +60,30 @@ def _write_keys(path: Path, keys: Sequence[str]) -> None:
             handle.write("".join(f"{key}\n" for key in keys))
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    return Path(temp_name)
+
+
+def _create_keys(path: Path, keys: Sequence[str]) -> None:
+    """Create ``path`` with ``keys`` unless it exists; never overwrites.
+
+    Linking a finished file into place is atomic and fails when the name is taken, so two
+    processes starting at once agree on one key instead of each keeping its own.
+    """
+    temp = _write_temp(path, keys)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+
+
+def _replace_keys(path: Path, keys: Sequence[str]) -> None:
+    """Replace ``path`` atomically with ``keys``."""
+    os.replace(_write_temp(path, keys), path)
 
 
 def _read_keys(path: Path) -> list[str]:
@@ -83,8 +103,10 @@ class Vault:
     """Encrypts and decrypts credential sets with one or more master keys (newest first)."""
 
     def __init__(self, keys: Sequence[str]) -> None:
-        """Build a vault from Fernet keys, newest first. Raises ConfigurationError when a key
-        is malformed or none is given."""
+        """Build a vault from Fernet keys, newest first.
+
+        Raises ConfigurationError when a key is malformed or none is given.
+        """
         keys = [key.strip() for key in keys if key.strip()]
         if not keys:
             raise ConfigurationError("the vault needs at least one master key")
@@ -105,20 +127,24 @@ class Vault:
 
     @classmethod
     def from_key_file(cls, path: Path, *, create: bool = True) -> Vault:
-        """The vault for the keys in ``path``; with ``create``, a missing file is created
-        (mode 0600) holding one new key."""
+        """The vault for the keys in ``path``.
+
+        With ``create``, a missing file is created (mode 0600) holding one new key.
+        """
         if not path.exists():
             if not create:
                 raise ConfigurationError(f"master key file {path} does not exist")
-            _write_keys(path, [cls.generate_key()])
+            _create_keys(path, [cls.generate_key()])
         return cls(_read_keys(path))
 
     @classmethod
     def add_key_to_file(cls, path: Path) -> Vault:
-        """Put a fresh key in front of the keys in ``path`` (kept for decryption) and return
-        the vault for the new key set. The file is replaced atomically, mode 0600."""
+        """Put a fresh key in front of the keys in ``path`` and return the new key set's vault.
+
+        The old keys stay (for decryption). The file is replaced atomically, mode 0600.
+        """
         keys = _read_keys(path) if path.exists() else []
-        _write_keys(path, [cls.generate_key(), *keys])
+        _replace_keys(path, [cls.generate_key(), *keys])
         return cls(_read_keys(path))
 
     @staticmethod

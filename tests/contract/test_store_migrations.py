@@ -67,7 +67,7 @@ async def test_migrate_twice_is_a_no_op(fresh: ScratchDatabase) -> None:
 async def test_migrated_schema_matches_the_models(fresh: ScratchDatabase) -> None:
     """The migrations build exactly the schema tables.py declares (no autogenerate diff)."""
     await fresh.store.migrate()
-    assert await fresh.store._db.run_sync_write(_schema_diff) == []
+    assert await fresh.run_sync(_schema_diff) == []
 
 
 async def test_concurrent_migrations_from_several_processes(fresh: ScratchDatabase) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,22 @@ def test_key_file_is_created_private(tmp_path: Path) -> None:
     assert len(key_file.read_text().split()) == 1
     token = vault.encrypt(CREDENTIALS)
     assert Vault.from_settings(settings).decrypt(token) == CREDENTIALS
+
+
+def test_processes_starting_together_share_one_key(tmp_path: Path) -> None:
+    """Eight starters racing to create the key file all end up with the same single key."""
+    key_file = tmp_path / "ml-connector.key"
+    start = threading.Barrier(8, timeout=30)
+
+    def open_vault() -> tuple[str, ...]:
+        start.wait()
+        return Vault.from_key_file(key_file).fingerprints
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        fingerprints = set(pool.map(lambda _: open_vault(), range(8)))
+    assert len(fingerprints) == 1
+    assert len(key_file.read_text().split()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ml-connector.key"]
 
 
 def test_master_key_setting_wins_over_the_file(tmp_path: Path) -> None:

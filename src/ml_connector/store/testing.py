@@ -13,13 +13,14 @@ dropped (with everything in it) on exit, so test runs never see each other's row
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ml_connector.store.engine import Clock, normalise_url, utcnow
@@ -28,6 +29,7 @@ from ml_connector.store.facade import Store
 __all__ = ["Backend", "ScratchDatabase", "scratch_database"]
 
 Backend = Literal["sqlite", "postgresql"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -57,6 +59,10 @@ class ScratchDatabase:
         """The first column of the first row of a raw query (outside any store method)."""
         async with self.store._db.engine.connect() as conn:
             return (await conn.execute(text(sql), dict(params or {}))).scalar()
+
+    async def run_sync(self, work: Callable[[SyncConnection], T]) -> T:
+        """Run blocking SQLAlchemy code (say, Alembic's schema comparison) on one connection."""
+        return await self.store._db.run_sync_write(work)
 
     async def _close_all(self) -> None:
         for store in self._opened:

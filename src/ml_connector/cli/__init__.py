@@ -1,0 +1,22 @@
+"""The ``ml-connector`` command line (Typer). Every option can also come from an environment
+variable, named in ``--help``. Commands bridge to the async core with ``asyncio.run``.
+
+One module per command group; importing them registers their commands on ``app``.
+"""
+
+from __future__ import annotations
+
+from ml_connector.cli import connections, demo, operations
+from ml_connector.cli._common import app
+from ml_connector.log import configure_logging
+from ml_connector.settings import Settings
+
+__all__ = ["app", "main"]
+
+_COMMAND_MODULES = (connections, demo, operations)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    configure_logging(Settings())
+    app()

@@ -1,0 +1,69 @@
+"""What every command module shares: the Typer apps, consoles, and the runtime bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ml_connector.errors import ConnectorError
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.settings import Settings
+
+__all__ = [
+    "Opt",
+    "app",
+    "connection_app",
+    "console",
+    "err_console",
+    "keys_app",
+    "print_json",
+    "run_with_runtime",
+    "sandbox_app",
+]
+
+app = typer.Typer(
+    name="ml-connector",
+    help="Ramp → Visma.net ERP: approved bills become supplier invoices, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+connection_app = typer.Typer(help="Manage connections (a Ramp business + a Visma company).")
+keys_app = typer.Typer(help="Manage the vault's master keys.")
+sandbox_app = typer.Typer(help="Run the built-in Ramp and Visma sandboxes.")
+app.add_typer(connection_app, name="connection")
+app.add_typer(keys_app, name="keys")
+app.add_typer(sandbox_app, name="sandbox")
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def run_with_runtime(coro_fn: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Open a runtime, run ``coro_fn`` with it, close it; ConnectorError → exit code 1."""
+
+    async def main() -> T:
+        runtime = await Runtime.open(Settings())
+        try:
+            return await coro_fn(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except ConnectorError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+Opt = typer.Option

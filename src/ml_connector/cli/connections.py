@@ -1,0 +1,125 @@
+"""``ml-connector connection …`` and ``ml-connector keys …``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from rich.table import Table
+
+from ml_connector.cli._common import (
+    Opt,
+    connection_app,
+    console,
+    keys_app,
+    print_json,
+    run_with_runtime,
+)
+from ml_connector.runtime import admin
+from ml_connector.settings import (
+    DEFAULT_RAMP_BASE_URL,
+    DEFAULT_VISMA_BASE_URL,
+    DEFAULT_VISMA_TOKEN_URL,
+)
+
+
+@connection_app.command("add")
+def connection_add(
+    name: str,
+    ramp_client_id: Annotated[str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_ID")],
+    ramp_client_secret: Annotated[
+        str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_SECRET", prompt=True, hide_input=True)
+    ],
+    visma_client_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_CLIENT_ID")],
+    visma_client_secret: Annotated[
+        str, Opt(envvar="ML_CONNECTOR_VISMA_CLIENT_SECRET", prompt=True, hide_input=True)
+    ],
+    visma_tenant_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_TENANT_ID")],
+    visma_company_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_COMPANY_ID")],
+    ramp_base_url: Annotated[str, Opt(envvar="ML_CONNECTOR_RAMP_BASE_URL")] = DEFAULT_RAMP_BASE_URL,
+    visma_base_url: Annotated[
+        str, Opt(envvar="ML_CONNECTOR_VISMA_BASE_URL")
+    ] = DEFAULT_VISMA_BASE_URL,
+    visma_token_url: Annotated[
+        str, Opt(envvar="ML_CONNECTOR_VISMA_TOKEN_URL")
+    ] = DEFAULT_VISMA_TOKEN_URL,
+    default_vat: Annotated[
+        str | None, Opt(help="VAT code for lines whose account has no VAT mapping.")
+    ] = None,
+    default_project: Annotated[str | None, Opt(help='Project for uncoded lines, e.g. "X".')] = None,
+) -> None:
+    """Add a connection; its credentials are encrypted at rest."""
+    credentials = {
+        "ramp_client_id": ramp_client_id,
+        "ramp_client_secret": ramp_client_secret,
+        "visma_client_id": visma_client_id,
+        "visma_client_secret": visma_client_secret,
+        "visma_tenant_id": visma_tenant_id,
+        "visma_company_id": visma_company_id,
+    }
+    mapping = {
+        k: v
+        for k, v in {"default_vat": default_vat, "default_project": default_project}.items()
+        if v
+    }
+    connection = run_with_runtime(
+        lambda rt: admin.add_connection(
+            rt,
+            name,
+            credentials=credentials,
+            ramp_base_url=ramp_base_url,
+            visma_base_url=visma_base_url,
+            visma_token_url=visma_token_url,
+            settings={"mapping": mapping},
+        )
+    )
+    console.print(f"Added connection [bold]{connection.name}[/bold] (id {connection.id}).")
+
+
+@connection_app.command("list")
+def connection_list(as_json: Annotated[bool, Opt("--json")] = False) -> None:
+    """List connections (secrets are never shown)."""
+    rows = run_with_runtime(admin.describe_connections)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "name", "status", "ramp", "visma", "health")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["name"],
+            row["status"],
+            row["ramp_base_url"],
+            row["visma_base_url"],
+            row["health_message"] or "ok",
+        )
+    console.print(table)
+
+
+@connection_app.command("show")
+def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
+    """Show one connection; secrets are masked."""
+    row = run_with_runtime(lambda rt: admin.describe_connection(rt, name))
+    if as_json:
+        print_json(row)
+        return
+    table = Table("field", "value")
+    for key, value in row.items():
+        table.add_row(
+            key, json.dumps(value, default=str) if isinstance(value, dict) else str(value)
+        )
+    console.print(table)
+
+
+@connection_app.command("resume")
+def connection_resume(name: str) -> None:
+    """Resume a paused connection (after fixing its credentials)."""
+    run_with_runtime(lambda rt: admin.resume_connection(rt, name))
+    console.print(f"Connection [bold]{name}[/bold] resumed.")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new master key and re-encrypt every connection's credentials with it."""
+    count = run_with_runtime(admin.rotate_keys)
+    console.print(f"Re-encrypted {count} connection(s) under a new master key.")

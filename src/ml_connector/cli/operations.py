@@ -1,0 +1,84 @@
+"""``ml-connector ping``, ``sync`` and ``status``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.runtime import admin
+
+
+@app.command()
+def ping(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
+    """Check a connection's credentials against Ramp and Visma and say what is wrong."""
+    results = run_with_runtime(lambda rt: admin.ping(rt, name))
+    if as_json:
+        print_json(results)
+    else:
+        for check in results:
+            mark = "[green]ok[/green]" if check["ok"] else "[red]FAILED[/red]"
+            console.print(f"{check['system']:>6}: {mark}  {check['detail']}")
+    if not all(check["ok"] for check in results):
+        raise typer.Exit(1)
+
+
+def _progress_sync(name: str, once: bool, as_json: bool) -> dict[str, Any]:
+    from ml_connector.runtime.sync import sync_once
+
+    with Progress(
+        TextColumn("[bold]syncing bills"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=as_json,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sync", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = run_with_runtime(lambda rt: sync_once(rt, name, progress=progress))
+    return summary.as_dict()
+
+
+@app.command()
+def sync(
+    name: str,
+    once: Annotated[bool, Opt("--once", help="One pass over ready bills, then exit.")] = True,
+    as_json: Annotated[bool, Opt("--json")] = False,
+) -> None:
+    """Pull Ramp bills that are ready and sync them to Visma."""
+    summary = _progress_sync(name, once, as_json)
+    if as_json:
+        print_json(summary)
+    else:
+        summary_table(summary)
+
+
+def summary_table(summary: dict[str, Any]) -> None:
+    table = Table("measure", "value", title=f"sync: {summary.get('connection', '')}")
+    for key, value in summary.items():
+        if key != "connection":
+            table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command()
+def status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
+    """Counts per record state, the oldest pending record and the last error."""
+    info = run_with_runtime(lambda rt: admin.status(rt, name))
+    if as_json:
+        print_json(info)
+        return
+    table = Table("state", "records", title=f"{name}: {info['connection_status']}")
+    for state, count in info["counts"].items():
+        table.add_row(state, str(count))
+    console.print(table)
+    if info.get("last_error"):
+        console.print(f"last error: {info['last_error']}")
