@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,19 @@ def _pg_reachable(url: str) -> str | None:
         conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=3)
         await conn.close()
 
-    try:
-        asyncio.run(probe())
-    except Exception as exc:
-        return f"PostgreSQL not reachable at {url}: {type(exc).__name__}: {exc}"
-    return None
+    failure: list[str] = []
+
+    def run_probe() -> None:
+        # A thread of its own: the fixture may be first requested inside a running event loop.
+        try:
+            asyncio.run(probe())
+        except Exception as exc:
+            failure.append(f"PostgreSQL not reachable at {url}: {type(exc).__name__}: {exc}")
+
+    thread = threading.Thread(target=run_probe)
+    thread.start()
+    thread.join()
+    return failure[0] if failure else None
 
 
 _PG_SKIP_REASON: str | bool | None = False

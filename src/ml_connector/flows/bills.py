@@ -37,12 +37,12 @@ from ml_connector.clients.visma_models import (
 from ml_connector.errors import AmbiguousOutcome, NeedsAttention
 from ml_connector.flows.coding import bill_coding, is_credit
 from ml_connector.flows.context import FlowContext
-from ml_connector.flows.suppliers import ensure_supplier
+from ml_connector.flows.suppliers import ensure_supplier, lookup_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
 from ml_connector.mapping.preflight import check_invoice
 from ml_connector.store import LinkKind
 
-__all__ = ["LINK_KIND", "BillOutcome", "external_ref", "sync_bill"]
+__all__ = ["LINK_KIND", "BillOutcome", "external_ref", "plan_bill", "sync_bill"]
 
 LINK_KIND = LinkKind.BILL
 EDITABLE = frozenset({"Hold", "Balanced"})
@@ -335,3 +335,27 @@ async def _write_back(ctx: FlowContext, bill: Bill, ref: str) -> None:
     _, number = _split_ref(ref)
     await ctx.writeback.add(SyncSuccess(id=bill.id, reference_id=number))
     ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC queued", "reference_id": number})
+
+
+async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
+    """The payload ``sync_bill`` would send now, computed without writing anything anywhere.
+
+    Raises NeedsAttention exactly where a real sync would stop before its first write.
+    """
+    supplier = await lookup_supplier(ctx, bill.vendor.id)
+    coded, bill_level = bill_coding(bill)
+    lines = resolve_lines(
+        coded,
+        bill_level,
+        ctx.rules,
+        currency=bill.amount.currency_code,
+        total_minor=bill.amount.amount,
+    )
+    invoice = build_invoice(bill, supplier or f"(new supplier: {bill.vendor.name})", lines, ctx)
+    check_invoice(
+        financial_period=invoice.financial_period or "",
+        currency=invoice.currency_id or "",
+        lines=lines,
+        master=await ctx.master.get(),
+    )
+    return payload_of(invoice)

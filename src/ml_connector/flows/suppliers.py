@@ -30,7 +30,7 @@ from ml_connector.errors import NeedsAttention, NotFound, RetriableVendorError
 from ml_connector.flows.context import FlowContext
 from ml_connector.store import LinkKind
 
-__all__ = ["SupplierOutcome", "ensure_supplier", "normalise_name"]
+__all__ = ["SupplierOutcome", "ensure_supplier", "lookup_supplier", "normalise_name"]
 
 LINK_KIND = LinkKind.VENDOR
 _LOCK_TTL_S = 120.0
@@ -164,3 +164,12 @@ async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> Sup
     )
     await _push_link_to_ramp(ctx, vendor, number)
     return SupplierOutcome(number, created=created, matched_by=how)
+
+
+async def lookup_supplier(ctx: FlowContext, vendor_id: str) -> str | None:
+    """The supplier a vendor would sync to, found without creating or linking anything."""
+    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id)
+    if link is not None and link.visma_id:
+        return link.visma_id
+    found = await _match(ctx, await ctx.ramp.get_vendor(vendor_id))
+    return found[0].number if found else None

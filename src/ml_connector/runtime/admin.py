@@ -137,10 +137,8 @@ async def rotate_keys(rt: Runtime) -> int:
         vault = Vault.from_settings(rt.settings)
     else:
         vault = Vault.add_key_to_file(rt.settings.master_key_file)
-    count = 0
-    for connection in await rt.store.list_connections():
-        token = vault.rotate(connection.credentials_ciphertext)
-        await rt.store.update_connection_credentials(connection.id, token)
-        count += 1
+    tokens = await rt.store.all_credentials()
+    await rt.store.replace_credentials({cid: vault.rotate(token) for cid, token in tokens.items()})
+    count = len(tokens)
     rt.vault = vault
     return count

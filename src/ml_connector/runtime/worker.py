@@ -113,22 +113,42 @@ class Worker:
         self.stats = RunStats()
         self.paused: set[int] = set()
 
-    async def run_until_idle(self, *, connection_id: int | None = None) -> RunStats:
-        """Process every record that is due now, including retries that fall due meanwhile."""
-        while True:
-            records = await self.store.claim_due(
+    async def claim(self, *, connection_id: int | None = None) -> list[SyncRecord]:
+        """Claim due records: from one connection, or a fair share from each connection.
+
+        Claiming per connection (round robin, ``concurrency`` each) keeps one tenant's backlog
+        from starving the others; records of connections without a context are never claimed.
+        """
+        targets = [connection_id] if connection_id is not None else list(self.contexts)
+        claimed: list[SyncRecord] = []
+        for target in targets:
+            if target not in self.contexts or target in self.paused:
+                continue
+            claimed += await self.store.claim_due(
                 self.owner,
-                limit=self.concurrency * 2,
+                limit=self.concurrency * (2 if connection_id is not None else 1),
                 lease_s=self.lease_s,
                 now=self.clock(),
-                connection_id=connection_id,
+                connection_id=target,
             )
-            records = [r for r in records if r.connection_id in self.contexts]
+        return claimed
+
+    async def run_until_idle(
+        self, *, connection_id: int | None = None, stop: asyncio.Event | None = None
+    ) -> RunStats:
+        """Process every record that is due now, including retries that fall due meanwhile.
+
+        With ``stop`` set, no new batch is claimed; the batch in hand is finished first, so a
+        graceful shutdown leaves nothing in flight.
+        """
+        while stop is None or not stop.is_set():
+            records = await self.claim(connection_id=connection_id)
             if not records:
-                return self.stats
+                break
             semaphore = asyncio.Semaphore(self.concurrency)
             await asyncio.gather(*(self._run_one(r, semaphore) for r in records))
             await self.flush_write_backs()
+        return self.stats
 
     async def flush_write_backs(self) -> None:
         """Post the buffered Ramp write-backs of every connection this worker serves."""

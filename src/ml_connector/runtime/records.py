@@ -1,0 +1,191 @@
+"""Operator actions on sync records: list, explain, replay, and the audit trail.
+
+Replay puts records back in the queue (``pending``, attempt count reset) and works them at
+once; a dry run sends nothing and shows, per record, the difference between the payload the
+flow would send now and the payload last sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ml_connector.audit import AuditKind
+from ml_connector.errors import ConfigurationError, NeedsAttention
+from ml_connector.flows.bills import plan_bill
+from ml_connector.runtime.retry import RetryPolicy
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.runtime.worker import Worker, bill_handler
+from ml_connector.store import SyncRecord, SyncStatus
+
+__all__ = [
+    "ReplayItem",
+    "audit_rows",
+    "describe_record",
+    "export_audit",
+    "record_to_dict",
+    "replay",
+    "select_records",
+]
+
+
+def record_to_dict(record: SyncRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "object_type": record.object_type,
+        "ramp_id": record.object_id,
+        "status": str(record.status),
+        "attempts": record.attempts,
+        "visma_ref": record.visma_ref,
+        "error": record.last_error,
+        "hint": record.hint,
+        "error_code": record.error_code,
+        "next_at": record.next_at.isoformat() if record.next_at else None,
+        "updated_at": record.updated_at.isoformat(),
+    }
+
+
+async def select_records(
+    rt: Runtime,
+    connection_id: int,
+    *,
+    ramp_ids: Sequence[str] = (),
+    status: SyncStatus | None = None,
+    failed_since: datetime | None = None,
+) -> list[SyncRecord]:
+    """The records a replay targets: by Ramp id, by status, or everything failed since T."""
+    if ramp_ids:
+        found = [await rt.store.find_record(connection_id, "bill", rid) for rid in ramp_ids]
+        missing = [rid for rid, rec in zip(ramp_ids, found, strict=True) if rec is None]
+        if missing:
+            raise ConfigurationError(f"no record for: {', '.join(missing)}")
+        return [rec for rec in found if rec is not None]
+    if failed_since is not None:
+        failed = (SyncStatus.NEEDS_ATTENTION, SyncStatus.RETRY_WAIT)
+        return await rt.store.list_records(
+            connection_id, status=failed, updated_since=failed_since, limit=100_000
+        )
+    if status is not None:
+        return await rt.store.list_records(connection_id, status=status, limit=100_000)
+    raise ConfigurationError("say which records: Ramp ids, --status, or --failed-since")
+
+
+async def describe_record(rt: Runtime, connection_name: str, ramp_id: str) -> dict[str, Any]:
+    """One record with its attempts and its audit timeline."""
+    connection = await rt.store.get_connection(connection_name)
+    record = await rt.store.find_record(connection.id, "bill", ramp_id)
+    if record is None:
+        raise ConfigurationError(f"no record for Ramp object {ramp_id}")
+    attempts = await rt.store.list_attempts(record.id)
+    timeline = await rt.store.list_audit(connection.id, record_id=record.id)
+    return {
+        **record_to_dict(record),
+        "last_payload": record.payload,
+        "attempt_history": [
+            {"n": a.number, "outcome": a.outcome, "status": str(a.status), "error": a.error}
+            for a in attempts
+        ],
+        "timeline": [
+            {"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, "data": e.data} for e in timeline
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ReplayItem:
+    ramp_id: str
+    status_before: str
+    status_after: str
+    diff: str = ""
+    error: str = ""
+
+
+def _diff(before: Any, after: Any) -> str:
+    old = json.dumps(before, indent=2, sort_keys=True, default=str).splitlines()
+    new = json.dumps(after, indent=2, sort_keys=True, default=str).splitlines()
+    return "\n".join(difflib.unified_diff(old, new, "last sent", "would send now", lineterm=""))
+
+
+async def replay(
+    rt: Runtime, connection_name: str, records: Sequence[SyncRecord], *, dry_run: bool
+) -> list[ReplayItem]:
+    """Dry run: show payload diffs and change nothing. Otherwise requeue and work them now."""
+    connection = await rt.store.get_connection(connection_name)
+    ctx = await rt.context(connection)
+    items: list[ReplayItem] = []
+    if dry_run:
+        for record in records:
+            try:
+                bill = await ctx.ramp.get_bill(record.object_id)
+                payload = await plan_bill(ctx, bill)
+                diff = _diff(record.payload, payload) or "(no change)"
+                items.append(ReplayItem(record.object_id, str(record.status), "unchanged", diff))
+            except NeedsAttention as exc:
+                items.append(
+                    ReplayItem(record.object_id, str(record.status), "unchanged", error=exc.message)
+                )
+        return items
+    for record in records:
+        await rt.store.upsert_record(
+            connection.id, record.object_type, record.object_id, reason="replay", replay=True
+        )
+        await rt.store.append_audit(
+            connection.id, record.id, AuditKind.USER_ACTION.value, {"action": "replay"}
+        )
+    worker = Worker(
+        rt.store,
+        {connection.id: ctx},
+        owner=rt.owner,
+        handler=bill_handler,
+        policy=RetryPolicy(max_attempts=rt.settings.max_attempts),
+    )
+    await worker.run_until_idle(connection_id=connection.id)
+    for record in records:
+        after = await rt.store.get_record(record.id)
+        items.append(
+            ReplayItem(
+                record.object_id,
+                str(record.status),
+                str(after.status),
+                error=after.last_error or "",
+            )
+        )
+    return items
+
+
+async def audit_rows(rt: Runtime, connection_name: str) -> list[dict[str, Any]]:
+    connection = await rt.store.get_connection(connection_name)
+    return [
+        {
+            "seq": e.seq,
+            "at": e.at.isoformat(),
+            "record_id": e.record_id,
+            "kind": e.kind,
+            "data": e.data,
+            "prev_hash": e.prev_hash,
+            "hash": e.hash,
+        }
+        for e in await rt.store.list_audit(connection.id)
+    ]
+
+
+def export_audit(rows: list[dict[str, Any]], fmt: str) -> str:
+    """The timeline as JSON lines or CSV (``data`` as a JSON column)."""
+    if fmt == "jsonl":
+        return "".join(json.dumps(row, sort_keys=True, default=str) + "\n" for row in rows)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(
+            out, fieldnames=["seq", "at", "record_id", "kind", "data", "prev_hash", "hash"]
+        )
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "data": json.dumps(row["data"], sort_keys=True)})
+        return out.getvalue()
+    raise ConfigurationError(f"unknown format {fmt!r}: use jsonl or csv")
