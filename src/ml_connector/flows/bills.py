@@ -34,7 +34,7 @@ from ml_connector.clients.visma_models import (
     SupplierInvoiceLineWrite,
     SupplierInvoiceWrite,
 )
-from ml_connector.errors import AmbiguousOutcome, NeedsAttention
+from ml_connector.errors import AmbiguousOutcome, NeedsAttention, RetriableVendorError
 from ml_connector.flows.coding import bill_coding, is_credit
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.suppliers import ensure_supplier, lookup_supplier
@@ -202,13 +202,24 @@ async def _create(
             await _confirm(ctx, bill.id, ref, digest)
             return BillOutcome("created", ref, reason="adopted after an uncertain outcome")
     else:
-        await ctx.store.claim_link(
+        claim = await ctx.store.claim_link(
             ctx.connection_id,
             LINK_KIND,
             bill.id,
             external_ref=external_ref(bill.id),
             owner=ctx.owner,
         )
+        if not claim.won:
+            # Someone else started this create (a lease that expired under a slow worker):
+            # never post a second time; adopt what they made, or retry once it settles.
+            found = await find_by_reference(ctx, supplier, doc_type, bill.id)
+            if found is None:
+                raise RetriableVendorError(
+                    "ml-connector", "another attempt is creating this invoice; retrying later"
+                )
+            ref = f"{doc_type}/{found.reference_number}"
+            await _confirm(ctx, bill.id, ref, digest)
+            return BillOutcome("created", ref, reason="adopted from a concurrent attempt")
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
     except AmbiguousOutcome:

@@ -118,6 +118,7 @@ async def replay(
     """Dry run: show payload diffs and change nothing. Otherwise requeue and work them now."""
     connection = await rt.store.get_connection(connection_name)
     ctx = await rt.context(connection)
+    ctx.master.invalidate()  # replays usually follow a fix in Visma: read master data afresh
     items: list[ReplayItem] = []
     if dry_run:
         for record in records:

@@ -1,0 +1,119 @@
+"""``ml-connector records …``, ``replay`` and ``audit …``: look at, explain and redo work."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.runtime import records as actions
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.store import SyncStatus
+
+__all__ = ["audit_app", "records_app"]
+
+records_app = typer.Typer(help="Sync records: one per Ramp object, with status and history.")
+audit_app = typer.Typer(help="The hash-chained audit trail.")
+app.add_typer(records_app, name="records")
+app.add_typer(audit_app, name="audit")
+
+
+@records_app.command("list")
+def records_list(
+    name: str,
+    status: Annotated[SyncStatus | None, Opt(help="Only records in this state.")] = None,
+    limit: Annotated[int, Opt(min=1)] = 50,
+    as_json: Annotated[bool, Opt("--json")] = False,
+) -> None:
+    """The connection's records, most recently changed first."""
+
+    async def fetch(rt: Runtime) -> list[dict[str, object]]:
+        connection = await rt.store.get_connection(name)
+        rows = await rt.store.list_records(connection.id, status=status, limit=limit)
+        return [actions.record_to_dict(r) for r in rows]
+
+    rows = run_with_runtime(fetch)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("ramp id", "status", "attempts", "visma", "error")
+    for row in rows:
+        table.add_row(
+            str(row["ramp_id"]),
+            str(row["status"]),
+            str(row["attempts"]),
+            str(row["visma_ref"] or ""),
+            str(row["error"] or ""),
+        )
+    console.print(table)
+
+
+@records_app.command("show")
+def records_show(name: str, ramp_id: str) -> None:
+    """One record: status, attempts, the last payload sent and the full timeline."""
+    print_json(run_with_runtime(lambda rt: actions.describe_record(rt, name, ramp_id)))
+
+
+@app.command()
+def replay(
+    name: str,
+    ramp_ids: Annotated[list[str] | None, typer.Argument(help="Ramp bill ids to replay.")] = None,
+    status: Annotated[SyncStatus | None, Opt(help="Replay every record in this state.")] = None,
+    failed_since: Annotated[
+        datetime | None, Opt(help="Replay everything that failed since this time (UTC).")
+    ] = None,
+    dry_run: Annotated[bool, Opt("--dry-run", help="Show the payload diff; send nothing.")] = False,
+) -> None:
+    """Redo records: one, many, or everything failed since T (``--dry-run`` to preview)."""
+    since = failed_since.astimezone() if failed_since else None
+
+    async def go(rt: Runtime) -> list[actions.ReplayItem]:
+        connection = await rt.store.get_connection(name)
+        chosen = await actions.select_records(
+            rt, connection.id, ramp_ids=ramp_ids or (), status=status, failed_since=since
+        )
+        return await actions.replay(rt, name, chosen, dry_run=dry_run)
+
+    items = run_with_runtime(go)
+    for item in items:
+        verdict = f"{item.status_before} → {item.status_after}"
+        console.print(f"[bold]{item.ramp_id}[/bold]  {verdict}  {item.error}")
+        if item.diff:
+            console.print(item.diff, markup=False, highlight=False)
+    err_console.print(f"{len(items)} record(s) {'previewed' if dry_run else 'replayed'}.")
+
+
+@audit_app.command("export")
+def audit_export(
+    name: str,
+    fmt: Annotated[str, Opt("--format", help="jsonl or csv")] = "jsonl",
+    output: Annotated[Path | None, Opt(help="File to write; standard output if omitted.")] = None,
+) -> None:
+    """Export the connection's whole timeline."""
+    text = actions.export_audit(run_with_runtime(lambda rt: actions.audit_rows(rt, name)), fmt)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"Wrote {output}.")
+
+
+@audit_app.command("verify")
+def audit_verify(name: str) -> None:
+    """Check the hash chain; exit 1 and name each break if anything was altered."""
+
+    async def go(rt: Runtime) -> list[str]:
+        connection = await rt.store.get_connection(name)
+        return [str(problem) for problem in await rt.store.verify_audit(connection.id)]
+
+    problems = run_with_runtime(go)
+    if problems:
+        for problem in problems:
+            err_console.print(f"[red]tampered:[/red] {problem}")
+        raise typer.Exit(1)
+    console.print("Audit trail intact.")
