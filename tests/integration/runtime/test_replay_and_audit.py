@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from integration.runtime.conftest import World
-
 from ml_connector.runtime import records
 from ml_connector.runtime.sync import sync_once
 from ml_connector.store import SyncRecord, SyncStatus
