@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import tempfile
 import time
@@ -47,13 +48,25 @@ def operator_settings(dataset: Dataset) -> dict[str, Any]:
     }
 
 
+# Environment variables that fix the demo's client secrets (random otherwise). The acceptance
+# tests set them so they can prove the secrets never reach an output, a log or the database.
+RAMP_SECRET_ENV = "ML_CONNECTOR_DEMO_RAMP_SECRET"
+VISMA_SECRET_ENV = "ML_CONNECTOR_DEMO_VISMA_SECRET"
+
+
 class DemoSetup:
-    """Both sandboxes plus the credentials the connector uses for them."""
+    """Both sandboxes plus the credentials the connector uses for them.
+
+    The client secrets are random per run unless ``ML_CONNECTOR_DEMO_RAMP_SECRET`` /
+    ``ML_CONNECTOR_DEMO_VISMA_SECRET`` name them.
+    """
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
-        self.ramp_id, self.ramp_secret = "demo-ramp-client", secrets.token_urlsafe(24)
-        self.visma_id, self.visma_secret = "demo-visma-client", secrets.token_urlsafe(24)
+        self.ramp_id = "demo-ramp-client"
+        self.ramp_secret = os.environ.get(RAMP_SECRET_ENV) or secrets.token_urlsafe(24)
+        self.visma_id = "demo-visma-client"
+        self.visma_secret = os.environ.get(VISMA_SECRET_ENV) or secrets.token_urlsafe(24)
         self.tenant, self.company = "d3m0-7e4a-7e11-a41d", "4242001"
         self.ramp = RampSandbox(self.ramp_id, self.ramp_secret, dataset=dataset)
         self.visma = VismaSandbox(
