@@ -76,8 +76,9 @@ class Timeline:
 
     async def flush(self, store: Store) -> None:
         entries, self.entries = self.entries, []
-        for kind, data, at in entries:
-            await store.append_audit(self.connection_id, self.record_id, kind, data, at=at)
+        await store.append_audit_many(
+            self.connection_id, [(self.record_id, kind, data, at) for kind, data, at in entries]
+        )
 
 
 current_timeline: contextvars.ContextVar[Timeline | None] = contextvars.ContextVar(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -106,8 +106,17 @@ class AuditRepository(Repository):
         Callers pass redacted data; as a backstop, values under secret-named keys and bearer
         tokens in text are replaced with ``[redacted]`` here too (``ml_connector.audit``).
         """
-        at = self._now(at)
-        data_json = canonical_json(_REDACTOR.scrub(data))
+        entries = await self.append_audit_many(connection_id, [(record_id, kind, data, at)])
+        return entries[0]
+
+    async def append_audit_many(
+        self,
+        connection_id: int,
+        entries: Sequence[tuple[int | None, str, Mapping[str, Any], datetime | None]],
+    ) -> list[AuditEntry]:
+        """Append several entries ``(record_id, kind, data, at)``, in order, in one transaction."""
+        if not entries:
+            return []
         async with self._db.write() as session:
             create_head = self._db.insert(AuditHeadRow).values(
                 connection_id=connection_id, last_seq=0, last_hash=GENESIS_HASH
@@ -116,21 +125,24 @@ class AuditRepository(Repository):
             head = await session.get_one(
                 AuditHeadRow, connection_id, with_for_update=True, populate_existing=True
             )
-            seq = head.last_seq + 1
-            row = AuditEntryRow(
-                connection_id=connection_id,
-                seq=seq,
-                record_id=record_id,
-                kind=kind,
-                data=data_json,
-                at=at,
-                prev_hash=head.last_hash,
-            )
-            row.hash = _row_hash(row, head.last_hash)
-            session.add(row)
-            head.last_seq, head.last_hash = seq, row.hash
+            rows = []
+            for record_id, kind, data, at in entries:
+                seq = head.last_seq + 1
+                row = AuditEntryRow(
+                    connection_id=connection_id,
+                    seq=seq,
+                    record_id=record_id,
+                    kind=kind,
+                    data=canonical_json(_REDACTOR.scrub(data)),
+                    at=self._now(at),
+                    prev_hash=head.last_hash,
+                )
+                row.hash = _row_hash(row, head.last_hash)
+                session.add(row)
+                head.last_seq, head.last_hash = seq, row.hash
+                rows.append(row)
             await session.flush()
-            return _to_entry(row)
+            return [_to_entry(row) for row in rows]
 
     async def list_audit(
         self,

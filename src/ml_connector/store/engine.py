@@ -177,6 +177,12 @@ class Database:
             "echo": echo,
             "json_serializer": json_dumps,
         }
+        if dialect == "sqlite":
+            # One connection per engine: SQLite has one writer anyway, and waiting for the
+            # connection in asyncio is far cheaper than writers spinning in SQLite's busy handler.
+            options["pool_size"] = 1
+            options["max_overflow"] = 0
+            options["pool_timeout"] = busy_timeout_s
         if dialect == "postgresql":
             options["pool_size"] = pool_size
             options["pool_pre_ping"] = True
