@@ -1,0 +1,134 @@
+"""Benchmark worlds: a scaled demo company served by both sandboxes in a separate process.
+
+The sandboxes run in their own process (``python -m bench._world``), so the connector's CPU time
+can be measured on its own: ``resource.getrusage`` in the connector process counts only the
+connector (its event loop and its SQLite threads), never the simulators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from ml_connector.sandbox.seed import Dataset, SeedBill, demo_dataset
+
+RAMP_ID, RAMP_SECRET = "bench-ramp", "bench-ramp-secret-0001"
+VISMA_ID, VISMA_SECRET = "bench-visma", "bench-visma-secret-0001"
+TENANT, COMPANY = "bench-tenant", "7001"
+
+
+def scaled_demo(bills: int) -> Dataset:
+    """The demo company with ``bills`` approved, syncable bills (clones of the clean demo ones)."""
+    demo = demo_dataset()
+    clean = [b for b in demo.bills[6:] if b.approval_status == "APPROVED"] or list(demo.bills)
+    made: list[SeedBill] = []
+    for n in range(bills):
+        template = clean[n % len(clean)]
+        made.append(
+            dataclasses.replace(
+                template,
+                id=str(uuid.UUID(int=n + 1, version=4)),
+                invoice_number=f"B-{n:07d}",
+                approval_status="APPROVED",
+                memo=template.memo.removeprefix("[CREDIT] "),
+                is_credit=False,
+            )
+        )
+    return dataclasses.replace(demo, bills=tuple(made), purchase_orders=())
+
+
+@dataclass(frozen=True)
+class World:
+    ramp_url: str
+    visma_url: str
+
+    def credentials(self) -> dict[str, str]:
+        return {
+            "ramp_client_id": RAMP_ID,
+            "ramp_client_secret": RAMP_SECRET,
+            "visma_client_id": VISMA_ID,
+            "visma_client_secret": VISMA_SECRET,
+            "visma_tenant_id": TENANT,
+            "visma_company_id": COMPANY,
+        }
+
+    def journal_count(self, system: str) -> int:
+        url = self.ramp_url if system == "ramp" else self.visma_url
+        data = httpx.get(f"{url}/_sandbox/requests", timeout=30).json()
+        entries = data.get("requests", data) if isinstance(data, dict) else data
+        return len(entries)
+
+
+@contextmanager
+def sandboxes(bills: int, *, ramp_port: int = 18710, visma_port: int = 18720) -> Iterator[World]:
+    """Run both sandboxes with ``bills`` bills in a child process; stop it afterwards."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench._world", str(bills), str(ramp_port), str(visma_port)],
+        env=env,
+    )
+    world = World(f"http://127.0.0.1:{ramp_port}", f"http://127.0.0.1:{visma_port}")
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{world.visma_url}/_sandbox/state", timeout=2)
+                httpx.get(f"{world.ramp_url}/_sandbox/state", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or child.poll() is not None:
+                    raise RuntimeError("sandboxes did not start") from None
+                time.sleep(0.2)
+        yield world
+    finally:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+async def _serve(bills: int, ramp_port: int, visma_port: int) -> None:
+    from ml_connector.sandbox.ramp import RampSandbox
+    from ml_connector.sandbox.serve import start_server
+    from ml_connector.sandbox.visma import VismaSandbox
+
+    dataset = scaled_demo(bills)
+    ramp = RampSandbox(RAMP_ID, RAMP_SECRET, dataset=dataset, rate_limit=10**9)
+    visma = VismaSandbox(VISMA_ID, VISMA_SECRET, TENANT, COMPANY, dataset=dataset)
+    servers = [
+        await start_server(ramp.app, port=ramp_port),
+        await start_server(visma.app, port=visma_port),
+    ]
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    for server in servers:
+        await server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("bills", type=int)
+    parser.add_argument("ramp_port", type=int)
+    parser.add_argument("visma_port", type=int)
+    args = parser.parse_args()
+    asyncio.run(_serve(args.bills, args.ramp_port, args.visma_port))
+
+
+if __name__ == "__main__":
+    main()
+    print(json.dumps({"stopped": True}))
