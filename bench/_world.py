@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ml_connector.sandbox._demo import UNKNOWN_ACCOUNT
 from ml_connector.sandbox.seed import Dataset, SeedBill, demo_dataset
 
 RAMP_ID, RAMP_SECRET = "bench-ramp", "bench-ramp-secret-0001"
@@ -33,7 +34,14 @@ TENANT, COMPANY = "bench-tenant", "7001"
 def scaled_demo(bills: int) -> Dataset:
     """The demo company with ``bills`` approved, syncable bills (clones of the clean demo ones)."""
     demo = demo_dataset()
-    clean = [b for b in demo.bills[6:] if b.approval_status == "APPROVED"] or list(demo.bills)
+    closed = {p.period_id for p in demo.periods if p.closed_in_supplier_ledger}
+    clean = [
+        b
+        for b in demo.bills
+        if b.approval_status == "APPROVED"
+        and f"{b.issued_at:%Y%m}" not in closed
+        and all(line.gl_account != UNKNOWN_ACCOUNT for line in b.lines)
+    ]
     made: list[SeedBill] = []
     for n in range(bills):
         template = clean[n % len(clean)]

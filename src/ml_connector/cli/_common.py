@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ml_connector.errors import ConnectorError
 from ml_connector.runtime.wiring import Runtime
@@ -58,7 +59,8 @@ def run_with_runtime(coro_fn: Callable[[Runtime], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except ConnectorError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        # Messages quote vendors and ids; escaped, "[redacted]" or "[1]" stay visible.
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
 
 

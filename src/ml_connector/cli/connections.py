@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
+from rich.markup import escape
 from rich.table import Table
 
 from ml_connector.cli._common import (
@@ -73,7 +74,7 @@ def connection_add(
             settings={"mapping": mapping},
         )
     )
-    console.print(f"Added connection [bold]{connection.name}[/bold] (id {connection.id}).")
+    console.print(f"Added connection [bold]{escape(connection.name)}[/bold] (id {connection.id}).")
 
 
 @connection_app.command("list")
@@ -85,14 +86,14 @@ def connection_list(as_json: Annotated[bool, Opt("--json")] = False) -> None:
         return
     table = Table("id", "name", "status", "ramp", "visma", "health")
     for row in rows:
-        table.add_row(
-            str(row["id"]),
+        cells = (
             row["name"],
             row["status"],
             row["ramp_base_url"],
             row["visma_base_url"],
             row["health_message"] or "ok",
         )
+        table.add_row(str(row["id"]), *(escape(str(cell)) for cell in cells))
     console.print(table)
 
 
@@ -105,9 +106,8 @@ def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
         return
     table = Table("field", "value")
     for key, value in row.items():
-        table.add_row(
-            key, json.dumps(value, default=str) if isinstance(value, dict) else str(value)
-        )
+        text = json.dumps(value, default=str) if isinstance(value, dict) else str(value)
+        table.add_row(key, escape(text))
     console.print(table)
 
 
@@ -115,7 +115,7 @@ def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
 def connection_resume(name: str) -> None:
     """Resume a paused connection (after fixing its credentials)."""
     run_with_runtime(lambda rt: admin.resume_connection(rt, name))
-    console.print(f"Connection [bold]{name}[/bold] resumed.")
+    console.print(f"Connection [bold]{escape(name)}[/bold] resumed.")
 
 
 @keys_app.command("rotate")

@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ml_connector.cli._common import Opt, app, err_console, print_json, sandbox_app
 from ml_connector.cli.operations import summary_table
@@ -23,7 +24,7 @@ def demo(
     try:
         summary = asyncio.run(run_demo(once=once, quiet=as_json, console=err_console))
     except ConnectorError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     if as_json:
         print_json(summary)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
 from ml_connector.runtime import admin
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.store import Connection, ConnectionStatus
 
 
 @app.command()
@@ -21,12 +24,13 @@ def ping(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     else:
         for check in results:
             mark = "[green]ok[/green]" if check["ok"] else "[red]FAILED[/red]"
-            console.print(f"{check['system']:>6}: {mark}  {check['detail']}")
+            console.print(f"{check['system']:>6}: {mark}  {escape(str(check['detail']))}")
     if not all(check["ok"] for check in results):
         raise typer.Exit(1)
 
 
-def _progress_sync(name: str, once: bool, as_json: bool) -> dict[str, Any]:
+def _progress_sync(name: str, once: bool, as_json: bool) -> tuple[dict[str, Any], Connection]:
+    """Run one pass; return its summary and the connection as the pass left it."""
     from ml_connector.runtime.sync import sync_once
 
     with Progress(
@@ -43,8 +47,11 @@ def _progress_sync(name: str, once: bool, as_json: bool) -> dict[str, Any]:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = run_with_runtime(lambda rt: sync_once(rt, name, progress=progress))
-    return summary.as_dict()
+        async def one_pass(rt: Runtime) -> tuple[dict[str, Any], Connection]:
+            summary = await sync_once(rt, name, progress=progress)
+            return summary.as_dict(), await rt.store.get_connection(name)
+
+        return run_with_runtime(one_pass)
 
 
 @app.command()
@@ -53,12 +60,22 @@ def sync(
     once: Annotated[bool, Opt("--once", help="One pass over ready bills, then exit.")] = True,
     as_json: Annotated[bool, Opt("--json")] = False,
 ) -> None:
-    """Pull Ramp bills that are ready and sync them to Visma."""
-    summary = _progress_sync(name, once, as_json)
+    """Pull Ramp bills that are ready and sync them to Visma.
+
+    Exits 1 when the pass paused the connection (say, Visma refused its credentials): the
+    summary is still printed, but the sync did not do its job.
+    """
+    summary, connection = _progress_sync(name, once, as_json)
     if as_json:
         print_json(summary)
     else:
         summary_table(summary)
+    if connection.status == ConnectionStatus.PAUSED:
+        err_console.print(
+            f"[red]error:[/red] connection {escape(repr(name))} was paused: "
+            f"{escape(connection.health_message)}"
+        )
+        raise typer.Exit(1)
 
 
 def summary_table(summary: dict[str, Any]) -> None:
@@ -81,4 +98,4 @@ def status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
         table.add_row(state, str(count))
     console.print(table)
     if info.get("last_error"):
-        console.print(f"last error: {info['last_error']}")
+        console.print(f"last error: {escape(str(info['last_error']))}")

@@ -457,6 +457,10 @@ class RampClient(VendorClientBase):
         data = await self._call("PATCH", f"/accounting/vendors/{_segment(ramp_id)}", body=body)
         return AccountingVendor.model_validate(data)
 
+    async def delete_accounting_vendor(self, ramp_id: str) -> None:
+        """Soft-delete an accounting vendor (inactive; PATCH ``reactivate`` restores it)."""
+        await self._call("DELETE", f"/accounting/vendors/{_segment(ramp_id)}")
+
     async def post_sync(
         self,
         sync_type: str,

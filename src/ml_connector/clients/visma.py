@@ -456,6 +456,11 @@ class VismaClient(VendorClientBase):
         reply = await self._one(f"/v1/financialPeriod/{_seg(period_id)}")
         return None if reply is None else FinancialPeriod.model_validate(reply.data)
 
+    async def list_currencies(self) -> list[str]:
+        """The ids of the currencies the company has (``GET /v1/currency``, not paged)."""
+        rows = await self._all("/v1/currency", {})
+        return [str(row["id"]) for row in rows if isinstance(row, dict) and row.get("id")]
+
     # --- purchase orders --------------------------------------------------------------------------
 
     async def list_purchase_orders(self, **filters: Any) -> AsyncIterator[PurchaseOrder]:
@@ -476,6 +481,18 @@ class VismaClient(VendorClientBase):
         path = f"/v1/purchaseorder/{_seg(number)}"
         reply = await self._call("PUT", path, body=to_wire(order), etag=etag)
         return _etag_of(reply)
+
+    # --- legacy webhook subscriptions (API 9.11) ------------------------------------------------
+
+    async def create_subscription(self, event: str, hook_uri: str) -> str:
+        """Register ``hook_uri`` for a legacy event (``supplier_changed`` …); returns its id.
+
+        Visma removed this endpoint on 30.04.2025 (NotFound there): subscribe in the Developer
+        Portal instead. The body is the plain ``SubscriptionDto``, without value wrappers.
+        """
+        return await self._create(
+            "/resources/v1/subscription", {"event": event, "hookUri": hook_uri}
+        )
 
 
 def _opt_str(value: Any) -> str | None:

@@ -34,7 +34,12 @@ from ml_connector.clients.visma_models import (
     SupplierInvoiceLineWrite,
     SupplierInvoiceWrite,
 )
-from ml_connector.errors import AmbiguousOutcome, NeedsAttention, RetriableVendorError
+from ml_connector.errors import (
+    AmbiguousOutcome,
+    NeedsAttention,
+    PreconditionFailed,
+    RetriableVendorError,
+)
 from ml_connector.flows.coding import bill_coding, is_credit
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.suppliers import ensure_supplier, lookup_supplier
@@ -46,6 +51,10 @@ __all__ = ["LINK_KIND", "BillOutcome", "external_ref", "plan_bill", "sync_bill"]
 
 LINK_KIND = LinkKind.BILL
 EDITABLE = frozenset({"Hold", "Balanced"})
+# Approval states that never sync, even with sync-on-creation (as Ramp's sync_ready rule says).
+NEVER_READY = frozenset({"REJECTED", "TERMINATED"})
+# Read-and-PUT rounds when Visma answers 412 (the invoice changed between our read and write).
+_PUT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -144,8 +153,14 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     """Run F1 (+F2, F6) for one bill; raise NeedsAttention or a vendor error on failure."""
     link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill.id)
     if bill.archived_at is not None:
-        return await _archived(ctx, bill, link.visma_id if link else None)
-    ready = bill.approval_status == "APPROVED" or ctx.options.sync_on_creation
+        ref = link.visma_id if link else None
+        if link is not None and ref is None:
+            # An earlier POST had an uncertain outcome: its invoice may exist all the same.
+            ref = await _adopt_archived(ctx, bill)
+        return await _archived(ctx, bill, ref)
+    ready = bill.approval_status == "APPROVED" or (
+        ctx.options.sync_on_creation and bill.approval_status not in NEVER_READY
+    )
     if not ready and (link is None or not link.visma_id):
         ctx.note(AuditKind.DECISION, {"decision": "skip", "why": "bill is not approved"})
         return BillOutcome("skipped", reason=f"approval status {bill.approval_status}")
@@ -173,7 +188,9 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     if link is not None and link.visma_id:
         outcome = await _update(ctx, bill, invoice, payload, digest, link.visma_id, link.data)
     else:
-        outcome = await _create(ctx, bill, invoice, payload, digest, attempted=link is not None)
+        outcome = await _create(
+            ctx, bill, invoice, payload, digest, attempted=link.data if link else None
+        )
     outcome = BillOutcome(
         outcome.action, outcome.visma_ref, supplier.created, outcome.reason, payload
     )
@@ -190,16 +207,25 @@ async def _create(
     payload: dict[str, Any],
     digest: str,
     *,
-    attempted: bool,
+    attempted: dict[str, Any] | None,
 ) -> BillOutcome:
+    """POST the invoice at most once; ``attempted`` is the data of a link claimed earlier.
+
+    Before each POST the link records ``posted_hash``, the hash of the payload sent. An
+    invoice adopted later is known to carry that payload; if the bill changed since (an edit
+    between the uncertain POST and this attempt), the adopted invoice is updated too.
+    """
     doc_type = invoice.document_type or "Invoice"
     supplier = invoice.supplier_number or ""
-    if attempted:
+    if attempted is not None:
         found = await find_by_reference(ctx, supplier, doc_type, bill.id)
         if found is not None:
             ref = f"{doc_type}/{found.reference_number}"
+            posted = attempted.get("posted_hash")
             ctx.note(AuditKind.DECISION, {"decision": "adopt", "why": "found by reference"})
-            await _confirm(ctx, bill.id, ref, digest)
+            await _confirm(ctx, bill.id, ref, str(posted or ""))
+            if posted != digest:
+                await _update(ctx, bill, invoice, payload, digest, ref, {"payload_hash": posted})
             return BillOutcome("created", ref, reason="adopted after an uncertain outcome")
     else:
         claim = await ctx.store.claim_link(
@@ -220,6 +246,7 @@ async def _create(
             ref = f"{doc_type}/{found.reference_number}"
             await _confirm(ctx, bill.id, ref, digest)
             return BillOutcome("created", ref, reason="adopted from a concurrent attempt")
+    await ctx.store.update_link_data(ctx.connection_id, LINK_KIND, bill.id, {"posted_hash": digest})
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
     except AmbiguousOutcome:
@@ -261,21 +288,40 @@ async def _update(
     if data.get("payload_hash") == digest:
         return BillOutcome("unchanged", ref)
     doc_type, number = _split_ref(ref)
-    current = await ctx.visma.get_supplier_invoice(doc_type, number)
-    if current is None:
-        raise NeedsAttention(
-            f"Invoice {number} was synced from this bill but no longer exists in Visma",
-            hint="Replay the bill to create it again, or exclude it if it was deleted on purpose.",
-            code="invoice_missing",
-        )
-    if current.status not in EDITABLE:
-        raise NeedsAttention(
-            f"The bill changed in Ramp after invoice {number} was released in Visma "
-            f"(status {current.status})",
-            hint="Correct the invoice in Visma (for example with a credit note), "
-            "or undo the change in Ramp and mark this record resolved.",
-            code="invoice_locked",
-        )
+    for _ in range(_PUT_TRIES):
+        current = await ctx.visma.get_supplier_invoice(doc_type, number)
+        if current is None:
+            raise NeedsAttention(
+                f"Invoice {number} was synced from this bill but no longer exists in Visma",
+                hint="Replay the bill to create it again, or exclude it if it was deleted on "
+                "purpose.",
+                code="invoice_missing",
+            )
+        if current.status not in EDITABLE:
+            raise NeedsAttention(
+                f"The bill changed in Ramp after invoice {number} was released in Visma "
+                f"(status {current.status})",
+                hint="Correct the invoice in Visma (for example with a credit note), "
+                "or undo the change in Ramp and mark this record resolved.",
+                code="invoice_locked",
+            )
+        update = _with_line_operations(invoice, current)
+        try:
+            await ctx.visma.update_supplier_invoice(doc_type, number, update, etag=current.etag)
+        except PreconditionFailed:
+            continue  # someone changed it in Visma between our read and write: read again
+        await _confirm(ctx, bill.id, ref, digest, data)
+        ctx.note(AuditKind.DECISION, {"decision": "update", "visma_ref": ref})
+        return BillOutcome("updated", ref)
+    raise RetriableVendorError(
+        "ml-connector", f"invoice {number} kept changing in Visma while being updated; retrying"
+    )
+
+
+def _with_line_operations(
+    invoice: SupplierInvoiceWrite, current: SupplierInvoice
+) -> SupplierInvoiceWrite:
+    """The PUT body: our lines as Update (existing number) or Insert, the rest Deleted."""
     existing = {line.line_number for line in current.invoice_lines}
     lines = [
         dataclasses.replace(line, operation="Update" if line.line_number in existing else "Insert")
@@ -286,11 +332,22 @@ async def _update(
         SupplierInvoiceLineWrite(operation="Delete", line_number=n)
         for n in sorted(n for n in existing - wanted if n is not None)
     ]
-    update = dataclasses.replace(invoice, lines=tuple(lines), document_type=None)
-    await ctx.visma.update_supplier_invoice(doc_type, number, update, etag=current.etag)
-    await _confirm(ctx, bill.id, ref, digest, data)
-    ctx.note(AuditKind.DECISION, {"decision": "update", "visma_ref": ref})
-    return BillOutcome("updated", ref)
+    return dataclasses.replace(invoice, lines=tuple(lines), document_type=None)
+
+
+async def _adopt_archived(ctx: FlowContext, bill: Bill) -> str | None:
+    """The reference of the invoice an uncertain POST created, confirmed on the link; or None."""
+    vendor = await ctx.store.get_link(ctx.connection_id, LinkKind.VENDOR, bill.vendor.id)
+    if vendor is None or not vendor.visma_id:
+        return None  # no supplier yet, so no invoice can have been posted
+    doc_type = "DebitAdj" if is_credit(bill) else "Invoice"
+    found = await find_by_reference(ctx, vendor.visma_id, doc_type, bill.id)
+    if found is None:
+        return None
+    ref = f"{doc_type}/{found.reference_number}"
+    await ctx.store.confirm_link(ctx.connection_id, LINK_KIND, bill.id, visma_id=ref, data={})
+    ctx.note(AuditKind.DECISION, {"decision": "adopt", "why": "archived after an uncertain POST"})
+    return ref
 
 
 async def _archived(ctx: FlowContext, bill: Bill, ref: str | None) -> BillOutcome:

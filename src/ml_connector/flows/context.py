@@ -146,7 +146,8 @@ class MasterDataCache:
             p.period: PeriodInfo(p.closed_in_supplier_ledger, p.active is not False)
             for p in await self._visma.list_financial_periods()
         }
-        return MasterData(accounts, segments, projects, vat, periods)
+        currencies = frozenset(await self._visma.list_currencies())
+        return MasterData(accounts, segments, projects, vat, periods, currencies or None)
 
 
 @dataclass

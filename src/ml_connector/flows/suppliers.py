@@ -4,10 +4,13 @@ Match order (first hit wins):
 1. the stored link (connection, vendor) → supplier number;
 2. the vendor's ``accounting_vendor_remote_id`` in Ramp, when it names an existing supplier;
 3. organisation number (Visma ``corporateId``), then VAT number (``vatRegistrationId``);
-4. the normalised exact name (case, accents of spacing and punctuation folded).
+4. the normalised exact name (case, accents of spacing and punctuation folded), under the full
+   name and under the shortened name a created supplier gets (``SUPPLIER_NAME_MAX``).
 
-No match: create the supplier from the vendor's data, store the link, and push the link back to
-Ramp (an accounting vendor whose ``remote_id`` is the supplier number, linked from the vendor).
+No match: create the supplier from the vendor's data, push the link back to Ramp (an
+accounting vendor whose ``remote_id`` is the supplier number, linked from the vendor), and only
+then confirm the link. A push that fails leaves the link unconfirmed, so the next attempt
+matches the supplier again (by remote id, number or name) and finishes the push.
 
 Exactly one supplier under concurrency: creation runs under an in-process lock and a store lock
 named after the vendor, and the match steps run again once the lock is held, so a second worker
@@ -35,6 +38,8 @@ __all__ = ["SupplierOutcome", "ensure_supplier", "lookup_supplier", "normalise_n
 LINK_KIND = LinkKind.VENDOR
 _LOCK_TTL_S = 120.0
 _BLOCKED = {"Inactive", "OnHold"}
+# The longest supplier name the connector writes; matching must look for it under this name.
+SUPPLIER_NAME_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,11 @@ def normalise_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"[^0-9a-z]+", " ", plain.replace("ø", "o").replace("æ", "ae")).strip()
+
+
+def _supplier_name(vendor: Vendor) -> str:
+    """The name a supplier created for ``vendor`` gets in Visma."""
+    return vendor.name[:SUPPLIER_NAME_MAX].strip()
 
 
 def _digits(value: str | None) -> str:
@@ -73,17 +83,20 @@ async def _match(ctx: FlowContext, vendor: Vendor) -> tuple[Supplier, str] | Non
         async for supplier in ctx.visma.list_suppliers(vat_registration_id=vendor.vat_number):
             if _digits(supplier.vat_registration_id) == wanted:
                 return supplier, "vat_number"
-    wanted_name = normalise_name(vendor.name)
-    async for supplier in ctx.visma.list_suppliers(name=vendor.name):
-        if normalise_name(supplier.name or "") == wanted_name:
-            return supplier, "name"
+    # Visma filters on the whole name, so a supplier created with the shortened name is only
+    # found under that name: without it, a long-named vendor would get a twin after a crash.
+    for name in dict.fromkeys((vendor.name, _supplier_name(vendor))):
+        wanted_name = normalise_name(name)
+        async for supplier in ctx.visma.list_suppliers(name=name):
+            if normalise_name(supplier.name or "") == wanted_name:
+                return supplier, "name"
     return None
 
 
 def _supplier_write(vendor: Vendor, currency: str, email: str | None) -> SupplierWrite:
     address = vendor.address
     return SupplierWrite(
-        name=vendor.name[:60],
+        name=_supplier_name(vendor),
         status="Active",
         currency_id=currency,
         corporate_id=vendor.org_number,
@@ -94,7 +107,7 @@ def _supplier_write(vendor: Vendor, currency: str, email: str | None) -> Supplie
             city=address.city if address else None,
             country_id=(address.country if address else None) or vendor.country,
         ),
-        main_contact=ContactWrite(name=vendor.name[:60], email=email),
+        main_contact=ContactWrite(name=_supplier_name(vendor), email=email),
     )
 
 
@@ -155,14 +168,16 @@ async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> Sup
         )
         number = await ctx.visma.create_supplier(_supplier_write(vendor, currency, email))
         how, created = "created", True
-    await ctx.store.confirm_link(
-        ctx.connection_id, LINK_KIND, vendor_id, visma_id=number, data={"matched_by": how}
-    )
     ctx.note(
         AuditKind.DECISION,
         {"supplier": number, "vendor": vendor_id, "matched_by": how, "created": created},
     )
+    # Push before confirming: once the link is confirmed, later bills take the fast path and
+    # would never retry a push that failed.
     await _push_link_to_ramp(ctx, vendor, number)
+    await ctx.store.confirm_link(
+        ctx.connection_id, LINK_KIND, vendor_id, visma_id=number, data={"matched_by": how}
+    )
     return SupplierOutcome(number, created=created, matched_by=how)
 
 

@@ -7,20 +7,48 @@ A Ramp bill line carries selections such as ``{field: "gl_account", type: GL_ACC
 - subaccount segments: ``segment_fields`` maps a field's external id to a SUBACCOUNT segment id;
 - the project: ``project_field``; the VAT code: ``vat_field``.
 
-Precedence for each target: the line's own selection, then the bill-level selection, then the
-configured default (``default_account``, ``default_project``, ``vat_by_account`` then
-``default_vat``). A line whose GL account resolves to nothing is a ``MappingError``: we never
-guess an account.
+Coding that did not come from Visma (a Ramp category, a custom field) resolves through the
+connection's mapping table (``CodingRules.table``, see ``mapping.table``). For each slot of a
+line (the account, each segment, the project, the VAT code) the first of these that yields a
+value wins:
+
+1. a mapping row matched by one of the line's own selections;
+2. the line's own pass-through selection (a field that carries Visma ids, listed above);
+3. a mapping row matched by a bill-level selection; 4. the bill-level pass-through selection;
+5. a ``fallback`` row matched by a line selection, then by a bill-level one;
+6. an ``@entity`` row for the bill's Ramp entity; 7. an ``@account`` row for the line's
+   resolved account, then ``vat_by_account`` (VAT only);
+8. an ``@default`` row; 9. the configured ``default_account``, ``default_project`` or
+   ``default_vat``.
+
+When several rows of one step match, ``mapping.table.rule_order`` picks the winner (higher
+priority, then exact value before ``*``, then the lowest source, value and Visma value), so
+the order rows were written in never matters.
+
+Nothing is guessed. A line whose GL account resolves to nothing is a ``MappingError``. So is a
+selection of a *mapped* field (one the table has non-fallback rows for, and that is not a
+pass-through field) whose value no row matches: a ``*`` row for that field is how a default is
+configured for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ml_connector.errors import MappingError, NeedsAttention
 from ml_connector.mapping.money import to_decimal
+from ml_connector.mapping.table import (
+    RESERVED_SOURCES,
+    SOURCE_ACCOUNT,
+    SOURCE_DEFAULT,
+    SOURCE_ENTITY,
+    MappingRule,
+    MappingTable,
+    Target,
+    rule_order,
+)
 
 __all__ = ["CodedLine", "CodingRules", "ResolvedLine", "Selection", "resolve_lines"]
 
@@ -61,6 +89,14 @@ class CodingRules:
     default_project: str | None = None
     default_vat: str | None = None
     vat_by_account: Mapping[str, str] = field(default_factory=dict)
+    table: MappingTable = field(default_factory=MappingTable)  # Ramp-originated coding
+    mapping_version: int | None = None  # the stored table version, named in the audit trail
+
+    @property
+    def passthrough_fields(self) -> frozenset[str]:
+        """Fields whose option ids are Visma ids already (the chart push created them)."""
+        named = {self.project_field, self.vat_field} - {None}
+        return frozenset(self.gl_fields | set(self.segment_fields) | {str(f) for f in named})
 
 
 @dataclass(frozen=True)
@@ -89,14 +125,147 @@ def _pick(
     return None
 
 
-def _account(
-    rules: CodingRules, line: Sequence[Selection], bill: Sequence[Selection]
-) -> str | None:
-    for source in (line, bill):
-        for sel in source:
-            if sel.type == GL_TYPE or sel.field in rules.gl_fields:
-                return sel.value
-    return rules.default_account
+def _first(selections: Sequence[Selection], accept: Callable[[Selection], bool]) -> str | None:
+    return next((sel.value for sel in selections if accept(sel)), None)
+
+
+def _of_fields(fields: frozenset[str] | set[str]) -> Callable[[Sequence[Selection]], str | None]:
+    """Pass-through reader: the first selection of any of ``fields``."""
+    return lambda selections: _first(selections, lambda sel: sel.field in fields)
+
+
+def _best(rules: Iterable[MappingRule]) -> str | None:
+    chosen = min(rules, key=rule_order, default=None)
+    return None if chosen is None else chosen.visma_value
+
+
+@dataclass(frozen=True)
+class _Line:
+    """What one line's resolution may look at."""
+
+    number: int
+    memo: str
+    own: Sequence[Selection]
+    bill: Sequence[Selection]
+    entity_id: str | None
+
+
+class _Resolver:
+    """Applies the precedence in the module docstring to one slot of one line."""
+
+    def __init__(self, rules: CodingRules) -> None:
+        self.rules = rules
+        self.by_slot: dict[str, list[MappingRule]] = {}
+        for rule in rules.table.rules:
+            self.by_slot.setdefault(rule.target_key, []).append(rule)
+
+    def _selected(
+        self, slot: str, selections: Sequence[Selection], *, fallback: bool
+    ) -> str | None:
+        return _best(
+            r
+            for r in self.by_slot.get(slot, ())
+            if r.source not in RESERVED_SOURCES
+            and r.is_fallback == fallback
+            and any(r.matches(sel.field, sel.value) for sel in selections)
+        )
+
+    def _keyed(self, slot: str, source: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _best(r for r in self.by_slot.get(slot, ()) if r.matches(source, value))
+
+    def resolve(
+        self,
+        slot: str,
+        line: _Line,
+        passthrough: Callable[[Sequence[Selection]], str | None],
+        *,
+        account: str | None = None,
+        per_account: Mapping[str, str] | None = None,
+        default: str | None = None,
+    ) -> str | None:
+        steps: Iterator[Callable[[], str | None]] = iter(
+            (
+                lambda: self._selected(slot, line.own, fallback=False),
+                lambda: passthrough(line.own),
+                lambda: self._selected(slot, line.bill, fallback=False),
+                lambda: passthrough(line.bill),
+                lambda: self._selected(slot, line.own, fallback=True),
+                lambda: self._selected(slot, line.bill, fallback=True),
+                lambda: self._keyed(slot, SOURCE_ENTITY, line.entity_id),
+                lambda: self._keyed(slot, SOURCE_ACCOUNT, account),
+                lambda: (per_account or {}).get(account) if account is not None else None,
+                lambda: self._keyed(slot, SOURCE_DEFAULT, "*"),
+                lambda: default,
+            )
+        )
+        return next((value for step in steps if (value := step()) is not None), None)
+
+    def check_mapped(self, line: _Line) -> None:
+        """Refuse a selection of a mapped field whose value no mapping row covers."""
+        rules = self.rules
+        mapped = rules.table.mapped_fields - rules.passthrough_fields
+        if not mapped:
+            return
+        for where, selections in (("", line.own), (" (bill-level coding)", line.bill)):
+            for sel in selections:
+                if sel.field not in mapped or sel.type == GL_TYPE:
+                    continue
+                if any(
+                    r.matches(sel.field, sel.value) and not r.is_fallback for r in rules.table.rules
+                ):
+                    continue
+                shown = f" ({sel.name})" if sel.name and sel.name != sel.value else ""
+                raise MappingError(
+                    f"Line {line.number} ({line.memo or 'no description'}){where}: Ramp "
+                    f"{sel.field} {sel.value!r}{shown} is not mapped to anything in Visma",
+                    hint=f"Add a mapping for {sel.field}={sel.value} (ml-connector mappings "
+                    f"set), or a '*' row for {sel.field} to give that field a default.",
+                    code="unmapped_value",
+                )
+
+    def line(
+        self, line: _Line
+    ) -> tuple[str | None, tuple[tuple[int, str], ...], str | None, str | None]:
+        """(account, segments, project, VAT code) of one line."""
+        rules = self.rules
+        self.check_mapped(line)
+
+        def gl(selections: Sequence[Selection]) -> str | None:
+            return _first(selections, lambda s: s.type == GL_TYPE or s.field in rules.gl_fields)
+
+        account = self.resolve(Target.ACCOUNT.value, line, gl, default=rules.default_account)
+        segment_ids = set(rules.segment_fields.values()) | {
+            r.segment for r in rules.table.rules if r.segment is not None
+        }
+        segments = []
+        for segment_id in sorted(segment_ids):
+            fields = {f for f, s in rules.segment_fields.items() if s == segment_id}
+            value = self.resolve(
+                f"segment:{segment_id}",
+                line,
+                _of_fields(fields),
+                account=account,
+            )
+            if value is not None:
+                segments.append((segment_id, value))
+        project = self.resolve(
+            Target.PROJECT.value,
+            line,
+            lambda sels: _first(sels, lambda s: s.field == rules.project_field),
+            account=account,
+            default=rules.default_project,
+        )
+        vat = self.resolve(
+            Target.VAT.value,
+            line,
+            lambda sels: _first(sels, lambda s: s.field == rules.vat_field),
+            account=account,
+            per_account=rules.vat_by_account,
+            default=rules.default_vat,
+        )
+        return account, tuple(segments), project, vat
 
 
 def resolve_lines(
@@ -106,10 +275,12 @@ def resolve_lines(
     *,
     currency: str,
     total_minor: int,
+    entity_id: str | None = None,
 ) -> list[ResolvedLine]:
     """Turn Ramp lines into Visma lines; the amounts add up to ``total_minor`` exactly.
 
     A bill without lines becomes one line carrying the bill total and the bill-level coding.
+    ``entity_id`` (the bill's Ramp entity) keys the table's ``@entity`` rows.
     """
     if not lines:
         lines = [CodedLine(total_minor, "", ())]
@@ -121,9 +292,11 @@ def resolve_lines(
             hint="Correct the line amounts in Ramp so they match the invoice total.",
             code="lines_do_not_balance",
         )
+    resolver = _Resolver(rules)
     resolved = []
     for number, line in enumerate(lines, start=1):
-        account = _account(rules, line.selections, bill_selections)
+        view = _Line(number, line.memo, line.selections, bill_selections, entity_id)
+        account, segments, project, vat = resolver.line(view)
         if account is None:
             raise MappingError(
                 f"Line {number} ({line.memo or 'no description'}) has no GL account",
@@ -131,15 +304,6 @@ def resolve_lines(
                 "for this connection.",
                 code="unmapped_account",
             )
-        segments = tuple(
-            sorted(
-                (segment_id, value)
-                for field_id, segment_id in rules.segment_fields.items()
-                if (value := _pick(line.selections, bill_selections, field_id)) is not None
-            )
-        )
-        project = _pick(line.selections, bill_selections, rules.project_field)
-        vat = _pick(line.selections, bill_selections, rules.vat_field)
         resolved.append(
             ResolvedLine(
                 line_number=number,
@@ -148,8 +312,8 @@ def resolve_lines(
                 quantity=Decimal(1),
                 account=account,
                 subaccount=segments,
-                project=project or rules.default_project,
-                vat_code=vat or rules.vat_by_account.get(account) or rules.default_vat,
+                project=project,
+                vat_code=vat,
             )
         )
     return resolved

@@ -10,7 +10,16 @@ records = await store.claim_due("worker-1", limit=10, lease_s=60)
 
 from __future__ import annotations
 
+from ml_connector.store.chart import ChartEntry
 from ml_connector.store.facade import Store
+from ml_connector.store.inbox import (
+    EventReceipt,
+    EventSource,
+    EventStatus,
+    InboxEvent,
+    Rejection,
+)
+from ml_connector.store.mappings import MappingCatalog, MappingVersion
 from ml_connector.store.records import (
     Attempt,
     AuditEntry,
@@ -29,12 +38,20 @@ __all__ = [
     "Attempt",
     "AuditEntry",
     "AuditProblem",
+    "ChartEntry",
     "Connection",
     "ConnectionStatus",
+    "EventReceipt",
+    "EventSource",
+    "EventStatus",
+    "InboxEvent",
     "Link",
     "LinkClaim",
     "LinkKind",
     "LinkState",
+    "MappingCatalog",
+    "MappingVersion",
+    "Rejection",
     "Store",
     "SyncRecord",
     "SyncStatus",

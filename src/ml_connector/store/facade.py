@@ -1,7 +1,8 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
-It combines the per-concept repositories (connections, links, locks, work, audit, cursors) over
-one :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
+It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
+webhook inbox, mapping versions, the chart map) over one
+:class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
 """
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 from ml_connector.store import migrations
 from ml_connector.store.audit import AuditRepository
+from ml_connector.store.chart import ChartRepository
 from ml_connector.store.connections import ConnectionRepository
 from ml_connector.store.cursors import CursorRepository
 from ml_connector.store.engine import Clock, Database, Dialect, utcnow
+from ml_connector.store.inbox import InboxRepository
 from ml_connector.store.links import LinkRepository
 from ml_connector.store.locks import LockRepository
+from ml_connector.store.mappings import MappingRepository
 from ml_connector.store.work import WorkRepository
 
 __all__ = ["Store"]
@@ -27,6 +31,9 @@ class Store(
     WorkRepository,
     AuditRepository,
     CursorRepository,
+    InboxRepository,
+    MappingRepository,
+    ChartRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 

@@ -37,10 +37,15 @@ __all__ = [
     "AuditEntryRow",
     "AuditHeadRow",
     "Base",
+    "ChartEntryRow",
     "ConnectionRow",
     "CursorRow",
+    "EventRow",
     "LinkRow",
     "LockRow",
+    "MappingCatalogRow",
+    "MappingVersionRow",
+    "RejectionRow",
     "SyncRecordRow",
     "UTCDateTime",
     "as_utc",
@@ -232,4 +237,109 @@ class CursorRow(Base):
     )
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+# --- the webhook inbox (revision 0002) ------------------------------------------------------------
+# Allowed values are spelled out here (not imported) because their enums live in store/inbox.py,
+# which imports this module; the inbox contract test writes every enum member through them.
+_EVENT_SOURCES = "source IN ('ramp', 'visma')"
+_EVENT_STATUSES = "status IN ('received', 'processed', 'ignored')"
+
+
+class EventRow(Base):
+    """One webhook event that passed verification, unique per (connection, source, event id)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "source", "event_id"),
+        Index(None, "connection_id", "status", "id"),
+        CheckConstraint(_EVENT_SOURCES, name="source"),
+        CheckConstraint(_EVENT_STATUSES, name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(200))
+    object_id: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    processed_at: Mapped[datetime | None]
+
+
+class RejectionRow(Base):
+    """A webhook request the receiver refused; it never entered the inbox.
+
+    ``connection`` is the name as the request gave it (there may be no such connection), and
+    the body is kept only as its size, its sha256 and, at most, a short scrubbed excerpt.
+    """
+
+    __tablename__ = "rejections"
+    __table_args__ = (
+        Index(None, "connection", "id"),
+        CheckConstraint(_EVENT_SOURCES, name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    http_status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    body_size: Mapped[int] = mapped_column(Integer)
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+# --- the mapping table and the chart map (revision 0003) ---------------------------------------
+
+
+class MappingVersionRow(Base):
+    """One version of a connection's mapping table; every change adds a row, none is edited."""
+
+    __tablename__ = "mapping_versions"
+    __table_args__ = (UniqueConstraint("connection_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]]
+    author: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class MappingCatalogRow(Base):
+    """The values both sides knew at the last ``mappings pull`` (one row per connection)."""
+
+    __tablename__ = "mapping_catalogs"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]]
+    pulled_at: Mapped[datetime]
+
+
+class ChartEntryRow(Base):
+    """Which Ramp object a Visma chart value became, and the content last pushed for it."""
+
+    __tablename__ = "chart_map"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "kind", "scope", "visma_id"),
+        Index(None, "connection_id", "kind", "ramp_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(100))
+    visma_id: Mapped[str] = mapped_column(String(200))
+    ramp_id: Mapped[str | None] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]

@@ -2,8 +2,10 @@
 
 Eight sync-ready bills over five vendors and three currencies (NOK, SEK, EUR), multi-line, one
 vendor credit, plus one bill still awaiting approval. Two vendors already exist in Visma (one
-matched by organisation number, one by VAT number); three are new, and two of those have two
-bills each, so concurrent bills of a new vendor are exercised on every run.
+matched by organisation number, one by VAT number); three are new with two bills each, so
+concurrent bills of a new vendor are exercised on every run. The bills are created (and so
+queued) with each new vendor's second bill four places after its first: two workers claiming
+four records at a time get one bill of every new vendor each.
 
 Dates are relative to ``today``: the bills fall in the current month, whose period is open;
 the month two back (and everything before it) is closed in the supplier ledger.
@@ -84,7 +86,9 @@ def periods(today: date) -> tuple[SeedPeriod, ...]:
         month_index = first.month - 1 + offset
         start = date(first.year + month_index // 12, month_index % 12 + 1, 1)
         found.append(
-            SeedPeriod(f"{start.year:04d}{start.month:02d}", closed_in_supplier_ledger=start <= closed)
+            SeedPeriod(
+                f"{start.year:04d}{start.month:02d}", closed_in_supplier_ledger=start <= closed
+            )
         )
     return tuple(found)
 
@@ -151,29 +155,29 @@ def _bills(today: date) -> tuple[SeedBill, ...]:
             _line(1_234_567, "Laptops", "6552", cost_centre="200", department="20"),
             _line(99, "Cable", "6560", project="P1001"),
         ),
-        bill(BILL_POSTEN, VENDOR_POSTEN, "POS-2001", "NOK", _line(45_000, "Porto", "6800")),
         bill(
             BILL_KAFFE_1, VENDOR_KAFFE, "KAF-3001", "NOK",
             _line(12_345, "Kaffe", "7160"),
             _line(6_789, "Kopper", "6560", department="20"),
             _line(1, "Avrunding", "7160", vat="0"),
         ),
-        bill(BILL_KAFFE_2, VENDOR_KAFFE, "KAF-3002", "NOK", _line(250_050, "Kaffe", "7160")),
-        bill(
-            BILL_KJELL, VENDOR_KJELL, "KJE-4001", "SEK",
-            _line(199_900, "Kablar", "6560"),
-            _line(4_950, "Batterier", "6560", cost_centre="200"),
-        ),
-        bill(
-            BILL_KJELL_CREDIT, VENDOR_KJELL, "KJE-4002", "SEK",
-            _line(4_950, "Retur batterier", "6560"), credit=True,
-        ),
         bill(
             BILL_HETZNER_1, VENDOR_HETZNER, "HET-5001", "EUR",
             _line(3_990, "Server", "6552", project="P1002"),
             _line(1_001, "Backup", "6552", project="P1002", department="20"),
         ),
+        bill(
+            BILL_KJELL, VENDOR_KJELL, "KJE-4001", "SEK",
+            _line(199_900, "Kablar", "6560"),
+            _line(4_950, "Batterier", "6560", cost_centre="200"),
+        ),
+        bill(BILL_KAFFE_2, VENDOR_KAFFE, "KAF-3002", "NOK", _line(250_050, "Kaffe", "7160")),
         bill(BILL_HETZNER_2, VENDOR_HETZNER, "HET-5002", "EUR", _line(12_00, "IP", "6552")),
+        bill(
+            BILL_KJELL_CREDIT, VENDOR_KJELL, "KJE-4002", "SEK",
+            _line(4_950, "Retur batterier", "6560"), credit=True,
+        ),
+        bill(BILL_POSTEN, VENDOR_POSTEN, "POS-2001", "NOK", _line(45_000, "Porto", "6800")),
         bill(
             BILL_PENDING, VENDOR_ATEA, "ATE-1002", "NOK",
             _line(50_000, "Skjerm", "6552"), approval="PENDING",
@@ -208,7 +212,10 @@ def core_dataset(today: date | None = None) -> Dataset:
                 ),
             ),
             SeedSegment(
-                2, "Avdeling", 2, (SeedSegmentValue("10", "Rådgivning"), SeedSegmentValue("20", "IT"))
+                2,
+                "Avdeling",
+                2,
+                (SeedSegmentValue("10", "Rådgivning"), SeedSegmentValue("20", "IT")),
             ),
         ),
         projects=(
@@ -217,18 +224,28 @@ def core_dataset(today: date | None = None) -> Dataset:
             SeedProject("P1002", "Kunde B"),
             SeedProject("P1003", "Kunde C"),
         ),
-        vat_codes=tuple(SeedVat(vat_id, f"VAT {rate}%", rate) for vat_id, rate in VAT_RATES.items()),
+        vat_codes=tuple(
+            SeedVat(vat_id, f"VAT {rate}%", rate) for vat_id, rate in VAT_RATES.items()
+        ),
         periods=periods(today),
         suppliers=(
             SeedSupplier(
-                SUPPLIER_ATEA, "Atea AS", "NOK", "NO", corporate_id="920237126",
+                SUPPLIER_ATEA,
+                "Atea AS",
+                "NOK",
+                "NO",
+                corporate_id="920237126",
                 vat_registration_id="NO920237126MVA",
             ),
             SeedSupplier(
-                SUPPLIER_POSTEN, "Posten Norge AS", "NOK", "NO", corporate_id="984661185",
+                SUPPLIER_POSTEN,
+                "Posten Norge AS",
+                "NOK",
+                "NO",
+                corporate_id="984661185",
                 vat_registration_id="NO984661185MVA",
             ),
-        ),  # fmt: skip
+        ),
         vendors=_vendors(),
         bills=_bills(today),
     )
