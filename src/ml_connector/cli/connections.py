@@ -114,8 +114,10 @@ def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
 @connection_app.command("resume")
 def connection_resume(name: str) -> None:
     """Resume a paused connection (after fixing its credentials)."""
-    run_with_runtime(lambda rt: admin.resume_connection(rt, name))
-    console.print(f"Connection [bold]{escape(name)}[/bold] resumed.")
+    due = run_with_runtime(lambda rt: admin.resume_connection(rt, name))
+    console.print(
+        f"Connection [bold]{escape(name)}[/bold] resumed; {due} deferred record(s) are due now."
+    )
 
 
 @keys_app.command("rotate")

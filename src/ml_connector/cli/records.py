@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
@@ -48,7 +49,7 @@ def records_list(
             str(row["status"]),
             str(row["attempts"]),
             str(row["visma_ref"] or ""),
-            str(row["error"] or ""),
+            escape(str(row["error"] or "")),
         )
     console.print(table)
 
@@ -82,7 +83,7 @@ def replay(
     items = run_with_runtime(go)
     for item in items:
         verdict = f"{item.status_before} → {item.status_after}"
-        console.print(f"[bold]{item.ramp_id}[/bold]  {verdict}  {item.error}")
+        console.print(f"[bold]{escape(item.ramp_id)}[/bold]  {verdict}  {escape(item.error)}")
         if item.diff:
             console.print(item.diff, markup=False, highlight=False)
     err_console.print(f"{len(items)} record(s) {'previewed' if dry_run else 'replayed'}.")
@@ -114,6 +115,6 @@ def audit_verify(name: str) -> None:
     problems = run_with_runtime(go)
     if problems:
         for problem in problems:
-            err_console.print(f"[red]tampered:[/red] {problem}")
+            err_console.print(f"[red]tampered:[/red] {escape(problem)}")
         raise typer.Exit(1)
     console.print("Audit trail intact.")

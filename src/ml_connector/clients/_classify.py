@@ -288,7 +288,11 @@ def retry_delay(exc: Exception, *, idempotent: bool, max_retry_after_s: float) -
     unless the vendor asks for more than ``max_retry_after_s`` (then the caller schedules it).
     Other retriable errors are retried only for idempotent requests. AmbiguousOutcome never is:
     the caller must look the object up first.
+    A failure to get a token is never retried by the call that needed it: the token request
+    already spent its own retries, and nesting the two would multiply them.
     """
+    if getattr(exc, "while_authenticating", False):
+        return False
     if isinstance(exc, RateLimited):
         if exc.retry_after is None:
             return True

@@ -297,7 +297,11 @@ class HttpCore:
         if isinstance(auth, ClientCredentialsAuth):
             # Get the token first, outside the timeout below: a slow token endpoint must not
             # make a write that was never sent look ambiguous.
-            await auth.token()
+            try:
+                await auth.token()
+            except VendorError as exc:
+                exc.while_authenticating = True  # type: ignore[attr-defined]
+                raise
         secrets = list(self._secrets())
         if ours:
             await self.limiter.acquire()

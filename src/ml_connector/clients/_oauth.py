@@ -39,6 +39,7 @@ class AccessToken:
     value: SecretStr
     expires_at: float
     scopes: tuple[str, ...] | None = None
+    issued_at: float | None = None  # on the same clock; lets a short-lived token be reused
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def parse_token(data: Any, *, system: str, now: float, default_ttl_s: float) -> 
     )
     scope = data.get("scope")
     scopes = tuple(scope.split()) if isinstance(scope, str) else None
-    return AccessToken(SecretStr(data["access_token"]), now + ttl, scopes)
+    return AccessToken(SecretStr(data["access_token"]), now + ttl, scopes, issued_at=now)
 
 
 class ClientCredentialsAuth(httpx.Auth):
@@ -86,6 +87,10 @@ class ClientCredentialsAuth(httpx.Auth):
         self._leeway_s = leeway_s
         self._token: AccessToken | None = None
         self._lock = asyncio.Lock()
+        # A failed fetch is shared with the callers that queued behind it, so a bad secret
+        # costs one token request, not one per waiting call.
+        self._failure: Exception | None = None
+        self._fetches = 0
 
     def __repr__(self) -> str:
         state = "cached" if self._token is not None else "empty"
@@ -97,25 +102,46 @@ class ClientCredentialsAuth(httpx.Auth):
         return self._token
 
     def _fresh(self, token: AccessToken | None) -> bool:
-        return token is not None and self._clock() < token.expires_at - self._leeway_s
+        if token is None:
+            return False
+        leeway = self._leeway_s
+        if token.issued_at is not None:
+            # A token that lives shorter than the leeway would otherwise never be reused.
+            leeway = min(leeway, (token.expires_at - token.issued_at) / 2)
+        return self._clock() < token.expires_at - leeway
 
     async def token(self) -> AccessToken:
         """A fresh token: the cached one, or one new fetch shared by every waiting caller."""
         if self._fresh(self._token):
             assert self._token is not None
             return self._token
+        seen = self._fetches
         async with self._lock:
             if not self._fresh(self._token):
-                self._token = await self._fetch()
+                self._token = await self._fetch_shared(seen)
             assert self._token is not None
             return self._token
 
     async def refresh(self, rejected: AccessToken) -> AccessToken:
         """Replace a token the vendor refused, unless another caller already replaced it."""
+        seen = self._fetches
         async with self._lock:
             if self._token is None or self._token is rejected:
-                self._token = await self._fetch()
+                self._token = await self._fetch_shared(seen)
             return self._token
+
+    async def _fetch_shared(self, seen: int) -> AccessToken:
+        """Fetch under the lock, unless a fetch that failed ran while this caller waited."""
+        if self._fetches != seen and self._failure is not None:
+            raise self._failure
+        self._fetches += 1
+        try:
+            token = await self._fetch()
+        except Exception as exc:
+            self._failure = exc
+            raise
+        self._failure = None
+        return token
 
     def sync_auth_flow(
         self, request: httpx.Request

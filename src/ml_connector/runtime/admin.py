@@ -85,9 +85,23 @@ async def describe_connection(rt: Runtime, name: str) -> dict[str, Any]:
     return _describe(rt, await rt.store.get_connection(name))
 
 
-async def resume_connection(rt: Runtime, name: str) -> None:
+async def resume_connection(rt: Runtime, name: str) -> int:
+    """Mark the connection active and make the records its pause deferred due again now."""
     connection = await rt.store.get_connection(name)
     await rt.store.set_connection_status(connection.id, ConnectionStatus.ACTIVE, "")
+    rt.forget(connection.id)  # rebuild clients: the credentials may have been replaced
+    deferred = [
+        r
+        for r in await rt.store.list_records(
+            connection.id, status=SyncStatus.RETRY_WAIT, limit=1_000_000
+        )
+        if r.error_code == "credentials"
+    ]
+    for record in deferred:
+        await rt.store.upsert_record(
+            connection.id, record.object_type, record.object_id, reason="resumed", replay=True
+        )
+    return len(deferred)
 
 
 async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ml_connector.errors import ConnectorError
+from ml_connector.errors import AuthenticationError, ConnectorError
 from ml_connector.flows.context import FlowContext
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
@@ -157,6 +157,14 @@ class Service:
                 self._next_reconcile[cid] = now + interval
                 try:
                     result = await reconcile(self.runtime, connection)
+                except AuthenticationError as exc:
+                    message = self.runtime.redactor.scrub_text(str(exc))
+                    await self.runtime.store.set_connection_status(
+                        cid, ConnectionStatus.PAUSED, message
+                    )
+                    self._refreshed_at = -1e18  # drop the paused connection at once
+                    log.warning("connection paused", connection=connection.name, error=message)
+                    continue
                 except ConnectorError as exc:
                     log.warning("reconcile failed", connection=connection.name, error=str(exc))
                     continue

@@ -17,7 +17,8 @@ from functools import partial
 from typing import Any
 
 from ml_connector.clients.ramp_models import Bill
-from ml_connector.errors import ConfigurationError
+from ml_connector.errors import AuthenticationError, ConfigurationError
+from ml_connector.flows.context import FlowContext
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.runtime.worker import Worker, bill_handler
@@ -45,6 +46,20 @@ class SyncSummary:
         return asdict(self)
 
 
+async def _queue_ready_bills(
+    runtime: Runtime, connection_id: int, ctx: FlowContext, prefetched: dict[str, Bill]
+) -> None:
+    async for bill in ctx.ramp.list_bills(sync_ready=True):
+        prefetched[bill.id] = bill
+        record = await runtime.store.upsert_record(connection_id, "bill", bill.id, reason="poll")
+        if record.status == SyncStatus.SUCCEEDED:
+            # Ramp still calls it unsynced (say, the write-back failed): run it again; the
+            # flow finds the invoice through its link and only finishes what is missing.
+            await runtime.store.upsert_record(
+                connection_id, "bill", bill.id, reason="poll: not marked synced", replay=True
+            )
+
+
 async def sync_once(
     runtime: Runtime,
     connection_name: str,
@@ -59,7 +74,7 @@ async def sync_once(
     connection = await runtime.store.get_connection(connection_name)
     if connection.status == ConnectionStatus.PAUSED:
         raise ConfigurationError(
-            f"connection {connection.name!r} is paused: {connection.health_message}. "
+            f"connection {connection.name!r} is paused: {connection.health_message.rstrip('.')}. "
             f"Fix the credentials, check with `ml-connector ping {connection.name}`, then "
             f"`ml-connector connection resume {connection.name}`."
         )
@@ -67,15 +82,16 @@ async def sync_once(
     summary = SyncSummary(connection.name)
 
     prefetched: dict[str, Bill] = {}
-    async for bill in ctx.ramp.list_bills(sync_ready=True):
-        prefetched[bill.id] = bill
-        record = await runtime.store.upsert_record(connection.id, "bill", bill.id, reason="poll")
-        if record.status == SyncStatus.SUCCEEDED:
-            # Ramp still calls it unsynced (say, the write-back failed): run it again; the
-            # flow finds the invoice through its link and only finishes what is missing.
-            await runtime.store.upsert_record(
-                connection.id, "bill", bill.id, reason="poll: not marked synced", replay=True
-            )
+    try:
+        await _queue_ready_bills(runtime, connection.id, ctx, prefetched)
+    except AuthenticationError as exc:
+        message = runtime.redactor.scrub_text(str(exc))
+        await runtime.store.set_connection_status(connection.id, ConnectionStatus.PAUSED, message)
+        raise ConfigurationError(
+            f"connection {connection.name!r} paused: {message.rstrip('.')}. Fix the "
+            f"credentials, check with `ml-connector ping {connection.name}`, then "
+            f"`ml-connector connection resume {connection.name}`."
+        ) from exc
     summary.ramp_bills_ready = len(prefetched)
 
     done = 0

@@ -29,6 +29,7 @@ from ml_connector.flows.context import (
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.log import REDACTOR
 from ml_connector.mapping.coding import CodingRules
+from ml_connector.mapping.table import MappingTable
 from ml_connector.settings import Settings
 from ml_connector.store import Connection, Store
 from ml_connector.vault import Vault
@@ -129,6 +130,7 @@ class Runtime:
             timeout_s=self.settings.http_timeout_s,
             retries=self.settings.in_call_retries,
             on_call=record_call,
+            leeway_s=self.settings.token_leeway_s,
         )
         visma = VismaClient(
             VismaCredentials(
@@ -143,8 +145,24 @@ class Runtime:
             timeout_s=self.settings.http_timeout_s,
             retries=self.settings.in_call_retries,
             on_call=record_call,
+            leeway_s=self.settings.token_leeway_s,
         )
         return ramp, visma
+
+    async def _rules(self, connection: Connection) -> CodingRules:
+        """The settings' coding rules plus the newest saved mapping table, if any."""
+        rules = coding_rules(connection.settings)
+        current = await self.store.current_mapping(connection.id)
+        if current is None:
+            return rules
+        return rules.with_table(MappingTable.from_document(current.document), current.version)
+
+    def forget(self, connection_id: int) -> None:
+        """Drop a cached context, so the next one is built from the stored connection afresh.
+
+        Its clients stay open until the runtime closes (an in-flight call may still use them).
+        """
+        self._contexts.pop(connection_id, None)
 
     async def context(self, connection: Connection) -> FlowContext:
         """The (cached) flow context of a connection; clients are closed with the runtime."""
@@ -160,7 +178,7 @@ class Runtime:
             ramp=ramp,
             visma=visma,
             store=self.store,
-            rules=coding_rules(connection.settings),
+            rules=await self._rules(connection),
             options=ConnectionOptions.from_settings(connection.settings),
             master=MasterDataCache(visma),
             redactor=self.redactor,

@@ -1,0 +1,215 @@
+"""Mapping table actions shared by the CLI and (later) the admin API and dashboard.
+
+Every change goes the same way: build the new table, validate it (conflicts always; targets
+against Visma's master data unless told not to), save it as the next version, and hand it to
+the connection's cached flow context so this process uses it at once. Other processes pick it
+up when they next build the connection's context.
+
+``pull`` refreshes the catalog of known values from both sides and reports which
+Ramp-originated values the table does not cover yet.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ml_connector.errors import ConfigurationError
+from ml_connector.flows.chart_plan import ChartKind
+from ml_connector.mapping.csvio import read_csv, write_csv
+from ml_connector.mapping.table import (
+    MappingRule,
+    MappingTable,
+    MappingTableError,
+    Target,
+    renumbered,
+    validate,
+)
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.store import MappingVersion
+
+__all__ = [
+    "PullReport",
+    "export_table",
+    "import_table",
+    "load_table",
+    "pull",
+    "save_table",
+    "set_rule",
+    "unset_rule",
+]
+
+
+async def load_table(runtime: Runtime, name: str) -> tuple[MappingTable, MappingVersion | None]:
+    """The connection's current table and its version (an empty table before the first save)."""
+    connection = await runtime.store.get_connection(name)
+    current = await runtime.store.current_mapping(connection.id)
+    if current is None:
+        return MappingTable(), None
+    return MappingTable.from_document(current.document), current
+
+
+async def save_table(
+    runtime: Runtime,
+    name: str,
+    table: MappingTable,
+    *,
+    author: str = "",
+    note: str = "",
+    check_visma: bool = True,
+) -> MappingVersion:
+    """Validate and save ``table`` as the next version; MappingTableError names bad rows."""
+    connection = await runtime.store.get_connection(name)
+    ctx = await runtime.context(connection)
+    master = await ctx.master.get() if check_visma else None
+    problems = validate(table, master)
+    if problems:
+        raise MappingTableError(problems)
+    version = await runtime.store.save_mapping_version(
+        connection.id, table.to_document(), author=author, note=note
+    )
+    ctx.rules = ctx.rules.with_table(table, version.version)
+    return version
+
+
+async def set_rule(
+    runtime: Runtime, name: str, rule: MappingRule, *, author: str = "", check_visma: bool = True
+) -> MappingVersion:
+    """Add a row, or replace the row for the same match and slot."""
+    table, _ = await load_table(runtime, name)
+    changed = renumbered(table.with_rule(rule))
+    note = f"set {rule.source}={rule.value} → {rule.target_key} {rule.visma_value}"
+    return await save_table(
+        runtime, name, changed, author=author, note=note, check_visma=check_visma
+    )
+
+
+async def unset_rule(
+    runtime: Runtime,
+    name: str,
+    source: str,
+    value: str,
+    target: Target,
+    segment: int | None = None,
+    *,
+    author: str = "",
+) -> MappingVersion:
+    """Remove the rows for one match and slot; ConfigurationError when there are none."""
+    table, _ = await load_table(runtime, name)
+    smaller, removed = table.without(source, value, target, segment)
+    if not removed:
+        raise ConfigurationError(f"no mapping for {source}={value} → {target.value}")
+    note = f"unset {source}={value} → {target.value}"
+    return await save_table(
+        runtime, name, renumbered(smaller), author=author, note=note, check_visma=False
+    )
+
+
+def parse_table(text: str, fmt: str) -> MappingTable:
+    """A table from CSV or JSON text; MappingTableError names the bad lines or rows."""
+    if fmt == "csv":
+        return read_csv(text)
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
+        return MappingTable.from_document(data)
+    raise ConfigurationError(f"unknown format {fmt!r}: use csv or json")
+
+
+async def import_table(
+    runtime: Runtime, name: str, text: str, fmt: str, *, author: str = "", check_visma: bool = True
+) -> MappingVersion:
+    """Replace the whole table with the file's rows (a new version)."""
+    table = parse_table(text, fmt)
+    return await save_table(
+        runtime, name, table, author=author, note=f"import ({fmt})", check_visma=check_visma
+    )
+
+
+async def export_table(runtime: Runtime, name: str, fmt: str) -> str:
+    """The current table as CSV or JSON text."""
+    table, version = await load_table(runtime, name)
+    if fmt == "csv":
+        return write_csv(table)
+    if fmt == "json":
+        document = {**table.to_document(), "version": version.version if version else None}
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    raise ConfigurationError(f"unknown format {fmt!r}: use csv or json")
+
+
+@dataclass(frozen=True)
+class PullReport:
+    """What ``mappings pull`` found: the catalog's size and the values still unmapped."""
+
+    ramp_fields: int
+    ramp_values: int
+    visma_values: int
+    unmapped: dict[str, list[str]]  # Ramp field → option ids no row covers
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ramp_fields": self.ramp_fields,
+            "ramp_values": self.ramp_values,
+            "visma_values": self.visma_values,
+            "unmapped": self.unmapped,
+        }
+
+
+async def pull(runtime: Runtime, name: str) -> PullReport:
+    """Refresh the catalog of both sides' values and list the Ramp values nothing maps.
+
+    Ramp fields the chart push created (and pass-through fields) carry Visma ids already; every
+    other field's options are Ramp-originated and need rows (or a ``*`` row) in the table.
+    """
+    connection = await runtime.store.get_connection(name)
+    ctx = await runtime.context(connection)
+    master = await ctx.master.get()
+    ours = {
+        e.visma_id
+        for e in await runtime.store.list_chart_entries(connection.id, ChartKind.FIELD.value)
+    }
+    ramp: dict[str, dict[str, Any]] = {}
+    async for custom in ctx.ramp.list_fields():
+        if not custom.id:
+            continue
+        options = {
+            o.id: o.value or o.id async for o in ctx.ramp.list_field_options(custom.ramp_id) if o.id
+        }
+        ramp[custom.id] = {"name": custom.name or custom.id, "options": options}
+    segments = {
+        str(sid): sorted(v for v, active in seg.values.items() if active)
+        for sid, seg in master.segments.items()
+    }
+    accounts = sorted(a for a, info in master.accounts.items() if info.active)
+    projects = sorted(p for p, info in master.projects.items() if info.visible_in_ap)
+    vat = sorted(master.vat_codes)
+    visma: dict[str, Any] = {
+        "accounts": accounts,
+        "segments": segments,
+        "projects": projects,
+        "vat": vat,
+    }
+    await runtime.store.save_mapping_catalog(connection.id, {"ramp": ramp, "visma": visma})
+    table = ctx.rules.table
+    foreign = set(ramp) - ours - ctx.rules.passthrough_fields
+    unmapped: dict[str, list[str]] = {}
+    for field_id in sorted(foreign):
+        missing = [
+            option
+            for option in sorted(ramp[field_id]["options"])
+            if not any(r.matches(field_id, option) and not r.is_fallback for r in table.rules)
+        ]
+        if missing:
+            unmapped[field_id] = missing
+    visma_values = len(accounts) + sum(len(v) for v in segments.values()) + len(projects) + len(vat)
+    return PullReport(
+        ramp_fields=len(ramp),
+        ramp_values=sum(len(f["options"]) for f in ramp.values()),
+        visma_values=visma_values,
+        unmapped=unmapped,
+    )
