@@ -6,14 +6,32 @@ One module per command group; importing them registers their commands on ``app``
 
 from __future__ import annotations
 
-from ml_connector.cli import connections, demo, operations, records, service, webhooks
+from ml_connector.cli import (
+    chart,
+    connections,
+    demo,
+    mappings,
+    operations,
+    records,
+    service,
+    webhooks,
+)
 from ml_connector.cli._common import app
 from ml_connector.log import configure_logging
 from ml_connector.settings import Settings
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = (connections, demo, operations, records, service, webhooks)
+_COMMAND_MODULES = (
+    chart,
+    connections,
+    demo,
+    mappings,
+    operations,
+    records,
+    service,
+    webhooks,
+)
 
 
 def main() -> None:

@@ -173,6 +173,7 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         ctx.rules,
         currency=bill.amount.currency_code,
         total_minor=bill.amount.amount,
+        entity_id=bill.entity_id,
     )
     invoice = build_invoice(bill, supplier.number, lines, ctx)
     check_invoice(
@@ -183,7 +184,11 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     )
     payload = payload_of(invoice)
     digest = payload_hash(payload)
-    ctx.note(AuditKind.MAPPED_PAYLOAD, {"payload": payload, "hash": digest})
+    # The mapping table version that resolved this coding (None: no table saved yet).
+    ctx.note(
+        AuditKind.MAPPED_PAYLOAD,
+        {"payload": payload, "hash": digest, "mapping_version": ctx.rules.mapping_version},
+    )
 
     if link is not None and link.visma_id:
         outcome = await _update(ctx, bill, invoice, payload, digest, link.visma_id, link.data)
@@ -418,6 +423,7 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
         ctx.rules,
         currency=bill.amount.currency_code,
         total_minor=bill.amount.amount,
+        entity_id=bill.entity_id,
     )
     invoice = build_invoice(bill, supplier or f"(new supplier: {bill.vendor.name})", lines, ctx)
     check_invoice(

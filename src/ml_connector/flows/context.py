@@ -17,6 +17,7 @@ from typing import Any
 
 from ml_connector.audit import AuditKind, Redactor
 from ml_connector.clients import CallRecord, RampClient, VismaClient
+from ml_connector.errors import ConfigurationError
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.mapping.coding import CodingRules
 from ml_connector.mapping.preflight import (
@@ -28,7 +29,19 @@ from ml_connector.mapping.preflight import (
 )
 from ml_connector.store import Store
 
-__all__ = ["ConnectionOptions", "FlowContext", "MasterDataCache", "Timeline", "current_timeline"]
+__all__ = [
+    "SUPPLIER_MATCH_STEPS",
+    "ConnectionOptions",
+    "FlowContext",
+    "MasterDataCache",
+    "Timeline",
+    "current_timeline",
+    "supplier_match_order",
+]
+
+
+# The F2 supplier match steps (see flows.suppliers), in their default order.
+SUPPLIER_MATCH_STEPS = ("remote_id", "org_number", "vat_number", "name")
 
 
 @dataclass(frozen=True)
@@ -40,11 +53,30 @@ class ConnectionOptions:
     attach_files: bool = True
     write_back: bool = True  # mark bills synced in Ramp (F6)
     tax_calculation_mode: str = "Gross"  # Ramp amounts include VAT
+    # F2 match steps, in order; leaving one out skips it (the stored link always comes first).
+    supplier_match: tuple[str, ...] = SUPPLIER_MATCH_STEPS
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> ConnectionOptions:
         known = {k: v for k, v in settings.items() if k in cls.__dataclass_fields__}
+        if "supplier_match" in known:
+            known["supplier_match"] = supplier_match_order(known["supplier_match"])
         return cls(**known)
+
+
+def supplier_match_order(steps: Any) -> tuple[str, ...]:
+    """A validated match order: known step names, each at most once."""
+    if isinstance(steps, str):
+        steps = [s.strip() for s in steps.split(",") if s.strip()]
+    if not isinstance(steps, list | tuple) or not all(isinstance(s, str) for s in steps):
+        raise ConfigurationError("supplier_match must be a list of match step names")
+    unknown = [s for s in steps if s not in SUPPLIER_MATCH_STEPS]
+    if unknown or len(set(steps)) != len(steps):
+        raise ConfigurationError(
+            f"supplier_match takes each of {', '.join(SUPPLIER_MATCH_STEPS)} at most once, "
+            f"not {', '.join(steps)}"
+        )
+    return tuple(steps)
 
 
 @dataclass

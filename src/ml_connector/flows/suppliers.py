@@ -7,6 +7,9 @@ Match order (first hit wins):
 4. the normalised exact name (case, accents of spacing and punctuation folded), under the full
    name and under the shortened name a created supplier gets (``SUPPLIER_NAME_MAX``).
 
+Steps 2-4 are configurable per connection (``supplier_match`` in its settings, see
+``ConnectionOptions``): their order, and which of them run at all.
+
 No match: create the supplier from the vendor's data, push the link back to Ramp (an
 accounting vendor whose ``remote_id`` is the supplier number, linked from the vendor), and only
 then confirm the link. A push that fails leaves the link unconfirmed, so the next attempt
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,7 +37,13 @@ from ml_connector.errors import NeedsAttention, NotFound, RetriableVendorError
 from ml_connector.flows.context import FlowContext
 from ml_connector.store import LinkKind
 
-__all__ = ["SupplierOutcome", "ensure_supplier", "lookup_supplier", "normalise_name"]
+__all__ = [
+    "SupplierOutcome",
+    "ensure_supplier",
+    "lookup_supplier",
+    "match_supplier",
+    "normalise_name",
+]
 
 LINK_KIND = LinkKind.VENDOR
 _LOCK_TTL_S = 120.0
@@ -65,32 +75,74 @@ def _digits(value: str | None) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value or "").upper()
 
 
-async def _match(ctx: FlowContext, vendor: Vendor) -> tuple[Supplier, str] | None:
-    if vendor.accounting_vendor_remote_id:
-        try:
-            supplier = await ctx.visma.get_supplier(vendor.accounting_vendor_remote_id)
-        except NotFound:
-            supplier = None
-        if supplier is not None:
-            return supplier, "remote_id"
+async def _by_remote_id(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
+    if not vendor.accounting_vendor_remote_id:
+        return None
+    try:
+        return await ctx.visma.get_supplier(vendor.accounting_vendor_remote_id)
+    except NotFound:
+        return None
+
+
+def _spellings(value: str) -> tuple[str, ...]:
+    """The value as given, then compacted (Visma's filters compare the stored text exactly)."""
+    return tuple(dict.fromkeys(v for v in (value.strip(), _digits(value)) if v))
+
+
+async def _by_org_number(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
     if vendor.org_number:
         wanted = _digits(vendor.org_number)
-        async for supplier in ctx.visma.list_suppliers(corporate_id=vendor.org_number):
-            if _digits(supplier.corporate_id) == wanted:
-                return supplier, "org_number"
+        # "556035-8672" in Ramp is "5560358672" in Visma just as often: try both spellings.
+        for spelling in _spellings(vendor.org_number):
+            async for supplier in ctx.visma.list_suppliers(corporate_id=spelling):
+                if _digits(supplier.corporate_id) == wanted:
+                    return supplier
+    return None
+
+
+async def _by_vat_number(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
     if vendor.vat_number:
         wanted = _digits(vendor.vat_number)
-        async for supplier in ctx.visma.list_suppliers(vat_registration_id=vendor.vat_number):
-            if _digits(supplier.vat_registration_id) == wanted:
-                return supplier, "vat_number"
+        for spelling in _spellings(vendor.vat_number):
+            async for supplier in ctx.visma.list_suppliers(vat_registration_id=spelling):
+                if _digits(supplier.vat_registration_id) == wanted:
+                    return supplier
+    return None
+
+
+async def _by_name(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
     # Visma filters on the whole name, so a supplier created with the shortened name is only
     # found under that name: without it, a long-named vendor would get a twin after a crash.
     for name in dict.fromkeys((vendor.name, _supplier_name(vendor))):
         wanted_name = normalise_name(name)
         async for supplier in ctx.visma.list_suppliers(name=name):
             if normalise_name(supplier.name or "") == wanted_name:
-                return supplier, "name"
+                return supplier
     return None
+
+
+_MATCH_STEPS: dict[str, Callable[[FlowContext, Vendor], Awaitable[Supplier | None]]] = {
+    "remote_id": _by_remote_id,
+    "org_number": _by_org_number,
+    "vat_number": _by_vat_number,
+    "name": _by_name,
+}
+
+
+async def match_supplier(ctx: FlowContext, vendor: Vendor) -> tuple[Supplier, str] | None:
+    """The existing supplier for ``vendor`` and the step that found it, or None.
+
+    The steps run in the connection's order (``ConnectionOptions.supplier_match``); a step
+    left out of it is skipped. Nothing is created or linked.
+    """
+    for step in ctx.options.supplier_match:
+        supplier = await _MATCH_STEPS[step](ctx, vendor)
+        if supplier is not None:
+            return supplier, step
+    return None
+
+
+_match = match_supplier
 
 
 def _supplier_write(vendor: Vendor, currency: str, email: str | None) -> SupplierWrite:

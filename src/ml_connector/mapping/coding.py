@@ -34,7 +34,7 @@ configured for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ml_connector.errors import MappingError, NeedsAttention
@@ -91,6 +91,10 @@ class CodingRules:
     vat_by_account: Mapping[str, str] = field(default_factory=dict)
     table: MappingTable = field(default_factory=MappingTable)  # Ramp-originated coding
     mapping_version: int | None = None  # the stored table version, named in the audit trail
+
+    def with_table(self, table: MappingTable, version: int | None) -> CodingRules:
+        """These rules reading Ramp-originated coding through ``table`` (saved as ``version``)."""
+        return replace(self, table=table, mapping_version=version)
 
     @property
     def passthrough_fields(self) -> frozenset[str]:

@@ -28,6 +28,7 @@ import structlog
 
 from ml_connector.errors import AuthenticationError, ConnectorError
 from ml_connector.flows.context import FlowContext
+from ml_connector.runtime.chart import chart_tick
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.runtime.worker import Worker, bill_handler
@@ -75,6 +76,7 @@ class Service:
     refresh_s: float = 10.0
     concurrency: int = 8
     run_scheduler: bool = True
+    run_chart: bool = True
     policy: RetryPolicy | None = None
     clock: Callable[[], float] = time.monotonic
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -99,11 +101,10 @@ class Service:
             if cid not in self._connections:
                 del self._contexts[cid]
         for cid, connection in self._connections.items():
-            if cid not in self._contexts:
-                try:
-                    self._contexts[cid] = await self.runtime.context(connection)
-                except ConnectorError as exc:
-                    log.error("cannot build connection", connection=connection.name, error=str(exc))
+            try:  # cheap when nothing changed; picks up new credentials and mapping edits
+                self._contexts[cid] = await self.runtime.context(connection)
+            except ConnectorError as exc:
+                log.error("cannot build connection", connection=connection.name, error=str(exc))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run the work and schedule loops until ``stop`` is set."""
@@ -144,6 +145,17 @@ class Service:
                 log.info("worker pass", processed=stats.processed, created=stats.created)
             await self._sleep(stop, self.poll_interval_s, wakeable=True)
 
+    async def _chart(self, connections: list[Connection]) -> None:
+        """Chart alignment (F4): push to Ramp when Visma changed or the interval passed."""
+        for connection in connections:
+            try:
+                result = await chart_tick(self.runtime, connection)
+            except ConnectorError as exc:
+                log.warning("chart push failed", connection=connection.name, error=str(exc))
+                continue
+            if result is not None:
+                log.info("chart pushed", connection=connection.name)
+
     async def _schedule(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self._refresh()
@@ -171,5 +183,7 @@ class Service:
                 if result.queued:
                     self.wake()
                 log.info("reconciled", connection=connection.name, ready=result.ready)
+            if self.run_chart:
+                await self._chart(list(self._connections.values()))
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sleep(stop, 1.0, wakeable=False)

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,6 +83,7 @@ class Runtime:
     owner: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _contexts: dict[int, FlowContext] = field(default_factory=dict)
+    _stamps: dict[int, datetime] = field(default_factory=dict)
 
     @classmethod
     async def open(
@@ -168,7 +170,16 @@ class Runtime:
         """The (cached) flow context of a connection; clients are closed with the runtime."""
         cached = self._contexts.get(connection.id)
         if cached is not None:
-            return cached
+            stamp = self._stamps.get(connection.id)
+            if stamp is not None and connection.updated_at > stamp:
+                self.forget(connection.id)  # credentials or settings changed: rebuild
+            else:
+                current = await self.store.current_mapping(connection.id)
+                version = current.version if current is not None else None
+                if version != cached.rules.mapping_version:
+                    cached.rules = await self._rules(connection)  # a mapping edit: apply it
+                return cached
+        self._stamps[connection.id] = connection.updated_at
         ramp, visma = self.clients(connection)
         await self._stack.enter_async_context(ramp)
         await self._stack.enter_async_context(visma)

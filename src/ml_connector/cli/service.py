@@ -1,0 +1,158 @@
+"""``ml-connector serve`` and ``ml-connector worker``: the long-running processes.
+
+``serve`` runs the web app (webhook receivers, ``/healthz``, ``/readyz``) under uvicorn and, by
+default, the worker and scheduler in the same process. ``worker`` runs the worker and scheduler
+alone, for scale-out behind a shared PostgreSQL store.
+
+Both stop gracefully on SIGTERM or SIGINT: nothing new is claimed, the batch in hand finishes,
+and the process exits 0. (``serve`` first stops accepting requests and answers those in hand.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from ml_connector.cli._common import Opt, app, err_console
+from ml_connector.errors import ConnectorError
+from ml_connector.runtime.service import Service
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.settings import Settings
+from ml_connector.web.app import create_app
+
+__all__ = ["ServiceOptions", "serve", "worker"]
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """How the in-process service claims and reconciles."""
+
+    poll_interval_s: float
+    reconcile_interval_s: float
+    concurrency: int
+
+    def build(self, runtime: Runtime) -> Service:
+        return Service(
+            runtime,
+            poll_interval_s=self.poll_interval_s,
+            reconcile_interval_s=self.reconcile_interval_s,
+            concurrency=self.concurrency,
+        )
+
+
+PollOpt = Annotated[
+    float,
+    Opt(
+        envvar="ML_CONNECTOR_POLL_INTERVAL_S",
+        min=0.05,
+        help="Seconds between claims when no webhook wakes the worker.",
+    ),
+]
+ReconcileOpt = Annotated[
+    float,
+    Opt(
+        envvar="ML_CONNECTOR_RECONCILE_INTERVAL_S",
+        min=1.0,
+        help="Seconds between reconciliation passes (a connection's poll_interval_s wins).",
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int, Opt(envvar="ML_CONNECTOR_CONCURRENCY", min=1, help="Records worked on at once.")
+]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM or SIGINT ends in exit code 0.
+
+    uvicorn re-raises the signal after its graceful shutdown, so the process dies of it; here
+    the shutdown is the whole answer to the signal.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
+async def _serve(host: str, port: int, options: ServiceOptions | None) -> None:
+    runtime = await Runtime.open(Settings())
+    try:
+        service = options.build(runtime) if options is not None else None
+        config = uvicorn.Config(
+            create_app(runtime, service=service),
+            host=host,
+            port=port,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+        )
+        # On SIGTERM/SIGINT: stop accepting, finish the requests in hand, then the lifespan.
+        await _Server(config).serve()
+    finally:
+        await runtime.close()
+
+
+async def _work(options: ServiceOptions) -> None:
+    runtime = await Runtime.open(Settings())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in _SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        err_console.print("worker running; SIGTERM or Ctrl-C stops it after the batch in hand")
+        await options.build(runtime).run(stop)
+    finally:
+        for signum in _SIGNALS:
+            loop.remove_signal_handler(signum)
+        await runtime.close()
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    try:
+        asyncio.run(main)
+    except ConnectorError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, Opt(envvar="ML_CONNECTOR_HOST", help="Interface to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, Opt(envvar="ML_CONNECTOR_PORT", help="Port to listen on.")] = 8700,
+    no_worker: Annotated[
+        bool, Opt("--no-worker", help="Only receive webhooks; run workers with `worker`.")
+    ] = False,
+    poll_interval_s: PollOpt = 1.0,
+    reconcile_interval_s: ReconcileOpt = 300.0,
+    concurrency: ConcurrencyOpt = 8,
+) -> None:
+    """Receive webhooks (/webhooks/ramp/NAME, /webhooks/visma/NAME) and sync in one process."""
+    options = (
+        None if no_worker else ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency)
+    )
+    _run(_serve(host, port, options))
+
+
+@app.command()
+def worker(
+    poll_interval_s: PollOpt = 1.0,
+    reconcile_interval_s: ReconcileOpt = 300.0,
+    concurrency: ConcurrencyOpt = 8,
+) -> None:
+    """Work the queue and run reconciliation, without the web app (for scale-out)."""
+    _run(_work(ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency)))

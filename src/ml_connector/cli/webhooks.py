@@ -1,0 +1,246 @@
+"""``ml-connector webhooks …`` (subscriptions and secrets) and ``ml-connector events …`` (inbox)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.runtime import webhooks as actions
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.store import EventSource, EventStatus
+
+__all__ = ["events_app", "webhooks_app"]
+
+webhooks_app = typer.Typer(help="Webhook subscriptions and signing secrets (Ramp and Visma).")
+events_app = typer.Typer(help="The webhook inbox: what arrived, and what became of it.")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(events_app, name="events")
+
+JsonOpt = Annotated[bool, Opt("--json", help="Print JSON instead of a table.")]
+
+
+@webhooks_app.command("register")
+def register(
+    name: str,
+    public_url: Annotated[
+        str,
+        Opt(
+            envvar="ML_CONNECTOR_PUBLIC_URL",
+            help="Where Ramp reaches `ml-connector serve`, e.g. https://connector.example.com.",
+        ),
+    ],
+    event: Annotated[
+        list[str] | None,
+        Opt("--event", help="An event type to subscribe to (repeatable); default: bills and POs."),
+    ] = None,
+    timeout_s: Annotated[
+        float, Opt("--timeout", min=1.0, help="Seconds to wait for Ramp's challenge.")
+    ] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Subscribe NAME's receiver at Ramp, store the secret, and complete verification."""
+    types = tuple(event) if event else actions.DEFAULT_RAMP_EVENT_TYPES
+    result = run_with_runtime(
+        lambda rt: actions.register_ramp(
+            rt, name, public_url, event_types=types, timeout_s=timeout_s
+        )
+    )
+    if as_json:
+        print_json(
+            {
+                "subscription_id": result.subscription_id,
+                "endpoint_url": result.endpoint_url,
+                "event_types": list(result.event_types),
+                "verified": result.verified,
+                "detail": result.detail,
+            }
+        )
+    else:
+        mark = "[green]verified[/green]" if result.verified else "[red]NOT verified[/red]"
+        console.print(f"Subscription {result.subscription_id} → {result.endpoint_url}: {mark}")
+        console.print(result.detail)
+    if not result.verified:
+        raise typer.Exit(1)
+
+
+@webhooks_app.command("list")
+def list_subscriptions(name: str, as_json: JsonOpt = False) -> None:
+    """NAME's Ramp subscriptions, and whether their secrets are stored here."""
+    rows = run_with_runtime(lambda rt: actions.list_ramp_webhooks(rt, name))
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "status", "endpoint", "events", "secret stored")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["status"],
+            row["endpoint_url"],
+            ", ".join(row["event_types"]),
+            "yes" if row["secret_stored"] else "no",
+        )
+    console.print(table)
+
+
+@webhooks_app.command("unregister")
+def unregister(name: str, subscription_id: str) -> None:
+    """Delete a Ramp subscription of NAME and drop its secret."""
+    dropped = run_with_runtime(lambda rt: actions.unregister_ramp(rt, name, subscription_id))
+    console.print(f"Deleted subscription {subscription_id}; dropped {dropped} secret(s).")
+
+
+@webhooks_app.command("set-visma-secret")
+def set_visma_secret(
+    name: str,
+    secret: Annotated[
+        str,
+        Opt(
+            envvar="ML_CONNECTOR_VISMA_WEBHOOK_SECRET",
+            prompt="Visma webhook secret (from the Developer Portal)",
+            hide_input=True,
+        ),
+    ],
+    replace: Annotated[
+        bool,
+        Opt(
+            "--replace/--keep-previous",
+            help="Drop the secrets set before (default: keep them, for a rotation window).",
+        ),
+    ] = False,
+) -> None:
+    """Store the signing secret of NAME's Visma webhook subscription (encrypted)."""
+
+    async def store(rt: Runtime) -> int:
+        connection = await rt.store.get_connection(name)
+        active = await actions.add_webhook_secret(
+            rt, connection, EventSource.VISMA, secret, replace=replace
+        )
+        return len(active)
+
+    count = run_with_runtime(store)
+    console.print(f"Stored; {count} Visma webhook secret(s) now active for {name}.")
+
+
+@webhooks_app.command("register-visma")
+def register_visma(
+    name: str,
+    public_url: Annotated[str, Opt(envvar="ML_CONNECTOR_PUBLIC_URL")],
+    event: Annotated[
+        list[str], Opt("--event", help="A legacy event name, e.g. supplier_changed (repeatable).")
+    ],
+) -> None:
+    """Subscribe NAME's receiver with Visma's legacy subscription API, where it still exists."""
+    created = run_with_runtime(lambda rt: actions.register_visma(rt, name, public_url, event))
+    for event_name, subscription_id in created:
+        console.print(f"{event_name}: subscription {subscription_id}")
+    err_console.print(
+        "Set the signing secret with `ml-connector webhooks set-visma-secret` if not done yet."
+    )
+
+
+@webhooks_app.command("rejections")
+def rejections(
+    name: Annotated[str | None, typer.Argument(help="Only this connection name.")] = None,
+    limit: Annotated[int, Opt(min=1)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Webhook requests the receivers refused, newest first (bodies are never shown)."""
+    rows = run_with_runtime(lambda rt: rt.store.list_rejections(name, limit=limit))
+    data: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "received_at": r.received_at.isoformat(),
+            "connection": r.connection,
+            "source": str(r.source),
+            "http_status": r.http_status,
+            "reason": r.reason,
+            "body_size": r.body_size,
+            "body_sha256": r.body_sha256,
+            "excerpt": r.excerpt,
+        }
+        for r in rows
+    ]
+    if as_json:
+        print_json(data)
+        return
+    table = Table("id", "received", "connection", "source", "status", "reason", "bytes")
+    for row in data:
+        table.add_row(
+            *(
+                str(row[key])
+                for key in (
+                    "id",
+                    "received_at",
+                    "connection",
+                    "source",
+                    "http_status",
+                    "reason",
+                    "body_size",
+                )
+            )
+        )
+    console.print(table)
+
+
+@events_app.command("list")
+def events_list(
+    name: str,
+    event_type: Annotated[
+        str | None, Opt("--type", help="An event type, or a family ending in '*' (bills.*).")
+    ] = None,
+    status: Annotated[EventStatus | None, Opt(help="Only events in this state.")] = None,
+    source: Annotated[EventSource | None, Opt(help="Only events from this vendor.")] = None,
+    limit: Annotated[int, Opt(min=1)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """NAME's inbox events, newest first."""
+
+    async def fetch(rt: Runtime) -> list[dict[str, Any]]:
+        connection = await rt.store.get_connection(name)
+        exact = prefix = None
+        if event_type is not None and event_type.endswith("*"):
+            prefix = event_type[:-1]
+        else:
+            exact = event_type
+        events = await rt.store.list_events(
+            connection.id,
+            source=source,
+            event_type=exact,
+            type_prefix=prefix,
+            status=status,
+            limit=limit,
+        )
+        return [actions.event_summary(e) for e in events]
+
+    rows = run_with_runtime(fetch)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "received", "source", "type", "object", "status")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["received_at"],
+            row["source"],
+            row["type"],
+            row["object_id"] or "",
+            row["status"],
+        )
+    console.print(table)
+
+
+@events_app.command("show")
+def events_show(
+    name: str,
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Inbox id, or the vendor's event id.")],
+) -> None:
+    """One inbox event of NAME, with its payload, as JSON."""
+
+    async def fetch(rt: Runtime) -> dict[str, Any]:
+        event = await actions.find_inbox_event(rt, name, ident)
+        return actions.event_summary(event, payload=True)
+
+    print_json(run_with_runtime(fetch))

@@ -1,0 +1,121 @@
+"""The ASGI app ``ml-connector serve`` runs: webhook receivers, health probes, and the service.
+
+Routes:
+
+- ``POST /webhooks/ramp/{connection}`` and ``POST /webhooks/visma/{connection}``: the receivers
+  (``web/webhooks.py``).
+- ``GET /healthz``: the process answers (liveness).
+- ``GET /readyz``: the store answers and the background tasks are running (readiness); 503
+  otherwise, with the reason.
+
+The lifespan runs, beside the requests:
+
+- the :class:`~ml_connector.runtime.service.Service` when one is given (``serve`` without
+  ``--no-worker``); a webhook that queues work wakes it (``Service.wake``);
+- a sweeper that applies inbox events a crash left ``received`` (every ``sweep_interval_s``,
+  events older than ``sweep_after_s``).
+
+On shutdown (uvicorn stops accepting and finishes the requests in hand first) both are told to
+stop; the service finishes the batch it holds and claims nothing new.
+
+The app does not own the runtime: whoever built it closes it after the app has stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ml_connector.errors import ConnectorError
+from ml_connector.runtime.service import Service
+from ml_connector.runtime.webhooks import sweep_events
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.web.webhooks import ReceiverConfig, WebhookReceiver
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger(__name__)
+
+
+async def _sweep_loop(
+    runtime: Runtime, stop: asyncio.Event, interval_s: float, after_s: float
+) -> None:
+    while not stop.is_set():
+        try:
+            swept = await sweep_events(runtime.store, older_than_s=after_s)
+        except ConnectorError as exc:
+            log.warning("inbox sweep failed", error=str(exc))
+        else:
+            if swept:
+                log.info("inbox swept", applied=swept)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    service: Service | None = None,
+    on_work: Callable[[], None] | None = None,
+    config: ReceiverConfig | None = None,
+    sweep_interval_s: float = 30.0,
+    sweep_after_s: float = 30.0,
+) -> Starlette:
+    """The app for ``runtime``; with ``service``, the worker and scheduler run in its lifespan.
+
+    ``on_work`` is called whenever a webhook queued work; it defaults to ``service.wake``.
+    """
+    wake = on_work if on_work is not None else (service.wake if service is not None else None)
+    receiver = WebhookReceiver(runtime, on_work=wake, config=config)
+    tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        problems = [f"{name} stopped" for name, task in tasks.items() if task.done()]
+        try:
+            await asyncio.wait_for(runtime.store.list_connections(), timeout=5.0)
+        except (ConnectorError, TimeoutError) as exc:
+            problems.append(f"store unavailable: {type(exc).__name__}")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        if service is not None:
+            tasks["service"] = asyncio.create_task(service.run(stop), name="service")
+        tasks["sweeper"] = asyncio.create_task(
+            _sweep_loop(runtime, stop, sweep_interval_s, sweep_after_s), name="sweeper"
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+            for name, result in zip(tasks, results, strict=True):
+                if isinstance(result, BaseException):
+                    log.error("background task failed", task=name, error=repr(result))
+            tasks.clear()
+
+    routes = [
+        Route("/webhooks/ramp/{connection}", receiver.ramp, methods=["POST"]),
+        Route("/webhooks/visma/{connection}", receiver.visma, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    state: Any = app.state
+    state.receiver = receiver
+    state.tasks = tasks
+    return app

@@ -1,0 +1,176 @@
+"""What each event type becomes, Ramp's challenge, and the sweep of interrupted events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from integration.webhooks.webhook_kit import Receiving, ramp_event, visma_event
+from ml_connector.runtime.webhooks import Disposition, apply_event, dispose, sweep_events
+from ml_connector.store import EventSource, EventStatus, SyncStatus
+from ml_connector.web.signatures import ramp_signature, visma_signature
+
+
+@pytest.mark.parametrize(
+    ("source", "event_type", "expected"),
+    [
+        (EventSource.RAMP, "bills.approved", Disposition(EventStatus.PROCESSED, "bill")),
+        (EventSource.RAMP, "bills.archived", Disposition(EventStatus.PROCESSED, "bill")),
+        (EventSource.RAMP, "webhooks.verification", Disposition(EventStatus.RECEIVED)),
+        (EventSource.RAMP, "purchase_orders.updated", Disposition(EventStatus.RECEIVED)),
+        (EventSource.RAMP, "transactions.cleared", Disposition(EventStatus.IGNORED)),
+        (EventSource.RAMP, "billsX.approved", Disposition(EventStatus.IGNORED)),
+        (EventSource.VISMA, "Supplier.Updated", Disposition(EventStatus.PROCESSED)),
+        (EventSource.VISMA, "Segment.ValueChanged", Disposition(EventStatus.PROCESSED)),
+        (EventSource.VISMA, "Project.Changed", Disposition(EventStatus.PROCESSED)),
+        (EventSource.VISMA, "APInvoice.StatusChanged", Disposition(EventStatus.RECEIVED)),
+        (EventSource.VISMA, "Customer.Changed", Disposition(EventStatus.IGNORED)),
+    ],
+)
+def test_dispositions(source: EventSource, event_type: str, expected: Disposition) -> None:
+    """Each event type's fate, as the table in runtime/webhooks.py states it."""
+    assert dispose(source, event_type) == expected
+
+
+async def test_ramp_event_types_end_in_the_right_state(rx: Receiving) -> None:
+    """Bills queue work; purchase orders wait as received; other types are stored and ignored."""
+    posts = [
+        ramp_event("e1", "bills.created", "bill_1"),
+        ramp_event("e2", "purchase_orders.created", "po_1"),
+        ramp_event("e3", "transactions.cleared", "tx_1"),
+        ramp_event("e4", "bills.paid", None),
+    ]
+    for body in posts:
+        assert (await rx.post_ramp(body)).status_code == 200
+    acme = rx.connections["acme"].id
+    states = {e.event_id: e.status for e in await rx.runtime.store.list_events(acme)}
+    assert states == {
+        "e1": EventStatus.PROCESSED,
+        "e2": EventStatus.RECEIVED,
+        "e3": EventStatus.IGNORED,
+        "e4": EventStatus.IGNORED,  # a bill event without an object id names nothing to sync
+    }
+    assert [(r.object_type, r.object_id) for r in await rx.runtime.store.list_records(acme)] == [
+        ("bill", "bill_1")
+    ]
+    assert rx.wakes == [1]
+
+
+async def test_bill_event_requeues_a_finished_record(rx: Receiving) -> None:
+    """A bill event for a bill already synced puts its record back to pending (it may have
+    changed)."""
+    store, acme = rx.runtime.store, rx.connections["acme"].id
+    await store.upsert_record(acme, "bill", "bill_1", reason="poll")
+    [claimed] = await store.claim_due("w1", limit=1, lease_s=60)
+    await store.complete(claimed.id, "w1", visma_ref="Invoice/1")
+    await rx.post_ramp(ramp_event("e_upd", "bills.updated", "bill_1"))
+    record = await store.get_record(claimed.id)
+    assert (record.status, record.reason) == (SyncStatus.PENDING, "webhook bills.updated")
+
+
+async def test_id_may_come_from_the_header_but_must_agree(rx: Receiving) -> None:
+    """X-Ramp-Webhook-ID stands in for a missing body id; a conflicting one is refused."""
+    body = json.dumps({"type": "bills.approved", "object": {"id": "bill_7"}}).encode()
+    ok = await rx.post_ramp(body, headers={"X-Ramp-Webhook-ID": "evt_hdr"})
+    assert ok.json() == {"status": "accepted", "event_id": "evt_hdr"}
+    clash = ramp_event("evt_body", "bills.approved")
+    refused = await rx.post_ramp(clash, headers={"X-Ramp-Webhook-ID": "evt_other"})
+    assert refused.status_code == 400
+    no_id = json.dumps({"type": "bills.approved"}).encode()
+    assert (await rx.post_ramp(no_id)).status_code == 400
+    reasons = [r.reason for r in await rx.runtime.store.list_rejections("acme")]
+    assert reasons == ["the event has no id", "the body's id and X-Ramp-Webhook-ID differ"]
+
+
+async def test_unsigned_challenge_is_refused_outside_registration(rx: Receiving) -> None:
+    """A verification event that does not verify is refused when no registration waits."""
+    body = json.dumps({"type": "webhooks.verification", "challenge": "c-1"}).encode()
+    response = await rx.post("ramp", body, headers={"X-Ramp-Signature": "00" * 32})
+    assert response.status_code == 401
+    assert await rx.runtime.store.list_events(rx.connections["acme"].id) == []
+
+
+async def test_challenge_is_accepted_while_registration_waits(rx: Receiving) -> None:
+    """During a registration window the challenge is stored even before its secret is known."""
+    store, acme = rx.runtime.store, rx.connections["acme"]
+    until = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    await store.update_connection_settings(
+        acme.id, {"webhooks": {"ramp_verification_until": until}}
+    )
+    body = json.dumps({"type": "webhooks.verification", "challenge": "c-2"}).encode()
+    signature = ramp_signature("whsec_not_stored_yet_123", body)
+    first = await rx.post("ramp", body, headers={"X-Ramp-Signature": signature})
+    again = await rx.post("ramp", body, headers={"X-Ramp-Signature": signature})
+    assert [first.json()["status"], again.json()["status"]] == ["accepted", "duplicate"]
+    [event] = await store.list_events(acme.id)
+    assert (event.type, event.status) == ("webhooks.verification", EventStatus.RECEIVED)
+    assert event.event_id.startswith("verification:")
+    assert event.payload["challenge"] == "c-2"
+    other = json.dumps({"id": "e9", "type": "bills.approved", "object": {"id": "b"}}).encode()
+    forged = await rx.post("ramp", other, headers={"X-Ramp-Signature": signature})
+    assert forged.status_code == 401  # the window admits challenges only
+
+
+async def test_visma_events(rx: Receiving) -> None:
+    """Visma: chart and supplier changes are processed, AP invoice changes wait, others ignored."""
+    for event_id, event_type in [
+        ("v1", "Supplier.Updated"),
+        ("v2", "Account.Created"),
+        ("v3", "APInvoice.StatusChanged"),
+        ("v4", "Customer.Changed"),
+    ]:
+        assert (await rx.post_visma(visma_event(event_id, event_type))).status_code == 200
+    acme = rx.connections["acme"].id
+    events = {e.event_id: e for e in await rx.runtime.store.list_events(acme)}
+    assert {k: e.status for k, e in events.items()} == {
+        "v1": EventStatus.PROCESSED,
+        "v2": EventStatus.PROCESSED,
+        "v3": EventStatus.RECEIVED,
+        "v4": EventStatus.IGNORED,
+    }
+    assert events["v1"].object_id == "50010"
+    assert events["v1"].source is EventSource.VISMA
+    assert await rx.runtime.store.list_records(acme) == []
+
+
+async def test_visma_event_id_from_header(rx: Receiving) -> None:
+    """Without eventId in the body, the dispatcher's x-vwd-event-id names the event."""
+    body = json.dumps({"entity": "Project", "action": "Changed", "entityId": "P1"}).encode()
+    headers = {"x-vwd-signature-v1": visma_signature("vwd_acme_visma_61a0f3c4d2", body)}
+    response = await rx.post("visma", body, headers={**headers, "x-vwd-event-id": "vwd-1"})
+    assert response.json() == {"status": "accepted", "event_id": "vwd-1"}
+    [event] = await rx.runtime.store.list_events(rx.connections["acme"].id)
+    assert (event.type, event.object_id) == ("Project.Changed", "P1")
+
+
+async def test_sweep_applies_events_a_crash_left_behind(rx: Receiving) -> None:
+    """Events stored but never applied are applied by the sweep; waiting ones stay waiting."""
+    store, acme = rx.runtime.store, rx.connections["acme"].id
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    stuck = await store.insert_event(acme, EventSource.RAMP, "s1", "bills.approved", "b9", {},
+                                     now=old)  # fmt: skip
+    await store.insert_event(acme, EventSource.RAMP, "s2", "purchase_orders.created", "p", {},
+                             now=old)  # fmt: skip
+    await store.insert_event(acme, EventSource.RAMP, "s3", "tests.test_event", None, {}, now=old)
+    await store.insert_event(acme, EventSource.RAMP, "s4", "bills.approved", "b10", {})  # fresh
+    assert await sweep_events(store, older_than_s=60, batch=2) == 2
+    states = {e.event_id: e.status for e in await store.list_events(acme)}
+    assert states == {
+        "s1": EventStatus.PROCESSED,
+        "s2": EventStatus.RECEIVED,
+        "s3": EventStatus.IGNORED,
+        "s4": EventStatus.RECEIVED,
+    }
+    assert [r.object_id for r in await store.list_records(acme)] == ["b9"]
+    again = await apply_event(store, await store.get_event(stuck.event.id))
+    assert again.status is EventStatus.PROCESSED  # applying twice is harmless
+    assert len(await store.list_records(acme)) == 1
+
+
+async def test_health_probes(rx: Receiving) -> None:
+    """/healthz answers; /readyz answers ready while the store does."""
+    assert (await rx.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await rx.client.get("/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
