@@ -102,8 +102,9 @@ class QuotaLimiter(RateLimiter):
             if remaining <= self.reserve and reset is not None:
                 self._closed_until = max(self._closed_until, self._clock() + reset)
         if status == 429:
-            retry_after = _int(headers.get("retry-after")) or reset or 1
-            self._closed_until = max(self._closed_until, self._clock() + retry_after)
+            retry_after = _int(headers.get("retry-after"))
+            wait = retry_after if retry_after is not None else (reset if reset is not None else 1)
+            self._closed_until = max(self._closed_until, self._clock() + wait)
 
 
 def _int(value: str | None) -> int | None:

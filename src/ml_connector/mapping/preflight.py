@@ -16,6 +16,7 @@ from ml_connector.errors import MappingError, NeedsAttention
 from ml_connector.mapping.coding import ResolvedLine
 
 __all__ = [
+    "NON_PROJECT",
     "AccountInfo",
     "MasterData",
     "PeriodInfo",
@@ -63,6 +64,10 @@ class MasterData:
     vat_codes: frozenset[str] = frozenset()
     periods: Mapping[str, PeriodInfo] = field(default_factory=dict)
     currencies: frozenset[str] | None = None  # None: not known, not checked
+
+
+# Visma's conventional "non-project" id: always accepted on AP lines, whatever the project list.
+NON_PROJECT = "X"
 
 
 def period_label(period_id: str) -> str:
@@ -126,7 +131,7 @@ def _check_line(line: ResolvedLine, master: MasterData) -> None:
                 hint=f"Reactivate {value} in Visma, or recode the line in Ramp.",
                 code="segment_value_inactive",
             )
-    if line.project is not None:
+    if line.project is not None and line.project != NON_PROJECT:
         project = master.projects.get(line.project)
         if project is None:
             raise MappingError(
@@ -134,7 +139,7 @@ def _check_line(line: ResolvedLine, master: MasterData) -> None:
                 hint="Code the line to an existing project in Ramp.",
                 code="project_unknown",
             )
-        if project.status not in ("Active", "Planned") and line.project != "X":
+        if project.status not in ("Active", "Planned"):
             raise MappingError(
                 f"{where}: project {line.project} is {project.status} in Visma and cannot "
                 "take new costs",

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from ml_connector.clients.ramp_models import Bill
-from ml_connector.errors import AuthenticationError, ConfigurationError
+from ml_connector.errors import AuthenticationError, ConfigurationError, RetriableVendorError
 from ml_connector.flows.context import FlowContext
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
@@ -27,6 +27,7 @@ from ml_connector.store import ConnectionStatus, SyncRecord, SyncStatus
 __all__ = ["SyncSummary", "sync_once"]
 
 Progress = Callable[[int, int], None]  # (done, total)
+_LIST_ATTEMPTS = 5
 
 
 @dataclass
@@ -47,6 +48,20 @@ class SyncSummary:
 
 
 async def _queue_ready_bills(
+    runtime: Runtime, connection_id: int, ctx: FlowContext, prefetched: dict[str, Bill]
+) -> None:
+    """List the ready bills, riding out a rate-limit or 5xx storm longer than in-call retries."""
+    for attempt in range(_LIST_ATTEMPTS):
+        try:
+            await _list_ready_bills(runtime, connection_id, ctx, prefetched)
+            return
+        except RetriableVendorError as exc:
+            if attempt == _LIST_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(min(exc.retry_after or 2.0**attempt, 30.0))
+
+
+async def _list_ready_bills(
     runtime: Runtime, connection_id: int, ctx: FlowContext, prefetched: dict[str, Bill]
 ) -> None:
     async for bill in ctx.ramp.list_bills(sync_ready=True):

@@ -178,7 +178,7 @@ class Worker:
             await self._attention(ctx, record, str(exc), "Grant the missing scope.", "scope")
         except FatalVendorError as exc:
             message = exc.vendor_message or str(exc)
-            hint = "Fix the value Visma names, then replay the record."
+            hint = f"Fix what {exc.system} names, then replay the record."
             await self._attention(ctx, record, message, hint, f"http_{exc.status}")
         except RetriableVendorError as exc:
             await self._retry(ctx, record, str(exc), exc.retry_after, "retriable")
@@ -221,7 +221,8 @@ class Worker:
         """Tell Ramp, so the failure shows among its Export Errors (F6)."""
         if record.object_type != "bill" or not ctx.options.write_back:
             return
-        key = str(uuid.uuid5(_FAILED_NS, f"{record.connection_id}:{record.object_id}:{code}"))
+        # One report per distinct failure: the same failure again is de-duplicated by Ramp.
+        key = str(uuid.uuid5(_FAILED_NS, f"{record.connection_id}:{record.object_id}:{message}"))
         try:
             await ctx.ramp.post_sync(
                 "BILL_SYNC", key, failed=[SyncFailure(id=record.object_id, message=message)]
