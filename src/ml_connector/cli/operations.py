@@ -29,12 +29,15 @@ def ping(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
         raise typer.Exit(1)
 
 
-def _progress_sync(name: str, once: bool, as_json: bool) -> tuple[dict[str, Any], Connection]:
+def _progress_sync(
+    name: str, once: bool, as_json: bool, only: list[str] | None = None
+) -> tuple[dict[str, Any], Connection]:
     """Run one pass; return its summary and the connection as the pass left it."""
     from ml_connector.runtime.sync import sync_once
 
+    what = ", ".join(only).replace("-", " ") if only else "bills"
     with Progress(
-        TextColumn("[bold]syncing bills"),
+        TextColumn(f"[bold]syncing {escape(what)}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -48,7 +51,7 @@ def _progress_sync(name: str, once: bool, as_json: bool) -> tuple[dict[str, Any]
             bar.update(task, completed=done, total=total)
 
         async def one_pass(rt: Runtime) -> tuple[dict[str, Any], Connection]:
-            summary = await sync_once(rt, name, progress=progress)
+            summary = await sync_once(rt, name, only=only, progress=progress)
             return summary.as_dict(), await rt.store.get_connection(name)
 
         return run_with_runtime(one_pass)
@@ -59,13 +62,22 @@ def sync(
     name: str,
     once: Annotated[bool, Opt("--once", help="One pass over ready bills, then exit.")] = True,
     as_json: Annotated[bool, Opt("--json")] = False,
+    only: Annotated[
+        list[str] | None,
+        Opt(
+            "--only",
+            help="Sync only purchase-orders, bills or payments (repeat, or separate with "
+            "commas), even when the connection's settings leave them off.",
+        ),
+    ] = None,
 ) -> None:
-    """Pull Ramp bills that are ready and sync them to Visma.
+    """Pull what Ramp has for Visma (ready bills; purchase orders and payments when turned on)
+    and sync it.
 
     Exits 1 when the pass paused the connection (say, Visma refused its credentials): the
     summary is still printed, but the sync did not do its job.
     """
-    summary, connection = _progress_sync(name, once, as_json)
+    summary, connection = _progress_sync(name, once, as_json, only)
     if as_json:
         print_json(summary)
     else:
@@ -81,9 +93,17 @@ def sync(
 def summary_table(summary: dict[str, Any]) -> None:
     table = Table("measure", "value", title=f"sync: {summary.get('connection', '')}")
     for key, value in summary.items():
-        if key != "connection":
-            table.add_row(key, str(value))
+        if key in ("connection", "by_type", "only"):
+            continue
+        table.add_row(key, str(value))
     console.print(table)
+    by_type: dict[str, dict[str, int]] = summary.get("by_type") or {}
+    if by_type:
+        measures = list(next(iter(by_type.values())))
+        per_type = Table("object type", *measures, title="records by object type")
+        for kind, counts in by_type.items():
+            per_type.add_row(kind, *(str(counts.get(m, 0)) for m in measures))
+        console.print(per_type)
 
 
 @app.command()

@@ -39,6 +39,7 @@ class ServiceOptions:
     poll_interval_s: float
     reconcile_interval_s: float
     concurrency: int
+    lease_s: float = 120.0
 
     def build(self, runtime: Runtime) -> Service:
         return Service(
@@ -46,6 +47,7 @@ class ServiceOptions:
             poll_interval_s=self.poll_interval_s,
             reconcile_interval_s=self.reconcile_interval_s,
             concurrency=self.concurrency,
+            lease_s=self.lease_s,
         )
 
 
@@ -67,6 +69,14 @@ ReconcileOpt = Annotated[
 ]
 ConcurrencyOpt = Annotated[
     int, Opt(envvar="ML_CONNECTOR_CONCURRENCY", min=1, help="Records worked on at once.")
+]
+LeaseOpt = Annotated[
+    float,
+    Opt(
+        envvar="ML_CONNECTOR_LEASE_S",
+        min=1.0,
+        help="Seconds a claimed record stays leased; a dead worker's records return after it.",
+    ),
 ]
 
 
@@ -140,10 +150,13 @@ def serve(
     poll_interval_s: PollOpt = 1.0,
     reconcile_interval_s: ReconcileOpt = 300.0,
     concurrency: ConcurrencyOpt = 8,
+    lease_s: LeaseOpt = 120.0,
 ) -> None:
     """Receive webhooks (/webhooks/ramp/NAME, /webhooks/visma/NAME) and sync in one process."""
     options = (
-        None if no_worker else ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency)
+        None
+        if no_worker
+        else ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency, lease_s)
     )
     _run(_serve(host, port, options))
 
@@ -153,6 +166,7 @@ def worker(
     poll_interval_s: PollOpt = 1.0,
     reconcile_interval_s: ReconcileOpt = 300.0,
     concurrency: ConcurrencyOpt = 8,
+    lease_s: LeaseOpt = 120.0,
 ) -> None:
     """Work the queue and run reconciliation, without the web app (for scale-out)."""
-    _run(_work(ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency)))
+    _run(_work(ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency, lease_s)))

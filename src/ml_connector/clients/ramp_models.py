@@ -258,6 +258,7 @@ class PurchaseOrder(_RampModel):
     archived_at: UtcDateTime | None = None
     line_items: tuple[PurchaseOrderLineItem, ...] = ()
     accounting_field_selections: tuple[AccountingFieldSelection, ...] = ()
+    bill_ids: tuple[str, ...] = ()  # the bills matched to this order
 
 
 class CategoryRef(_RampModel):

@@ -44,6 +44,8 @@ from ml_connector.clients.visma_models import (
     Supplier,
     SupplierInvoice,
     SupplierInvoiceWrite,
+    SupplierPayment,
+    SupplierPaymentWrite,
     SupplierWrite,
     VatCode,
 )
@@ -89,6 +91,10 @@ _PO_FILTERS = _names(
     "greaterThanValue orderType orderStatus supplier branch orderDate orderDateCondition "
     "deliveryDate deliveryDateCondition includeCustomFreeFields" + _MODIFIED
 )
+_PAYMENT_FILTERS = _names(
+    "invoiceRefNbr paymentType greaterThanValue supplier branch docDate docDateCondition "
+    "dueDate dueDateCondition financialPeriod balance balanceCondition status" + _MODIFIED
+)
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,10 @@ def _scalar(value: Any) -> Any:
 
 
 # Where the spec departs from "camelCase name, scalar wrapped as {"value": …}":
-_RENAMED = {(SupplierInvoiceWrite, "lines"): "invoiceLines"}
+_RENAMED = {
+    (SupplierInvoiceWrite, "lines"): "invoiceLines",
+    (SupplierPaymentWrite, "lines"): "paymentLines",
+}
 _PLAIN_SCALARS = frozenset({"operation", "purchase_type"})  # enums sent bare
 _UNWRAPPED_OBJECTS = (LinkLineWrite,)  # nested, but only its inner scalars are wrapped
 
@@ -398,12 +407,7 @@ class VismaClient(VendorClientBase):
         """Release the document; Visma may answer that the action was only queued."""
         path = self._invoice_path(document_type, number) + "/action/release"
         data = (await self._call("POST", path, etag=etag)).data
-        data = data if isinstance(data, dict) else {}
-        return ActionResult(
-            action_id=_opt_str(data.get("actionId")),
-            action_result=_opt_str(data.get("actionResult")),
-            error_info=_opt_str(data.get("errorInfo")),
-        )
+        return _action_result(data)
 
     async def attach_supplier_invoice_file(
         self, document_type: str, number: str, filename: str, content: bytes, content_type: str
@@ -482,6 +486,33 @@ class VismaClient(VendorClientBase):
         reply = await self._call("PUT", path, body=to_wire(order), etag=etag)
         return _etag_of(reply)
 
+    # --- supplier payments ------------------------------------------------------------------------
+
+    async def list_supplier_payments(self, **filters: Any) -> AsyncIterator[SupplierPayment]:
+        """Supplier payments; ``invoice_ref_nbr`` finds those applied to one AP document."""
+        async for row in self._pages("/v1/supplierPayment", _query(filters, _PAYMENT_FILTERS)):
+            yield SupplierPayment.model_validate(row)
+
+    async def get_supplier_payment(self, number: str) -> SupplierPayment | None:
+        reply = await self._one(f"/v1/supplierPayment/{_seg(number)}")
+        return None if reply is None else _with_etag(SupplierPayment, reply)
+
+    async def create_supplier_payment(self, payment: SupplierPaymentWrite) -> str:
+        """Create a supplier payment; returns its reference number (from Location).
+
+        Not idempotent: after AmbiguousOutcome, look the payment up before posting again.
+        """
+        return await self._create("/v1/supplierPayment", to_wire(payment))
+
+    async def release_supplier_payment(
+        self, number: str, payment_type: str = "Payment", etag: str | None = None
+    ) -> ActionResult:
+        """Release the payment, which applies it to its documents; Visma may only queue it."""
+        path = f"/v1/supplierPayment/{_seg(number)}/action/release"
+        body = {"type": {"value": payment_type}}
+        data = (await self._call("POST", path, body=body, etag=etag)).data
+        return _action_result(data)
+
     # --- legacy webhook subscriptions (API 9.11) ------------------------------------------------
 
     async def create_subscription(self, event: str, hook_uri: str) -> str:
@@ -499,7 +530,16 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-_Etagged = TypeVar("_Etagged", Supplier, SupplierInvoice, PurchaseOrder)
+def _action_result(data: Any) -> ActionResult:
+    data = data if isinstance(data, dict) else {}
+    return ActionResult(
+        action_id=_opt_str(data.get("actionId")),
+        action_result=_opt_str(data.get("actionResult")),
+        error_info=_opt_str(data.get("errorInfo")),
+    )
+
+
+_Etagged = TypeVar("_Etagged", Supplier, SupplierInvoice, PurchaseOrder, SupplierPayment)
 
 
 def _with_etag(model: type[_Etagged], reply: Reply) -> _Etagged:

@@ -45,6 +45,10 @@ __all__ = [
     "SupplierInvoiceLine",
     "SupplierInvoiceLineWrite",
     "SupplierInvoiceWrite",
+    "SupplierPayment",
+    "SupplierPaymentLine",
+    "SupplierPaymentLineWrite",
+    "SupplierPaymentWrite",
     "SupplierRef",
     "SupplierWrite",
     "VatCode",
@@ -326,6 +330,10 @@ class PurchaseOrderLine(_VismaModel):
     sub: Subaccount | None = None
     project: IdDescription | None = None
     project_task: IdDescription | None = None
+    qty_on_receipts: Decimal | None = None
+    received_amt: Decimal | None = None
+    completed: bool | None = None
+    canceled: bool | None = None
 
 
 class PurchaseOrder(_VismaModel):
@@ -343,6 +351,44 @@ class PurchaseOrder(_VismaModel):
     line_total: Decimal | None = None
     lines: tuple[PurchaseOrderLine, ...] = ()
     note: str | None = None
+    last_modified_date_time: datetime | None = None
+    time_stamp: str | None = None
+    etag: str | None = None
+
+
+class SupplierPaymentLine(_VismaModel):
+    """One document a supplier payment is applied to (``SupplierPaymentAdjustmentDto``)."""
+
+    doc_type: str | None = None
+    invoice_ref_nbr: str | None = None
+    amount_paid: Decimal | None = None
+    balance: Decimal | None = None
+    date: VismaDate | None = None
+    description: str | None = None
+    currency: str | None = None
+
+
+class SupplierPayment(_VismaModel):
+    """A supplier payment (``SupplierPaymentDto``); ``etag`` is set when read one by one."""
+
+    type: str | None = None
+    ref_nbr: str
+    status: str | None = None
+    hold: bool | None = None
+    application_date: VismaDate | None = None
+    application_period: str | None = None
+    payment_ref: str | None = None
+    supplier: SupplierRef | None = None
+    payment_method: str | None = None
+    cash_account: str | None = None
+    currency: IdDescription | None = None
+    description: str | None = None
+    payment_amount: Decimal | None = None
+    balance: Decimal | None = None
+    unapplied_balance: Decimal | None = None
+    applied_amount: Decimal | None = None
+    released: bool | None = None
+    payment_lines: tuple[SupplierPaymentLine, ...] = ()
     last_modified_date_time: datetime | None = None
     time_stamp: str | None = None
     etag: str | None = None
@@ -470,3 +516,30 @@ class PurchaseOrderWrite:
     supplier_ref: str | None = None
     note: str | None = None
     lines: tuple[PurchaseOrderLineWrite, ...] = ()
+
+
+@dataclass(frozen=True)
+class SupplierPaymentLineWrite:
+    """Applies a payment to one AP document (``SupplierPaymentAdjustmentUpdateDto``)."""
+
+    operation: str = "Insert"
+    document_type: str | None = None
+    ref_nbr: str | None = None
+    amount_paid: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SupplierPaymentWrite:
+    """A supplier payment to create (``SupplierPaymentUpdateDto``); ``lines`` are applications."""
+
+    type: str | None = None
+    hold: bool | None = None
+    application_date: dt.date | None = None
+    payment_ref: str | None = None
+    supplier: str | None = None
+    payment_method: str | None = None
+    cash_account: str | None = None
+    currency: str | None = None
+    description: str | None = None
+    payment_amount: Decimal | None = None
+    lines: tuple[SupplierPaymentLineWrite, ...] = ()

@@ -10,7 +10,12 @@ One call of ``sync_bill`` is one unit of work for one Ramp bill:
      invoice up by its external reference first, and POST only if it is not there;
    - confirmed: compare the payload hash; PUT while Visma allows (Hold, Balanced), otherwise
      the record needs attention;
-4. attach the invoice files not attached yet; 5. mark the bill synced in Ramp.
+4. attach the invoice files not attached yet; 5. mark the bill synced in Ramp;
+6. a paid bill queues its payment (``flows.payments``) when the connection registers payments.
+
+A bill Ramp matched to a purchase order that reached Visma gets invoice lines linked to the
+order's lines (``flows.po_matching``); one exceeding the order's open amount beyond the
+connection's tolerance needs a person, before anything is written.
 
 The external reference is the note ``ramp-bill:<bill id>`` on the Visma document, plus the
 supplier's invoice number as ``supplierReference``. Visma has no idempotency key, so this note
@@ -42,6 +47,8 @@ from ml_connector.errors import (
 )
 from ml_connector.flows.coding import bill_coding, is_credit
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.payments import queue_payment
+from ml_connector.flows.po_matching import OrderMatch, link_lines, order_for_bill
 from ml_connector.flows.suppliers import ensure_supplier, lookup_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
 from ml_connector.mapping.preflight import check_invoice
@@ -165,6 +172,7 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         ctx.note(AuditKind.DECISION, {"decision": "skip", "why": "bill is not approved"})
         return BillOutcome("skipped", reason=f"approval status {bill.approval_status}")
 
+    match = await _order_match(ctx, bill)  # before any write: it may stop the bill
     supplier = await ensure_supplier(ctx, bill.vendor.id, bill.amount.currency_code)
     coded, bill_level = bill_coding(bill)
     lines = resolve_lines(
@@ -176,6 +184,8 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         entity_id=bill.entity_id,
     )
     invoice = build_invoice(bill, supplier.number, lines, ctx)
+    if match is not None:
+        invoice = link_lines(invoice, match)
     check_invoice(
         financial_period=invoice.financial_period or "",
         currency=invoice.currency_id or "",
@@ -202,7 +212,13 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     if outcome.visma_ref:
         await _attach_files(ctx, bill, outcome.visma_ref)
         await _write_back(ctx, bill, outcome.visma_ref)
+        await queue_payment(ctx, bill)
     return outcome
+
+
+async def _order_match(ctx: FlowContext, bill: Bill) -> OrderMatch | None:
+    """The purchase order Ramp matched this bill to, if it is in Visma (credits never are)."""
+    return None if is_credit(bill) else await order_for_bill(ctx, bill)
 
 
 async def _create(
@@ -415,6 +431,7 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
 
     Raises NeedsAttention exactly where a real sync would stop before its first write.
     """
+    match = await _order_match(ctx, bill)
     supplier = await lookup_supplier(ctx, bill.vendor.id)
     coded, bill_level = bill_coding(bill)
     lines = resolve_lines(
@@ -426,6 +443,8 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
         entity_id=bill.entity_id,
     )
     invoice = build_invoice(bill, supplier or f"(new supplier: {bill.vendor.name})", lines, ctx)
+    if match is not None:
+        invoice = link_lines(invoice, match)
     check_invoice(
         financial_period=invoice.financial_period or "",
         currency=invoice.currency_id or "",

@@ -21,7 +21,7 @@ from ml_connector.errors import ConfigurationError, NeedsAttention
 from ml_connector.flows.bills import plan_bill
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.runtime.worker import Worker, bill_handler
+from ml_connector.runtime.worker import Worker, dispatcher
 from ml_connector.store import SyncRecord, SyncStatus
 
 __all__ = [
@@ -122,6 +122,16 @@ async def replay(
     items: list[ReplayItem] = []
     if dry_run:
         for record in records:
+            if record.object_type != "bill":
+                items.append(
+                    ReplayItem(
+                        record.object_id,
+                        str(record.status),
+                        "unchanged",
+                        error=f"a dry run shows bill payloads only, not {record.object_type}s",
+                    )
+                )
+                continue
             try:
                 bill = await ctx.ramp.get_bill(record.object_id)
                 payload = await plan_bill(ctx, bill)
@@ -143,7 +153,8 @@ async def replay(
         rt.store,
         {connection.id: ctx},
         owner=rt.owner,
-        handler=bill_handler,
+        # A replay is asked for: it runs whatever the connection's settings turn on.
+        handler=dispatcher(forced=frozenset(record.object_type for record in records)),
         policy=RetryPolicy(max_attempts=rt.settings.max_attempts),
     )
     await worker.run_until_idle(connection_id=connection.id)

@@ -28,10 +28,13 @@ import structlog
 
 from ml_connector.errors import AuthenticationError, ConnectorError
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.payments import PaymentOptions
+from ml_connector.flows.purchase_orders import ProcurementOptions
 from ml_connector.runtime.chart import chart_tick
+from ml_connector.runtime.queueing import queue_payments, queue_purchase_orders
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.runtime.worker import Worker, bill_handler
+from ml_connector.runtime.worker import Worker, dispatch
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
 
 __all__ = ["ReconcileResult", "Service", "reconcile"]
@@ -49,7 +52,9 @@ async def reconcile(runtime: Runtime, connection: Connection) -> ReconcileResult
     """Queue a record for every bill Ramp says is ready, streaming the pages (constant memory).
 
     A record that already succeeded while Ramp still lists the bill as unsynced is queued again
-    (its write-back did not land); the flow then only finishes what is missing.
+    (its write-back did not land); the flow then only finishes what is missing. Purchase orders
+    and payments of paid bills are reconciled too when the connection's settings turn them on
+    (``runtime.queueing``); their records count as queued.
     """
     ctx = await runtime.context(connection)
     ready = queued = 0
@@ -65,6 +70,10 @@ async def reconcile(runtime: Runtime, connection: Connection) -> ReconcileResult
             queued += 1
         elif record.status == SyncStatus.PENDING:
             queued += 1
+    if ProcurementOptions.from_settings(connection.settings).enabled:
+        queued += await queue_purchase_orders(runtime.store, ctx, {}, reason="reconcile")
+    if PaymentOptions.from_settings(connection.settings).enabled:
+        queued += len(await queue_payments(runtime.store, ctx, reason="reconcile"))
     return ReconcileResult(ready, queued)
 
 
@@ -75,6 +84,8 @@ class Service:
     reconcile_interval_s: float = 300.0
     refresh_s: float = 10.0
     concurrency: int = 8
+    # How long a claim lasts; a killed worker's records are reclaimable once it runs out.
+    lease_s: float = 120.0
     run_scheduler: bool = True
     run_chart: bool = True
     policy: RetryPolicy | None = None
@@ -132,9 +143,10 @@ class Service:
                 self.runtime.store,
                 self._contexts,
                 owner=self.runtime.owner,
-                handler=bill_handler,
+                handler=dispatch,
                 policy=self.policy or RetryPolicy(max_attempts=self.runtime.settings.max_attempts),
                 concurrency=self.concurrency,
+                lease_s=self.lease_s,
             )
             try:
                 stats = await worker.run_until_idle(stop=stop)

@@ -11,7 +11,7 @@ subscriptions during a move, or an old and a new Visma secret during a rotation)
 |--------|--------------------------------------|-------------------------------------------|
 | ramp   | ``bills.*``                          | a queued ``bill`` record; processed       |
 | ramp   | ``webhooks.verification``            | received, until ``register`` answers it   |
-| ramp   | ``purchase_orders.*``                | received, for the purchase-order flow     |
+| ramp   | ``purchase_orders.*``                | a queued ``purchase_order`` record; processed |
 | visma  | Supplier, Account, Segment,          | processed (chart alignment reads them     |
 |        | Dimension, Project                   | from the inbox)                           |
 | visma  | APInvoice, PurchaseOrder             | received, for the flows that consume them |
@@ -31,6 +31,7 @@ yet; that is safe because the challenge only proves anything when Ramp itself ac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +44,7 @@ import structlog
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients import RampClient
-from ml_connector.errors import ConfigurationError, FatalVendorError
+from ml_connector.errors import ConfigurationError, FatalVendorError, NotFound
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import (
     Connection,
@@ -246,7 +247,9 @@ def dispose(source: EventSource, event_type: str) -> Disposition:
         family = event_type.split(".", 1)[0]
         if family == "bills":
             return Disposition(EventStatus.PROCESSED, "bill")
-        if event_type == VERIFICATION_TYPE or family == "purchase_orders":
+        if family == "purchase_orders":
+            return Disposition(EventStatus.PROCESSED, "purchase_order")
+        if event_type == VERIFICATION_TYPE:
             return Disposition(EventStatus.RECEIVED)
         return Disposition(EventStatus.IGNORED)
     entity = event_type.split(".", 1)[0]
@@ -268,8 +271,8 @@ class Applied:
 async def apply_event(store: Store, event: InboxEvent) -> Applied:
     """Carry out the event's disposition: queue its work, note it in the audit trail, settle it.
 
-    Bill events re-queue a record that already finished (``replay``), because the bill may
-    have changed; the flow then finds nothing to do when it has not.
+    Bill and purchase-order events re-queue a record that already finished (``replay``),
+    because the object may have changed; the flow then finds nothing to do when it has not.
     """
     disposition = dispose(event.source, event.type)
     record = None
@@ -306,7 +309,7 @@ async def sweep_events(
 ) -> int:
     """Apply the events left ``received`` for longer than ``older_than_s`` that should not be.
 
-    Events waiting on purpose (verification challenges, purchase orders) are left alone.
+    Events waiting on purpose (verification challenges) are left alone.
     Returns how many events were applied.
     """
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
@@ -455,11 +458,15 @@ async def list_ramp_webhooks(runtime: Runtime, name: str) -> list[dict[str, Any]
 
 
 async def unregister_ramp(runtime: Runtime, name: str, subscription_id: str) -> int:
-    """Delete the Ramp subscription and drop its secret; returns how many secrets were dropped."""
+    """Delete the Ramp subscription and drop its secret; returns how many secrets were dropped.
+
+    A subscription Ramp no longer knows (deleted in its dashboard) only has its secret dropped.
+    """
     connection = await runtime.store.get_connection(name)
     ramp, visma = runtime.clients(connection)
     async with ramp, visma:
-        await ramp.delete_webhook(subscription_id)
+        with contextlib.suppress(NotFound):
+            await ramp.delete_webhook(subscription_id)
     return await remove_webhook_secrets(
         runtime, connection, EventSource.RAMP, subscription_id=subscription_id
     )

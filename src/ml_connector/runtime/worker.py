@@ -13,6 +13,12 @@ One unit of work = one claimed ``SyncRecord``. The outcome maps onto the record'
 
 Every unit runs with its own ``Timeline`` (see ``flows.context``), flushed to the hash-chained
 audit trail whatever happens.
+
+Records carry an object type, and ``dispatcher`` runs the flow that type names: ``bill`` (F1),
+``purchase_order`` (F3) and ``payment`` (the payment half of F6). The write-backs a flow asks
+for are posted in batches after each round: ``BILL_SYNC`` from the context's buffer, then
+``BILL_PAYMENT_SYNC`` from the worker's own buffer per connection (Ramp takes a bill's payment
+sync only after its bill sync).
 """
 
 from __future__ import annotations
@@ -39,15 +45,38 @@ from ml_connector.errors import (
 )
 from ml_connector.flows.bills import BillOutcome, sync_bill
 from ml_connector.flows.context import FlowContext, Timeline, current_timeline
+from ml_connector.flows.payments import PaymentOutcome, payment_options, sync_payment
+from ml_connector.flows.purchase_orders import (
+    OrderOutcome,
+    ProcurementOptions,
+    sync_purchase_order,
+)
+from ml_connector.flows.writeback import WriteBack
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.store import ConnectionStatus, Store, SyncRecord
 
-__all__ = ["Handler", "RunStats", "Worker", "bill_handler"]
+__all__ = [
+    "OBJECT_TYPES",
+    "Handler",
+    "Outcome",
+    "RunStats",
+    "Worker",
+    "bill_handler",
+    "dispatch",
+    "dispatcher",
+    "payment_handler",
+    "purchase_order_handler",
+]
 
 log = structlog.get_logger(__name__)
-Handler = Callable[[FlowContext, SyncRecord], Awaitable[BillOutcome]]
+Outcome = BillOutcome | OrderOutcome | PaymentOutcome
+Handler = Callable[[FlowContext, SyncRecord], Awaitable[Outcome]]
+# The record object types a flow exists for, in the order a sync pass runs them.
+OBJECT_TYPES = ("purchase_order", "bill", "payment")
 PAUSE_RETRY = timedelta(minutes=15)
 _FAILED_NS = uuid.UUID("b1f0f4f1-0c55-4a8b-8f2c-7b7a3f7f1d22")
+# Where a failure shows in Ramp: purchase orders have no sync type, so only the record says it.
+_FAILED_SYNC_TYPES = {"bill": "BILL_SYNC", "payment": "BILL_PAYMENT_SYNC"}
 
 
 @dataclass
@@ -64,13 +93,19 @@ class RunStats:
     retried: int = 0
     needs_attention: int = 0
     outcomes: dict[str, str] = field(default_factory=dict)
+    # object type -> action (created, updated, held, …) -> count; the fields above are bills'
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def add(self, record: SyncRecord, outcome: BillOutcome) -> None:
+    def add(self, record: SyncRecord, outcome: Outcome) -> None:
         self.succeeded += 1
+        actions = self.by_type.setdefault(record.object_type, {})
+        actions[outcome.action] = actions.get(outcome.action, 0) + 1
+        self.suppliers_created += int(outcome.supplier_created)
+        if record.object_type != "bill":
+            return
         self.outcomes[record.object_id] = outcome.action
         if outcome.action in ("created", "updated", "unchanged", "skipped"):
             setattr(self, outcome.action, getattr(self, outcome.action) + 1)
-        self.suppliers_created += int(outcome.supplier_created)
 
 
 async def bill_handler(
@@ -81,6 +116,64 @@ async def bill_handler(
     if bill is None:
         bill = await ctx.ramp.get_bill(record.object_id)
     return await sync_bill(ctx, bill)
+
+
+async def purchase_order_handler(
+    ctx: FlowContext,
+    record: SyncRecord,
+    prefetched: Mapping[str, Any] | None = None,
+    *,
+    forced: bool = False,
+) -> OrderOutcome:
+    """Sync one purchase order when the connection syncs them (or ``forced``: asked for)."""
+    connection = await ctx.store.get_connection(ctx.connection_id)
+    options = ProcurementOptions.from_settings(connection.settings)
+    if not (options.enabled or forced):
+        return OrderOutcome("skipped", reason="purchase-order sync is off for this connection")
+    order = (prefetched or {}).get(record.object_id)
+    if order is None:
+        order = await ctx.ramp.get_purchase_order(record.object_id)
+    return await sync_purchase_order(ctx, order, options)
+
+
+async def payment_handler(
+    ctx: FlowContext, record: SyncRecord, *, forced: bool = False
+) -> PaymentOutcome:
+    """Register one paid bill's payment; the bill is read afresh (its sync status matters)."""
+    bill = await ctx.ramp.get_bill(record.object_id)
+    return await sync_payment(ctx, bill, await payment_options(ctx), forced=forced)
+
+
+def dispatcher(
+    prefetched: Mapping[str, Mapping[str, Any]] | None = None,
+    forced: frozenset[str] = frozenset(),
+) -> Handler:
+    """A handler running each record's flow by its object type.
+
+    ``prefetched`` holds objects already read from Ramp, by object type and id. Object types in
+    ``forced`` run even when the connection's settings leave them off (someone asked for them,
+    say with ``sync --only``).
+    """
+    held = prefetched or {}
+
+    async def handle(ctx: FlowContext, record: SyncRecord) -> Outcome:
+        kind = record.object_type
+        if kind == "bill":
+            return await bill_handler(ctx, record, held.get(kind))
+        if kind == "purchase_order":
+            return await purchase_order_handler(ctx, record, held.get(kind), forced=kind in forced)
+        if kind == "payment":
+            return await payment_handler(ctx, record, forced=kind in forced)
+        raise NeedsAttention(
+            f"No flow syncs records of type {kind!r}",
+            hint="Exclude the record; it was queued by something this version does not know.",
+            code="unknown_object_type",
+        )
+
+    return handle
+
+
+dispatch = dispatcher()
 
 
 class Worker:
@@ -112,6 +205,7 @@ class Worker:
         self.on_done = on_done
         self.stats = RunStats()
         self.paused: set[int] = set()
+        self._payment_syncs: dict[int, WriteBack] = {}
 
     async def claim(self, *, connection_id: int | None = None) -> list[SyncRecord]:
         """Claim due records: from one connection, or a fair share from each connection.
@@ -154,6 +248,15 @@ class Worker:
         """Post the buffered Ramp write-backs of every connection this worker serves."""
         for ctx in self.contexts.values():
             await ctx.writeback.flush()
+        for payments in self._payment_syncs.values():
+            await payments.flush()
+
+    def _payment_writeback(self, ctx: FlowContext) -> WriteBack:
+        found = self._payment_syncs.get(ctx.connection_id)
+        if found is None:
+            found = WriteBack(ctx.ramp, ctx.connection_id, sync_type="BILL_PAYMENT_SYNC")
+            self._payment_syncs[ctx.connection_id] = found
+        return found
 
     async def _run_one(self, record: SyncRecord, semaphore: asyncio.Semaphore) -> None:
         async with semaphore:
@@ -198,6 +301,8 @@ class Worker:
                 record.id, self.owner, visma_ref=outcome.visma_ref, payload=outcome.payload
             )
             self.stats.add(record, outcome)
+            if isinstance(outcome, PaymentOutcome) and outcome.payment_sync is not None:
+                await self._payment_writeback(ctx).add(outcome.payment_sync)
         finally:
             current_timeline.reset(token)
             await timeline.flush(self.store)
@@ -219,13 +324,17 @@ class Worker:
         self, ctx: FlowContext, record: SyncRecord, message: str, code: str
     ) -> None:
         """Tell Ramp, so the failure shows among its Export Errors (F6)."""
-        if record.object_type != "bill" or not ctx.options.write_back:
+        sync_type = _FAILED_SYNC_TYPES.get(record.object_type)
+        if sync_type is None or not ctx.options.write_back:
             return
         # One report per distinct failure: the same failure again is de-duplicated by Ramp.
-        key = str(uuid.uuid5(_FAILED_NS, f"{record.connection_id}:{record.object_id}:{message}"))
+        name = f"{record.connection_id}:{record.object_id}:{message}"
+        if sync_type != "BILL_SYNC":
+            name = f"{name}:{sync_type}"
+        key = str(uuid.uuid5(_FAILED_NS, name))
         try:
             await ctx.ramp.post_sync(
-                "BILL_SYNC", key, failed=[SyncFailure(id=record.object_id, message=message)]
+                sync_type, key, failed=[SyncFailure(id=record.object_id, message=message)]
             )
         except VendorError as exc:  # reporting is best effort; the record already says it all
             log.warning("could not report failed sync to Ramp", error=str(exc))

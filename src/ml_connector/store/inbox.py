@@ -168,14 +168,16 @@ class InboxRepository(Repository):
             insert = insert.on_conflict_do_nothing(
                 index_elements=[EventRow.connection_id, EventRow.source, EventRow.event_id]
             )
-            new_id = (await session.execute(insert.returning(EventRow.id))).scalar()
+            inserted = (await session.scalars(insert.returning(EventRow))).one_or_none()
+            if inserted is not None:
+                return EventReceipt(_to_event(inserted), new=True)
             query = select(EventRow).where(
                 EventRow.connection_id == connection_id,
                 EventRow.source == source.value,
                 EventRow.event_id == event_id,
             )
             row = (await session.scalars(query)).one()
-            return EventReceipt(_to_event(row), new=new_id is not None)
+            return EventReceipt(_to_event(row), new=False)
 
     async def get_event(self, event_pk: int) -> InboxEvent:
         """The inbox row with this (local) id. Raises StoreError when there is none."""
@@ -252,12 +254,13 @@ class InboxRepository(Repository):
             raise StoreError("an inbox event cannot go back to 'received'")
         now = self._now(now)
         async with self._db.write() as session:
-            await session.execute(
+            settled = await session.scalars(
                 update(EventRow)
                 .where(EventRow.id == event_pk, EventRow.status == EventStatus.RECEIVED.value)
                 .values(status=status.value, processed_at=now)
+                .returning(EventRow)
             )
-            row = await session.get(EventRow, event_pk, populate_existing=True)
+            row = settled.one_or_none() or await session.get(EventRow, event_pk)
             if row is None:
                 raise StoreError(f"no inbox event with id {event_pk}")
             if row.status != status.value:

@@ -40,6 +40,7 @@ class LinkKind(StrEnum):
     VENDOR = "vendor"  # Ramp vendor id -> Visma supplier number
     BILL = "bill"  # Ramp bill id -> "DocType/RefNbr" of the supplier invoice
     PURCHASE_ORDER = "purchase_order"  # Ramp purchase order id -> Visma order number
+    PAYMENT = "payment"  # Ramp bill id (its payment) -> Visma supplier payment number
 
 
 class LinkState(StrEnum):

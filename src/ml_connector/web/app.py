@@ -13,7 +13,8 @@ The lifespan runs, beside the requests:
 - the :class:`~ml_connector.runtime.service.Service` when one is given (``serve`` without
   ``--no-worker``); a webhook that queues work wakes it (``Service.wake``);
 - a sweeper that applies inbox events a crash left ``received`` (every ``sweep_interval_s``,
-  events older than ``sweep_after_s``).
+  events older than ``sweep_after_s``), and hourly deletes settled events and rejections
+  older than ``retention_days``.
 
 On shutdown (uvicorn stops accepting and finishes the requests in hand first) both are told to
 stop; the service finishes the batch it holds and claims nothing new.
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -43,19 +46,31 @@ from ml_connector.web.webhooks import ReceiverConfig, WebhookReceiver
 __all__ = ["create_app"]
 
 log = structlog.get_logger(__name__)
+_PRUNE_S = 3600.0  # how often the sweeper applies the retention
 
 
 async def _sweep_loop(
-    runtime: Runtime, stop: asyncio.Event, interval_s: float, after_s: float
+    runtime: Runtime,
+    stop: asyncio.Event,
+    interval_s: float,
+    after_s: float,
+    retention_days: float | None,
 ) -> None:
+    pruned_at: float | None = None
     while not stop.is_set():
         try:
             swept = await sweep_events(runtime.store, older_than_s=after_s)
-        except ConnectorError as exc:
-            log.warning("inbox sweep failed", error=str(exc))
-        else:
             if swept:
                 log.info("inbox swept", applied=swept)
+            now = time.monotonic()
+            if retention_days is not None and (pruned_at is None or now - pruned_at > _PRUNE_S):
+                pruned_at = now
+                cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+                events, rejections = await runtime.store.prune_inbox(cutoff)
+                if events or rejections:
+                    log.info("inbox pruned", events=events, rejections=rejections)
+        except ConnectorError as exc:
+            log.warning("inbox sweep failed", error=str(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
 
@@ -68,10 +83,13 @@ def create_app(
     config: ReceiverConfig | None = None,
     sweep_interval_s: float = 30.0,
     sweep_after_s: float = 30.0,
+    retention_days: float | None = 30.0,
 ) -> Starlette:
     """The app for ``runtime``; with ``service``, the worker and scheduler run in its lifespan.
 
     ``on_work`` is called whenever a webhook queued work; it defaults to ``service.wake``.
+    Settled inbox events and rejections older than ``retention_days`` are deleted (hourly);
+    None keeps them forever.
     """
     wake = on_work if on_work is not None else (service.wake if service is not None else None)
     receiver = WebhookReceiver(runtime, on_work=wake, config=config)
@@ -96,7 +114,8 @@ def create_app(
         if service is not None:
             tasks["service"] = asyncio.create_task(service.run(stop), name="service")
         tasks["sweeper"] = asyncio.create_task(
-            _sweep_loop(runtime, stop, sweep_interval_s, sweep_after_s), name="sweeper"
+            _sweep_loop(runtime, stop, sweep_interval_s, sweep_after_s, retention_days),
+            name="sweeper",
         )
         try:
             yield

@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from starlette.requests import ClientDisconnect, Request
 from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ml_connector.errors import ConnectorError, StoreError, WebhookVerificationError

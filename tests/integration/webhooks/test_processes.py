@@ -79,10 +79,16 @@ async def _stop(process: asyncio.subprocess.Process) -> int:
         raise
 
 
-async def _until(check: Any, what: str) -> None:
+def _tail(log: Path | None) -> str:
+    """The end of a child's log, to explain a timeout."""
+    return log.read_text()[-4000:] if log is not None and log.exists() else ""
+
+
+async def _until(check: Any, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{_tail(log)}")
         await asyncio.sleep(0.1)
 
 
@@ -119,9 +125,8 @@ async def test_serve_registers_receives_syncs_and_stops_on_sigterm(tmp_path: Pat
     try:
         code, _, err = await _run(env, *_connection_args(setup, ramp_server.url, visma_server.url))
         assert code == 0, err
-        serve = await _start(
-            env, tmp_path / "serve.log", "serve", "--port", str(port), "--poll-interval-s", "0.2"
-        )
+        log = tmp_path / "serve.log"
+        serve = await _start(env, log, "serve", "--port", str(port), "--poll-interval-s", "0.2")
         async with httpx.AsyncClient(base_url=public) as http:
 
             async def healthy() -> bool:
@@ -130,7 +135,7 @@ async def test_serve_registers_receives_syncs_and_stops_on_sigterm(tmp_path: Pat
                 except httpx.TransportError:
                     return False
 
-            await _until(healthy, "serve to answer /readyz")
+            await _until(healthy, "serve to answer /readyz", log)
             code, out, err = await _run(
                 env, "webhooks", "register", "acme", "--public-url", public, "--json"
             )
@@ -145,7 +150,7 @@ async def test_serve_registers_receives_syncs_and_stops_on_sigterm(tmp_path: Pat
                 notes = [str(i.get("note") or "") for i in setup.visma.invoices()]
                 return any(f"{NOTE_PREFIX}{bill.id}" in note for note in notes)
 
-            await _until(invoiced, "the approved bill to reach Visma")
+            await _until(invoiced, "the approved bill to reach Visma", log)
             unknown = await http.post(
                 "/webhooks/ramp/nobody", content=b"{}", headers={"content-type": "application/json"}
             )
@@ -175,9 +180,9 @@ async def test_serve_registers_receives_syncs_and_stops_on_sigterm(tmp_path: Pat
     [subscription] = setup.ramp.hub.subscriptions.values()
     assert subscription.status == "active"
     assert len([i for i in setup.visma.invoices() if bill.id in str(i.get("note"))]) == 1
-    log = (tmp_path / "serve.log").read_text()
+    logged = (tmp_path / "serve.log").read_text()
     for secret in (subscription.secret, setup.ramp_secret, setup.visma_secret):
-        assert secret not in log
+        assert secret not in logged
 
 
 async def test_worker_stops_gracefully_on_sigterm(tmp_path: Path) -> None:

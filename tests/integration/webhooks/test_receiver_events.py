@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,9 @@ import pytest
 
 from integration.webhooks.webhook_kit import Receiving, ramp_event, visma_event
 from ml_connector.runtime.webhooks import Disposition, apply_event, dispose, sweep_events
+from ml_connector.sandbox.serve import start_server
 from ml_connector.store import EventSource, EventStatus, SyncStatus
+from ml_connector.web.app import create_app
 from ml_connector.web.signatures import ramp_signature, visma_signature
 
 
@@ -19,7 +22,11 @@ from ml_connector.web.signatures import ramp_signature, visma_signature
         (EventSource.RAMP, "bills.approved", Disposition(EventStatus.PROCESSED, "bill")),
         (EventSource.RAMP, "bills.archived", Disposition(EventStatus.PROCESSED, "bill")),
         (EventSource.RAMP, "webhooks.verification", Disposition(EventStatus.RECEIVED)),
-        (EventSource.RAMP, "purchase_orders.updated", Disposition(EventStatus.RECEIVED)),
+        (
+            EventSource.RAMP,
+            "purchase_orders.updated",
+            Disposition(EventStatus.PROCESSED, "purchase_order"),
+        ),
         (EventSource.RAMP, "transactions.cleared", Disposition(EventStatus.IGNORED)),
         (EventSource.RAMP, "billsX.approved", Disposition(EventStatus.IGNORED)),
         (EventSource.VISMA, "Supplier.Updated", Disposition(EventStatus.PROCESSED)),
@@ -35,7 +42,7 @@ def test_dispositions(source: EventSource, event_type: str, expected: Dispositio
 
 
 async def test_ramp_event_types_end_in_the_right_state(rx: Receiving) -> None:
-    """Bills queue work; purchase orders wait as received; other types are stored and ignored."""
+    """Bills and purchase orders queue work; other types are stored and ignored."""
     posts = [
         ramp_event("e1", "bills.created", "bill_1"),
         ramp_event("e2", "purchase_orders.created", "po_1"),
@@ -48,14 +55,15 @@ async def test_ramp_event_types_end_in_the_right_state(rx: Receiving) -> None:
     states = {e.event_id: e.status for e in await rx.runtime.store.list_events(acme)}
     assert states == {
         "e1": EventStatus.PROCESSED,
-        "e2": EventStatus.RECEIVED,
+        "e2": EventStatus.PROCESSED,
         "e3": EventStatus.IGNORED,
         "e4": EventStatus.IGNORED,  # a bill event without an object id names nothing to sync
     }
-    assert [(r.object_type, r.object_id) for r in await rx.runtime.store.list_records(acme)] == [
-        ("bill", "bill_1")
-    ]
-    assert rx.wakes == [1]
+    assert {(r.object_type, r.object_id) for r in await rx.runtime.store.list_records(acme)} == {
+        ("bill", "bill_1"),
+        ("purchase_order", "po_1"),
+    }
+    assert rx.wakes == [1, 1]
 
 
 async def test_bill_event_requeues_a_finished_record(rx: Receiving) -> None:
@@ -155,18 +163,18 @@ async def test_sweep_applies_events_a_crash_left_behind(rx: Receiving) -> None:
                              now=old)  # fmt: skip
     await store.insert_event(acme, EventSource.RAMP, "s3", "tests.test_event", None, {}, now=old)
     await store.insert_event(acme, EventSource.RAMP, "s4", "bills.approved", "b10", {})  # fresh
-    assert await sweep_events(store, older_than_s=60, batch=2) == 2
+    assert await sweep_events(store, older_than_s=60, batch=2) == 3
     states = {e.event_id: e.status for e in await store.list_events(acme)}
     assert states == {
         "s1": EventStatus.PROCESSED,
-        "s2": EventStatus.RECEIVED,
+        "s2": EventStatus.PROCESSED,
         "s3": EventStatus.IGNORED,
         "s4": EventStatus.RECEIVED,
     }
-    assert [r.object_id for r in await store.list_records(acme)] == ["b9"]
+    assert sorted(r.object_id for r in await store.list_records(acme)) == ["b9", "p"]
     again = await apply_event(store, await store.get_event(stuck.event.id))
     assert again.status is EventStatus.PROCESSED  # applying twice is harmless
-    assert len(await store.list_records(acme)) == 1
+    assert len(await store.list_records(acme)) == 2
 
 
 async def test_health_probes(rx: Receiving) -> None:
@@ -174,3 +182,27 @@ async def test_health_probes(rx: Receiving) -> None:
     assert (await rx.client.get("/healthz")).json() == {"status": "ok"}
     ready = await rx.client.get("/readyz")
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+async def test_app_sweeper_applies_and_prunes_in_the_background(rx: Receiving) -> None:
+    """Served, the app's sweeper applies a stuck event and prunes what is past retention."""
+    store, acme = rx.runtime.store, rx.connections["acme"].id
+    long_ago = datetime.now(UTC) - timedelta(days=10)
+    old = await store.insert_event(acme, EventSource.RAMP, "old", "bills.paid", "b0", {},
+                                   now=long_ago)  # fmt: skip
+    await store.mark_event(old.event.id, EventStatus.PROCESSED)
+    await store.insert_rejection("acme", EventSource.RAMP, http_status=401, reason="r",
+                                 body_size=0, body_sha256=None, now=long_ago)  # fmt: skip
+    stuck = await store.insert_event(acme, EventSource.RAMP, "stuck", "bills.approved", "b1", {})
+    app = create_app(rx.runtime, sweep_interval_s=0.05, sweep_after_s=0.0, retention_days=1)
+    server = await start_server(app)
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while (await store.get_event(stuck.event.id)).status is EventStatus.RECEIVED:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+    finally:
+        await server.stop()
+    assert [e.event_id for e in await store.list_events(acme)] == ["stuck"]
+    assert await store.list_rejections() == []
+    assert [r.object_id for r in await store.list_records(acme)] == ["b1"]

@@ -96,7 +96,7 @@ async def test_rotation_accepts_both_secrets_then_only_the_new_one(rx: Receiving
 
     async def status(event_id: str, secret: str) -> int:
         response = await rx.post_ramp(ramp_event(event_id, "bills.created"), secret=secret)
-        return response.status_code
+        return int(response.status_code)
 
     assert await status("e_before", RAMP_SECRET) == 200  # the old secret set is now cached
     await add_webhook_secret(rx.runtime, acme, EventSource.RAMP, new_secret, subscription_id="b")

@@ -155,6 +155,7 @@ async def test_register_completes_verification_then_events_flow(wired: Wired) ->
     )
     assert await unregister_ramp(runtime, "acme", subscription.id) == 1
     assert ramp.hub.subscriptions == {}
+    assert await unregister_ramp(runtime, "acme", subscription.id) == 0  # gone: nothing to do
     connection = await runtime.store.get_connection("acme")
     assert read_secrets(runtime.credentials(connection), EventSource.RAMP) == []
 

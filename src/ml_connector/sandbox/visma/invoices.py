@@ -35,6 +35,7 @@ from ml_connector.sandbox.visma.coding import (
     resolve_period,
 )
 from ml_connector.sandbox.visma.line_ops import apply_line_operations
+from ml_connector.sandbox.visma.po_links import check_po_links
 from ml_connector.sandbox.visma.responses import ApiError
 from ml_connector.sandbox.visma.state import CompanyState, InvoiceLine, SupplierInvoice, TaxDetail
 
@@ -95,6 +96,7 @@ def create_invoice(company: CompanyState, data: dict[str, Any]) -> SupplierInvoi
     )
     _apply_header(invoice, data)
     _apply_lines(company, invoice.lines, data.get("invoiceLines") or [], creating=True)
+    check_po_links(company, invoice.supplier_number, invoice.lines)
     _total(company, invoice)
     for line in invoice.lines:
         company.subaccount_for(line.segments)
@@ -120,6 +122,7 @@ def apply_update(company: CompanyState, invoice: SupplierInvoice, data: dict[str
         period = invoice.financial_period
     lines = [replace(line, segments=dict(line.segments)) for line in invoice.lines]
     _apply_lines(company, lines, data.get("invoiceLines") or [], creating=False)
+    check_po_links(company, data.get("supplierNumber") or invoice.supplier_number, lines)
     invoice.lines = lines
     invoice.financial_period = period
     invoice.date = document_date
@@ -209,6 +212,8 @@ def _fill_line(
         if name in row:
             setattr(line, attribute, row[name])
     link = row.get("linkLine")
+    if link and link.get("purchaseType") == "PurchaseReceipt":
+        raise ApiError.bad_request(f"Error: {where}: links to purchase receipts are not simulated.")
     if link:
         line.po_number = link.get("purchaseNumber")
         line.po_line = link.get("purchaseLineNbr")

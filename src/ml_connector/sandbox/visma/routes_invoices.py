@@ -85,8 +85,8 @@ def invoice_dto(
         "vatAmount": invoice.vat_total,
         "vatTotal": invoice.vat_total,
         "vatTotalInCurrency": invoice.vat_total,
-        "balance": invoice.amount,
-        "balanceInCurrency": invoice.amount,
+        "balance": invoice.balance,  # less what released supplier payments applied
+        "balanceInCurrency": invoice.balance,
         "cashDiscount": 0,
         "cashDiscountInCurrency": 0,
         "invoiceLines": [_line_dto(company, line) for line in invoice.lines],

@@ -1,12 +1,16 @@
 """``/v1/purchaseorder``: list, read one, create, update (lines by ``operation``).
 
 Status: ``Hold`` when ``hold`` is true, else ``Open`` (the ERP has no release action for
-purchase orders in this API). A line's amount is ``extCost`` when sent, else ``orderQty`` *
-``unitCost``; ``lineTotal`` and ``orderTotal`` are their sum (tax on purchase orders is not
-simulated, so ``taxTotal`` is 0). Lines are addressed by ``lineNumber`` in writes and read back
-as ``lineNbr``. Checks: supplier usable, currency known, and on lines an active account, valid
-segment values and a project visible in purchase orders. Each write raises a Purchase Order
-Changed notification.
+purchase orders in this API). Receiving is not part of this API; the control surface receives
+lines (``receive_order``) as a goods receipt would: a received line shows ``qtyOnReceipts``,
+``receivedAmt`` and ``completed`` and refuses Update and Delete, and an order whose lines are all
+received is ``Closed``, which refuses every change.
+
+A line's amount is ``extCost`` when sent, else ``orderQty`` * ``unitCost``; ``lineTotal`` and
+``orderTotal`` are their sum (tax on purchase orders is not simulated, so ``taxTotal`` is 0).
+Lines are addressed by ``lineNumber`` in writes and read back as ``lineNbr``. Checks: supplier
+usable, currency known, and on lines an active account, valid segment values and a project
+visible in purchase orders. Each write raises a Purchase Order Changed notification.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from ml_connector.sandbox.visma.state import CompanyState, PurchaseOrder, Purcha
 from ml_connector.sandbox.visma.views import account_ref, project_ref, subaccount_ref
 from ml_connector.sandbox.visma.wrappers import PURCHASE_ORDER_WRITE, unwrap
 
-__all__ = ["purchase_order_dto", "register"]
+__all__ = ["purchase_order_dto", "receive_order", "register"]
 
 PO_SERIES = "purchase-order"
 _CLOSED_STATUSES = frozenset({"Closed", "Cancelled", "Voided"})
@@ -96,7 +100,9 @@ def _line_dto(
         "discountPercent": 0,
         "discountAmount": 0,
         "manualDiscount": False,
-        "completed": False,
+        "qtyOnReceipts": line.received_qty,
+        "receivedAmt": money(line.received_qty * line.unit_cost),
+        "completed": line.completed,
         "canceled": False,
         "orderType": order.order_type,
         "orderNumber": order.order_number,
@@ -275,6 +281,7 @@ def put_order(request: ApiRequest) -> Response:
         order.supplier_number = check_supplier(company, data["supplier"]).number
     if data.get("currency"):
         order.currency = check_currency(company, data["currency"])
+    _refuse_received(order, data.get("lines") or [])
     lines = [replace(line, segments=dict(line.segments)) for line in order.lines]
     _apply_lines(company, lines, data.get("lines") or [])
     order.lines = lines
@@ -292,6 +299,33 @@ def put_order(request: ApiRequest) -> Response:
             "Location": request.url("v1", "purchaseorder", order.order_number),
         },
     )
+
+
+def _refuse_received(order: PurchaseOrder, rows: list[dict[str, Any]]) -> None:
+    """A line with receipts keeps what was received: no Update, no Delete."""
+    received = {line.line_number for line in order.lines if line.received_qty > 0}
+    for index, row in enumerate(rows, start=1):
+        if row.get("operation") in ("Update", "Delete") and row.get("lineNumber") in received:
+            raise ApiError.bad_request(
+                f"Error: Line {index}: line {row['lineNumber']} of purchase order "
+                f"{order.order_number} has receipts and can no longer be changed."
+            )
+
+
+def receive_order(
+    company: CompanyState, order: PurchaseOrder, line_numbers: list[int] | None = None
+) -> None:
+    """Receive lines in full (all when ``line_numbers`` is None); Closed once all are."""
+    if order.status in _CLOSED_STATUSES or order.hold:
+        raise ValueError(f"purchase order {order.order_number} is {order.status}")
+    wanted = set(line_numbers) if line_numbers is not None else None
+    for line in order.lines:
+        if wanted is None or line.line_number in wanted:
+            line.received_qty = line.quantity
+            line.completed = True
+    if order.lines and all(line.completed for line in order.lines):
+        order.status = "Closed"
+    company.touch(order)
 
 
 def _register_subaccounts(company: CompanyState, order: PurchaseOrder) -> None:

@@ -36,6 +36,7 @@ from ml_connector.sandbox.visma import (
     routes_invoices,
     routes_legacy,
     routes_masterdata,
+    routes_payments,
     routes_po,
     routes_suppliers,
 )
@@ -43,7 +44,8 @@ from ml_connector.sandbox.visma.auth import TokenService
 from ml_connector.sandbox.visma.ratelimit import FixedWindowLimiter
 from ml_connector.sandbox.visma.responses import dumps, visma_message
 from ml_connector.sandbox.visma.routes_invoices import invoice_dto
-from ml_connector.sandbox.visma.routes_po import purchase_order_dto
+from ml_connector.sandbox.visma.routes_payments import payment_dto
+from ml_connector.sandbox.visma.routes_po import purchase_order_dto, receive_order
 from ml_connector.sandbox.visma.routes_suppliers import create_supplier
 from ml_connector.sandbox.visma.routing import ApiDispatcher, Router
 from ml_connector.sandbox.visma.seeding import company_from_dataset
@@ -116,6 +118,7 @@ class VismaSandbox:
             routes_invoices,
             routes_masterdata,
             routes_po,
+            routes_payments,
             routes_legacy,
         ):
             module.register(router)
@@ -340,6 +343,29 @@ class VismaSandbox:
         company = self.state
         with company.lock:
             return [purchase_order_dto(company, o) for o in company.purchase_orders.values()]
+
+    def supplier_payments(self) -> list[dict[str, Any]]:
+        """Every supplier payment in its read shape."""
+        company = self.state
+        with company.lock:
+            return [payment_dto(company, p) for p in company.supplier_payments.values()]
+
+    def receive_purchase_order(
+        self, number: str, line_numbers: list[int] | None = None
+    ) -> dict[str, Any]:
+        """Receive lines of a purchase order in full, as a goods receipt in Visma would.
+
+        ``line_numbers`` None receives every line. A received line takes no more changes; an
+        order whose lines are all received is Closed. Returns the order's read shape.
+        """
+        company = self.state
+        with company.lock:
+            order = company.purchase_orders[number]
+            receive_order(company, order, line_numbers)
+            self.events.publish(
+                company, "PurchaseOrder", "Changed", number, f"v1/purchaseorder/{number}"
+            )
+            return purchase_order_dto(company, order)
 
     def suppliers(self) -> list[dict[str, Any]]:
         company = self.state

@@ -21,6 +21,7 @@ __all__ = [
     "Attachment",
     "CompanyState",
     "InvoiceLine",
+    "PaymentApplication",
     "Period",
     "Project",
     "PurchaseOrder",
@@ -31,6 +32,7 @@ __all__ = [
     "Subscription",
     "Supplier",
     "SupplierInvoice",
+    "SupplierPayment",
     "TaxDetail",
     "VatCode",
     "now_from",
@@ -224,9 +226,14 @@ class SupplierInvoice:
     taxable_total: Decimal = Decimal("0.00")
     exempt_total: Decimal = Decimal("0.00")
     tax_details: list[TaxDetail] = field(default_factory=list)
+    paid: Decimal = Decimal("0.00")  # applied by released supplier payments
     created: datetime = datetime.min
     version: int = 0
     last_modified: datetime = datetime.min
+
+    @property
+    def balance(self) -> Decimal:
+        return self.amount - self.paid
 
 
 @dataclass
@@ -246,6 +253,8 @@ class PurchaseOrderLine:
     requested: datetime | None = None
     promised: datetime | None = None
     note: str | None = None
+    received_qty: Decimal = Decimal(0)  # quantity on purchase receipts
+    completed: bool = False  # fully received: the line takes no more changes
 
 
 @dataclass
@@ -265,6 +274,45 @@ class PurchaseOrder:
     line_total: Decimal = Decimal("0.00")
     version: int = 0
     last_modified: datetime = datetime.min
+
+
+@dataclass
+class PaymentApplication:
+    """One AP document a supplier payment pays, and how much of it."""
+
+    document_type: str
+    reference_number: str
+    amount: Decimal
+
+
+@dataclass
+class SupplierPayment:
+    """A supplier payment; its applications reach the documents only when it is released."""
+
+    payment_type: str
+    reference_number: str
+    supplier_number: str
+    currency: str
+    date: datetime
+    financial_period: str
+    cash_account: str
+    amount: Decimal
+    status: str = "Balanced"
+    hold: bool = False
+    payment_method: str | None = None
+    payment_ref: str | None = None
+    description: str | None = None
+    applications: list[PaymentApplication] = field(default_factory=list)
+    version: int = 0
+    last_modified: datetime = datetime.min
+
+    @property
+    def released(self) -> bool:
+        return self.status in ("Open", "Closed")
+
+    @property
+    def applied(self) -> Decimal:
+        return sum((a.amount for a in self.applications), Decimal("0.00"))
 
 
 @dataclass
@@ -296,6 +344,7 @@ class CompanyState:
     suppliers: dict[str, Supplier] = field(default_factory=dict)
     invoices: dict[tuple[str, str], SupplierInvoice] = field(default_factory=dict)
     purchase_orders: dict[str, PurchaseOrder] = field(default_factory=dict)
+    supplier_payments: dict[str, SupplierPayment] = field(default_factory=dict)
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _row_version: int = 0
