@@ -6,6 +6,7 @@ ConnectorError
 ├── VaultError                    a credential cannot be decrypted (wrong or missing master key)
 ├── StoreError                    the database refused or lost a write
 ├── WebhookVerificationError      an incoming webhook failed its signature check (answer 401)
+├── ResourceBusy                  another worker holds what this one needs: try again soon
 ├── NeedsAttention                a business rule stops this record: a person must act
 │   └── MappingError              unmapped / inactive account, segment, project or VAT code
 └── VendorError                   a Ramp or Visma call failed (system, status, verbatim message)
@@ -38,6 +39,7 @@ __all__ = [
     "PermissionDenied",
     "PreconditionFailed",
     "RateLimited",
+    "ResourceBusy",
     "RetriableVendorError",
     "StoreError",
     "ValidationRejected",
@@ -65,6 +67,17 @@ class StoreError(ConnectorError):
 
 class WebhookVerificationError(ConnectorError):
     """An incoming webhook failed signature verification."""
+
+
+class ResourceBusy(ConnectorError):
+    """Another worker holds a lock this unit needs; ``retry_after`` is when to look again.
+
+    Never a reason to give up: locks expire by themselves, so waiting always ends.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NeedsAttention(ConnectorError):

@@ -22,6 +22,7 @@ import uvicorn
 
 from ml_connector.cli._common import Opt, app, err_console
 from ml_connector.errors import ConnectorError
+from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
@@ -40,10 +41,18 @@ class ServiceOptions:
     reconcile_interval_s: float
     concurrency: int
     lease_s: float = 120.0
+    retry_base_s: float = 2.0
+    retry_cap_s: float = 900.0
 
     def build(self, runtime: Runtime) -> Service:
+        policy = RetryPolicy(
+            max_attempts=runtime.settings.max_attempts,
+            base_s=self.retry_base_s,
+            cap_s=max(self.retry_cap_s, self.retry_base_s),
+        )
         return Service(
             runtime,
+            policy=policy,
             poll_interval_s=self.poll_interval_s,
             reconcile_interval_s=self.reconcile_interval_s,
             concurrency=self.concurrency,
@@ -77,6 +86,14 @@ LeaseOpt = Annotated[
         min=1.0,
         help="Seconds a claimed record stays leased; a dead worker's records return after it.",
     ),
+]
+RetryBaseOpt = Annotated[
+    float,
+    Opt(envvar="ML_CONNECTOR_RETRY_BASE_S", min=0.01, help="First retry backoff ceiling (s)."),
+]
+RetryCapOpt = Annotated[
+    float,
+    Opt(envvar="ML_CONNECTOR_RETRY_CAP_S", min=0.01, help="Longest retry backoff (s)."),
 ]
 
 
@@ -151,12 +168,16 @@ def serve(
     reconcile_interval_s: ReconcileOpt = 300.0,
     concurrency: ConcurrencyOpt = 8,
     lease_s: LeaseOpt = 120.0,
+    retry_base_s: RetryBaseOpt = 2.0,
+    retry_cap_s: RetryCapOpt = 900.0,
 ) -> None:
     """Receive webhooks (/webhooks/ramp/NAME, /webhooks/visma/NAME) and sync in one process."""
     options = (
         None
         if no_worker
-        else ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency, lease_s)
+        else ServiceOptions(
+            poll_interval_s, reconcile_interval_s, concurrency, lease_s, retry_base_s, retry_cap_s
+        )
     )
     _run(_serve(host, port, options))
 
@@ -167,6 +188,19 @@ def worker(
     reconcile_interval_s: ReconcileOpt = 300.0,
     concurrency: ConcurrencyOpt = 8,
     lease_s: LeaseOpt = 120.0,
+    retry_base_s: RetryBaseOpt = 2.0,
+    retry_cap_s: RetryCapOpt = 900.0,
 ) -> None:
     """Work the queue and run reconciliation, without the web app (for scale-out)."""
-    _run(_work(ServiceOptions(poll_interval_s, reconcile_interval_s, concurrency, lease_s)))
+    _run(
+        _work(
+            ServiceOptions(
+                poll_interval_s,
+                reconcile_interval_s,
+                concurrency,
+                lease_s,
+                retry_base_s,
+                retry_cap_s,
+            )
+        )
+    )

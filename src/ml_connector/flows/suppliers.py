@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import AccountingVendorUpload, Vendor
 from ml_connector.clients.visma_models import AddressWrite, ContactWrite, Supplier, SupplierWrite
-from ml_connector.errors import NeedsAttention, NotFound, RetriableVendorError
+from ml_connector.errors import NeedsAttention, NotFound, ResourceBusy
 from ml_connector.flows.context import FlowContext
 from ml_connector.store import LinkKind
 
@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 LINK_KIND = LinkKind.VENDOR
-_LOCK_TTL_S = 120.0
+_LOCK_TTL_S = 60.0  # a crashed holder blocks the vendor this long at most
+_BUSY_RECHECK_S = 5.0
 _BLOCKED = {"Inactive", "OnHold"}
 # The longest supplier name the connector writes; matching must look for it under this name.
 SUPPLIER_NAME_MAX = 60
@@ -182,11 +183,13 @@ async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> Su
 
     async with ctx.vendor_lock(vendor_id):
         lock_name = f"vendor:{ctx.connection_id}:{vendor_id}"
-        if not await ctx.store.try_lock(
-            lock_name, ctx.owner, ttl_s=_LOCK_TTL_S, now=datetime.now(UTC)
-        ):
-            raise RetriableVendorError(
-                "ml-connector", "another worker is creating this vendor's supplier; retrying"
+        now = datetime.now(UTC)
+        if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=_LOCK_TTL_S, now=now):
+            expiry = await ctx.store.lock_expiry(lock_name, now=now)
+            remaining = (expiry - now).total_seconds() if expiry else 0.0
+            raise ResourceBusy(
+                "another worker is creating this vendor's supplier",
+                retry_after=min(max(remaining, 0.5), _BUSY_RECHECK_S),
             )
         try:
             return await _ensure_locked(ctx, vendor_id, currency)

@@ -29,7 +29,7 @@ import structlog
 from ml_connector.errors import AuthenticationError, ConnectorError
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import PaymentOptions
-from ml_connector.flows.purchase_orders import ProcurementOptions
+from ml_connector.flows.po_plan import ProcurementOptions
 from ml_connector.runtime.chart import chart_tick
 from ml_connector.runtime.queueing import queue_payments, queue_purchase_orders
 from ml_connector.runtime.retry import RetryPolicy

@@ -40,17 +40,15 @@ from ml_connector.errors import (
     FatalVendorError,
     NeedsAttention,
     PermissionDenied,
+    ResourceBusy,
     RetriableVendorError,
     VendorError,
 )
 from ml_connector.flows.bills import BillOutcome, sync_bill
 from ml_connector.flows.context import FlowContext, Timeline, current_timeline
 from ml_connector.flows.payments import PaymentOutcome, payment_options, sync_payment
-from ml_connector.flows.purchase_orders import (
-    OrderOutcome,
-    ProcurementOptions,
-    sync_purchase_order,
-)
+from ml_connector.flows.po_plan import ProcurementOptions
+from ml_connector.flows.purchase_orders import OrderOutcome, sync_purchase_order
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.store import ConnectionStatus, Store, SyncRecord
@@ -283,6 +281,8 @@ class Worker:
             message = exc.vendor_message or str(exc)
             hint = f"Fix what {exc.system} names, then replay the record."
             await self._attention(ctx, record, message, hint, f"http_{exc.status}")
+        except ResourceBusy as exc:
+            await self._wait_busy(ctx, record, exc)
         except RetriableVendorError as exc:
             await self._retry(ctx, record, str(exc), exc.retry_after, "retriable")
         except Exception as exc:
@@ -348,9 +348,12 @@ class Worker:
         code: str,
     ) -> None:
         error = ctx.redactor.scrub_text(error)
-        decision = self.policy.decide(
-            record.attempts, self.clock(), retry_after=retry_after, rng=self.rng
-        )
+        attempts = record.attempts
+        if attempts >= self.policy.max_attempts:
+            # Waiting for another worker's lock is not failing: those attempts do not count.
+            history = await self.store.list_attempts(record.id)
+            attempts -= sum(1 for a in history if a.error_code == "busy")
+        decision = self.policy.decide(attempts, self.clock(), retry_after=retry_after, rng=self.rng)
         if decision.give_up or decision.next_at is None:
             hint = "The vendor kept failing; check its status, then replay the record."
             await self._attention(
@@ -360,6 +363,18 @@ class Worker:
         ctx.note(AuditKind.RESULT, {"retry_at": str(decision.next_at), "error": error})
         await self.store.schedule_retry(
             record.id, self.owner, next_at=decision.next_at, error=error, error_code=code
+        )
+        self.stats.retried += 1
+
+    async def _wait_busy(self, ctx: FlowContext, record: SyncRecord, exc: ResourceBusy) -> None:
+        """Someone else holds a lock we need: look again soon, and never count it as failing."""
+        ctx.note(AuditKind.RESULT, {"waiting": str(exc)})
+        await self.store.schedule_retry(
+            record.id,
+            self.owner,
+            next_at=self.clock() + timedelta(seconds=exc.retry_after),
+            error=str(exc),
+            error_code="busy",
         )
         self.stats.retried += 1
 

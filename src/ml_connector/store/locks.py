@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 
 from ml_connector.store.engine import Repository
-from ml_connector.store.tables import LockRow
+from ml_connector.store.tables import LockRow, as_utc
 
 __all__ = ["LockRepository"]
 
@@ -59,6 +59,14 @@ class LockRepository(Repository):
                 .returning(LockRow.name)
             )
             return result.scalar() is not None
+
+    async def lock_expiry(self, name: str, now: datetime | None = None) -> datetime | None:
+        """When the lock ``name`` runs out, or None when it is free or already expired."""
+        now = self._now(now)
+        async with self._db.read() as session:
+            query = select(LockRow.expires_at).where(LockRow.name == name, LockRow.expires_at > now)
+            expiry = (await session.scalars(query)).one_or_none()
+            return None if expiry is None else as_utc(expiry)
 
     async def lock_holder(self, name: str, now: datetime | None = None) -> str | None:
         """Who holds the lock ``name`` at ``now``, or None when it is free or expired."""

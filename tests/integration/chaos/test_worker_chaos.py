@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from ml_connector.store import SyncStatus
 
 BILLS = 300
 SETTLE_DEADLINE_S = 300.0  # generous: a slow machine makes this slower, never red
-AMBIGUOUS_FAULTS = [
+AMBIGUOUS_FAULTS: list[dict[str, Any]] = [
     # Matches supplier, invoice and attachment POSTs alike: each commits, then the answer is lost.
     {"kind": "commit_then_fail", "status": 500, "method": "POST", "path_contains": "/v1/supplier",
      "count": None, "rate": 0.04},
@@ -30,13 +31,19 @@ AMBIGUOUS_FAULTS = [
 
 
 async def _rampage(run: ChaosRun, *, workers: int, kills: int, seed: int) -> None:
-    """Start ``workers`` processes, then SIGKILL and restart one at random ``kills`` times."""
+    """Start ``workers`` processes, then SIGKILL and restart one at ``kills`` random points.
+
+    The points are progress marks (a random share of the bills invoiced), so every kill lands
+    mid-run whatever the machine's speed.
+    """
     rng = random.Random(seed)
     await run.inject_visma_faults(AMBIGUOUS_FAULTS)
     for slot in range(workers):
         await run.start_worker(slot)
-    for _ in range(kills):
-        await asyncio.sleep(rng.uniform(0.5, 2.5))
+    marks = sorted(rng.uniform(0.05, 0.85) for _ in range(kills))
+    for mark in marks:
+        await run.wait_invoiced(int(mark * len(run.bill_ids)), SETTLE_DEADLINE_S)
+        await asyncio.sleep(rng.uniform(0.0, 0.3))
         slot = rng.randrange(workers)
         await run.kill_worker(slot)
         await asyncio.sleep(rng.uniform(0.0, 0.5))
