@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ml_connector.errors import StoreError
 from ml_connector.store import EventSource, EventStatus, Store
+from ml_connector.store.inbox import NewEvent
+from ml_connector.store.states import SyncStatus
 from ml_connector.store.testing import Backend, ScratchDatabase, scratch_database
 
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -244,3 +246,86 @@ async def test_prune_keeps_unsettled_events(scratch: ScratchDatabase) -> None:
     assert await store.prune_inbox(T0 + timedelta(days=30)) == (1, 1)
     assert sorted(e.event_id for e in await store.list_events(conn)) == ["b", "c"]
     assert await store.list_rejections() == []
+
+
+def _bill(conn: int, event_id: str, bill: str) -> NewEvent:
+    return NewEvent(
+        conn,
+        EventSource.RAMP,
+        event_id,
+        "bills.approved",
+        bill,
+        _payload(event_id, bill),
+        EventStatus.PROCESSED,
+        "bill",
+    )
+
+
+async def test_ingest_stores_queues_audits_and_settles_in_one_batch(
+    scratch: ScratchDatabase,
+) -> None:
+    """A batch: new events stored settled, one record per bill, one audit entry per new event;
+    an id repeated in the batch or already stored is a duplicate that changes nothing."""
+    store = scratch.store
+    conn = await _connection(store)
+    await store.insert_event(conn, EventSource.RAMP, "old", "bills.paid", "bill_0", {}, now=T0)
+    waiting = NewEvent(conn, EventSource.RAMP, "v1", "webhooks.verification", None, {})
+    batch = [
+        _bill(conn, "e1", "bill_1"),
+        _bill(conn, "e2", "bill_1"),  # the same bill again: one record
+        _bill(conn, "e1", "bill_9"),  # the same event id again: a duplicate
+        _bill(conn, "old", "bill_0"),  # already in the inbox: a duplicate
+        waiting,
+    ]
+    answers = await store.ingest_events(batch, now=T0)
+    assert [a.new for a in answers] == [True, True, False, False, True]
+    assert answers[0].record_id == answers[1].record_id is not None
+    assert answers[4].record_id is None
+    states = {e.event_id: e.status for e in await store.list_events(conn)}
+    assert states == {
+        "old": EventStatus.RECEIVED,
+        "e1": EventStatus.PROCESSED,
+        "e2": EventStatus.PROCESSED,
+        "v1": EventStatus.RECEIVED,
+    }
+    assert [(r.object_id, r.status) for r in await store.list_records(conn)] == [
+        ("bill_1", SyncStatus.PENDING)
+    ]
+    audit = await store.list_audit(conn)
+    assert [e.data["event_id"] for e in audit] == ["e1", "e2"]
+    assert await store.verify_audit(conn) == []
+
+
+async def test_ingest_replays_existing_records_like_upsert(scratch: ScratchDatabase) -> None:
+    """A finished record goes back to pending and an in-flight one is flagged to rerun."""
+    store = scratch.store
+    conn = await _connection(store)
+    done = await store.upsert_record(conn, "bill", "bill_done", reason="poll", now=T0)
+    busy = await store.upsert_record(conn, "bill", "bill_busy", reason="poll", now=T0)
+    claimed = await store.claim_due("w", limit=2, lease_s=60, now=T0)
+    assert {r.id for r in claimed} == {done.id, busy.id}
+    await store.complete(done.id, "w", visma_ref="V1", now=T0)
+    answers = await store.ingest_events(
+        [_bill(conn, "e1", "bill_done"), _bill(conn, "e2", "bill_busy")], now=T0
+    )
+    assert [a.record_id for a in answers] == [done.id, busy.id]
+    requeued = await store.get_record(done.id)
+    assert (requeued.status, requeued.attempts, requeued.reason) == (
+        SyncStatus.PENDING,
+        0,
+        "webhook bills.approved",
+    )
+    flagged = await store.get_record(busy.id)
+    assert (flagged.status, flagged.rerun) == (SyncStatus.IN_FLIGHT, True)
+
+
+async def test_new_event_refuses_bad_keys() -> None:
+    """Empty or over-long keys, and work without an object id, are refused up front."""
+    with pytest.raises(StoreError):
+        NewEvent(1, EventSource.RAMP, "", "bills.approved", "b", {})
+    with pytest.raises(StoreError):
+        NewEvent(1, EventSource.RAMP, "e", "bills.approved", "b" * 201, {})
+    with pytest.raises(StoreError):
+        NewEvent(
+            1, EventSource.RAMP, "e", "bills.approved", None, {}, EventStatus.PROCESSED, "bill"
+        )

@@ -14,6 +14,7 @@ from ml_connector.cli import (
     operations,
     records,
     service,
+    users,
     webhooks,
 )
 from ml_connector.cli._common import app
@@ -30,6 +31,7 @@ _COMMAND_MODULES = (
     operations,
     records,
     service,
+    users,
     webhooks,
 )
 

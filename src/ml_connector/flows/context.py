@@ -27,6 +27,7 @@ from ml_connector.mapping.preflight import (
     ProjectInfo,
     SegmentInfo,
 )
+from ml_connector.metrics import observe_call
 from ml_connector.store import Store
 
 __all__ = [
@@ -120,6 +121,7 @@ current_timeline: contextvars.ContextVar[Timeline | None] = contextvars.ContextV
 
 def record_call(call: CallRecord) -> None:
     """The clients' ``on_call`` hook: file the call under the unit of work that made it."""
+    observe_call(call)
     timeline = current_timeline.get()
     if timeline is not None:
         timeline.api_call(call)

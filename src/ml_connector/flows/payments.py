@@ -23,8 +23,6 @@ the bill itself is marked synced (``BILL_SYNCED``); a bill paid before its first
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,7 +36,12 @@ from ml_connector.clients.visma_models import (
     SupplierPaymentLineWrite,
     SupplierPaymentWrite,
 )
-from ml_connector.errors import AmbiguousOutcome, NeedsAttention, RetriableVendorError
+from ml_connector.errors import (
+    AmbiguousOutcome,
+    NeedsAttention,
+    PreconditionFailed,
+    RetriableVendorError,
+)
 from ml_connector.flows.context import FlowContext
 from ml_connector.mapping.money import to_decimal
 from ml_connector.mapping.preflight import period_label
@@ -248,10 +251,13 @@ async def _create(
     await _check_payable(ctx, invoice, payment, release_invoices=options.release_invoices)
     ctx.note(AuditKind.MAPPED_PAYLOAD, {"payload": payload})
     if invoice.status == "Balanced":
-        await ctx.visma.release_supplier_invoice(doc_type, invoice_number, etag=invoice.etag)
+        try:
+            await ctx.visma.release_supplier_invoice(doc_type, invoice_number, etag=invoice.etag)
+        except PreconditionFailed:
+            raise RetriableVendorError(
+                "ml-connector", f"invoice {invoice_number} changed in Visma meanwhile; retrying"
+            ) from None
         ctx.note(AuditKind.DECISION, {"decision": "release invoice", "why": "the bill is paid"})
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-    await ctx.store.update_link_data(ctx.connection_id, LINK_KIND, bill.id, {"posted": digest})
     try:
         number = await ctx.visma.create_supplier_payment(payment)
     except AmbiguousOutcome:
@@ -259,7 +265,7 @@ async def _create(
         if found is None:
             raise
         number = found
-    await _confirm(ctx, bill.id, number, {"posted": digest, "invoice": invoice_number})
+    await _confirm(ctx, bill.id, number, {"invoice": invoice_number, "payload": payload})
     ctx.note(AuditKind.DECISION, {"decision": "create payment", "visma_ref": number})
     return number, payload
 
@@ -353,7 +359,14 @@ async def _release(ctx: FlowContext, bill_id: str, number: str) -> None:
             code="payment_on_hold",
         )
     if current.status == "Balanced":
-        await ctx.visma.release_supplier_payment(number, current.type or "Payment", current.etag)
+        try:
+            await ctx.visma.release_supplier_payment(
+                number, current.type or "Payment", current.etag
+            )
+        except PreconditionFailed:
+            raise RetriableVendorError(
+                "ml-connector", f"payment {number} changed in Visma meanwhile; retrying"
+            ) from None
         ctx.note(AuditKind.DECISION, {"decision": "release payment", "visma_ref": number})
     link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill_id)
     data = dict(link.data) if link else {}

@@ -31,7 +31,8 @@ from ml_connector.clients.visma_models import (
 )
 from ml_connector.errors import NeedsAttention, NotFound
 from ml_connector.flows.context import FlowContext
-from ml_connector.flows.purchase_orders import LINK_KIND, ProcurementOptions
+from ml_connector.flows.po_plan import ProcurementOptions
+from ml_connector.flows.purchase_orders import LINK_KIND
 from ml_connector.mapping.money import to_decimal
 from ml_connector.store import Link
 

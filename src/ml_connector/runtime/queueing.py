@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from ml_connector.clients.ramp_models import PurchaseOrder
 from ml_connector.errors import RetriableVendorError
 from ml_connector.flows.context import FlowContext
-from ml_connector.flows.purchase_orders import order_digest
+from ml_connector.flows.po_plan import order_digest
 from ml_connector.store import LinkKind, Store, SyncStatus
 
 __all__ = ["queue_payments", "queue_purchase_orders", "ride_out"]

@@ -27,7 +27,7 @@ from ml_connector.clients.ramp_models import Bill, PurchaseOrder
 from ml_connector.errors import AuthenticationError, ConfigurationError, RetriableVendorError
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import PaymentOptions
-from ml_connector.flows.purchase_orders import ProcurementOptions
+from ml_connector.flows.po_plan import ProcurementOptions
 from ml_connector.runtime.queueing import queue_payments, queue_purchase_orders
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
@@ -197,6 +197,7 @@ async def sync_once(
     synced, so a bill paid before its first sync gets its payment in the same pass.
     """
     started = time.monotonic()
+    parts = parse_only(only)
     connection = await runtime.store.get_connection(connection_name)
     if connection.status == ConnectionStatus.PAUSED:
         raise ConfigurationError(
@@ -204,7 +205,6 @@ async def sync_once(
             f"Fix the credentials, check with `ml-connector ping {connection.name}`, then "
             f"`ml-connector connection resume {connection.name}`."
         )
-    parts = parse_only(only)
     kinds = _object_types(connection, parts)
     ctx = await runtime.context(connection)
     summary = SyncSummary(connection.name, only=parts)

@@ -17,8 +17,11 @@ subscriptions during a move, or an old and a new Visma secret during a rotation)
 | visma  | APInvoice, PurchaseOrder             | received, for the flows that consume them |
 | either | anything else                        | ignored (stored, never acted on)          |
 
-``apply_event`` carries a disposition out; ``sweep_events`` re-applies it to events a crash left
-``received``. Queueing is idempotent (one record per object), so applying twice is harmless.
+``new_event`` turns a verified event and its disposition into what the receivers hand to the
+store's group commit (``Store.ingest_events``: stored, queued and settled in one transaction).
+``apply_event`` carries a disposition out for an event already stored; ``sweep_events``
+re-applies it to events left ``received`` (stored by ``insert_event``, or by an older version).
+Queueing is idempotent (one record per object), so applying twice is harmless.
 
 **Registration.** ``register_ramp`` creates the subscription, stores its secret, and completes
 Ramp's challenge: Ramp posts ``{"type": "webhooks.verification", "challenge": …}`` to the
@@ -54,6 +57,7 @@ from ml_connector.store import (
     Store,
     SyncRecord,
 )
+from ml_connector.store.inbox import NewEvent
 
 __all__ = [
     "DEFAULT_RAMP_EVENT_TYPES",
@@ -69,6 +73,7 @@ __all__ = [
     "event_summary",
     "find_inbox_event",
     "list_ramp_webhooks",
+    "new_event",
     "read_secrets",
     "register_ramp",
     "register_visma",
@@ -258,6 +263,27 @@ def dispose(source: EventSource, event_type: str) -> Disposition:
     if entity in _VISMA_WAITING_ENTITIES:
         return Disposition(EventStatus.RECEIVED)
     return Disposition(EventStatus.IGNORED)
+
+
+def new_event(
+    connection_id: int,
+    source: EventSource,
+    event_id: str,
+    event_type: str,
+    object_id: str | None,
+    payload: dict[str, Any],
+) -> NewEvent:
+    """A verified event, settled as its disposition says (what ``apply_event`` would do).
+
+    Raises StoreError when an id or type is empty or longer than the inbox keeps.
+    """
+    disposition = dispose(source, event_type)
+    status, object_type = disposition.status, disposition.object_type
+    if object_type is not None and object_id is None:
+        status, object_type = EventStatus.IGNORED, None  # nothing to fetch; kept for the record
+    return NewEvent(
+        connection_id, source, event_id, event_type, object_id, payload, status, object_type
+    )
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.audit import Redactor
-from ml_connector.store.engine import Repository, json_default
+from ml_connector.store.engine import Database, Repository, json_default
 from ml_connector.store.records import AuditEntry, AuditProblem
 from ml_connector.store.tables import AuditEntryRow, AuditHeadRow
 
-__all__ = ["GENESIS_HASH", "AuditRepository", "canonical_json", "entry_hash"]
+__all__ = [
+    "GENESIS_HASH",
+    "AuditRepository",
+    "append_audit_in",
+    "canonical_json",
+    "entry_hash",
+]
 
 GENESIS_HASH = "0" * 64
 # The backstop: key-based redaction (and bearer tokens in text) applied to every entry.
@@ -90,6 +97,80 @@ def _row_hash(row: AuditEntryRow, prev_hash: str) -> str:
     )
 
 
+async def append_audit_in(
+    db: Database,
+    session: AsyncSession,
+    connection_id: int,
+    entries: Sequence[tuple[int | None, str, Mapping[str, Any], datetime]],
+) -> list[AuditEntry]:
+    """Append entries ``(record_id, kind, data, at)`` to one chain inside the caller's write
+    transaction (``at`` in UTC); returns them as stored.
+
+    The chain's head row stays locked until the transaction ends (see the module docstring).
+    Core statements, not ORM objects: one multi-row INSERT however many entries there are.
+    """
+    if not entries:
+        return []
+    conn = await session.connection()
+    create_head = db.insert(AuditHeadRow).values(
+        connection_id=connection_id, last_seq=0, last_hash=GENESIS_HASH
+    )
+    await conn.execute(create_head.on_conflict_do_nothing())
+    head_query = (
+        select(AuditHeadRow.last_seq, AuditHeadRow.last_hash)
+        .where(AuditHeadRow.connection_id == connection_id)
+        .with_for_update()
+    )
+    last_seq, last_hash = (await conn.execute(head_query)).one()
+    values: list[dict[str, Any]] = []
+    for record_id, kind, data, at in entries:
+        last_seq += 1
+        data_json = canonical_json(_REDACTOR.scrub(data))
+        digest = entry_hash(
+            last_hash,
+            connection_id=connection_id,
+            seq=last_seq,
+            record_id=record_id,
+            kind=kind,
+            data_json=data_json,
+            at=at,
+        )
+        values.append(
+            {
+                "connection_id": connection_id,
+                "seq": last_seq,
+                "record_id": record_id,
+                "kind": kind,
+                "data": data_json,
+                "at": at,
+                "prev_hash": last_hash,
+                "hash": digest,
+            }
+        )
+        last_hash = digest
+    insert = db.insert(AuditEntryRow).returning(AuditEntryRow.id, sort_by_parameter_order=True)
+    ids = (await conn.execute(insert, values)).scalars().all()
+    await conn.execute(
+        update(AuditHeadRow)
+        .where(AuditHeadRow.connection_id == connection_id)
+        .values(last_seq=last_seq, last_hash=last_hash)
+    )
+    return [
+        AuditEntry(
+            id=entry_id,
+            connection_id=connection_id,
+            seq=value["seq"],
+            record_id=value["record_id"],
+            kind=value["kind"],
+            data=json.loads(value["data"]),
+            at=value["at"],
+            prev_hash=value["prev_hash"],
+            hash=value["hash"],
+        )
+        for entry_id, value in zip(ids, values, strict=True)
+    ]
+
+
 class AuditRepository(Repository):
     """Append to, read and verify the per-connection audit chains."""
 
@@ -118,31 +199,12 @@ class AuditRepository(Repository):
         if not entries:
             return []
         async with self._db.write() as session:
-            create_head = self._db.insert(AuditHeadRow).values(
-                connection_id=connection_id, last_seq=0, last_hash=GENESIS_HASH
+            return await append_audit_in(
+                self._db,
+                session,
+                connection_id,
+                [(record_id, kind, data, self._now(at)) for record_id, kind, data, at in entries],
             )
-            await session.execute(create_head.on_conflict_do_nothing())
-            head = await session.get_one(
-                AuditHeadRow, connection_id, with_for_update=True, populate_existing=True
-            )
-            rows = []
-            for record_id, kind, data, at in entries:
-                seq = head.last_seq + 1
-                row = AuditEntryRow(
-                    connection_id=connection_id,
-                    seq=seq,
-                    record_id=record_id,
-                    kind=kind,
-                    data=canonical_json(_REDACTOR.scrub(data)),
-                    at=self._now(at),
-                    prev_hash=head.last_hash,
-                )
-                row.hash = _row_hash(row, head.last_hash)
-                session.add(row)
-                head.last_seq, head.last_hash = seq, row.hash
-                rows.append(row)
-            await session.flush()
-            return [_to_entry(row) for row in rows]
 
     async def list_audit(
         self,

@@ -1,7 +1,7 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping versions, the chart map) over one
+webhook inbox, mapping versions, the chart map, users, stats) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -19,6 +19,8 @@ from ml_connector.store.inbox import InboxRepository
 from ml_connector.store.links import LinkRepository
 from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
+from ml_connector.store.stats import StatsRepository
+from ml_connector.store.users import UserRepository
 from ml_connector.store.work import WorkRepository
 
 __all__ = ["Store"]
@@ -34,6 +36,8 @@ class Store(
     InboxRepository,
     MappingRepository,
     ChartRepository,
+    UserRepository,
+    StatsRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 

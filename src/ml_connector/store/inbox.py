@@ -4,6 +4,12 @@ An event enters the inbox only after its signature verified. It is unique per (c
 source, event id), so a vendor's retries and duplicate deliveries collapse into one row:
 ``insert_event`` is a single INSERT … ON CONFLICT DO NOTHING and says whether the row is new.
 
+``ingest_events`` is the receivers' path (group commit): a whole batch of verified events in ONE
+write transaction. It inserts the events with ON CONFLICT DO NOTHING, learns which are new, and
+for the new ones only queues their records (``replay``, as ``upsert_record``), appends their
+``event_received`` audit entries and stores them already settled; duplicates change nothing.
+Either all of it commits or none of it does.
+
 Each event moves once, from ``received`` to ``processed`` or ``ignored``
 (:class:`EventStatus`); events still ``received`` are either waiting for a flow that consumes
 them or were interrupted (a crash between storing and acting), and can be swept with
@@ -17,6 +23,7 @@ headers, so no signature or secret can end up there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,9 +31,12 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from ml_connector.audit import AuditKind
 from ml_connector.errors import StoreError
+from ml_connector.store.audit import append_audit_in
 from ml_connector.store.engine import Repository
 from ml_connector.store.tables import EventRow, RejectionRow
+from ml_connector.store.work import RecordKey, upsert_records_in
 
 __all__ = [
     "EventReceipt",
@@ -34,6 +44,8 @@ __all__ = [
     "EventStatus",
     "InboxEvent",
     "InboxRepository",
+    "Ingested",
+    "NewEvent",
     "Rejection",
 ]
 
@@ -77,6 +89,52 @@ class EventReceipt:
 
     event: InboxEvent
     new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A verified event for ``ingest_events``, with what it becomes when it is new.
+
+    ``status`` is the inbox status it is stored with (``received`` leaves it for later);
+    ``object_type`` (with ``object_id``) names the record it queues. Raises StoreError when a
+    key is empty or too long, or when work is asked for without an object id.
+    """
+
+    connection_id: int
+    source: EventSource
+    event_id: str
+    type: str
+    object_id: str | None
+    payload: dict[str, Any]
+    status: EventStatus = EventStatus.RECEIVED
+    object_type: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_key("event id", self.event_id)
+        _check_key("type", self.type)
+        if self.object_id is not None:
+            _check_key("object id", self.object_id)
+        if self.object_type is not None and self.object_id is None:
+            raise StoreError("an inbox event that queues work needs an object id")
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        """What makes the event unique in the inbox: (connection, source, event id)."""
+        return (self.connection_id, EventSource(self.source).value, self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What ``ingest_events`` did with one event: its inbox id when this call stored it (None
+    for a duplicate), and the record it queued."""
+
+    inbox_id: int | None
+    record_id: int | None = None
+
+    @property
+    def new(self) -> bool:
+        """True when this call stored the event."""
+        return self.inbox_id is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +236,90 @@ class InboxRepository(Repository):
             )
             row = (await session.scalars(query)).one()
             return EventReceipt(_to_event(row), new=False)
+
+    async def ingest_events(
+        self, events: Sequence[NewEvent], *, now: datetime | None = None
+    ) -> list[Ingested]:
+        """Store a batch of verified events in one transaction; one answer per event, in order.
+
+        An event whose key is already stored, or named earlier in the same batch, is a
+        duplicate and changes nothing. Every new event is stored with its ``status``
+        (``processed_at`` set unless ``received``); a new one with ``object_type`` queues its
+        record as ``upsert_record(..., replay=True)`` would and appends an ``event_received``
+        audit entry naming it. Raises StoreError, with nothing written, when any of it fails.
+        """
+        if not events:
+            return []
+        now = self._now(now)
+        first: dict[tuple[int, str, str], NewEvent] = {}
+        for item in events:
+            first.setdefault(item.key, item)
+        values = [
+            {
+                "connection_id": item.connection_id,
+                "source": key[1],
+                "event_id": item.event_id,
+                "type": item.type,
+                "object_id": item.object_id,
+                "payload": item.payload,
+                "received_at": now,
+                "status": EventStatus(item.status).value,
+                "processed_at": None if item.status is EventStatus.RECEIVED else now,
+            }
+            for key, item in first.items()
+        ]
+        async with self._db.write() as session:
+            # Core executemany on the session's connection: SQLAlchemy sends the rows in one
+            # multi-row INSERT … RETURNING and compiles the statement once (cached), where
+            # .values([...]) would compile anew for each batch size.
+            conn = await session.connection()
+            insert = self._db.insert(EventRow).on_conflict_do_nothing(
+                index_elements=[EventRow.connection_id, EventRow.source, EventRow.event_id]
+            )
+            returning = insert.returning(
+                EventRow.id, EventRow.connection_id, EventRow.source, EventRow.event_id
+            )
+            stored = {
+                (cid, src, eid): pk for pk, cid, src, eid in await conn.execute(returning, values)
+            }
+            # Only the event that stored the row does the work; the rest of its key's are copies.
+            fresh = [
+                (pk, item)
+                for key, item in first.items()
+                if (pk := stored.get(key)) is not None and item.object_type is not None
+            ]
+            work: list[tuple[RecordKey, str]] = [
+                (
+                    (item.connection_id, str(item.object_type), str(item.object_id)),
+                    f"webhook {item.type}",
+                )
+                for _, item in fresh
+            ]
+            record_ids = await upsert_records_in(self._db, session, work, replay=True, now=now)
+            queued = {pk: rid for (pk, _), rid in zip(fresh, record_ids, strict=True)}
+            notes: dict[int, list[tuple[int | None, str, Mapping[str, Any], datetime]]] = {}
+            for (pk, item), rid in zip(fresh, record_ids, strict=True):
+                data = {
+                    "source": EventSource(item.source).value,
+                    "event_id": item.event_id,
+                    "type": item.type,
+                    "inbox_id": pk,
+                }
+                notes.setdefault(item.connection_id, []).append(
+                    (rid, AuditKind.EVENT_RECEIVED, data, now)
+                )
+            for connection_id in sorted(notes):  # a fixed order: chains lock in the same order
+                await append_audit_in(self._db, session, connection_id, notes[connection_id])
+        answers: list[Ingested] = []
+        claimed: set[tuple[int, str, str]] = set()
+        for item in events:
+            pk = stored.get(item.key)
+            if pk is None or item.key in claimed:
+                answers.append(Ingested(None))
+            else:
+                claimed.add(item.key)
+                answers.append(Ingested(pk, queued.get(pk)))
+        return answers
 
     async def get_event(self, event_pk: int) -> InboxEvent:
         """The inbox row with this (local) id. Raises StoreError when there is none."""

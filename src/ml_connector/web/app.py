@@ -16,8 +16,10 @@ The lifespan runs, beside the requests:
   events older than ``sweep_after_s``), and hourly deletes settled events and rejections
   older than ``retention_days``.
 
-On shutdown (uvicorn stops accepting and finishes the requests in hand first) both are told to
-stop; the service finishes the batch it holds and claims nothing new.
+The receivers' group commit (``web/ingest.py``) needs no task while idle: its flusher runs only
+while events wait. On shutdown (uvicorn stops accepting and finishes the requests in hand first)
+the ingestor writes what still waits and refuses more, then the service and the sweeper are told
+to stop; the service finishes the batch it holds and claims nothing new.
 
 The app does not own the runtime: whoever built it closes it after the app has stopped.
 """
@@ -41,6 +43,7 @@ from ml_connector.errors import ConnectorError
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.webhooks import sweep_events
 from ml_connector.runtime.wiring import Runtime
+from ml_connector.web.admin import admin_routes
 from ml_connector.web.webhooks import ReceiverConfig, WebhookReceiver
 
 __all__ = ["create_app"]
@@ -111,6 +114,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        receiver.ingestor.open()
         if service is not None:
             tasks["service"] = asyncio.create_task(service.run(stop), name="service")
         tasks["sweeper"] = asyncio.create_task(
@@ -120,6 +124,7 @@ def create_app(
         try:
             yield
         finally:
+            await receiver.ingestor.close()
             stop.set()
             results = await asyncio.gather(*tasks.values(), return_exceptions=True)
             for name, result in zip(tasks, results, strict=True):
@@ -132,6 +137,7 @@ def create_app(
         Route("/webhooks/visma/{connection}", receiver.visma, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *admin_routes(runtime),  # /ui, /api/v1, /metrics
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     state: Any = app.state

@@ -13,12 +13,13 @@ first that fails answers with a 4xx and a row in the rejection log (never the in
    moment ago, by ``webhooks register`` or a rotation, is honoured at once.
 5. The body must be a JSON object carrying an event id and type (400).
 
-Then the event is stored with ON CONFLICT DO NOTHING on its id and the answer is 200 (a
-duplicate answers 200 and does nothing more). Right after the answer has gone out, in the same
-request task, the event's disposition is applied (``runtime.webhooks.apply_event``: a bill event
-queues a record) and ``on_work`` is called, so a worker in this process claims it at once.
-Database trouble before the event is stored answers 503, so the vendor retries later; an event
-stored but not applied (a crash in between) stays ``received`` and the app's sweeper applies it.
+Then the event is handed to the :class:`~ml_connector.web.ingest.Ingestor` (group commit): it is
+stored with the events of concurrent requests in one transaction, de-duplicated on its id, and,
+when new, settled by its disposition there and then (``runtime.webhooks.new_event``: a bill
+event queues its record and an audit entry). Only after that commit does the request answer
+200 (a duplicate answers 200 and did nothing) and call ``on_work`` when work was queued, so a
+worker in this process claims it at once. Database trouble answers 503, so the vendor retries
+later; a failed batch stored none of its events.
 
 Ramp's verification event carries no id: its id is derived from the challenge. While
 ``webhooks register`` waits for it, it is accepted even when its signature cannot be checked
@@ -37,19 +38,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ml_connector.errors import ConnectorError, StoreError, WebhookVerificationError
 from ml_connector.runtime.webhooks import (
     VERIFICATION_TYPE,
-    apply_event,
+    new_event,
     read_secrets,
     verification_window_open,
 )
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import Connection, EventSource, InboxEvent
+from ml_connector.store import Connection, EventSource
+from ml_connector.web.ingest import IngestConfig, Ingestor
 from ml_connector.web.signatures import verify_ramp, verify_visma
 
 __all__ = ["ReceiverConfig", "SecretCache", "WebhookReceiver"]
@@ -68,6 +69,7 @@ class ReceiverConfig:
     secret_ttl_s: float = 5.0
     excerpt_chars: int = 120
     clock: Callable[[], float] = time.monotonic
+    ingest: IngestConfig = field(default_factory=IngestConfig)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ class WebhookReceiver:
         self.on_work = on_work
         self.config = config or ReceiverConfig()
         self.secrets = SecretCache(runtime, self.config)
+        self.ingestor = Ingestor(runtime.store.ingest_events, self.config.ingest)
 
     async def ramp(self, request: Request) -> Response:
         """``POST /webhooks/ramp/{connection}``."""
@@ -244,7 +247,7 @@ class WebhookReceiver:
             if entry is None:
                 raise _Rejected(404, "no connection by this name")
             parsed = await self._verified(request, source, name, entry, body, arrived)
-            receipt = await self.runtime.store.insert_event(
+            event = new_event(
                 entry.connection.id,
                 source,
                 parsed.event_id,
@@ -252,6 +255,7 @@ class WebhookReceiver:
                 parsed.object_id,
                 parsed.payload,
             )
+            outcome = await self.ingestor.submit(event)
         except _Rejected as rejected:
             return await self._reject(request, source, name, body, rejected)
         except ConnectorError as exc:  # the store or the vault: the vendor should retry later
@@ -261,13 +265,11 @@ class WebhookReceiver:
             )
         except ClientDisconnect:
             return Response(status_code=400)
-        if not receipt.new:
+        if not outcome.new:
             return JSONResponse({"status": "duplicate", "event_id": parsed.event_id})
-        # Stored is durable: answer now, and apply the event right after the answer is sent.
-        return JSONResponse(
-            {"status": "accepted", "event_id": parsed.event_id},
-            background=BackgroundTask(self._apply, receipt.event),
-        )
+        if outcome.record_id is not None and self.on_work is not None:
+            self.on_work()
+        return JSONResponse({"status": "accepted", "event_id": parsed.event_id})
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.config.max_body_bytes
@@ -321,15 +323,6 @@ class WebhookReceiver:
             return False
         entry = await self.secrets.get(name, loaded_after=arrived)
         return entry is not None and verification_window_open(entry.connection, datetime.now(UTC))
-
-    async def _apply(self, event: InboxEvent) -> None:
-        try:
-            applied = await apply_event(self.runtime.store, event)
-        except ConnectorError as exc:  # stored but not applied: the sweeper finishes it
-            log.warning("webhook event not applied yet", inbox_id=event.id, error=str(exc))
-            return
-        if applied.record is not None and self.on_work is not None:
-            self.on_work()
 
     async def _reject(
         self, request: Request, source: EventSource, name: str, body: bytes, rejected: _Rejected

@@ -42,6 +42,7 @@ from ml_connector.sandbox.visma import VismaSandbox
 from ml_connector.settings import Settings
 from ml_connector.store import EventSource, SyncRecord
 from ml_connector.web.app import create_app
+from support.recording import RecordingTransport
 
 __all__ = ["CASH_ACCOUNT", "Shop", "line", "open_shop", "procurement_dataset"]
 
@@ -96,6 +97,9 @@ class Shop:
     runtime: Runtime
     connection_id: int
     name: str = "core"
+    # What the connector sent each vendor and what came back (see ``open_shop``).
+    ramp_wire: RecordingTransport | None = None
+    visma_wire: RecordingTransport | None = None
 
     # --- acting in Ramp -----------------------------------------------------------------------
 
@@ -226,6 +230,10 @@ class Shop:
             if e.seq > after_seq and e.method in ("POST", "PUT", "DELETE")
         ]
 
+    def posts(self, path: str) -> list[str]:
+        """Statuses of the POSTs to exactly ``path`` the Visma sandbox answered."""
+        return [str(e.status) for e in self.visma.journal.entries("POST") if e.path == path]
+
     def journal_mark(self) -> int:
         return max((e.seq for e in self.visma.journal.entries()), default=0)
 
@@ -262,6 +270,8 @@ async def open_shop(
     )
     visma = VismaSandbox(VISMA_ID, VISMA_SECRET, TENANT, COMPANY, dataset=dataset)
     visma_hooks = Hooks(visma.app)
+    ramp_wire = RecordingTransport(httpx.ASGITransport(app=ramp.app))
+    visma_wire = RecordingTransport(httpx.ASGITransport(app=visma_hooks))
     process = Settings(
         database_url=f"sqlite+aiosqlite:///{directory / 'procurement.db'}",
         master_key=SecretStr(Fernet.generate_key().decode()),
@@ -270,10 +280,7 @@ async def open_shop(
     )
     runtime = await Runtime.open(
         process,
-        transports={
-            RAMP_ORIGIN: httpx.ASGITransport(app=ramp.app),
-            VISMA_ORIGIN: httpx.ASGITransport(app=visma_hooks),
-        },
+        transports={RAMP_ORIGIN: ramp_wire, VISMA_ORIGIN: visma_wire},
     )
     try:
         connection = await admin.add_connection(
@@ -293,6 +300,6 @@ async def open_shop(
             settings={**operator_settings(dataset), **(settings or {})},
         )
         receiver.app = create_app(runtime)
-        yield Shop(ramp, visma, visma_hooks, runtime, connection.id)
+        yield Shop(ramp, visma, visma_hooks, runtime, connection.id, "core", ramp_wire, visma_wire)
     finally:
         await runtime.close()

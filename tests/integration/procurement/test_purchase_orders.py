@@ -83,7 +83,8 @@ async def test_created_order_becomes_one_visma_order(tmp_path: Path) -> None:
         posts = shop.visma.journal.entries("POST", PO_PATH)
         assert [(e.path, e.status) for e in posts] == [(PO_PATH, 201)]
         link = await shop.runtime.store.get_link(shop.connection_id, "purchase_order", order_id)
-        assert link is not None and link.visma_id == order["orderNbr"]
+        assert link is not None
+        assert link.visma_id == order["orderNbr"]
 
 
 async def test_second_pass_writes_nothing(tmp_path: Path) -> None:
@@ -208,7 +209,8 @@ async def test_received_order_needs_attention(tmp_path: Path) -> None:
         record = await shop.record("purchase_order", order_id)
         assert record.status is SyncStatus.NEEDS_ATTENTION
         assert record.error_code == "po_locked"
-        assert number in (record.last_error or "") and "Closed" in (record.last_error or "")
+        assert number in (record.last_error or "")
+        assert "Closed" in (record.last_error or "")
         assert record.hint
         assert shop.visma_writes(mark) == []
 

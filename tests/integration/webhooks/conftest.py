@@ -43,5 +43,6 @@ async def rx(tmp_path: Path) -> AsyncIterator[Receiving]:
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://connector.test") as client:
-        yield Receiving(runtime, {"acme": acme, "other": other}, client, clock, wakes)
+        connections = {"acme": acme, "other": other}
+        yield Receiving(runtime, connections, client, clock, wakes, app.state.receiver)
     await runtime.close()

@@ -21,6 +21,7 @@ from ml_connector.sandbox.seed import Dataset, SeedBill, demo_dataset
 from ml_connector.settings import Settings
 from ml_connector.store import Connection
 from ml_connector.web.signatures import ramp_signature, visma_signature
+from ml_connector.web.webhooks import WebhookReceiver
 
 RAMP_SECRET = "whsec_acme_ramp_5f0c2b9e7d"
 VISMA_SECRET = "vwd_acme_visma_61a0f3c4d2"
@@ -103,6 +104,7 @@ class Receiving:
     client: httpx.AsyncClient
     clock: FakeClock
     wakes: list[int] = field(default_factory=list)
+    receiver: WebhookReceiver | None = None
 
     async def post(
         self,

@@ -19,6 +19,8 @@
   "vat_registration_id", "status"}``: add.
 - ``PUT /_sandbox/suppliers/{number}`` ``{"status": "OnHold"|…}``: block or unblock.
 - ``GET /_sandbox/attachments/{id}``: the stored bytes of an attachment.
+- ``POST /_sandbox/purchase-orders/{number}/receive`` ``{"lines": [1, 2]}`` (optional; all
+  lines when absent): receive lines in full, as a goods receipt would.
 
 Errors: 400 ``{"error": …}`` for a bad body, 404 for an unknown object.
 """
@@ -115,6 +117,7 @@ def snapshot(sandbox: VismaSandbox) -> dict[str, Any]:
             "suppliers": sandbox.suppliers(),
             "invoices": sandbox.invoices(),
             "purchase_orders": sandbox.purchase_orders(),
+            "supplier_payments": sandbox.supplier_payments(),
             "subscriptions": [
                 {"id": s.id, "event": s.event, "hookUri": s.hook_uri}
                 for s in company.subscriptions.values()
@@ -265,6 +268,14 @@ def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
             raise ControlError(404, "no such attachment")
         return Response(found.content, media_type=found.content_type)
 
+    async def receive(request: Request) -> Response:
+        lines = (await _body(request)).get("lines")
+        if lines is not None and not (
+            isinstance(lines, list) and all(isinstance(n, int) for n in lines)
+        ):
+            raise ControlError(400, "lines must be a list of line numbers")
+        return _ok(sandbox.receive_purchase_order(request.path_params["number"], lines))
+
     table: list[tuple[str, Endpoint, list[str]]] = [
         ("/_sandbox/state", state, ["GET"]),
         ("/_sandbox/requests", requests, ["GET"]),
@@ -284,5 +295,6 @@ def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
         ("/_sandbox/suppliers", add_supplier, ["POST"]),
         ("/_sandbox/suppliers/{number}", supplier, ["PUT"]),
         ("/_sandbox/attachments/{attachment_id}", attachment, ["GET"]),
+        ("/_sandbox/purchase-orders/{number}/receive", receive, ["POST"]),
     ]
     return [Route(path, _guarded(endpoint), methods=methods) for path, endpoint, methods in table]

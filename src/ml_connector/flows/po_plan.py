@@ -1,0 +1,289 @@
+"""Purchase-order plans (pure): the Visma order a Ramp order becomes, and the PUT for an edit.
+
+``build_order`` turns a Ramp order (its lines resolved through the mapping) into an ``OrderPlan``:
+the header (order type, supplier, currency, promised date, a description carrying the Ramp
+number, and the note ``ramp-po:<id>`` as the external reference) and one line per Ramp line,
+keyed by the Ramp line id. ``OrderPlan.payload`` is its canonical JSON form, which the link
+keeps as "what was last sent".
+
+``plan_update`` is the three-way merge behind every update: it compares the new plan with what
+was last sent and with the order as Visma holds it now, and produces the PUT with only what
+Ramp changed: header fields, and lines as Update, Insert (after every line number in use, in
+Visma too) or Delete. A line a person removed in Visma is put back only when Ramp changed it;
+a line with receipts is never changed or deleted. ``check_order`` is the pre-flight for orders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ml_connector.clients.ramp_models import AccountingFieldSelection
+from ml_connector.clients.ramp_models import PurchaseOrder as RampOrder
+from ml_connector.clients.visma_models import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderLineWrite,
+    PurchaseOrderWrite,
+)
+from ml_connector.errors import MappingError, NeedsAttention
+from ml_connector.mapping.coding import ResolvedLine, Selection
+from ml_connector.mapping.money import to_decimal
+from ml_connector.mapping.preflight import NON_PROJECT, MasterData
+
+__all__ = [
+    "OrderPlan",
+    "ProcurementOptions",
+    "build_order",
+    "check_order",
+    "external_ref",
+    "order_digest",
+    "plan_update",
+    "selections",
+]
+
+
+@dataclass(frozen=True)
+class ProcurementOptions:
+    """A connection's purchase-order settings (``settings["purchase_orders"]``)."""
+
+    enabled: bool = False  # webhooks, reconciliation and plain ``sync`` include purchase orders
+    line_type: str = "Service"  # Visma line type for Ramp lines (no inventory items involved)
+    order_type: str = "RegularOrder"
+    # How far a matched bill may exceed its order's open amount, in percent of the order total.
+    tolerance_percent: Decimal = Decimal(0)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> ProcurementOptions:
+        raw = settings.get("purchase_orders")
+        raw = raw if isinstance(raw, Mapping) else {}
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        if "tolerance_percent" in known:
+            try:
+                known["tolerance_percent"] = Decimal(str(known["tolerance_percent"]))
+            except InvalidOperation:
+                known.pop("tolerance_percent")
+        if "enabled" in known:
+            known["enabled"] = bool(known["enabled"])
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """The Visma order a Ramp order should be: header (no lines) and lines by Ramp line id."""
+
+    header: PurchaseOrderWrite
+    lines: dict[str, PurchaseOrderLineWrite] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        """Canonical JSON-ready form: what the link stores and the audit trail shows."""
+        return {
+            "header": _plain(self.header, skip={"lines"}),
+            "lines": {
+                line_id: _plain(line, skip={"operation", "line_number"})
+                for line_id, line in self.lines.items()
+            },
+        }
+
+
+def external_ref(order_id: str) -> str:
+    """The reference a Visma order carries in its note: ``ramp-po:<Ramp order id>``."""
+    return f"ramp-po:{order_id}"
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [list(item) if isinstance(item, tuple) else _text(item) for item in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    return str(value)  # Decimal and date: exact text, never a float
+
+
+def _plain(write: Any, *, skip: set[str]) -> dict[str, Any]:
+    return {
+        spec.name: _text(getattr(write, spec.name))
+        for spec in fields(write)
+        if spec.name not in skip and getattr(write, spec.name) not in (None, ())
+    }
+
+
+def _digest(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def order_digest(order: RampOrder) -> str:
+    """A digest of what the flow reads from a Ramp order; bill matches do not change it."""
+    return _digest(order.model_dump(mode="json", exclude={"bill_ids", "spend_total_amount"}))
+
+
+def selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...]:
+    return tuple(
+        Selection(
+            field=sel.category_info.external_id or "",
+            value=sel.external_id,
+            type=sel.category_info.type or "OTHER",
+            name=sel.name or "",
+        )
+        for sel in raw
+    )
+
+
+def _day(value: datetime | date | None) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value
+
+
+def build_order(
+    order: RampOrder,
+    supplier: str,
+    lines: list[ResolvedLine],
+    options: ProcurementOptions,
+) -> OrderPlan:
+    """The Visma order for ``order`` (pure): ``lines`` resolved in the order of its lines."""
+    currency = order.amount.currency_code
+    number = order.purchase_order_number
+    title = number or f"Ramp PO {order.id[:8]}"
+    header = PurchaseOrderWrite(
+        order_type=options.order_type,
+        hold=False,
+        date=_day(order.created_at),
+        promised_on=_day(order.promise_date),
+        description=f"{title} {order.memo or ''}".strip()[:150],
+        supplier=supplier,
+        currency=currency,
+        supplier_ref=(number or order.id)[:40],
+        note=external_ref(order.id),
+    )
+    planned: dict[str, PurchaseOrderLineWrite] = {}
+    for ramp_line, resolved in zip(order.line_items, lines, strict=True):
+        quantity = Decimal(ramp_line.unit_quantity or 1)
+        if ramp_line.unit_price is not None:
+            unit_cost = to_decimal(ramp_line.unit_price.amount, currency)
+        else:
+            unit_cost = to_decimal(ramp_line.amount.amount, currency) / quantity
+        planned[ramp_line.id] = PurchaseOrderLineWrite(
+            line_type=options.line_type,
+            line_description=(ramp_line.description or "").strip()[:256] or None,
+            order_qty=quantity,
+            unit_cost=unit_cost,
+            account=resolved.account,
+            sub=resolved.subaccount,
+            project=resolved.project,
+        )
+    return OrderPlan(header, planned)
+
+
+def _changed(wanted: Mapping[str, Any], previous: Mapping[str, Any]) -> list[str]:
+    return sorted(k for k in wanted.keys() | previous.keys() if wanted.get(k) != previous.get(k))
+
+
+def plan_update(
+    plan: OrderPlan,
+    previous: Mapping[str, Any],
+    line_map: Mapping[str, int],
+    current: PurchaseOrder,
+) -> tuple[PurchaseOrderWrite | None, dict[str, int], dict[str, int]]:
+    """The PUT that brings ``current`` from ``previous`` (what was last sent) to ``plan``.
+
+    Returns ``(body or None when nothing is to send, the line map afterwards, the lines the body
+    inserts)``. Only header fields and lines that changed in Ramp since ``previous`` are sent;
+    a line Visma no longer has is inserted again only when Ramp changed it. Raises
+    NeedsAttention when a line to change or delete has receipts in Visma.
+    """
+    wanted = plan.payload()
+    before_header = previous.get("header", {})
+    before_lines = previous.get("lines", {})
+    header_changes = {
+        name: getattr(plan.header, name)
+        for name in _changed(wanted["header"], before_header)
+        if name in wanted["header"]
+    }
+    existing = {line.line_nbr: line for line in current.lines if line.line_nbr is not None}
+    next_number = max([*existing, *line_map.values(), 0]) + 1
+    operations: list[PurchaseOrderLineWrite] = []
+    new_map: dict[str, int] = {}
+    inserted: dict[str, int] = {}
+    for line_id, line in plan.lines.items():
+        number = line_map.get(line_id)
+        changed = _changed(wanted["lines"][line_id], before_lines.get(line_id, {}))
+        if number is not None and number in existing:
+            new_map[line_id] = number
+            if changed:
+                _refuse_received(current, existing[number], "change")
+                names = {spec.name for spec in fields(line)}
+                update = {name: getattr(line, name) for name in changed if name in names}
+                operations.append(
+                    replace(
+                        PurchaseOrderLineWrite(operation="Update", line_number=number), **update
+                    )
+                )
+        elif number is not None and not changed:
+            continue  # removed in Visma by a person, and unchanged in Ramp: leave it removed
+        else:
+            new_map[line_id] = inserted[line_id] = next_number
+            operations.append(replace(line, operation="Insert", line_number=next_number))
+            next_number += 1
+    for line_id, number in line_map.items():
+        if line_id not in plan.lines and number in existing:
+            _refuse_received(current, existing[number], "delete")
+            operations.append(PurchaseOrderLineWrite(operation="Delete", line_number=number))
+    if not header_changes and not operations:
+        return None, new_map, {}
+    return PurchaseOrderWrite(**header_changes, lines=tuple(operations)), new_map, inserted
+
+
+def _refuse_received(order: PurchaseOrder, line: PurchaseOrderLine, verb: str) -> None:
+    if line.completed or (line.qty_on_receipts or 0) > 0:
+        raise NeedsAttention(
+            f"The purchase order changed in Ramp, but line {line.line_nbr} of Visma order "
+            f"{order.order_nbr} has receipts and Visma will not {verb} it",
+            hint="Correct the order in Visma (for example with a return), or undo the change "
+            "in Ramp and mark this record resolved.",
+            code="po_line_received",
+        )
+
+
+def check_order(plan: OrderPlan, master: MasterData) -> None:
+    """Pre-flight for a purchase order: currency, accounts, segment values and projects."""
+    currency = plan.header.currency or ""
+    if master.currencies is not None and currency not in master.currencies:
+        raise NeedsAttention(
+            f"Currency {currency} is not enabled in Visma",
+            hint=f"Enable {currency} in Visma (Currency management), then retry.",
+            code="currency_disabled",
+        )
+    for index, line in enumerate(plan.lines.values(), start=1):
+        where = f"Line {index} ({line.line_description or 'no description'})"
+        account = master.accounts.get(line.account or "")
+        if account is None or not account.active:
+            state = "does not exist" if account is None else "is inactive"
+            raise MappingError(
+                f"{where}: GL account {line.account} {state} in Visma",
+                hint="Code the line to an active Visma account in Ramp, or map it.",
+                code="account_unknown" if account is None else "account_inactive",
+            )
+        for segment_id, value in line.sub:
+            segment = master.segments.get(segment_id)
+            active = segment.values.get(value) if segment else None
+            if segment is None or (active is None and segment.validate) or active is False:
+                raise MappingError(
+                    f"{where}: subaccount segment {segment_id} value {value} is not usable in "
+                    "Visma",
+                    hint="Add or reactivate the value in Visma, or recode the line in Ramp.",
+                    code="segment_value_unknown",
+                )
+        if line.project is not None and line.project != NON_PROJECT:
+            project = master.projects.get(line.project)
+            if project is None or project.status not in ("Active", "Planned"):
+                raise MappingError(
+                    f"{where}: project {line.project} cannot take new costs in Visma",
+                    hint="Code the line to an active project in Ramp.",
+                    code="project_unknown" if project is None else "project_inactive",
+                )
