@@ -28,6 +28,7 @@ from ml_connector.flows.po_plan import (
     OrderPlan,
     ProcurementOptions,
     build_order,
+    order_digest,
     plan_update,
 )
 from ml_connector.mapping.coding import ResolvedLine
@@ -264,3 +265,15 @@ def test_options_from_settings() -> None:
     assert options == ProcurementOptions(enabled=True, tolerance_percent=Decimal("2.5"))
     assert ProcurementOptions.from_settings({"purchase_orders": "yes"}) == ProcurementOptions()
     assert replace(options, enabled=False).line_type == "Service"
+
+
+def test_digest_ignores_billing_but_not_content() -> None:
+    """Bills matched to an order leave its digest alone; an edited line changes it."""
+    order = _ramp_order()
+    billed = _ramp_order(
+        bill_ids=["b-1"],
+        billing_status="PARTIALLY_BILLED",
+        spend_total_amount={"amount": 100, "currency_code": "NOK"},
+    )
+    edited = _ramp_order(memo="Laptops, more")
+    assert order_digest(billed) == order_digest(order) != order_digest(edited)

@@ -119,10 +119,12 @@ def _digest(data: Any) -> str:
 
 def order_digest(order: RampOrder) -> str:
     """A digest of what the flow reads from a Ramp order; bill matches do not change it."""
-    return _digest(order.model_dump(mode="json", exclude={"bill_ids", "spend_total_amount"}))
+    billing = {"bill_ids", "spend_total_amount", "billing_status"}
+    return _digest(order.model_dump(mode="json", exclude=billing))
 
 
 def selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...]:
+    """Ramp accounting field selections as the mapping layer's ``Selection`` values."""
     return tuple(
         Selection(
             field=sel.category_info.external_id or "",
