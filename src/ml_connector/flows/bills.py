@@ -191,6 +191,7 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         currency=invoice.currency_id or "",
         lines=lines,
         master=await ctx.master.get(),
+        supplier=invoice.supplier_number,
     )
     payload = payload_of(invoice)
     digest = payload_hash(payload)
@@ -450,5 +451,6 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
         currency=invoice.currency_id or "",
         lines=lines,
         master=await ctx.master.get(),
+        supplier=invoice.supplier_number,
     )
     return payload_of(invoice)

@@ -127,6 +127,10 @@ def record_call(call: CallRecord) -> None:
         timeline.api_call(call)
 
 
+# Supplier statuses that stop an invoice (Visma refuses documents for them).
+_BLOCKED_STATUSES = ("OnHold", "Inactive")
+
+
 class MasterDataCache:
     """Visma master data for one connection, refreshed at most every ``ttl_s`` seconds."""
 
@@ -181,7 +185,12 @@ class MasterDataCache:
             for p in await self._visma.list_financial_periods()
         }
         currencies = frozenset(await self._visma.list_currencies())
-        return MasterData(accounts, segments, projects, vat, periods, currencies or None)
+        blocked = {
+            s.number: status
+            for status in _BLOCKED_STATUSES
+            async for s in self._visma.list_suppliers(status=status)
+        }
+        return MasterData(accounts, segments, projects, vat, periods, currencies or None, blocked)
 
 
 @dataclass

@@ -64,6 +64,7 @@ class MasterData:
     vat_codes: frozenset[str] = frozenset()
     periods: Mapping[str, PeriodInfo] = field(default_factory=dict)
     currencies: frozenset[str] | None = None  # None: not known, not checked
+    blocked_suppliers: Mapping[str, str] = field(default_factory=dict)  # number → status
 
 
 # Visma's conventional "non-project" id: always accepted on AP lines, whatever the project list.
@@ -161,9 +162,21 @@ def _check_line(line: ResolvedLine, master: MasterData) -> None:
 
 
 def check_invoice(
-    *, financial_period: str, currency: str, lines: list[ResolvedLine], master: MasterData
+    *,
+    financial_period: str,
+    currency: str,
+    lines: list[ResolvedLine],
+    master: MasterData,
+    supplier: str | None = None,
 ) -> None:
     """Raise NeedsAttention for the first thing Visma would reject; return None when clean."""
+    blocked = master.blocked_suppliers.get(supplier) if supplier else None
+    if blocked is not None:
+        raise NeedsAttention(
+            f"Supplier {supplier} is {blocked} in Visma",
+            hint="Activate the supplier in Visma, then retry the bill.",
+            code="supplier_blocked",
+        )
     _check_period(financial_period, master)
     if master.currencies is not None and currency not in master.currencies:
         raise NeedsAttention(
