@@ -42,7 +42,9 @@ from ml_connector.settings import Settings
 from ml_connector.store import EventSource, SyncStatus
 from ml_connector.web.signatures import ramp_signature
 
-RESULTS = Path(__file__).parent / "results"
+# Results go beside the benchmarks unless ML_CONNECTOR_BENCH_RESULTS names another folder
+# (the smoke test uses a temporary one, so a test run never rewrites recorded results).
+RESULTS = Path(os.environ.get("ML_CONNECTOR_BENCH_RESULTS") or Path(__file__).parent / "results")
 SECRET = "whsec_bench_ingest_0c1d2e3f"
 CONNECTION = "bench"
 CONNECTIONS = 32

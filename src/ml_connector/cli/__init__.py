@@ -7,6 +7,7 @@ One module per command group; importing them registers their commands on ``app``
 from __future__ import annotations
 
 from ml_connector.cli import (
+    backfill,
     chart,
     connections,
     demo,
@@ -24,6 +25,7 @@ from ml_connector.settings import Settings
 __all__ = ["app", "main"]
 
 _COMMAND_MODULES = (
+    backfill,
     chart,
     connections,
     demo,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -17,6 +17,7 @@ from ml_connector.cli._common import (
     run_with_runtime,
 )
 from ml_connector.runtime import admin
+from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import (
     DEFAULT_RAMP_BASE_URL,
     DEFAULT_VISMA_BASE_URL,
@@ -118,6 +119,43 @@ def connection_resume(name: str) -> None:
     console.print(
         f"Connection [bold]{escape(name)}[/bold] resumed; {due} deferred record(s) are due now."
     )
+
+
+@connection_app.command("set")
+def connection_set(
+    name: str,
+    mode: Annotated[
+        str | None, Opt("--mode", help="webhooks, polling or both (how bills reach the queue).")
+    ] = None,
+    poll_interval: Annotated[
+        float | None, Opt("--poll-interval", help="Seconds between polls (replaces a cron).")
+    ] = None,
+    poll_cron: Annotated[
+        str | None,
+        Opt(
+            "--poll-cron",
+            help='Cron expression in UTC, e.g. "*/15 * * * *" (replaces an interval).',
+        ),
+    ] = None,
+) -> None:
+    """Set a connection's mode and poll schedule, merged into its other settings.
+
+    The reconciliation pass runs in every mode: in webhooks mode as an hourly safety net, in
+    polling and both modes on this schedule.
+    """
+    from ml_connector.runtime.schedule import merged_schedule_settings
+
+    async def apply(rt: Runtime) -> dict[str, Any]:
+        connection = await rt.store.get_connection(name)
+        merged = merged_schedule_settings(
+            connection.settings, mode=mode, interval_s=poll_interval, cron=poll_cron
+        )
+        await rt.store.update_connection_settings(connection.id, merged)
+        return merged
+
+    merged = run_with_runtime(apply)
+    shown = {k: merged[k] for k in ("mode", "poll_interval_s", "poll_cron") if k in merged}
+    console.print(f"Connection [bold]{escape(name)}[/bold]: {escape(json.dumps(shown))}")
 
 
 @keys_app.command("rotate")

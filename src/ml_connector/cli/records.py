@@ -104,6 +104,24 @@ def audit_export(
         err_console.print(f"Wrote {output}.")
 
 
+@audit_app.command("prune")
+def audit_prune(
+    name: str,
+    older_than: Annotated[
+        float, Opt("--older-than", help="Delete entries older than this many days.")
+    ],
+) -> None:
+    """Delete the oldest audit entries; the rest of the chain still verifies."""
+    from ml_connector.runtime.retention import prune_audit
+
+    async def go(rt: Runtime) -> int:
+        connection = await rt.store.get_connection(name)
+        return await prune_audit(rt, connection, older_than_days=older_than)
+
+    pruned = run_with_runtime(go)
+    console.print(f"Pruned {pruned} audit entr{'y' if pruned == 1 else 'ies'} of {escape(name)}.")
+
+
 @audit_app.command("verify")
 def audit_verify(name: str) -> None:
     """Check the hash chain; exit 1 and name each break if anything was altered."""

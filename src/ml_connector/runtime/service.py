@@ -4,13 +4,18 @@
 
 - **work**: claim due records across the active connections (a fair share each), run them,
   flush write-backs; when nothing is due, sleep until woken (a webhook arrived: ``wake()``) or
-  until ``poll_interval_s`` passes. On stop, the batch in hand is finished and nothing new is
+  until ``poll_interval_s`` passes. On PostgreSQL, work queued by another process wakes it too
+  (LISTEN/NOTIFY, see ``store.notify``). On stop, the batch in hand is finished and nothing new is
   claimed, so a graceful shutdown leaves no record in flight. A killed process loses nothing
   either: its leases expire and another worker reclaims the records.
-- **schedule**: per connection, a reconciliation pass every ``reconcile_interval_s`` (the
-  connection's ``poll_interval_s`` setting overrides it): every bill Ramp lists as ready to sync
+- **schedule**: per connection, a reconciliation pass: every bill Ramp lists as ready to sync
   gets a queued record, so a webhook that never arrived never loses a bill. This runs whatever
-  the connection's mode, because webhooks are one-shot.
+  the connection's mode, because webhooks are one-shot: in ``webhooks`` mode every
+  ``reconcile_interval_s`` (the safety net), in ``polling``/``both`` mode on the connection's
+  ``poll_interval_s`` or ``poll_cron`` (see ``runtime.schedule``), timed by ``wall_clock``.
+
+Once a day the schedule loop also prunes each connection's audit entries older than its
+``audit_retention_days`` setting, if it has one (``runtime.retention``).
 
 Connections are re-read every ``refresh_s``: a paused connection gets no new work, a resumed or
 new one joins without a restart.
@@ -23,6 +28,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
@@ -32,10 +38,13 @@ from ml_connector.flows.payments import PaymentOptions
 from ml_connector.flows.po_plan import ProcurementOptions
 from ml_connector.runtime.chart import chart_tick
 from ml_connector.runtime.queueing import queue_payments, queue_purchase_orders
+from ml_connector.runtime.retention import PRUNE_EVERY, prune_audit, retention_days
 from ml_connector.runtime.retry import RetryPolicy
+from ml_connector.runtime.schedule import DEFAULT_SAFETY_NET_S, PollSchedule, next_due
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.runtime.worker import Worker, dispatch
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
+from ml_connector.store.notify import Listener
 
 __all__ = ["ReconcileResult", "Service", "reconcile"]
 
@@ -81,20 +90,32 @@ async def reconcile(runtime: Runtime, connection: Connection) -> ReconcileResult
 class Service:
     runtime: Runtime
     poll_interval_s: float = 1.0
-    reconcile_interval_s: float = 300.0
+    # The reconciliation safety net of webhooks-mode connections (polling ones set their own).
+    reconcile_interval_s: float = DEFAULT_SAFETY_NET_S
     refresh_s: float = 10.0
     concurrency: int = 8
     # How long a claim lasts; a killed worker's records are reclaimable once it runs out.
     lease_s: float = 120.0
     run_scheduler: bool = True
     run_chart: bool = True
+    # Wake on work queued by other processes (PostgreSQL LISTEN/NOTIFY; no-op on SQLite).
+    listen: bool = True
     policy: RetryPolicy | None = None
     clock: Callable[[], float] = time.monotonic
+    # Wall time for the reconciliation schedule: cron expressions name clock times.
+    wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _contexts: dict[int, FlowContext] = field(default_factory=dict)
     _connections: dict[int, Connection] = field(default_factory=dict)
-    _next_reconcile: dict[int, float] = field(default_factory=dict)
+    _last_reconcile: dict[int, datetime] = field(default_factory=dict)
+    _last_prune: dict[int, datetime] = field(default_factory=dict)
     _refreshed_at: float = -1e18
+    _listener: Listener | None = None
+
+    @property
+    def listening(self) -> bool:
+        """True while a LISTEN for other processes' work is in place (PostgreSQL only)."""
+        return self._listener is not None and self._listener.connected.is_set()
 
     def wake(self) -> None:
         """Something was queued: stop sleeping and claim now."""
@@ -118,11 +139,25 @@ class Service:
                 log.error("cannot build connection", connection=connection.name, error=str(exc))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run the work and schedule loops until ``stop`` is set."""
+        """Run the work and schedule loops until ``stop`` is set.
+
+        With ``listen`` (the default) on PostgreSQL, work queued by any process (a webhook
+        received by another ``serve``, a CLI replay) wakes this worker through LISTEN/NOTIFY.
+        """
         loops = [self._work(stop)]
         if self.run_scheduler:
             loops.append(self._schedule(stop))
-        await asyncio.gather(*loops)
+        if not self.listen:
+            await asyncio.gather(*loops)
+            return
+        async with self.runtime.store.listen_for_work(
+            lambda _connection_id: self.wake()
+        ) as listener:
+            self._listener = listener
+            try:
+                await asyncio.gather(*loops)
+            finally:
+                self._listener = None
 
     async def _sleep(self, stop: asyncio.Event, seconds: float, *, wakeable: bool) -> None:
         waiters = [asyncio.ensure_future(stop.wait())]
@@ -168,17 +203,45 @@ class Service:
             if result is not None:
                 log.info("chart pushed", connection=connection.name)
 
+    def _reconcile_due(self, connection: Connection) -> datetime:
+        """When the connection's next reconciliation pass is due (a bad schedule: safety net)."""
+        last = self._last_reconcile.get(connection.id)
+        try:
+            schedule = PollSchedule.from_settings(connection.settings)
+        except ConnectorError as exc:
+            schedule = PollSchedule("webhooks")
+            due = next_due(schedule, last, safety_net_s=self.reconcile_interval_s)
+            if self.wall_clock() >= due:  # once per safety-net pass, not on every tick
+                log.warning("bad poll schedule", connection=connection.name, error=str(exc))
+            return due
+        return next_due(schedule, last, safety_net_s=self.reconcile_interval_s)
+
+    async def _retention(self, connections: list[Connection], now: datetime) -> None:
+        """Once a day per connection, prune audit entries past ``audit_retention_days``."""
+        for connection in connections:
+            last = self._last_prune.get(connection.id)
+            if last is not None and now - last < PRUNE_EVERY:
+                continue
+            self._last_prune[connection.id] = now
+            try:
+                days = retention_days(connection.settings)
+                if days is None:
+                    continue
+                pruned = await prune_audit(self.runtime, connection, older_than_days=days, now=now)
+            except ConnectorError as exc:
+                log.warning("audit prune failed", connection=connection.name, error=str(exc))
+                continue
+            if pruned:
+                log.info("audit pruned", connection=connection.name, entries=pruned)
+
     async def _schedule(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self._refresh()
-            now = self.clock()
+            now = self.wall_clock()
             for cid, connection in list(self._connections.items()):
-                interval = float(
-                    connection.settings.get("poll_interval_s", self.reconcile_interval_s)
-                )
-                if now < self._next_reconcile.get(cid, 0.0):
+                if now < self._reconcile_due(connection):
                     continue
-                self._next_reconcile[cid] = now + interval
+                self._last_reconcile[cid] = now
                 try:
                     result = await reconcile(self.runtime, connection)
                 except AuthenticationError as exc:
@@ -197,5 +260,6 @@ class Service:
                 log.info("reconciled", connection=connection.name, ready=result.ready)
             if self.run_chart:
                 await self._chart(list(self._connections.values()))
+            await self._retention(list(self._connections.values()), now)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sleep(stop, 1.0, wakeable=False)

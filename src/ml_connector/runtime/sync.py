@@ -34,7 +34,7 @@ from ml_connector.runtime.wiring import Runtime
 from ml_connector.runtime.worker import Worker, dispatcher
 from ml_connector.store import Connection, ConnectionStatus, SyncRecord, SyncStatus
 
-__all__ = ["PASSES", "SyncSummary", "parse_only", "sync_once"]
+__all__ = ["PASSES", "SyncSummary", "parse_only", "settle", "sync_once"]
 
 # The parts of a pass as ``sync --only`` names them, and the record type each works on.
 PASSES = {"purchase-orders": "purchase_order", "bills": "bill", "payments": "payment"}
@@ -156,14 +156,17 @@ async def _paused(runtime: Runtime, connection: Connection, exc: AuthenticationE
     )
 
 
-async def _settle(
+async def settle(
     runtime: Runtime,
     worker: Worker,
     connection_id: int,
     keys: set[tuple[str, str]],
     deadline: float,
 ) -> None:
-    """Work the queue; wait for this pass's retries while they fall due before ``deadline``."""
+    """Work the queue; wait for the retries of ``keys`` while they fall due before ``deadline``.
+
+    The worker loop every one-shot pass shares (``sync --once``, ``backfill``).
+    """
     while True:
         await worker.run_until_idle(connection_id=connection_id)
         waiting = [
@@ -235,7 +238,7 @@ async def sync_once(
     )
     deadline = time.monotonic() + settle_s
     keys |= follow_ups
-    await _settle(runtime, worker, connection.id, keys, deadline)
+    await settle(runtime, worker, connection.id, keys, deadline)
     if "payment" in kinds and not worker.paused:
         try:
             paid = await queue_payments(runtime.store, ctx)
@@ -244,7 +247,7 @@ async def sync_once(
         payments = {("payment", bill_id) for bill_id in paid} - keys
         expected += len(payments)
         keys |= payments
-        await _settle(runtime, worker, connection.id, keys, deadline)
+        await settle(runtime, worker, connection.id, keys, deadline)
 
     stats = worker.stats
     summary.visma_invoices_created = stats.created

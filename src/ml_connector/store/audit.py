@@ -8,6 +8,13 @@ link that ``verify_audit`` reports, including removal of the newest entries.
 
 Appends to one chain are serialised so it never forks: PostgreSQL locks the chain's head row,
 SQLite runs the append in its single write transaction.
+
+Retention (``prune_audit``) deletes a chain's oldest entries, always a prefix, and records the
+seq and hash of the newest deleted entry on the head row as the chain's anchor; ``verify_audit``
+then starts from the anchor instead of the genesis hash. Every surviving entry stays checkable,
+and deleting or altering entries after the anchor is still detected. The anchor itself is
+trusted: someone able to rewrite it together with the entries could hide a truncated prefix, so
+an operator who needs more exports the trail before pruning (``audit export``).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.audit import Redactor
@@ -226,6 +233,54 @@ class AuditRepository(Repository):
         async with self._db.read() as session:
             return [_to_entry(row) for row in await session.scalars(query)]
 
+    async def prune_audit(self, connection_id: int, *, before: datetime) -> int:
+        """Delete the chain's oldest entries, those before the first one at or after ``before``.
+
+        Only a prefix of the chain goes, so an entry stamped out of order never leaves a gap.
+        The newest deleted entry becomes the head's anchor (module docstring); returns how many
+        entries were deleted. The head row is locked, so appends wait rather than interleave.
+        """
+        async with self._db.write() as session:
+            conn = await session.connection()
+            head_query = (
+                select(AuditHeadRow.last_seq)
+                .where(AuditHeadRow.connection_id == connection_id)
+                .with_for_update()
+            )
+            last_seq = (await conn.execute(head_query)).scalar()
+            if last_seq is None:
+                return 0
+            first_kept = (
+                await conn.execute(
+                    select(func.min(AuditEntryRow.seq)).where(
+                        AuditEntryRow.connection_id == connection_id, AuditEntryRow.at >= before
+                    )
+                )
+            ).scalar()
+            cut = last_seq if first_kept is None else first_kept - 1
+            newest_pruned = (
+                await conn.execute(
+                    select(AuditEntryRow.seq, AuditEntryRow.hash)
+                    .where(AuditEntryRow.connection_id == connection_id, AuditEntryRow.seq <= cut)
+                    .order_by(AuditEntryRow.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+            if newest_pruned is None:
+                return 0
+            anchor_seq, anchor_hash = newest_pruned
+            deleted = await conn.execute(
+                delete(AuditEntryRow).where(
+                    AuditEntryRow.connection_id == connection_id, AuditEntryRow.seq <= anchor_seq
+                )
+            )
+            await conn.execute(
+                update(AuditHeadRow)
+                .where(AuditHeadRow.connection_id == connection_id)
+                .values(anchor_seq=anchor_seq, anchor_hash=anchor_hash)
+            )
+            return int(deleted.rowcount)
+
     async def verify_audit(self, connection_id: int) -> list[AuditProblem]:
         """Every break in the connection's chain; an empty list means it is intact."""
         problems: list[AuditProblem] = []
@@ -233,6 +288,8 @@ class AuditRepository(Repository):
         # One snapshot for head and entries, so a concurrent append cannot look like tampering.
         async with self._db.read(snapshot=True) as session:
             head = await session.get(AuditHeadRow, connection_id)
+            if head is not None:  # after pruning, the chain starts at the anchor
+                expected_seq, prev_hash = head.anchor_seq + 1, head.anchor_hash
             while True:
                 query = (
                     select(AuditEntryRow)

@@ -1,7 +1,7 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping versions, the chart map, users, stats) over one
+webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -19,6 +19,7 @@ from ml_connector.store.inbox import InboxRepository
 from ml_connector.store.links import LinkRepository
 from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
+from ml_connector.store.notify import NotifyRepository
 from ml_connector.store.stats import StatsRepository
 from ml_connector.store.users import UserRepository
 from ml_connector.store.work import WorkRepository
@@ -38,6 +39,7 @@ class Store(
     ChartRepository,
     UserRepository,
     StatsRepository,
+    NotifyRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 

@@ -227,6 +227,10 @@ class AuditHeadRow(Base):
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    # Where the chain starts after retention pruned its oldest entries: the seq and hash of the
+    # newest pruned entry (0 and the genesis hash while nothing was pruned).
+    anchor_seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    anchor_hash: Mapped[str] = mapped_column(String(64), server_default="0" * 64)
 
 
 class CursorRow(Base):

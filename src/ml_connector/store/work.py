@@ -5,7 +5,9 @@ one unit of work per object is ever in flight and updates to one object apply in
 Workers claim due records with a lease; a worker that dies simply lets its lease run out and
 another worker reclaims the record. Claims are exclusive on both backends: PostgreSQL locks the
 candidate rows with ``FOR UPDATE SKIP LOCKED`` (racing claimers skip each other's rows),
-SQLite claims inside one ``BEGIN IMMEDIATE`` transaction (claimers take turns).
+SQLite claims inside one ``BEGIN IMMEDIATE`` transaction (claimers take turns). On PostgreSQL a
+transaction that queues or hands back work also sends a NOTIFY, delivered on commit, so workers in
+other processes wake at once (:mod:`ml_connector.store.notify`).
 
 Status changes go through :func:`ml_connector.store.states.advance` and nowhere else; each one
 appends a row to ``attempts``.
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.errors import StoreError
 from ml_connector.store.engine import Database, Repository
+from ml_connector.store.notify import notify_work_in
 from ml_connector.store.records import Attempt, ConnectionStatus, SyncRecord
 from ml_connector.store.states import LEASED_TRANSITIONS, SyncStatus, Transition, advance
 from ml_connector.store.tables import AttemptRow, ConnectionRow, SyncRecordRow
@@ -195,6 +198,8 @@ async def upsert_record_in(
     row = (await session.scalars(query.with_for_update())).one()
     if inserted is None and replay:
         _replay(session, row, reason, now)
+    if inserted is not None or replay:
+        await notify_work_in(db, session, [connection_id])
     return row
 
 
@@ -254,6 +259,8 @@ async def upsert_records_in(
         existing_row = rows.get(key)
         if existing_row is not None and replay:
             _replay(session, existing_row, reason, now)
+    woken = first_reason if replay else [key for key in first_reason if key not in rows]
+    await notify_work_in(db, session, {key[0] for key in woken})
     return [ids[key] for key, _ in items]
 
 
@@ -437,6 +444,8 @@ class WorkRepository(Repository):
         async with self._db.write() as session:
             row = await _load(session, record_id)
             _apply(session, row, Transition.RELEASE, now, owner=owner)
+            # Another process's worker may take it at once.
+            await notify_work_in(self._db, session, [row.connection_id])
             return _to_record(row)
 
     async def exclude(

@@ -18,19 +18,23 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_ingest_benchmark_smoke(postgres_url: str) -> None:
+def test_ingest_benchmark_smoke(postgres_url: str, tmp_path: Path) -> None:
     """``python -m bench.ingest --small``: every signed event acked and queued once."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.ingest", "--small"],
         cwd=ROOT,
-        env={**os.environ, "ML_CONNECTOR_TEST_PG_URL": postgres_url},
+        env={
+            **os.environ,
+            "ML_CONNECTOR_TEST_PG_URL": postgres_url,
+            "ML_CONNECTOR_BENCH_RESULTS": str(tmp_path),
+        },
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("ingest: ")
-    result = json.loads((ROOT / "bench" / "results" / "ingest_small.json").read_text())
+    result = json.loads((tmp_path / "ingest_small.json").read_text())
     assert {(r["backend"], r["receivers"]) for r in result["runs"]} == {
         ("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)
     }  # fmt: skip

@@ -1,0 +1,118 @@
+"""``connection set`` (mode and poll schedule, merged into settings) and ``audit prune``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+from typer.testing import CliRunner, Result
+
+from ml_connector.cli import app
+from ml_connector.runtime import admin
+from ml_connector.runtime.wiring import Runtime
+from ml_connector.settings import Settings
+
+
+@dataclass
+class Operator:
+    settings: Settings
+    env: dict[str, str]
+
+    def run(self, *args: str) -> Result:
+        return CliRunner().invoke(app, list(args), env=self.env, catch_exceptions=False)
+
+    def stored(self) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            runtime = await Runtime.open(self.settings)
+            try:
+                return dict((await runtime.store.get_connection("acme")).settings)
+            finally:
+                await runtime.close()
+
+        return asyncio.run(read())
+
+
+@pytest.fixture
+def operator(tmp_path: Path) -> Operator:
+    """A store with connection ``acme`` whose settings hold a mapping section."""
+    key = Fernet.generate_key().decode()
+    database = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    settings = Settings(
+        database_url=database, master_key=SecretStr(key), master_key_file=tmp_path / "k"
+    )
+
+    async def add() -> None:
+        runtime = await Runtime.open(settings)
+        try:
+            await admin.add_connection(
+                runtime,
+                "acme",
+                credentials={
+                    "ramp_client_id": "r",
+                    "ramp_client_secret": "r-secret",
+                    "visma_client_id": "v",
+                    "visma_client_secret": "v-secret",
+                    "visma_tenant_id": "t",
+                    "visma_company_id": "1",
+                },
+                ramp_base_url="http://ramp.invalid",
+                visma_base_url="http://visma.invalid",
+                visma_token_url="http://visma.invalid/connect/token",
+                settings={"mapping": {"default_vat": "1"}},
+            )
+        finally:
+            await runtime.close()
+
+    asyncio.run(add())
+    env = {
+        "ML_CONNECTOR_DATABASE_URL": database,
+        "ML_CONNECTOR_MASTER_KEY": key,
+        "ML_CONNECTOR_LOG_JSON": "false",
+        "COLUMNS": "300",
+        "NO_COLOR": "1",
+    }
+    return Operator(settings, env)
+
+
+def test_set_mode_and_cron_then_interval(operator: Operator) -> None:
+    """Mode and cron are stored beside the mapping; a later interval replaces the cron."""
+    result = operator.run(
+        "connection", "set", "acme", "--mode", "polling", "--poll-cron", "*/15 * * * *"
+    )
+    assert result.exit_code == 0, result.output
+    assert operator.stored() == {
+        "mapping": {"default_vat": "1"},
+        "mode": "polling",
+        "poll_cron": "*/15 * * * *",
+    }
+    assert operator.run("connection", "set", "acme", "--poll-interval", "90").exit_code == 0
+    assert operator.stored() == {
+        "mapping": {"default_vat": "1"},
+        "mode": "polling",
+        "poll_interval_s": 90.0,
+    }
+
+
+def test_bad_cron_is_refused_and_nothing_changes(operator: Operator) -> None:
+    """A malformed cron expression exits 1 and leaves the settings as they were."""
+    result = operator.run(
+        "connection", "set", "acme", "--mode", "both", "--poll-cron", "61 * * * *"
+    )
+    assert result.exit_code == 1
+    assert "poll_cron" in result.output
+    assert operator.stored() == {"mapping": {"default_vat": "1"}}
+
+
+def test_audit_prune_refuses_a_non_positive_age(operator: Operator) -> None:
+    """``audit prune --older-than 0`` exits 1; a positive age prunes (nothing here) and exits 0."""
+    refused = operator.run("audit", "prune", "acme", "--older-than", "0")
+    assert refused.exit_code == 1
+    assert "--older-than" in refused.output
+    done = operator.run("audit", "prune", "acme", "--older-than", "30")
+    assert done.exit_code == 0, done.output
+    assert "Pruned 0 audit entries of acme." in done.output
