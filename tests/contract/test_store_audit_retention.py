@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contract.test_store_audit import T0, _chain, _connection, backend, scratch
+from contract.test_store_audit import T0, _chain, _connection
 from ml_connector.store.testing import ScratchDatabase
-
-__all__ = ["backend", "scratch"]  # the shared fixtures, re-exported for pytest
 
 
 async def test_prune_keeps_the_rest_verifiable(scratch: ScratchDatabase) -> None:

@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from ml_connector.errors import StoreError
 from ml_connector.store import ConnectionStatus, Store, SyncStatus
 from ml_connector.store.states import Transition, advance
-from ml_connector.store.testing import Backend, ScratchDatabase, scratch_database
+from ml_connector.store.testing import ScratchDatabase
 
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> tuple[Backend, str | None]:
-    """Each backend with its URL; resolved outside the event loop (postgres_url probes with one)."""
-    if request.param == "postgresql":
-        return "postgresql", request.getfixturevalue("postgres_url")
-    return "sqlite", None
-
-
-@pytest.fixture
-async def scratch(
-    backend: tuple[Backend, str | None], tmp_path: Path
-) -> AsyncIterator[ScratchDatabase]:
-    """A migrated scratch database on the backend under test."""
-    async with scratch_database(backend[0], directory=tmp_path, postgres_url=backend[1]) as db:
-        yield db
 
 
 async def _connection(store: Store, name: str = "acme") -> int:
