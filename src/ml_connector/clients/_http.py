@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -33,7 +33,7 @@ from ml_connector.clients._classify import (
     retry_delay,
     transport_error,
 )
-from ml_connector.clients._oauth import ClientCredentialsAuth
+from ml_connector.clients._oauth import AccessToken, ClientCredentialsAuth
 from ml_connector.clients._ratelimit import RateLimiter
 from ml_connector.errors import VendorError
 
@@ -402,6 +402,42 @@ class VendorClientBase:
     _http: HttpCore
     _auth: ClientCredentialsAuth
     _client_secret: SecretStr
+
+    def _connect(
+        self,
+        *,
+        system: str,
+        base_url: str,
+        client_secret: SecretStr,
+        fetch_token: Callable[[], Awaitable[AccessToken]],
+        transport: httpx.AsyncBaseTransport | None,
+        timeout_s: float,
+        clock: Callable[[], float],
+        retries: int,
+        on_call: Callable[[CallRecord], None] | None,
+        leeway_s: float,
+        max_retry_after_s: float,
+        limiter: RateLimiter,
+        api_headers: Mapping[str, str],
+        context: ErrorContext | None = None,
+    ) -> None:
+        """Build the transport seam and the token flow; each client calls this once."""
+        self._client_secret = client_secret
+        self._http = HttpCore(
+            system=system,
+            base_url=base_url,
+            transport=transport,
+            timeout_s=timeout_s,
+            clock=clock,
+            retries=retries,
+            on_call=on_call,
+            secrets=self._secrets,
+            api_headers=api_headers,
+            context=context,
+            max_retry_after_s=max_retry_after_s,
+            limiter=limiter,
+        )
+        self._auth = ClientCredentialsAuth(fetch_token, clock=clock, leeway_s=leeway_s)
 
     async def __aenter__(self) -> Self:
         return self

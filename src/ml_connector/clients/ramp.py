@@ -22,8 +22,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from ml_connector.clients._http import CallRecord, HttpCore, VendorClientBase
-from ml_connector.clients._oauth import AccessToken, ClientCredentialsAuth, TokenInfo, parse_token
+from ml_connector.clients._http import CallRecord, VendorClientBase
+from ml_connector.clients._oauth import AccessToken, TokenInfo, parse_token
 from ml_connector.clients._ratelimit import RateLimiter, SlidingWindowLimiter
 from ml_connector.clients.ramp_models import (
     AccountingConnection,
@@ -163,23 +163,23 @@ class RampClient(VendorClientBase):
         limiter: RateLimiter | None = None,
     ) -> None:
         self._creds = creds
-        self._client_secret = creds.client_secret
         self._clock = clock
         self._page_size = max(2, min(100, page_size))
-        self._http = HttpCore(
+        self._connect(
             system=SYSTEM,
             base_url=creds.base_url,
+            client_secret=creds.client_secret,
+            fetch_token=self._fetch_token,
             transport=transport,
             timeout_s=timeout_s,
             clock=clock,
             retries=retries,
             on_call=on_call,
-            secrets=self._secrets,
-            api_headers={"Accept": "application/json"},
+            leeway_s=leeway_s,
             max_retry_after_s=max_retry_after_s,
             limiter=limiter or SlidingWindowLimiter(200, 10.0),
+            api_headers={"Accept": "application/json"},
         )
-        self._auth = ClientCredentialsAuth(self._fetch_token, clock=clock, leeway_s=leeway_s)
 
     def __repr__(self) -> str:
         return f"RampClient(client_id={self._creds.client_id!r}, base_url={self._creds.base_url!r})"

@@ -28,8 +28,8 @@ from pydantic import SecretStr
 from pydantic.alias_generators import to_camel
 
 from ml_connector.clients._classify import ErrorContext
-from ml_connector.clients._http import CallRecord, HttpCore, Reply, VendorClientBase
-from ml_connector.clients._oauth import AccessToken, ClientCredentialsAuth, TokenInfo, parse_token
+from ml_connector.clients._http import CallRecord, Reply, VendorClientBase
+from ml_connector.clients._oauth import AccessToken, TokenInfo, parse_token
 from ml_connector.clients._ratelimit import QuotaLimiter, RateLimiter
 from ml_connector.clients.visma_models import (
     Account,
@@ -223,24 +223,24 @@ class VismaClient(VendorClientBase):
         limiter: RateLimiter | None = None,
     ) -> None:
         self._creds = creds
-        self._client_secret = creds.client_secret
         self._clock = clock
         self._page_size = max(1, page_size)
-        self._http = HttpCore(
+        self._connect(
             system=SYSTEM,
             base_url=creds.base_url,
+            client_secret=creds.client_secret,
+            fetch_token=self._fetch_token,
             transport=transport,
             timeout_s=timeout_s,
             clock=clock,
             retries=retries,
             on_call=on_call,
-            secrets=self._secrets,
-            api_headers={"Accept": "application/json", "ipp-company-id": creds.company_id},
-            context=ErrorContext(company_id=creds.company_id, tenant_id=creds.tenant_id),
+            leeway_s=leeway_s,
             max_retry_after_s=max_retry_after_s,
             limiter=limiter or QuotaLimiter(),
+            api_headers={"Accept": "application/json", "ipp-company-id": creds.company_id},
+            context=ErrorContext(company_id=creds.company_id, tenant_id=creds.tenant_id),
         )
-        self._auth = ClientCredentialsAuth(self._fetch_token, clock=clock, leeway_s=leeway_s)
 
     def __repr__(self) -> str:
         c = self._creds
