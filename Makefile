@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("ml-connector needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -27,7 +27,19 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-test: lint typecheck
+# The browser tests drive Debian's Chromium through Playwright; no browser build is downloaded.
+# Installed here when missing (needs root and apt); without it those tests skip with a reason.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get install -y -q chromium >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) || \
+	  echo "could not install chromium: the browser tests will skip"; \
+	else echo "no $(CHROMIUM) and no root apt-get: the browser tests will skip"; fi
+
+test: lint typecheck browser
 	$(BIN)/pytest
 
 clean:

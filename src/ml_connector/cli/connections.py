@@ -137,24 +137,62 @@ def connection_set(
             help='Cron expression in UTC, e.g. "*/15 * * * *" (replaces an interval).',
         ),
     ] = None,
+    purchase_orders: Annotated[
+        bool | None,
+        Opt(
+            "--purchase-orders/--no-purchase-orders",
+            help="Sync Ramp purchase orders into Visma (F3); off by default.",
+        ),
+    ] = None,
+    po_tolerance: Annotated[
+        str | None,
+        Opt(
+            "--po-tolerance",
+            help="How far a PO-matched bill may exceed the order's open amount, in percent.",
+        ),
+    ] = None,
+    payments: Annotated[
+        bool | None,
+        Opt("--payments/--no-payments", help="Sync Ramp bill payments to Visma; off by default."),
+    ] = None,
+    cash_account: Annotated[
+        str | None, Opt("--cash-account", help="The Visma cash account payments are made from.")
+    ] = None,
+    payment_method: Annotated[
+        str | None,
+        Opt("--payment-method", help="A Visma payment method id (the supplier's when unset)."),
+    ] = None,
 ) -> None:
-    """Set a connection's mode and poll schedule, merged into its other settings.
+    """Set a connection's mode, poll schedule and optional flows, merged into its settings.
 
     The reconciliation pass runs in every mode: in webhooks mode as an hourly safety net, in
-    polling and both modes on this schedule.
+    polling and both modes on this schedule. Purchase orders and payments are read on every unit
+    of work, so a change applies to running workers without a restart.
     """
+    from ml_connector.runtime.features import FeatureChange, merged_feature_settings
     from ml_connector.runtime.schedule import merged_schedule_settings
+
+    change = FeatureChange(
+        purchase_orders=purchase_orders,
+        po_tolerance_percent=po_tolerance,
+        payments=payments,
+        cash_account=cash_account,
+        payment_method=payment_method,
+    )
 
     async def apply(rt: Runtime) -> dict[str, Any]:
         connection = await rt.store.get_connection(name)
         merged = merged_schedule_settings(
             connection.settings, mode=mode, interval_s=poll_interval, cron=poll_cron
         )
+        if not change.is_empty():
+            merged = merged_feature_settings(merged, change)
         await rt.store.update_connection_settings(connection.id, merged)
         return merged
 
     merged = run_with_runtime(apply)
-    shown = {k: merged[k] for k in ("mode", "poll_interval_s", "poll_cron") if k in merged}
+    keys = ("mode", "poll_interval_s", "poll_cron", "purchase_orders", "payments")
+    shown = {k: merged[k] for k in keys if k in merged}
     console.print(f"Connection [bold]{escape(name)}[/bold]: {escape(json.dumps(shown))}")
 
 

@@ -116,3 +116,30 @@ def test_audit_prune_refuses_a_non_positive_age(operator: Operator) -> None:
     done = operator.run("audit", "prune", "acme", "--older-than", "30")
     assert done.exit_code == 0, done.output
     assert "Pruned 0 audit entries of acme." in done.output
+
+
+def test_purchase_orders_and_payments_switch_on_and_off(operator: Operator) -> None:
+    """The optional flows are switched per connection; tolerance is kept as exact text."""
+    result = operator.run(
+        "connection", "set", "acme", "--purchase-orders", "--po-tolerance", "2.5",
+        "--payments", "--cash-account", "1920",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert operator.stored() == {
+        "mapping": {"default_vat": "1"},
+        "purchase_orders": {"enabled": True, "tolerance_percent": "2.5"},
+        "payments": {"enabled": True, "cash_account": "1920"},
+    }
+    assert operator.run("connection", "set", "acme", "--no-payments").exit_code == 0
+    assert operator.stored()["payments"] == {"enabled": False, "cash_account": "1920"}
+
+
+def test_payments_without_a_cash_account_are_refused(operator: Operator) -> None:
+    """Payments need a cash account; the refusal names it and stores nothing."""
+    result = operator.run("connection", "set", "acme", "--payments")
+    assert result.exit_code == 1
+    assert "--cash-account" in result.output
+    refused = operator.run("connection", "set", "acme", "--po-tolerance", "lots")
+    assert refused.exit_code == 1
+    assert "not a number" in refused.output
+    assert operator.stored() == {"mapping": {"default_vat": "1"}}
