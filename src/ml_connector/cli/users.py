@@ -1,16 +1,24 @@
-"""``ml-connector users …``: dashboard and admin-API users and their API tokens."""
+"""``ml-connector users …``: dashboard and admin-API users and their API tokens.
+
+``add``, ``set-role``, ``remove`` (and the dashboard's users page) are audited in the chains of
+the connections whose access they change, with the operating-system login as the actor
+(``cli:<login>``). The last enabled admin cannot be demoted or removed.
+"""
 
 from __future__ import annotations
 
+import getpass
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
-from ml_connector.cli._common import Opt, app, console, run_with_runtime
+from ml_connector.cli._common import Opt, app, console, print_json, run_with_runtime
 from ml_connector.errors import ConfigurationError
+from ml_connector.runtime import users as user_ops
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store.users import Role
+from ml_connector.store.users import UNCHANGED, Role, Unchanged
 from ml_connector.web.auth import hash_password, new_api_token
 
 __all__ = ["users_app"]
@@ -19,6 +27,15 @@ users_app = typer.Typer(help="Users of the dashboard and the admin API.")
 app.add_typer(users_app, name="users")
 
 _PASSWORD_ENV = "ML_CONNECTOR_USER_PASSWORD"
+
+
+def _actor() -> dict[str, Any]:
+    """Who acts from the command line, as the audit trail records it."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return {"user": f"cli:{login}", "role": "cli", "via": "cli"}
 
 
 @users_app.command("add")
@@ -41,11 +58,9 @@ def add(
         raise typer.Exit(1) from None
 
     async def work(rt: Runtime) -> None:
-        scope: frozenset[int] | None = None
-        if connection:
-            scope = frozenset([(await rt.store.get_connection(name)).id for name in connection])
-        user = await rt.store.create_user(
-            email, password_hash=password_hash, role=role, connection_ids=scope
+        scope = await user_ops.scope_ids(rt, connection or [])
+        user = await user_ops.add_user(
+            rt, _actor(), email, password_hash=password_hash, role=role, scope=scope
         )
         where = ", ".join(connection) if connection else "all connections"
         console.print(f"user {user.email} ({user.role.value}) created; sees {where}")
@@ -67,3 +82,72 @@ def token(email: str) -> None:
 
     secret = run_with_runtime(work)
     typer.echo(secret)
+
+
+@users_app.command("list")
+def list_users(as_json: Annotated[bool, Opt("--json")] = False) -> None:
+    """Every user: role, connections, disabled, how many API tokens."""
+    users = run_with_runtime(user_ops.list_users)
+    if as_json:
+        print_json(users)
+        return
+    table = Table("email", "role", "connections", "disabled", "api tokens")
+    for user in users:
+        scope = "all" if user["connections"] is None else ", ".join(user["connections"])
+        disabled = "yes" if user["disabled"] else ""
+        table.add_row(user["email"], user["role"], scope, disabled, str(user["api_tokens"]))
+    console.print(table)
+
+
+@users_app.command("set-role")
+def set_role(
+    email: str,
+    role: Annotated[Role, Opt("--role", help="admin, operator or viewer.")],
+    connection: Annotated[
+        list[str] | None,
+        Opt("--connection", help="Also set the scope to these connections (repeatable)."),
+    ] = None,
+    all_connections: Annotated[
+        bool, Opt("--all-connections", help="Also widen the scope to every connection.")
+    ] = False,
+) -> None:
+    """Change a user's role (and, optionally, which connections they see)."""
+    if connection and all_connections:
+        console.print("error: give --connection or --all-connections, not both")
+        raise typer.Exit(1)
+
+    async def work(rt: Runtime) -> None:
+        user = await user_ops.find_user(rt, email)
+        scope: frozenset[int] | Unchanged | None = UNCHANGED
+        if all_connections:
+            scope = None
+        elif connection:
+            scope = await user_ops.scope_ids(rt, connection)
+        after = await user_ops.update_user(rt, _actor(), user, role=role, scope=scope)
+        console.print(f"user {after.email} is now {after.role.value}")
+
+    run_with_runtime(work)
+
+
+@users_app.command("disable")
+def disable(email: str) -> None:
+    """Disable a user: no more logins, and their API tokens are revoked."""
+
+    async def work(rt: Runtime) -> None:
+        user = await user_ops.find_user(rt, email)
+        await user_ops.update_user(rt, _actor(), user, disabled=True)
+        console.print(f"user {user.email} disabled; API tokens revoked")
+
+    run_with_runtime(work)
+
+
+@users_app.command("remove")
+def remove(email: str) -> None:
+    """Delete a user and their API tokens."""
+
+    async def work(rt: Runtime) -> None:
+        user = await user_ops.find_user(rt, email)
+        await user_ops.remove_user(rt, _actor(), user)
+        console.print(f"user {user.email} removed")
+
+    run_with_runtime(work)

@@ -1,4 +1,4 @@
-"""Operator actions shared by the CLI and (later) the admin API: connections, ping, status, keys.
+"""Operator actions shared by the CLI and the admin API: connections, ping, status, keys.
 
 Everything returned here is safe to print: secrets are masked, vendor errors are scrubbed.
 """
@@ -16,6 +16,7 @@ __all__ = [
     "add_connection",
     "describe_connection",
     "describe_connections",
+    "live_rate_limits",
     "mask",
     "ping",
     "resume_connection",
@@ -142,6 +143,34 @@ async def status(rt: Runtime, name: str) -> dict[str, Any]:
         "oldest_pending": pending[0].created_at.isoformat() if pending else None,
         "last_error": attention[0].last_error if attention else None,
     }
+
+
+_LIMITER_FIGURES = ("limit", "remaining", "window_s", "waited_s")
+
+
+def live_rate_limits(rt: Runtime, connection_id: int) -> dict[str, dict[str, float]] | None:
+    """What this process's rate limiters know of the connection's quotas, per system.
+
+    None when this process holds no clients for the connection (the dashboard then falls back
+    to what the store saw). The figures are read, never changed: ``limit`` and ``remaining``
+    as the vendor last reported them, ``window_s`` for Ramp's sliding window, and ``waited_s``,
+    the total time calls spent waiting for quota.
+    """
+    ctx = rt._contexts.get(connection_id)  # the live context, when this process has one
+    if ctx is None:
+        return None
+    found: dict[str, dict[str, float]] = {}
+    for system, client in (("ramp", ctx.ramp), ("visma", ctx.visma)):
+        limiter = getattr(getattr(client, "_http", None), "limiter", None)
+        figures = {
+            name: float(value)
+            for name in _LIMITER_FIGURES
+            if isinstance(value := getattr(limiter, name, None), int | float)
+            and not isinstance(value, bool)
+        }
+        if figures:
+            found[system] = figures
+    return found
 
 
 async def rotate_keys(rt: Runtime) -> int:

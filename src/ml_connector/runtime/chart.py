@@ -18,7 +18,10 @@ everything that push read, so the next delta read (``>=``, minus the overlap) re
 stale cursor only means re-reading; the diff against the chart map makes that a no-op.
 
 Pushes of one connection are serialised with a store lock, so a webhook and a poll never push
-the same change twice at once.
+the same change twice at once. Every push that writes records its outcome (when, full or delta,
+what it applied, what Ramp refused, or the error that stopped it) under the cursor
+``chart:last_push``; ``chart_status`` shows it, and ``pending_changes`` runs a dry push to show
+what the next push would do.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ml_connector.errors import RetriableVendorError
+from ml_connector.errors import ConnectorError, RetriableVendorError
 from ml_connector.flows.chart import (
     SOURCES,
     ChartConfig,
@@ -48,6 +51,7 @@ __all__ = [
     "chart_tick",
     "is_chart_event",
     "on_visma_change",
+    "pending_changes",
     "poll",
     "push",
 ]
@@ -57,6 +61,7 @@ _CURSOR = "chart:{}"  # one per delta source: chart:accounts, chart:projects, ch
 _INBOX_CURSOR = "chart:inbox"  # the last inbox event id a push has covered
 _LAST_POLL = "chart:last_poll"
 _LAST_FULL = "chart:last_full"
+_LAST_PUSH = "chart:last_push"  # JSON: when, full or delta, and how the newest push ended
 _LOCK_TTL_S = 900.0
 DEFAULT_POLL_INTERVAL_S = 900.0
 DEFAULT_FULL_INTERVAL_S = 86_400.0
@@ -104,10 +109,25 @@ async def _run(
     token = current_timeline.set(timeline)
     try:
         since = await _cursors(runtime, connection.id) if delta else None
-        result, chart = await push_chart(
-            ctx, _config(ctx, connection), since=since or None, dry_run=dry_run
-        )
+        try:
+            result, chart = await push_chart(
+                ctx, _config(ctx, connection), since=since or None, dry_run=dry_run
+            )
+        except ConnectorError as exc:
+            if not dry_run:
+                error = ctx.redactor.scrub_text(str(exc))
+                await _note_push(runtime, connection.id, delta, {"ok": False, "error": error})
+            raise
         if not dry_run:
+            summary = result.summary()
+            outcome = {
+                "ok": not result.failures,
+                "applied": summary["applied"],
+                "adopted": summary["adopted"],
+                "failures": summary["failures"][:50],
+                "failure_count": len(summary["failures"]),
+            }
+            await _note_push(runtime, connection.id, delta, outcome)
             failed = {f.kind for f in result.failures}
             blocked = {
                 "accounts": ChartKind.GL_ACCOUNT.value in failed,
@@ -131,10 +151,28 @@ async def _run(
             await runtime.store.release_lock(lock, runtime.owner)
 
 
+async def _note_push(
+    runtime: Runtime, connection_id: int, delta: bool, outcome: dict[str, Any]
+) -> None:
+    record = {"at": datetime.now(UTC).isoformat(), "kind": "delta" if delta else "full"}
+    await runtime.store.set_cursor(
+        connection_id, _LAST_PUSH, json.dumps({**record, **outcome}, sort_keys=True)
+    )
+
+
 async def push(runtime: Runtime, connection_name: str, *, dry_run: bool = False) -> ChartPushResult:
     """A full push (``chart push NAME [--dry-run]``)."""
     connection = await runtime.store.get_connection(connection_name)
     return await _run(runtime, connection, delta=False, dry_run=dry_run)
+
+
+async def pending_changes(runtime: Runtime, connection_name: str) -> list[dict[str, Any]]:
+    """What a full push would change in Ramp now (a dry run: reads both sides, writes nothing)."""
+    result = await push(runtime, connection_name, dry_run=True)
+    changes = [change.describe() for change in result.changes]
+    if result.connection_created:
+        changes.insert(0, {"action": "create", "kind": "accounting connection", "visma_id": ""})
+    return changes
 
 
 async def poll(runtime: Runtime, connection: Connection) -> ChartPushResult:
@@ -218,9 +256,15 @@ class ChartStatus:
     counts: dict[str, dict[str, int]]  # kind → {active, removed, failed}
     failures: list[dict[str, str]]
     cursors: dict[str, str]
+    last_push: dict[str, Any] | None = None  # when, full or delta, ok, applied, failures
 
     def as_dict(self) -> dict[str, Any]:
-        return {"counts": self.counts, "failures": self.failures, "cursors": self.cursors}
+        return {
+            "counts": self.counts,
+            "failures": self.failures,
+            "cursors": self.cursors,
+            "last_push": self.last_push,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2)
@@ -248,9 +292,11 @@ async def chart_status(runtime: Runtime, connection_name: str) -> ChartStatus:
                     "error": entry.error,
                 }
             )
+    stored = await runtime.store.list_cursors(connection.id)
     cursors = {
         name: value
-        for name, value in (await runtime.store.list_cursors(connection.id)).items()
-        if name.startswith("chart:")
+        for name, value in stored.items()
+        if name.startswith("chart:") and name != _LAST_PUSH
     }
-    return ChartStatus(counts, failures, cursors)
+    last_push = json.loads(stored[_LAST_PUSH]) if stored.get(_LAST_PUSH) else None
+    return ChartStatus(counts, failures, cursors, last_push)

@@ -1,4 +1,4 @@
-"""Mapping table actions shared by the CLI and (later) the admin API and dashboard.
+"""Mapping table actions shared by the CLI, the admin API and the dashboard's mapping editor.
 
 Every change goes the same way: build the new table, validate it (conflicts always; targets
 against Visma's master data unless told not to), save it as the next version, and hand it to
@@ -6,7 +6,8 @@ the connection's cached flow context so this process uses it at once. Other proc
 up when they next build the connection's context.
 
 ``pull`` refreshes the catalog of known values from both sides and reports which
-Ramp-originated values the table does not cover yet.
+Ramp-originated values the table does not cover yet; ``unmapped_in_catalog`` answers the same
+question from the stored catalog, without calling either vendor.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from ml_connector.mapping.table import (
     renumbered,
     validate,
 )
-from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import MappingVersion
+from ml_connector.runtime.wiring import Runtime, coding_rules
+from ml_connector.store import Connection, MappingVersion
 
 __all__ = [
     "PullReport",
@@ -37,6 +38,7 @@ __all__ = [
     "pull",
     "save_table",
     "set_rule",
+    "unmapped_in_catalog",
     "unset_rule",
 ]
 
@@ -62,6 +64,8 @@ async def save_table(
     """Validate and save ``table`` as the next version; MappingTableError names bad rows."""
     connection = await runtime.store.get_connection(name)
     ctx = await runtime.context(connection)
+    if check_visma:
+        ctx.master.invalidate()  # validate against Visma as it is now, not a cached copy
     master = await ctx.master.get() if check_visma else None
     problems = validate(table, master)
     if problems:
@@ -195,17 +199,7 @@ async def pull(runtime: Runtime, name: str) -> PullReport:
         "vat": vat,
     }
     await runtime.store.save_mapping_catalog(connection.id, {"ramp": ramp, "visma": visma})
-    table = ctx.rules.table
-    foreign = set(ramp) - ours - ctx.rules.passthrough_fields
-    unmapped: dict[str, list[str]] = {}
-    for field_id in sorted(foreign):
-        missing = [
-            option
-            for option in sorted(ramp[field_id]["options"])
-            if not any(r.matches(field_id, option) and not r.is_fallback for r in table.rules)
-        ]
-        if missing:
-            unmapped[field_id] = missing
+    unmapped = _unmapped(ramp, ours, ctx.rules.passthrough_fields, ctx.rules.table)
     visma_values = len(accounts) + sum(len(v) for v in segments.values()) + len(projects) + len(vat)
     return PullReport(
         ramp_fields=len(ramp),
@@ -213,3 +207,36 @@ async def pull(runtime: Runtime, name: str) -> PullReport:
         visma_values=visma_values,
         unmapped=unmapped,
     )
+
+
+def _unmapped(
+    ramp: dict[str, Any], ours: set[str], passthrough: frozenset[str], table: MappingTable
+) -> dict[str, list[str]]:
+    """Per Ramp-originated field, the option ids no (non-fallback) row of ``table`` covers."""
+    unmapped: dict[str, list[str]] = {}
+    for field_id in sorted(set(ramp) - ours - passthrough):
+        options = ramp[field_id].get("options") or {}
+        missing = [
+            option
+            for option in sorted(options)
+            if not any(r.matches(field_id, option) and not r.is_fallback for r in table.rules)
+        ]
+        if missing:
+            unmapped[field_id] = missing
+    return unmapped
+
+
+async def unmapped_in_catalog(
+    runtime: Runtime, connection: Connection, table: MappingTable
+) -> dict[str, list[str]] | None:
+    """``pull``'s unmapped list from the stored catalog (None before the first pull)."""
+    catalog = await runtime.store.get_mapping_catalog(connection.id)
+    if catalog is None:
+        return None
+    ours = {
+        e.visma_id
+        for e in await runtime.store.list_chart_entries(connection.id, ChartKind.FIELD.value)
+    }
+    ramp = catalog.data.get("ramp") or {}
+    passthrough = coding_rules(connection.settings).passthrough_fields
+    return _unmapped(ramp, ours, passthrough, table)

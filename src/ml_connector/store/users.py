@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,7 +32,7 @@ from ml_connector.errors import ConfigurationError, StoreError
 from ml_connector.store.engine import Repository
 from ml_connector.store.tables import Base
 
-__all__ = ["ApiTokenRow", "Role", "User", "UserRepository", "UserRow"]
+__all__ = ["UNCHANGED", "ApiTokenRow", "Role", "Unchanged", "User", "UserRepository", "UserRow"]
 
 _JSON = JSON().with_variant(JSONB(), "postgresql")
 
@@ -80,6 +90,17 @@ class User:
     def __repr__(self) -> str:
         # The hash stays out of reprs: it would help an offline guessing attack.
         return f"User(id={self.id}, email={self.email!r}, role={self.role.value!r})"
+
+
+class Unchanged:
+    """The type of :data:`UNCHANGED`."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+# ``update_user(..., connection_ids=UNCHANGED)`` keeps the scope; None means every connection.
+UNCHANGED = Unchanged()
 
 
 def _to_user(row: UserRow) -> User:
@@ -170,3 +191,57 @@ class UserRepository(Repository):
             if user is None or user.disabled:
                 return None
             return _to_user(user)
+
+    async def update_user(
+        self,
+        user_id: int,
+        *,
+        role: Role | None = None,
+        connection_ids: frozenset[int] | Unchanged | None = UNCHANGED,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> User:
+        """Change a user's role, scope, disabled flag or password hash; returns the new user.
+
+        Arguments left at their defaults keep their value (``connection_ids=None`` widens the
+        scope to every connection). Raises ConfigurationError when there is no such user.
+        """
+        async with self._db.write() as session:
+            row = await session.get(UserRow, user_id)
+            if row is None:
+                raise ConfigurationError(f"no user with id {user_id}")
+            if role is not None:
+                row.role = Role(role).value
+            if not isinstance(connection_ids, Unchanged):
+                row.connection_ids = None if connection_ids is None else sorted(connection_ids)
+            if disabled is not None:
+                row.disabled = disabled
+            if password_hash is not None:
+                row.password_hash = password_hash
+            return _to_user(row)
+
+    async def delete_user(self, user_id: int) -> bool:
+        """Remove a user and their API tokens; False when there was no such user."""
+        async with self._db.write() as session:
+            row = await session.get(UserRow, user_id)
+            if row is None:
+                return False
+            await session.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == user_id))
+            await session.delete(row)
+            return True
+
+    async def count_api_tokens(self) -> dict[int, int]:
+        """How many API tokens each user holds (users without tokens are left out)."""
+        async with self._db.read() as session:
+            query = select(ApiTokenRow.user_id, func.count()).group_by(ApiTokenRow.user_id)
+            return {int(uid): int(n) for uid, n in (await session.execute(query)).all()}
+
+    async def revoke_api_tokens(self, user_id: int) -> int:
+        """Delete every API token of the user; returns how many there were."""
+        async with self._db.write() as session:
+            tokens = list(
+                await session.scalars(select(ApiTokenRow).where(ApiTokenRow.user_id == user_id))
+            )
+            for token in tokens:
+                await session.delete(token)
+            return len(tokens)

@@ -3,9 +3,11 @@
 Authentication is a Bearer API token or the dashboard's session cookie; without either every
 route answers 401. Unsafe methods called with the session cookie also need the session's CSRF
 token in ``X-CSRF-Token``. A viewer gets 403 on actions; a connection outside the caller's
-scope is 404, like one that does not exist. Errors are ``{"error": message}``.
+scope is 404, like one that does not exist. Errors are ``{"error": message}``; a refused
+mapping edit adds ``problems``. Statuses: 400 invalid input, 409 refused by the connector's
+state, 422 invalid mapping table, 502 a vendor failed while the action ran.
 
-The OpenAPI document (``GET /api/v1/openapi.json``, unauthenticated) is written by hand below.
+The OpenAPI document (``GET /api/v1/openapi.json``, unauthenticated) is ``web/openapi.py``.
 """
 
 from __future__ import annotations
@@ -18,25 +20,34 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ml_connector.errors import ConnectorError
+from ml_connector.errors import ConnectorError, VendorError
+from ml_connector.mapping.table import MappingTableError, Problem
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import SyncStatus
+from ml_connector.web import actions, config_ops, user_ops
 from ml_connector.web import operations as ops
 from ml_connector.web.auth import CSRF_HEADER, Auth, Principal
+from ml_connector.web.openapi import OPENAPI
 
 __all__ = ["OPENAPI", "api_routes"]
 
 Handler = Callable[[Request, Principal], Awaitable[Any]]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _int(value: str | None, default: int, *, low: int = 0, high: int = 1000) -> int:
     if value is None or value == "":
         return default
-    return max(low, min(high, int(value)))
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise ValueError(f"{number} is outside {low}..{high}")
+    return number
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -51,13 +62,75 @@ async def _body(request: Request) -> dict[str, Any]:
 
 def _ids(body: dict[str, Any]) -> list[int]:
     ids = body.get("record_ids")
-    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids) or not ids:
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+    ):
         raise ValueError("record_ids must be a non-empty list of record ids")
     return ids
 
 
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text")
+    return value
+
+
+def _rules(rows: Any, name: str) -> tuple[Any, ...]:
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{name} must be a list of rule objects")
+    problems: list[Problem] = []
+    rules = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            rules.append(config_ops.rule_from_fields(row, f"{name} {number}"))
+        except MappingTableError as exc:
+            problems += exc.problems
+    if problems:
+        raise MappingTableError(problems)
+    return tuple(rules)
+
+
+def _mapping_edit(body: dict[str, Any], *, replace: bool) -> config_ops.MappingEdit:
+    note = _text(body, "note")
+    if replace:
+        return config_ops.MappingEdit(replace=_rules(body.get("rules"), "rule"), note=note)
+    unknown = sorted(set(body) - {"set", "remove", "defaults", "note", "dry_run"})
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+    remove = body.get("remove", [])
+    if not isinstance(remove, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("row"), int) for r in remove
+    ):
+        raise ValueError('remove must be a list of {"row": <row number>}')
+    defaults = body.get("defaults")
+    allowed = {t.value for t in config_ops.DEFAULT_TARGETS}
+    if defaults is not None and (
+        not isinstance(defaults, dict)
+        or set(defaults) - allowed
+        or not all(isinstance(v, str) for v in defaults.values())
+    ):
+        raise ValueError("defaults maps account, project or vat to a Visma value")
+    return config_ops.MappingEdit(
+        set_rules=_rules(body.get("set", []), "set"),
+        remove_rows=tuple(int(r["row"]) for r in remove),
+        defaults=defaults,
+        note=note,
+    )
+
+
 def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
     """The ``/api/v1`` routes over ``runtime``, authenticated by ``auth``."""
+    rt = runtime
 
     def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -73,34 +146,35 @@ def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
                 return _error(404, str(exc))
             except ops.Forbidden as exc:
                 return _error(403, str(exc))
+            except MappingTableError as exc:
+                text = rt.redactor.scrub_text(str(exc))
+                return _error(422, text, problems=config_ops.problems_of(exc))
             except ValueError as exc:
-                return _error(400, str(exc))
+                return _error(400, rt.redactor.scrub_text(str(exc)))
+            except VendorError as exc:
+                return _error(502, rt.redactor.scrub_text(str(exc)))
             except ConnectorError as exc:
-                return _error(409, runtime.redactor.scrub_text(str(exc)))
+                return _error(409, rt.redactor.scrub_text(str(exc)))
             return result if isinstance(result, Response) else JSONResponse(result)
 
         return endpoint
 
     async def conn(request: Request, principal: Principal) -> Any:
-        return await ops.visible_connection(runtime, principal, request.path_params["name"])
+        return await ops.visible_connection(rt, principal, request.path_params["name"])
 
     async def me(request: Request, p: Principal) -> Any:
         return {"email": p.user.email, "role": p.user.role.value, "via": p.via}
 
     async def list_connections(request: Request, p: Principal) -> Any:
-        return [
-            await ops.connection_overview(runtime, c)
-            for c in await ops.visible_connections(runtime, p)
-        ]
+        return await ops.connection_overviews(rt, p)
 
     async def get_connection(request: Request, p: Principal) -> Any:
-        return await ops.connection_overview(runtime, await conn(request, p))
+        return await ops.connection_overview(rt, await conn(request, p))
 
     async def put_credentials(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
         body = await _body(request)
-        fields = await ops.replace_credentials(runtime, p, connection, body)
-        return {"credentials_set": fields}
+        return {"credentials_set": await ops.replace_credentials(rt, p, connection, body)}
 
     async def list_records(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
@@ -110,203 +184,122 @@ def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
             object_type=q.get("type") or None,
             state=SyncStatus(state) if state else None,
             since=ops.parse_time(q.get("since")),
-            until=ops.parse_time(q.get("until")),
+            until=ops.parse_time(q.get("until"), end_of_day=True),
             query=q.get("q", ""),
+            vendor=q.get("vendor", ""),
             limit=_int(q.get("limit"), 100, low=1),
             offset=_int(q.get("offset"), 0, high=1_000_000),
         )
-        return await ops.search_records(runtime, connection, flt)
+        return await ops.search_records(rt, connection, flt)
 
     async def get_record(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
-        return await ops.record_detail(runtime, connection, int(request.path_params["record_id"]))
+        return await ops.record_detail(rt, connection, int(request.path_params["record_id"]))
+
+    async def list_events(request: Request, p: Principal) -> Any:
+        limit = _int(request.query_params.get("limit"), 100, low=1)
+        return await ops.events(rt, await conn(request, p), limit=limit)
 
     async def list_exceptions(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
-        return [g.as_dict() for g in await ops.exception_groups(runtime, connection)]
+        return [g.as_dict() for g in await actions.exception_groups(rt, connection)]
+
+    async def retry_group(request: Request, p: Principal) -> Any:
+        connection = await conn(request, p)
+        return await actions.retry_group(rt, p, connection, request.path_params["key"])
+
+    async def post_retry(request: Request, p: Principal) -> Any:
+        connection = await conn(request, p)
+        return await actions.retry(rt, p, connection, _ids(await _body(request)))
 
     async def post_replay(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
         body = await _body(request)
-        dry_run = body.get("dry_run", True)
-        if not isinstance(dry_run, bool):
-            raise ValueError("dry_run must be true or false")
-        return await ops.replay(runtime, p, connection, _ids(body), dry_run=dry_run)
+        dry_run = _flag(body, "dry_run", True)
+        return await actions.replay(rt, p, connection, _ids(body), dry_run=dry_run)
 
     async def post_exclude(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
         body = await _body(request)
-        return await ops.exclude(runtime, p, connection, _ids(body), str(body.get("reason", "")))
+        resolved = _flag(body, "resolved", False)
+        reason = _text(body, "reason")
+        return await actions.exclude(rt, p, connection, _ids(body), reason, resolved=resolved)
 
     async def get_mappings(request: Request, p: Principal) -> Any:
-        return await ops.mappings(runtime, await conn(request, p))
+        return await config_ops.mappings_view(rt, await conn(request, p))
+
+    async def edit_mappings(request: Request, p: Principal) -> Any:
+        connection = await conn(request, p)
+        if not p.can_act:
+            raise ops.Forbidden("a viewer cannot change mappings")
+        body = await _body(request)
+        edit = _mapping_edit(body, replace=request.method == "PUT")
+        dry_run = _flag(body, "dry_run", False)
+        return await config_ops.edit_mappings(rt, p, connection, edit, dry_run=dry_run)
 
     async def get_chart(request: Request, p: Principal) -> Any:
-        return await ops.chart(runtime, await conn(request, p))
+        return await config_ops.chart_view(rt, await conn(request, p))
 
-    async def list_events(request: Request, p: Principal) -> Any:
-        limit = _int(request.query_params.get("limit"), 100, low=1)
-        return await ops.events(runtime, await conn(request, p), limit=limit)
+    async def chart_pending(request: Request, p: Principal) -> Any:
+        return await config_ops.chart_pending(rt, await conn(request, p))
+
+    async def chart_push(request: Request, p: Principal) -> Any:
+        return await config_ops.chart_push(rt, p, await conn(request, p))
+
+    async def list_users(request: Request, p: Principal) -> Any:
+        return await user_ops.list_users(rt, p)
+
+    async def add_user(request: Request, p: Principal) -> Any:
+        if not p.can_admin:
+            raise ops.Forbidden("only an admin may manage users")
+        body = await _body(request)
+        names = body.get("connections", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError("connections must be a list of connection names")
+        return await user_ops.add_user(
+            rt,
+            p,
+            email=_text(body, "email"),
+            password=_text(body, "password"),
+            role=_text(body, "role"),
+            connections=names,
+        )
+
+    async def change_user(request: Request, p: Principal) -> Any:
+        if not p.can_admin:
+            raise ops.Forbidden("only an admin may manage users")
+        body = await _body(request)
+        return await user_ops.change_user(rt, p, int(request.path_params["user_id"]), body)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
-    base = "/api/v1/connections/{name}"
+    async def unknown(request: Request) -> Response:
+        return _error(404, "no such API route")
+
+    c = "/api/v1/connections/{name}"
     return [
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         Route("/api/v1/me", guarded(me), methods=["GET"]),
         Route("/api/v1/connections", guarded(list_connections), methods=["GET"]),
-        Route(base, guarded(get_connection), methods=["GET"]),
-        Route(f"{base}/credentials", guarded(put_credentials), methods=["PUT"]),
-        Route(f"{base}/records", guarded(list_records), methods=["GET"]),
-        Route(base + "/records/{record_id:int}", guarded(get_record), methods=["GET"]),
-        Route(f"{base}/exceptions", guarded(list_exceptions), methods=["GET"]),
-        Route(f"{base}/replay", guarded(post_replay), methods=["POST"]),
-        Route(f"{base}/exclude", guarded(post_exclude), methods=["POST"]),
-        Route(f"{base}/mappings", guarded(get_mappings), methods=["GET"]),
-        Route(f"{base}/chart", guarded(get_chart), methods=["GET"]),
-        Route(f"{base}/events", guarded(list_events), methods=["GET"]),
+        Route(c, guarded(get_connection), methods=["GET"]),
+        Route(f"{c}/credentials", guarded(put_credentials), methods=["PUT"]),
+        Route(f"{c}/records", guarded(list_records), methods=["GET"]),
+        Route(c + "/records/{record_id:int}", guarded(get_record), methods=["GET"]),
+        Route(f"{c}/events", guarded(list_events), methods=["GET"]),
+        Route(f"{c}/exceptions", guarded(list_exceptions), methods=["GET"]),
+        Route(c + "/exceptions/{key}/retry", guarded(retry_group), methods=["POST"]),
+        Route(f"{c}/retry", guarded(post_retry), methods=["POST"]),
+        Route(f"{c}/replay", guarded(post_replay), methods=["POST"]),
+        Route(f"{c}/exclude", guarded(post_exclude), methods=["POST"]),
+        Route(f"{c}/mappings", guarded(get_mappings), methods=["GET"]),
+        Route(f"{c}/mappings", guarded(edit_mappings), methods=["PUT", "PATCH"]),
+        Route(f"{c}/chart", guarded(get_chart), methods=["GET"]),
+        Route(f"{c}/chart/status", guarded(get_chart), methods=["GET"]),
+        Route(f"{c}/chart/pending", guarded(chart_pending), methods=["GET"]),
+        Route(f"{c}/chart/push", guarded(chart_push), methods=["POST"]),
+        Route("/api/v1/users", guarded(list_users), methods=["GET"]),
+        Route("/api/v1/users", guarded(add_user), methods=["POST"]),
+        Route("/api/v1/users/{user_id:int}", guarded(change_user), methods=["PATCH"]),
+        Route("/api/v1/{rest:path}", unknown),
     ]
-
-
-# --- the OpenAPI document ---------------------------------------------------------------------
-
-_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-_ERR = {"$ref": "#/components/schemas/Error"}
-_ERRORS = {
-    code: {"description": text, "content": {"application/json": {"schema": _ERR}}}
-    for code, text in (
-        ("400", "Invalid input"),
-        ("401", "Not authenticated"),
-        ("403", "Not allowed (role or CSRF)"),
-        ("404", "Unknown, or outside the caller's scope"),
-    )
-}
-
-
-def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {
-        "200": {"description": description, "content": {"application/json": {"schema": schema}}}
-    }
-
-
-def _op(summary: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "responses": {**_ok(schema), **_ERRORS}, **extra}
-
-
-_ANY_LIST = {"type": "array", "items": {"type": "object"}}
-_IDS_BODY = {
-    "type": "object",
-    "required": ["record_ids"],
-    "properties": {
-        "record_ids": {"type": "array", "minItems": 1, "items": {"type": "integer"}},
-        "dry_run": {"type": "boolean", "default": True},
-        "reason": {"type": "string"},
-    },
-}
-
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _q(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema}
-
-
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "ml-connector admin API", "version": "1"},
-    "components": {
-        "securitySchemes": {
-            "token": {"type": "http", "scheme": "bearer"},
-            "session": {"type": "apiKey", "in": "cookie", "name": "mlc_session"},
-        },
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "string"}},
-            }
-        },
-    },
-    "security": [{"token": []}, {"session": []}],
-    "paths": {
-        "/api/v1/me": {"get": _op("The caller", {"type": "object"})},
-        "/api/v1/connections": {"get": _op("Connections in scope", _ANY_LIST)},
-        "/api/v1/connections/{name}": {
-            "parameters": [_NAME],
-            "get": _op("A connection's health and counts", {"type": "object"}),
-        },
-        "/api/v1/connections/{name}/credentials": {
-            "parameters": [_NAME],
-            "put": _op(
-                "Replace credential fields (admin; write-only)",
-                {"type": "object"},
-                requestBody=_json_body(
-                    {"type": "object", "additionalProperties": {"type": "string"}}
-                ),
-            ),
-        },
-        "/api/v1/connections/{name}/records": {
-            "parameters": [_NAME],
-            "get": _op(
-                "Records, filtered",
-                _ANY_LIST,
-                parameters=[
-                    _q("type", {"type": "string"}),
-                    _q("state", {"type": "string", "enum": [s.value for s in SyncStatus]}),
-                    _q("since", {"type": "string", "format": "date-time"}),
-                    _q("until", {"type": "string", "format": "date-time"}),
-                    _q("q", {"type": "string"}),
-                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    _q("offset", {"type": "integer", "minimum": 0}),
-                ],
-            ),
-        },
-        "/api/v1/connections/{name}/records/{record_id}": {
-            "parameters": [
-                _NAME,
-                {
-                    "name": "record_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer"},
-                },
-            ],
-            "get": _op("A record with its timeline", {"type": "object"}),
-        },
-        "/api/v1/connections/{name}/exceptions": {
-            "parameters": [_NAME],
-            "get": _op("needs_attention records grouped by cause", _ANY_LIST),
-        },
-        "/api/v1/connections/{name}/replay": {
-            "parameters": [_NAME],
-            "post": _op(
-                "Replay records (dry run by default)", _ANY_LIST, requestBody=_json_body(_IDS_BODY)
-            ),
-        },
-        "/api/v1/connections/{name}/exclude": {
-            "parameters": [_NAME],
-            "post": _op(
-                "Exclude records with a reason", _ANY_LIST, requestBody=_json_body(_IDS_BODY)
-            ),
-        },
-        "/api/v1/connections/{name}/mappings": {
-            "parameters": [_NAME],
-            "get": _op("The current mapping table", {"type": "object"}),
-        },
-        "/api/v1/connections/{name}/chart": {
-            "parameters": [_NAME],
-            "get": _op("Chart alignment status", {"type": "object"}),
-        },
-        "/api/v1/connections/{name}/events": {
-            "parameters": [_NAME],
-            "get": _op(
-                "Newest webhook events",
-                _ANY_LIST,
-                parameters=[_q("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
-            ),
-        },
-    },
-}

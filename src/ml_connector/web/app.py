@@ -21,6 +21,10 @@ while events wait. On shutdown (uvicorn stops accepting and finishes the request
 the ingestor writes what still waits and refuses more, then the service and the sweeper are told
 to stop; the service finishes the batch it holds and claims nothing new.
 
+The receivers are answered before Starlette's middleware and router (``ConnectorApp``): they
+are the hot path and need neither. Middleware added to the app therefore sees every route but
+the two ``/webhooks/...`` ones.
+
 The app does not own the runtime: whoever built it closes it after the app has stopped.
 """
 
@@ -38,15 +42,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ml_connector.errors import ConnectorError
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.webhooks import sweep_events
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.web.admin import admin_routes
-from ml_connector.web.webhooks import ReceiverConfig, WebhookReceiver
+from ml_connector.web.webhooks import ReceiverConfig, WebhookReceiver, receiver_route
 
-__all__ = ["create_app"]
+__all__ = ["ConnectorApp", "create_app"]
 
 log = structlog.get_logger(__name__)
 _PRUNE_S = 3600.0  # how often the sweeper applies the retention
@@ -78,6 +83,25 @@ async def _sweep_loop(
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
 
 
+class ConnectorApp(Starlette):
+    """Starlette, except that ``POST /webhooks/{ramp|visma}/{name}`` goes straight to the
+    receiver's ASGI handler. ``kwargs`` are Starlette's (routes, lifespan, …)."""
+
+    def __init__(self, receiver: WebhookReceiver, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.receiver = receiver
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            route = receiver_route(path[len(root) :] if root and path.startswith(root) else path)
+            if route is not None:
+                await self.receiver.handle(scope, receive, send, *route)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     runtime: Runtime,
     *,
@@ -87,7 +111,7 @@ def create_app(
     sweep_interval_s: float = 30.0,
     sweep_after_s: float = 30.0,
     retention_days: float | None = 30.0,
-) -> Starlette:
+) -> ConnectorApp:
     """The app for ``runtime``; with ``service``, the worker and scheduler run in its lifespan.
 
     ``on_work`` is called whenever a webhook queued work; it defaults to ``service.wake``.
@@ -133,13 +157,11 @@ def create_app(
             tasks.clear()
 
     routes = [
-        Route("/webhooks/ramp/{connection}", receiver.ramp, methods=["POST"]),
-        Route("/webhooks/visma/{connection}", receiver.visma, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *admin_routes(runtime),  # /ui, /api/v1, /metrics
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = ConnectorApp(receiver, routes=routes, lifespan=lifespan)
     state: Any = app.state
     state.receiver = receiver
     state.tasks = tasks

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -55,8 +56,16 @@ CSRF_HEADER = "x-csrf-token"
 _TOKEN_PREFIX = "mlc_"
 
 _HASHER = PasswordHasher()
-# A real hash of a random password: verified against when the email is unknown (equal timing).
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the email is unknown, so both answers take as long.
+
+    Made on first use, not at import: argon2's memory cost (64 MiB) would otherwise raise the
+    peak memory of every process, CLI commands included.
+    """
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -231,7 +240,7 @@ class Auth:
         if self.limiter.blocked(key):
             raise LoginRefused("too many failed attempts; try again later", throttled=True)
         user = await self.store.find_user(email)
-        ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+        ok = verify_password(user.password_hash if user else _dummy_hash(), password)
         if user is None or not ok or user.disabled:
             self.limiter.failed(key)
             raise LoginRefused("wrong email or password")

@@ -1,9 +1,10 @@
-"""What the admin API and the dashboard do, once, with scope and role checks and the audit trail.
+"""What the admin API and the dashboard read, once, with scope checks: connections and records.
 
 Both edges call these functions with the authenticated :class:`~ml_connector.web.auth.Principal`;
 the edges only translate HTTP in and out. Everything returned is safe to show: credentials are
 reported as the list of fields that are set, never their values, and every text passes through
-the runtime's redactor.
+the runtime's redactor. The actions (retry, replay, exclude) are in ``web/actions.py``; mapping
+and chart operations in ``web/config_ops.py``; user management in ``web/user_ops.py``.
 
 A connection outside the caller's scope answers exactly like one that does not exist, so a
 scoped user cannot even learn another tenant's connection names.
@@ -11,44 +12,41 @@ scoped user cannot even learn another tenant's connection names.
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ml_connector.audit import AuditKind
 from ml_connector.errors import ConnectorError, StoreError
 from ml_connector.runtime import records as record_ops
-from ml_connector.runtime.chart import chart_status
-from ml_connector.runtime.mappings import load_table
+from ml_connector.runtime.admin import live_rate_limits
 from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
-from ml_connector.store import Connection, SyncRecord, SyncStatus
+from ml_connector.store import Connection, ConnectionStatus, LinkKind, SyncRecord, SyncStatus
+from ml_connector.store.stats import RecordStats
 from ml_connector.web.auth import Principal
+from ml_connector.web.explain import explain, ramp_link, visma_link
 
 __all__ = [
-    "ExceptionGroup",
+    "MAX_ID",
     "Forbidden",
     "NotFound",
     "RecordFilter",
-    "chart",
+    "audit_identity",
     "connection_overview",
+    "connection_overviews",
     "events",
-    "exception_groups",
-    "exclude",
-    "mappings",
+    "find_record",
+    "parse_time",
     "record_detail",
+    "record_summary",
     "replace_credentials",
-    "replay",
     "search_records",
     "visible_connection",
     "visible_connections",
 ]
 
 _SEARCH_WINDOW = 5_000  # records scanned for a free-text search, most recently changed first
-# Ids and numbers that differ between records of one cause: folded so the causes group.
-_VARIABLE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f-]{27,}\b|\b[0-9a-f]{16,}\b|\b\d{5,}\b", re.I)
+MAX_ID = 2**63 - 1  # the largest id a database row can have; anything bigger names nothing
 
 
 class NotFound(Exception):
@@ -59,7 +57,8 @@ class Forbidden(Exception):
     """The caller's role does not allow the action."""
 
 
-def _audit_identity(principal: Principal) -> dict[str, Any]:
+def audit_identity(principal: Principal) -> dict[str, Any]:
+    """Who acted, as every user action's audit entry records it."""
     return {"user": principal.user.email, "role": principal.user.role.value, "via": principal.via}
 
 
@@ -86,38 +85,85 @@ def _credentials_set(rt: Runtime, connection: Connection) -> list[str]:
     return sorted(k for k, v in creds.items() if v)
 
 
-async def connection_overview(rt: Runtime, connection: Connection) -> dict[str, Any]:
-    """Health, counts per state, the oldest waiting record. No credential values."""
-    counts = await rt.store.count_by_status(connection.id)
+def _credentials_state(connection: Connection, fields: list[str]) -> str:
+    """``ok``, ``incomplete``, ``rejected`` (paused by a refusal) or ``failing`` (a ping)."""
+    if set(CREDENTIAL_FIELDS) - set(fields):
+        return "incomplete"
+    if connection.status == ConnectionStatus.PAUSED and connection.health_message:
+        return "rejected"
+    return "failing" if connection.health_message else "ok"
+
+
+async def _rate_limits(rt: Runtime, connection: Connection) -> dict[str, Any]:
+    """The live limiters' figures, or else the last rate-limit answer the store holds."""
+    live = live_rate_limits(rt, connection.id)
+    if live:
+        return {"source": "live", "systems": live, "last_429_at": None}
     waiting = await rt.store.list_records(
-        connection.id, status=(SyncStatus.PENDING, SyncStatus.RETRY_WAIT), limit=_SEARCH_WINDOW
+        connection.id, status=(SyncStatus.RETRY_WAIT, SyncStatus.NEEDS_ATTENTION), limit=200
     )
-    oldest = min((r.created_at for r in waiting), default=None)
+    limited = [r for r in waiting if "HTTP 429" in (r.last_error or "")]
+    last = max((r.updated_at for r in limited), default=None)
+    return {
+        "source": "store",
+        "systems": {},
+        "last_429_at": last.isoformat() if last else None,
+    }
+
+
+async def connection_overview(
+    rt: Runtime, connection: Connection, stats: RecordStats | None = None
+) -> dict[str, Any]:
+    """Health, counts per state, the oldest waiting record. No credential values."""
+    if stats is None:
+        stats = next(
+            (s for s in await rt.store.record_stats() if s.connection_id == connection.id),
+            RecordStats(connection.id, dict.fromkeys(SyncStatus, 0), None),
+        )
+    counts, oldest = stats.counts, stats.oldest_pending_at
     succeeded = await rt.store.list_records(connection.id, status=SyncStatus.SUCCEEDED, limit=1)
+    fields = _credentials_set(rt, connection)
+    now = datetime.now(UTC)
     return {
         "id": connection.id,
         "name": connection.name,
         "status": str(connection.status),
         "health_message": rt.redactor.scrub_text(connection.health_message),
+        "credentials": _credentials_state(connection, fields),
         "ramp_base_url": connection.ramp_base_url,
         "visma_base_url": connection.visma_base_url,
-        "credentials_set": _credentials_set(rt, connection),
+        "credentials_set": fields,
         "settings": rt.redactor.scrub(connection.settings),
         "counts": {str(k): v for k, v in counts.items()},
         "oldest_pending_at": oldest.isoformat() if oldest else None,
+        "oldest_pending_age_s": int((now - oldest).total_seconds()) if oldest else None,
         "last_success_at": succeeded[0].updated_at.isoformat() if succeeded else None,
+        "rate_limit": await _rate_limits(rt, connection),
     }
 
 
+async def connection_overviews(rt: Runtime, principal: Principal) -> list[dict[str, Any]]:
+    """Every visible connection's overview, with one aggregate query for the counts."""
+    stats = {s.connection_id: s for s in await rt.store.record_stats()}
+    rows = []
+    for connection in await visible_connections(rt, principal):
+        found = stats.get(connection.id) or RecordStats(
+            connection.id, dict.fromkeys(SyncStatus, 0), None
+        )
+        rows.append(await connection_overview(rt, connection, found))
+    return rows
+
+
 async def replace_credentials(
-    rt: Runtime, principal: Principal, connection: Connection, changes: dict[str, str]
+    rt: Runtime, principal: Principal, connection: Connection, changes: dict[str, Any]
 ) -> list[str]:
     """Admins only: overwrite some credential fields (write-only); returns the fields set."""
     if not principal.can_admin:
         raise Forbidden("only an admin may change credentials")
     unknown = sorted(set(changes) - set(CREDENTIAL_FIELDS))
     if unknown or not changes or not all(isinstance(v, str) and v for v in changes.values()):
-        raise ValueError(f"give non-empty values for credential fields {', '.join(unknown)}")
+        names = ", ".join(unknown) if unknown else ", ".join(CREDENTIAL_FIELDS)
+        raise ValueError(f"give non-empty text values for credential fields ({names})")
     creds = rt.credentials(connection)
     creds.update(changes)
     await rt.store.update_connection_credentials(connection.id, rt.vault.encrypt(creds))
@@ -126,29 +172,51 @@ async def replace_credentials(
         connection.id,
         None,
         AuditKind.USER_ACTION.value,
-        {**_audit_identity(principal), "action": "credentials", "fields": sorted(changes)},
+        {**audit_identity(principal), "action": "credentials", "fields": sorted(changes)},
     )
     return sorted(k for k, v in creds.items() if v)
 
 
 @dataclass(frozen=True)
 class RecordFilter:
-    """The records list's filters; all optional. ``query`` matches Ramp id or Visma reference."""
+    """The records list's filters; all optional.
+
+    ``query`` matches the Ramp id, the invoice number (the document's supplier reference) or
+    the Visma reference; ``vendor`` the Visma supplier number or the Ramp vendor id.
+    """
 
     object_type: str | None = None
     state: SyncStatus | None = None
     since: datetime | None = None
     until: datetime | None = None
     query: str = ""
+    vendor: str = ""
     limit: int = 100
     offset: int = 0
+
+
+def _payload_text(record: SyncRecord, key: str) -> str:
+    payload = record.payload if isinstance(record.payload, dict) else {}
+    return str(payload.get(key) or "").lower()
 
 
 def record_summary(rt: Runtime, record: SyncRecord) -> dict[str, Any]:
     out = record_ops.record_to_dict(record)
     out["error"] = rt.redactor.scrub_text(out["error"]) if out["error"] else None
+    out["hint"] = rt.redactor.scrub_text(out["hint"]) if out["hint"] else None
     out["created_at"] = record.created_at.isoformat()
+    out["invoice_number"] = _payload_text(record, "supplier_reference") or None
+    out["supplier"] = _payload_text(record, "supplier_number") or None
     return out
+
+
+async def _vendor_suppliers(rt: Runtime, connection: Connection, vendor: str) -> set[str]:
+    """Visma supplier numbers the text names: itself, and the supplier a Ramp vendor links to."""
+    wanted = {vendor}
+    for link in await rt.store.list_links(connection.id, LinkKind.VENDOR):
+        if link.ramp_id.lower() == vendor and link.visma_id:
+            wanted.add(link.visma_id.lower())
+    return wanted
 
 
 async def search_records(
@@ -156,7 +224,8 @@ async def search_records(
 ) -> list[dict[str, Any]]:
     """Records matching the filter, most recently changed first."""
     text = flt.query.strip().lower()
-    scanning = bool(text) or flt.until is not None
+    vendor = flt.vendor.strip().lower()
+    scanning = bool(text or vendor) or flt.until is not None
     found = await rt.store.list_records(
         connection.id,
         status=flt.state,
@@ -166,16 +235,30 @@ async def search_records(
         offset=0 if scanning else flt.offset,
     )
     if scanning:
-        found = [
-            r
-            for r in found
-            if (flt.until is None or r.updated_at < flt.until)
-            and (not text or text in r.object_id.lower() or text in (r.visma_ref or "").lower())
-        ][flt.offset : flt.offset + flt.limit]
+        suppliers = await _vendor_suppliers(rt, connection, vendor) if vendor else set()
+
+        def wanted(r: SyncRecord) -> bool:
+            if flt.until is not None and r.updated_at >= flt.until:
+                return False
+            if vendor and _payload_text(r, "supplier_number") not in suppliers:
+                return False
+            return not text or any(
+                text in hay
+                for hay in (
+                    r.object_id.lower(),
+                    (r.visma_ref or "").lower(),
+                    _payload_text(r, "supplier_reference"),
+                )
+            )
+
+        found = [r for r in found if wanted(r)][flt.offset : flt.offset + flt.limit]
     return [record_summary(rt, r) for r in found]
 
 
-async def _record(rt: Runtime, connection: Connection, record_id: int) -> SyncRecord:
+async def find_record(rt: Runtime, connection: Connection, record_id: int) -> SyncRecord:
+    """The connection's record with this id; NotFound for another connection's record."""
+    if not 0 <= record_id <= MAX_ID:
+        raise NotFound(f"no record {record_id}")
     try:
         record = await rt.store.get_record(record_id)
     except StoreError:
@@ -186,13 +269,20 @@ async def _record(rt: Runtime, connection: Connection, record_id: int) -> SyncRe
 
 
 async def record_detail(rt: Runtime, connection: Connection, record_id: int) -> dict[str, Any]:
-    """One record: both sides' ids, attempts, the audit timeline, the last payload and error."""
-    record = await _record(rt, connection, record_id)
+    """One record: both sides' ids and links, attempts, the timeline, last payload and error."""
+    record = await find_record(rt, connection, record_id)
     attempts = await rt.store.list_attempts(record.id)
     timeline = await rt.store.list_audit(connection.id, record_id=record.id)
+    summary = record_summary(rt, record)
+    problem = None
+    if record.status in (SyncStatus.NEEDS_ATTENTION, SyncStatus.RETRY_WAIT) and summary["error"]:
+        problem = explain(record.error_code, summary["error"], summary["hint"]).as_dict()
     return {
-        **record_summary(rt, record),
+        **summary,
         "connection": connection.name,
+        "ramp_url": ramp_link(connection.settings, record.object_type, record.object_id),
+        "visma_url": visma_link(connection.settings, record.object_type, record.visma_ref),
+        "problem": problem,
         "last_payload": rt.redactor.scrub(record.payload),
         "attempt_history": [
             {
@@ -215,127 +305,6 @@ async def record_detail(rt: Runtime, connection: Connection, record_id: int) -> 
     }
 
 
-@dataclass(frozen=True)
-class ExceptionGroup:
-    """Records needing attention for one cause."""
-
-    key: str
-    error_code: str
-    message: str
-    hint: str
-    record_ids: tuple[int, ...]
-    ramp_ids: tuple[str, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "error_code": self.error_code,
-            "message": self.message,
-            "hint": self.hint,
-            "count": len(self.record_ids),
-            "record_ids": list(self.record_ids),
-            "ramp_ids": list(self.ramp_ids),
-        }
-
-
-async def exception_groups(rt: Runtime, connection: Connection) -> list[ExceptionGroup]:
-    """needs_attention records grouped by error code and message pattern, biggest group first."""
-    records = await rt.store.list_records(
-        connection.id, status=SyncStatus.NEEDS_ATTENTION, limit=100_000
-    )
-    buckets: dict[tuple[str, str], list[SyncRecord]] = {}
-    for record in records:
-        message = rt.redactor.scrub_text(record.last_error or "no error recorded")
-        pattern = _VARIABLE.sub("#", message)
-        buckets.setdefault((record.error_code or "unknown", pattern), []).append(record)
-    groups = [
-        ExceptionGroup(
-            key=hashlib.sha256(f"{code}\n{pattern}".encode()).hexdigest()[:16],
-            error_code=code,
-            message=pattern,
-            hint=rt.redactor.scrub_text(members[0].hint or ""),
-            record_ids=tuple(r.id for r in members),
-            ramp_ids=tuple(r.object_id for r in members),
-        )
-        for (code, pattern), members in buckets.items()
-    ]
-    return sorted(groups, key=lambda g: (-len(g.record_ids), g.error_code, g.message))
-
-
-async def replay(
-    rt: Runtime,
-    principal: Principal,
-    connection: Connection,
-    record_ids: Sequence[int],
-    *,
-    dry_run: bool,
-) -> list[dict[str, Any]]:
-    """Replay records (operators and admins); a dry run shows payload diffs and changes nothing."""
-    if not dry_run and not principal.can_act:
-        raise Forbidden("a viewer cannot replay records")
-    records = [await _record(rt, connection, rid) for rid in record_ids]
-    if not records:
-        raise ValueError("name at least one record to replay")
-    if not dry_run:
-        await rt.store.append_audit(
-            connection.id,
-            None,
-            AuditKind.USER_ACTION.value,
-            {**_audit_identity(principal), "action": "replay", "record_ids": list(record_ids)},
-        )
-    items = await record_ops.replay(rt, connection.name, records, dry_run=dry_run)
-    return [
-        {
-            "ramp_id": item.ramp_id,
-            "status_before": item.status_before,
-            "status_after": item.status_after,
-            "diff": rt.redactor.scrub_text(item.diff),
-            "error": rt.redactor.scrub_text(item.error),
-        }
-        for item in items
-    ]
-
-
-async def exclude(
-    rt: Runtime,
-    principal: Principal,
-    connection: Connection,
-    record_ids: Sequence[int],
-    reason: str,
-) -> list[dict[str, Any]]:
-    """Exclude records from sync with a required reason (operators and admins)."""
-    if not principal.can_act:
-        raise Forbidden("a viewer cannot exclude records")
-    if not reason.strip():
-        raise ValueError("excluding records needs a reason")
-    records = [await _record(rt, connection, rid) for rid in record_ids]
-    out = []
-    for record in records:
-        after = await rt.store.exclude(record.id, reason=reason.strip())
-        await rt.store.append_audit(
-            connection.id,
-            record.id,
-            AuditKind.USER_ACTION.value,
-            {**_audit_identity(principal), "action": "exclude", "reason": reason.strip()},
-        )
-        out.append(record_summary(rt, after))
-    return out
-
-
-async def mappings(rt: Runtime, connection: Connection) -> dict[str, Any]:
-    table, version = await load_table(rt, connection.name)
-    return {
-        "version": version.version if version else None,
-        "author": version.author if version else None,
-        "saved_at": version.created_at.isoformat() if version else None,
-        "document": table.to_document(),
-    }
-
-
-async def chart(rt: Runtime, connection: Connection) -> dict[str, Any]:
-    return (await chart_status(rt, connection.name)).as_dict()
-
-
 async def events(rt: Runtime, connection: Connection, *, limit: int = 100) -> list[dict[str, Any]]:
     """The connection's newest inbox events (type and ids; payloads stay out of listings)."""
     return [
@@ -352,9 +321,17 @@ async def events(rt: Runtime, connection: Connection, *, limit: int = 100) -> li
     ]
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO date or datetime from a query string (naive means UTC); None when empty."""
+def parse_time(value: str | None, *, end_of_day: bool = False) -> datetime | None:
+    """An ISO date or datetime from a query string (naive means UTC); None when empty.
+
+    With ``end_of_day`` a bare date means the end of that day (an inclusive "until").
+    """
     if not value:
         return None
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
+    if end_of_day and len(value.strip()) == 10:
+        parsed += timedelta(days=1)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

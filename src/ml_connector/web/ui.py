@@ -1,75 +1,61 @@
 """The dashboard under ``/ui``: server-rendered pages over the same operations as the API.
 
-Every page but the login page redirects to it without a session. Every form carries the
-session's CSRF token (the ``csrf`` field); a POST without the right one is refused with 403.
-Viewers see the pages but not the action forms, and a forged action from a viewer is refused
-by the operation itself. Templates and the stylesheet ship inside the package.
+Pages (``{name}`` is a connection):
+
+- ``/ui/login`` (the only page without a session), ``POST /ui/logout``;
+- ``/ui``: every visible connection's health (credentials, active or paused, last success,
+  rate-limit state), its counts per state and its oldest waiting record;
+- ``/ui/c/{name}/records``: filters (type, state, date range, vendor), search (Ramp id, invoice
+  number, Visma reference) and paging; ``/ui/c/{name}/records/{id}``: one record with links
+  into Ramp and Visma, its problem in finance language with the fix, the timeline, the last
+  payload sent;
+- ``/ui/c/{name}/exceptions``: the needs-attention queue grouped by cause, with "Retry group",
+  a dry-run preview before a replay, and "Mark resolved" / "Exclude from sync" with a reason;
+- the mapping editor and chart page (``web/ui_config.py``) and the users page
+  (``web/ui_users.py``).
+
+Every form carries the session's CSRF token (see ``web/pages.py``). Viewers see the pages but
+no action buttons, and a forged action from a viewer is refused by the operation itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
-from ml_connector.errors import ConnectorError
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import SyncStatus
+from ml_connector.web import actions
 from ml_connector.web import operations as ops
-from ml_connector.web.auth import CSRF_FIELD, SESSION_COOKIE, Auth, LoginRefused, Principal
+from ml_connector.web.auth import SESSION_COOKIE, Auth, LoginRefused, Principal
+from ml_connector.web.pages import STATIC_DIR, Pages, form_text, redirect
+from ml_connector.web.ui_config import config_routes
+from ml_connector.web.ui_users import user_routes
 
 __all__ = ["ui_routes"]
 
-_HERE = Path(__file__).resolve().parent
-TEMPLATES = Jinja2Templates(directory=str(_HERE / "templates"))
-
-Page = Callable[[Request, Principal], Awaitable[Response]]
+_PAGE_SIZE = 50
 
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _ids(values: list[str]) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise ValueError("record ids are whole numbers") from None
+
+
 def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
     """The ``/ui`` routes and the packaged static files."""
-
-    def render(
-        request: Request, name: str, principal: Principal | None, status: int = 200, **ctx: Any
-    ) -> Response:
-        context = {"principal": principal, "csrf": principal.csrf if principal else "", **ctx}
-        return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
-
-    def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            principal = await auth.principal(request)
-            if principal is None or principal.via != "session":
-                target = quote(request.url.path)
-                return RedirectResponse(f"/ui/login?next={target}", status_code=303)
-            if request.method == "POST":
-                form = await request.form()
-                sent = form.get(CSRF_FIELD)
-                if not principal.csrf_ok(sent if isinstance(sent, str) else None):
-                    return render(
-                        request, "error.html", principal, 403, message="Form expired; reload."
-                    )
-            try:
-                return await handler(request, principal)
-            except ops.NotFound as exc:
-                return render(request, "error.html", principal, 404, message=str(exc))
-            except ops.Forbidden as exc:
-                return render(request, "error.html", principal, 403, message=str(exc))
-            except (ValueError, ConnectorError) as exc:
-                text = runtime.redactor.scrub_text(str(exc))
-                return render(request, "error.html", principal, 400, message=text)
-
-        return endpoint
+    pages = Pages(runtime, auth)
+    render = pages.render
 
     async def login_form(request: Request) -> Response:
         return render(request, "login.html", None, next=request.query_params.get("next", "/ui"))
@@ -85,37 +71,51 @@ def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
         except LoginRefused as exc:
             status = 429 if exc.throttled else 401
             return render(request, "login.html", None, status, error=exc.message, next=target)
-        response = RedirectResponse(target, status_code=303)
+        response = redirect(target)
         response.set_cookie(SESSION_COOKIE, cookie, **auth.cookie_options())  # type: ignore[arg-type]
         return response
 
     async def logout(request: Request, p: Principal) -> Response:
-        response = RedirectResponse("/ui/login", status_code=303)
+        response = redirect("/ui/login")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     async def overview(request: Request, p: Principal) -> Response:
-        rows = [
-            await ops.connection_overview(runtime, c)
-            for c in await ops.visible_connections(runtime, p)
-        ]
+        rows = await ops.connection_overviews(runtime, p)
         return render(request, "overview.html", p, connections=rows)
 
     async def records(request: Request, p: Principal) -> Response:
         connection = await ops.visible_connection(runtime, p, request.path_params["name"])
         q = request.query_params
         state = q.get("state") or None
+        page = max(1, int(q.get("page") or 1))
         flt = ops.RecordFilter(
             object_type=q.get("type") or None,
             state=SyncStatus(state) if state else None,
             since=ops.parse_time(q.get("since")),
-            until=ops.parse_time(q.get("until")),
+            until=ops.parse_time(q.get("until"), end_of_day=True),
             query=q.get("q", ""),
+            vendor=q.get("vendor", ""),
+            limit=_PAGE_SIZE + 1,  # one more than shown says whether a next page exists
+            offset=(page - 1) * _PAGE_SIZE,
         )
         rows = await ops.search_records(runtime, connection, flt)
-        states = [s.value for s in SyncStatus]
+        kept = {k: v for k, v in q.items() if k != "page" and v}
+
+        def page_url(n: int) -> str:
+            return "?" + urlencode({**kept, "page": str(n)})
+
         return render(
-            request, "records.html", p, connection=connection, records=rows, q=q, states=states
+            request,
+            "records.html",
+            p,
+            connection=connection,
+            records=rows[:_PAGE_SIZE],
+            q=q,
+            states=[s.value for s in SyncStatus],
+            page=page,
+            prev_url=page_url(page - 1) if page > 1 else None,
+            next_url=page_url(page + 1) if len(rows) > _PAGE_SIZE else None,
         )
 
     async def record(request: Request, p: Principal) -> Response:
@@ -125,38 +125,60 @@ def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
 
     async def exceptions(request: Request, p: Principal) -> Response:
         connection = await ops.visible_connection(runtime, p, request.path_params["name"])
-        groups = await ops.exception_groups(runtime, connection)
-        return render(request, "exceptions.html", p, connection=connection, groups=groups)
+        groups = await actions.exception_groups(runtime, connection)
+        return render(
+            request,
+            "exceptions.html",
+            p,
+            connection=connection,
+            groups=groups,
+            notice=request.query_params.get("notice", ""),
+        )
 
     async def act(request: Request, p: Principal) -> Response:
-        """One form for the queue's actions: preview (dry run), replay, exclude."""
+        """The queue's actions: retry a group, preview (dry run), replay, resolve, exclude."""
         connection = await ops.visible_connection(runtime, p, request.path_params["name"])
-        form = await request.form()
-        ids = [int(str(v)) for v in form.getlist("record_id")]
-        action = str(form.get("action", ""))
+        form = await pages.form(request)
+        ids = _ids([str(v) for v in form.getlist("record_id")])
+        action = form_text(form, "action")
+        back = f"/ui/c/{quote(connection.name)}/exceptions"
+        if action == "retry_group":
+            done = await actions.retry_group(runtime, p, connection, form_text(form, "group"))
+            notice = f"{len(done)} record(s) queued for retry; they sync within seconds."
+            return redirect(f"{back}?{urlencode({'notice': notice})}")
+        if action == "retry":
+            done = await actions.retry(runtime, p, connection, ids)
+            notice = f"{len(done)} record(s) queued for retry; they sync within seconds."
+            return redirect(f"{back}?{urlencode({'notice': notice})}")
         if action == "preview":
-            items = await ops.replay(runtime, p, connection, ids, dry_run=True)
+            items = await actions.replay(runtime, p, connection, ids, dry_run=True)
             return render(
                 request, "preview.html", p, connection=connection, items=items, record_ids=ids
             )
         if action == "replay":
-            items = await ops.replay(runtime, p, connection, ids, dry_run=False)
+            items = await actions.replay(runtime, p, connection, ids, dry_run=False)
             return render(request, "result.html", p, connection=connection, items=items)
-        if action == "exclude":
-            await ops.exclude(runtime, p, connection, ids, str(form.get("reason", "")))
-            url = f"/ui/c/{quote(connection.name)}/exceptions"
-            return RedirectResponse(url, status_code=303)
+        if action in ("exclude", "resolve"):
+            reason = form_text(form, "reason")
+            done = await actions.exclude(
+                runtime, p, connection, ids, reason, resolved=action == "resolve"
+            )
+            verb = "marked resolved" if action == "resolve" else "excluded from sync"
+            notice = f"{len(done)} record(s) {verb}."
+            return redirect(f"{back}?{urlencode({'notice': notice})}")
         raise ValueError(f"unknown action {action!r}")
 
     base = "/ui/c/{name}"
     return [
         Route("/ui/login", login_form, methods=["GET"]),
         Route("/ui/login", login, methods=["POST"]),
-        Route("/ui/logout", page(logout), methods=["POST"]),
-        Route("/ui", page(overview), methods=["GET"]),
-        Route(f"{base}/records", page(records), methods=["GET"]),
-        Route(base + "/records/{record_id:int}", page(record), methods=["GET"]),
-        Route(f"{base}/exceptions", page(exceptions), methods=["GET"]),
-        Route(f"{base}/exceptions", page(act), methods=["POST"]),
-        Mount("/ui/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
+        Route("/ui/logout", pages.page(logout), methods=["POST"]),
+        Route("/ui", pages.page(overview), methods=["GET"]),
+        Route(f"{base}/records", pages.page(records), methods=["GET"]),
+        Route(base + "/records/{record_id:int}", pages.page(record), methods=["GET"]),
+        Route(f"{base}/exceptions", pages.page(exceptions), methods=["GET"]),
+        Route(f"{base}/exceptions", pages.page(act), methods=["POST"]),
+        *config_routes(pages),
+        *user_routes(pages),
+        Mount("/ui/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]

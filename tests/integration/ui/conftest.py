@@ -1,4 +1,8 @@
-"""Two connections with records, four users, and the admin routes over them (no vendors)."""
+"""The sites the dashboard and admin-API tests run against.
+
+``site``: two connections with records, four users, and the admin routes (no vendors).
+``demo_site``: the demo company in both sandboxes, synced once, with admin, operator, viewer.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,23 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from integration.ui.ui_kit import PASSWORD, Site, add_connection
+from integration.ui.ui_kit import PASSWORD, DemoSite, Site, add_connection, small_demo
+from ml_connector.demo import DemoSetup, operator_settings
+from ml_connector.runtime import admin
+from ml_connector.runtime.sync import sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store.users import Role
 from ml_connector.web.admin import admin_routes
 from ml_connector.web.auth import Auth, LoginLimiter, hash_password, new_api_token
+
+DEMO_RAMP, DEMO_VISMA = "http://ramp.test", "http://visma.test"
 
 
 @pytest.fixture
@@ -61,4 +71,53 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     auth = Auth(rt.store, rt.vault, limiter=LoginLimiter(max_failures=3, window_s=60))
     app = Starlette(routes=admin_routes(rt, auth))
     yield Site(rt, app, record_ids, tokens)
+    await rt.close()
+
+
+async def _users(rt: Runtime) -> dict[str, str]:
+    password_hash = hash_password(PASSWORD)
+    tokens: dict[str, str] = {}
+    for email, role in (
+        ("admin@x.test", Role.ADMIN),
+        ("operator@x.test", Role.OPERATOR),
+        ("viewer@x.test", Role.VIEWER),
+    ):
+        user = await rt.store.create_user(email, password_hash=password_hash, role=role)
+        token, digest = new_api_token()
+        await rt.store.add_api_token(user.id, digest)
+        tokens[email] = token
+    return tokens
+
+
+@pytest.fixture
+async def demo_site(tmp_path: Path) -> AsyncIterator[DemoSite]:
+    """The small demo company in both sandboxes, synced once (6 bills need attention)."""
+    dataset = small_demo()
+    setup = DemoSetup(dataset)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
+        master_key=SecretStr(Fernet.generate_key().decode()),
+        master_key_file=tmp_path / "unused.key",
+    )
+    rt = await Runtime.open(
+        settings,
+        transports={
+            DEMO_RAMP: httpx.ASGITransport(app=setup.ramp.app),
+            DEMO_VISMA: httpx.ASGITransport(app=setup.visma.app),
+        },
+    )
+    await admin.add_connection(
+        rt,
+        "nordlys",
+        credentials=setup.credentials(),
+        ramp_base_url=DEMO_RAMP,
+        visma_base_url=DEMO_VISMA,
+        visma_token_url=f"{DEMO_VISMA}/connect/token",
+        settings=operator_settings(dataset),
+    )
+    await sync_once(rt, "nordlys")
+    tokens = await _users(rt)
+    auth = Auth(rt.store, rt.vault, limiter=LoginLimiter(max_failures=3, window_s=60))
+    app = Starlette(routes=admin_routes(rt, auth))
+    yield DemoSite(setup, rt, app, tokens)
     await rt.close()

@@ -18,13 +18,18 @@ API_GETS = [
     "/api/v1/connections/acme/exceptions",
     "/api/v1/connections/acme/mappings",
     "/api/v1/connections/acme/chart",
+    "/api/v1/connections/acme/chart/status",
     "/api/v1/connections/acme/events",
+    "/api/v1/users",
 ]
 UI_GETS = [
     "/ui",
     "/ui/c/acme/records",
     "/ui/c/acme/records/1",
     "/ui/c/acme/exceptions",
+    "/ui/c/acme/mappings",
+    "/ui/c/acme/chart",
+    "/ui/users",
 ]
 
 
@@ -38,13 +43,19 @@ async def test_api_without_credentials_is_401(site: Site, path: str) -> None:
 
 
 async def test_api_actions_without_credentials_are_401(site: Site) -> None:
-    """Replay, exclude and credential changes answer 401 without credentials."""
+    """Every action (queue, mappings, chart, credentials, users) answers 401 without them."""
     async with site.client() as client:
-        for path in ("replay", "exclude"):
+        for path in ("replay", "exclude", "retry", "exceptions/abc/retry", "chart/push"):
             response = await client.post(f"/api/v1/connections/acme/{path}", json={})
             assert response.status_code == 401
-        response = await client.put("/api/v1/connections/acme/credentials", json={})
-        assert response.status_code == 401
+        calls = [
+            await client.put("/api/v1/connections/acme/credentials", json={}),
+            await client.put("/api/v1/connections/acme/mappings", json={"rules": []}),
+            await client.patch("/api/v1/connections/acme/mappings", json={}),
+            await client.post("/api/v1/users", json={}),
+            await client.patch("/api/v1/users/1", json={}),
+        ]
+        assert [r.status_code for r in calls] == [401] * 5
 
 
 @pytest.mark.parametrize("path", UI_GETS)

@@ -1,14 +1,19 @@
-"""Helpers for the dashboard and admin-API tests: the site, its secrets, logging in."""
+"""Helpers for the dashboard and admin-API tests: the sites, their secrets, logging in."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import httpx
 from starlette.applications import Starlette
 
+from ml_connector.demo import DemoSetup
 from ml_connector.runtime import admin
+from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
+from ml_connector.runtime.worker import Worker, dispatcher
+from ml_connector.sandbox.seed import Dataset, demo_dataset
 
 PASSWORD = "correct horse battery"
 SECRETS = {
@@ -60,3 +65,54 @@ async def login(client: httpx.AsyncClient, email: str) -> str:
     marker = 'name="csrf" value="'
     start = page.text.index(marker) + len(marker)
     return page.text[start : page.text.index('"', start)]
+
+
+def small_demo(bills: int = 30) -> Dataset:
+    """The demo company with only its first ``bills`` bills (the deliberate failures included)."""
+    full = demo_dataset()
+    return dataclasses.replace(full, bills=full.bills[:bills])
+
+
+@dataclass
+class DemoSite:
+    """The demo company in both sandboxes, synced once, behind the admin routes."""
+
+    setup: DemoSetup
+    runtime: Runtime
+    app: Starlette
+    tokens: dict[str, str]
+    name: str = "nordlys"
+
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=("10.0.0.8", 1234))
+        return httpx.AsyncClient(transport=transport, base_url="https://ui.test")
+
+    def bearer(self, email: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[email]}"}
+
+    def open_closed_periods(self) -> None:
+        """The finance fix for the closed-period group: reopen the periods in Visma."""
+        for period in self.setup.dataset.periods:
+            if period.closed_in_supplier_ledger:
+                self.setup.visma.set_period_closed(period.period_id, False)
+
+    def invoices_for(self, ramp_id: str) -> int:
+        """How many Visma invoices carry this Ramp bill's reference."""
+        return sum(ramp_id in str(i.get("note") or "") for i in self.setup.visma.invoices())
+
+
+async def work_queue(rt: Runtime, name: str) -> None:
+    """Work the connection's due records until none is left, as ``serve``'s worker does."""
+    connection = await rt.store.get_connection(name)
+    ctx = await rt.context(connection)
+    worker = Worker(
+        rt.store, {connection.id: ctx}, owner="ui-test", handler=dispatcher(), policy=RetryPolicy()
+    )
+    await worker.run_until_idle(connection_id=connection.id)
+
+
+def form_csrf(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    marker = 'name="csrf" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]

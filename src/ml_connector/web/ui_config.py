@@ -1,0 +1,168 @@
+"""The mapping editor (``/ui/c/{name}/mappings``) and the chart page (``/ui/c/{name}/chart``).
+
+The mapping editor shows the rules and the defaults, the unmapped values (from stopped records
+and from the last catalog pull, each with a link that fills the rule form), and one form: tick
+rows to remove, change the defaults, add or change one rule, then "Save mappings" (or "Validate
+only"). The whole edit is validated against Visma's chart before anything is saved; problems are
+shown in an element with class ``error``, naming the row, and the form keeps what was typed.
+
+The chart page shows the last push (when, full or delta, its result), the counts per kind, the
+values Ramp refused, the pending changes on request ("Show pending changes", a dry run), and a
+"Push now" button for operators and admins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ml_connector.errors import ConnectorError
+from ml_connector.mapping.table import MappingRule, MappingTableError, Target
+from ml_connector.web import config_ops
+from ml_connector.web import operations as ops
+from ml_connector.web.auth import Principal
+from ml_connector.web.pages import Pages, form_text, redirect
+
+__all__ = ["config_routes"]
+
+_RULE_FIELDS = ("source", "value", "target", "segment", "visma_value", "priority")
+
+
+def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_ops.MappingEdit:
+    """The edit a submitted editor form asks for (rows removed, defaults, one rule)."""
+    try:
+        remove = tuple(sorted({int(str(v)) for v in form.getlist("remove")}))
+    except ValueError:
+        raise ValueError("row numbers to remove are whole numbers") from None
+    defaults = {
+        target.value: form_text(form, f"default_{target.value}")
+        for target in config_ops.DEFAULT_TARGETS
+        if f"default_{target.value}" in form
+        and form_text(form, f"default_{target.value}") != current_defaults.get(target.value, "")
+    }
+    rules: tuple[MappingRule, ...] = ()
+    if any(form_text(form, name) for name in ("source", "value", "visma_value")):
+        fields: dict[str, Any] = {name: form_text(form, name) for name in _RULE_FIELDS}
+        fields["fallback"] = form_text(form, "fallback") in ("on", "true", "1")
+        rules = (config_ops.rule_from_fields(fields, "the new rule"),)
+    return config_ops.MappingEdit(
+        set_rules=rules,
+        remove_rows=remove,
+        defaults=defaults or None,
+        note=form_text(form, "note"),
+    )
+
+
+def config_routes(pages: Pages) -> list[BaseRoute]:
+    runtime = pages.runtime
+
+    async def show_mappings(
+        request: Request,
+        p: Principal,
+        name: str,
+        *,
+        status: int = 200,
+        problems: list[dict[str, str]] | None = None,
+        values: dict[str, str] | None = None,
+        notice: str = "",
+    ) -> Response:
+        connection = await ops.visible_connection(runtime, p, name)
+        view = await config_ops.mappings_view(runtime, connection)
+        prefill = values or {k: v for k, v in request.query_params.items() if k in _RULE_FIELDS}
+        return pages.render(
+            request,
+            "mappings.html",
+            p,
+            status,
+            connection=connection,
+            view=view,
+            targets=[t.value for t in Target],
+            problems=problems or [],
+            values=prefill,
+            notice=notice or request.query_params.get("notice", ""),
+        )
+
+    async def mappings(request: Request, p: Principal) -> Response:
+        return await show_mappings(request, p, request.path_params["name"])
+
+    async def save_mappings(request: Request, p: Principal) -> Response:
+        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
+        if not p.can_act:
+            raise ops.Forbidden("a viewer cannot change mappings")
+        form = await pages.form(request)
+        dry_run = form_text(form, "action") == "validate"
+        values = {name: form_text(form, name) for name in (*_RULE_FIELDS, "note")}
+        for target in config_ops.DEFAULT_TARGETS:
+            values[f"default_{target.value}"] = form_text(form, f"default_{target.value}")
+        try:
+            view = await config_ops.mappings_view(runtime, connection)
+            edit = _edit_from_form(form, view["defaults"])
+            result = await config_ops.edit_mappings(runtime, p, connection, edit, dry_run=dry_run)
+        except MappingTableError as exc:
+            problems = config_ops.problems_of(exc)
+            return await show_mappings(
+                request, p, connection.name, status=422, problems=problems, values=values
+            )
+        except (ValueError, ConnectorError) as exc:
+            problem = {"where": "Visma", "message": runtime.redactor.scrub_text(str(exc))}
+            return await show_mappings(
+                request, p, connection.name, status=422, problems=[problem], values=values
+            )
+        if dry_run:
+            return await show_mappings(
+                request,
+                p,
+                connection.name,
+                values=values,
+                notice="The mappings are valid against Visma's chart; nothing was saved.",
+            )
+        notice = f"Saved mappings version {result['version']}."
+        url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}"
+        return redirect(url)
+
+    async def chart(request: Request, p: Principal) -> Response:
+        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
+        chart_status = await config_ops.chart_view(runtime, connection)
+        pending: list[dict[str, Any]] | None = None
+        pending_error = ""
+        if request.query_params.get("pending"):
+            try:
+                pending = await config_ops.chart_pending(runtime, connection)
+            except ConnectorError as exc:
+                pending_error = runtime.redactor.scrub_text(str(exc))
+        return pages.render(
+            request,
+            "chart.html",
+            p,
+            connection=connection,
+            chart=chart_status,
+            pending=pending,
+            pending_error=pending_error,
+            notice=request.query_params.get("notice", ""),
+        )
+
+    async def push(request: Request, p: Principal) -> Response:
+        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
+        back = f"/ui/c/{quote(connection.name)}/chart"
+        try:
+            result = await config_ops.chart_push(runtime, p, connection)
+        except ConnectorError as exc:
+            notice = f"The push stopped: {runtime.redactor.scrub_text(str(exc))}"
+            return redirect(f"{back}?{urlencode({'notice': notice})}")
+        applied = sum(result["applied"].values())
+        refused = len(result["failures"])
+        notice = f"Push finished: {applied} change(s) applied, {refused} refused by Ramp."
+        return redirect(f"{back}?{urlencode({'notice': notice})}")
+
+    base = "/ui/c/{name}"
+    return [
+        Route(f"{base}/mappings", pages.page(mappings), methods=["GET"]),
+        Route(f"{base}/mappings", pages.page(save_mappings), methods=["POST"]),
+        Route(f"{base}/chart", pages.page(chart), methods=["GET"]),
+        Route(f"{base}/chart", pages.page(push), methods=["POST"]),
+    ]
