@@ -31,8 +31,12 @@ VISMA_ID, VISMA_SECRET = "bench-visma", "bench-visma-secret-0001"
 TENANT, COMPANY = "bench-tenant", "7001"
 
 
-def scaled_demo(bills: int) -> Dataset:
-    """The demo company with ``bills`` approved, syncable bills (clones of the clean demo ones)."""
+def scaled_demo(bills: int, *, approved: bool = True) -> Dataset:
+    """The demo company with ``bills`` approved, syncable bills (clones of the clean demo ones).
+
+    ``approved=False`` leaves them awaiting approval: approving one later (the control API's
+    ``POST /_sandbox/bills/{id}/approve``) emits its ``bills.approved`` webhook.
+    """
     demo = demo_dataset()
     closed = {p.period_id for p in demo.periods if p.closed_in_supplier_ledger}
     clean = [
@@ -50,7 +54,7 @@ def scaled_demo(bills: int) -> Dataset:
                 template,
                 id=str(uuid.UUID(int=n + 1, version=4)),
                 invoice_number=f"B-{n:07d}",
-                approval_status="APPROVED",
+                approval_status="APPROVED" if approved else "PENDING",
                 memo=template.memo.removeprefix("[CREDIT] "),
                 is_credit=False,
             )
@@ -81,13 +85,16 @@ class World:
 
 
 @contextmanager
-def sandboxes(bills: int, *, ramp_port: int = 18710, visma_port: int = 18720) -> Iterator[World]:
-    """Run both sandboxes with ``bills`` bills in a child process; stop it afterwards."""
+def sandboxes(
+    bills: int, *, ramp_port: int = 18710, visma_port: int = 18720, approved: bool = True
+) -> Iterator[World]:
+    """Run both sandboxes with ``bills`` bills in a child process; stop it afterwards.
+
+    ``approved=False``: the bills await approval (see ``scaled_demo``).
+    """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "bench._world", str(bills), str(ramp_port), str(visma_port)],
-        env=env,
-    )
+    command = [sys.executable, "-m", "bench._world", str(bills), str(ramp_port), str(visma_port)]
+    child = subprocess.Popen([*command, *([] if approved else ["--pending"])], env=env)
     world = World(f"http://127.0.0.1:{ramp_port}", f"http://127.0.0.1:{visma_port}")
     try:
         deadline = time.monotonic() + 120
@@ -109,12 +116,12 @@ def sandboxes(bills: int, *, ramp_port: int = 18710, visma_port: int = 18720) ->
             child.kill()
 
 
-async def _serve(bills: int, ramp_port: int, visma_port: int) -> None:
+async def _serve(bills: int, ramp_port: int, visma_port: int, approved: bool = True) -> None:
     from ml_connector.sandbox.ramp import RampSandbox
     from ml_connector.sandbox.serve import start_server
     from ml_connector.sandbox.visma import VismaSandbox
 
-    dataset = scaled_demo(bills)
+    dataset = scaled_demo(bills, approved=approved)
     ramp = RampSandbox(RAMP_ID, RAMP_SECRET, dataset=dataset, rate_limit=10**9)
     visma = VismaSandbox(VISMA_ID, VISMA_SECRET, TENANT, COMPANY, dataset=dataset)
     servers = [
@@ -133,8 +140,9 @@ def main() -> None:
     parser.add_argument("bills", type=int)
     parser.add_argument("ramp_port", type=int)
     parser.add_argument("visma_port", type=int)
+    parser.add_argument("--pending", action="store_true", help="bills await approval")
     args = parser.parse_args()
-    asyncio.run(_serve(args.bills, args.ramp_port, args.visma_port))
+    asyncio.run(_serve(args.bills, args.ramp_port, args.visma_port, not args.pending))
 
 
 if __name__ == "__main__":

@@ -6,15 +6,22 @@ alone, for scale-out behind a shared PostgreSQL store.
 
 Both stop gracefully on SIGTERM or SIGINT: nothing new is claimed, the batch in hand finishes,
 and the process exits 0. (``serve`` first stops accepting requests and answers those in hand.)
+
+``serve`` runs on uvloop's event loop with uvicorn's httptools parser when both are installed
+(they are dependencies; without them it falls back to asyncio's loop and h11), and freezes the
+objects of its start-up out of the garbage collector's way before it accepts requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import importlib.util
 import signal
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -114,7 +121,46 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-async def _serve(host: str, port: int, options: ServiceOptions | None) -> None:
+class LoopChoice(StrEnum):
+    """``serve --loop``."""
+
+    AUTO = "auto"
+    UVLOOP = "uvloop"
+    ASYNCIO = "asyncio"
+
+
+class HttpChoice(StrEnum):
+    """``serve --http``."""
+
+    AUTO = "auto"
+    HTTPTOOLS = "httptools"
+    H11 = "h11"
+
+
+def _loop_factory(loop: LoopChoice) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop for "uvloop", and for "auto" when it is installed; else None
+    (asyncio's own)."""
+    if loop is LoopChoice.ASYNCIO:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if loop is LoopChoice.UVLOOP:
+            raise typer.BadParameter("uvloop is not installed", param_hint="--loop") from None
+        return None
+    return uvloop.new_event_loop
+
+
+def _http_protocol(http: HttpChoice) -> str:
+    installed = importlib.util.find_spec("httptools") is not None
+    if http is HttpChoice.HTTPTOOLS and not installed:
+        raise typer.BadParameter("httptools is not installed", param_hint="--http")
+    if http is HttpChoice.AUTO:
+        return "httptools" if installed else "h11"
+    return http.value
+
+
+async def _serve(host: str, port: int, http: str, options: ServiceOptions | None) -> None:
     runtime = await Runtime.open(Settings())
     try:
         service = options.build(runtime) if options is not None else None
@@ -122,10 +168,14 @@ async def _serve(host: str, port: int, options: ServiceOptions | None) -> None:
             create_app(runtime, service=service),
             host=host,
             port=port,
+            http=http,
             lifespan="on",
             access_log=False,
             log_level="warning",
         )
+        # Everything built so far lives as long as the process: keep it out of every collection.
+        gc.collect()
+        gc.freeze()
         # On SIGTERM/SIGINT: stop accepting, finish the requests in hand, then the lifespan.
         await _Server(config).serve()
     finally:
@@ -147,9 +197,13 @@ async def _work(options: ServiceOptions) -> None:
         await runtime.close()
 
 
-def _run(main: Coroutine[Any, Any, None]) -> None:
+def _run(
+    main: Coroutine[Any, Any, None],
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> None:
     try:
-        asyncio.run(main)
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(main)
     except ConnectorError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -164,6 +218,13 @@ def serve(
     no_worker: Annotated[
         bool, Opt("--no-worker", help="Only receive webhooks; run workers with `worker`.")
     ] = False,
+    loop: Annotated[
+        LoopChoice, Opt(envvar="ML_CONNECTOR_LOOP", help="Event loop (auto: uvloop if installed).")
+    ] = LoopChoice.AUTO,
+    http: Annotated[
+        HttpChoice,
+        Opt(envvar="ML_CONNECTOR_HTTP", help="HTTP parser (auto: httptools if installed)."),
+    ] = HttpChoice.AUTO,
     poll_interval_s: PollOpt = 1.0,
     reconcile_interval_s: ReconcileOpt = 300.0,
     concurrency: ConcurrencyOpt = 8,
@@ -179,7 +240,7 @@ def serve(
             poll_interval_s, reconcile_interval_s, concurrency, lease_s, retry_base_s, retry_cap_s
         )
     )
-    _run(_serve(host, port, options))
+    _run(_serve(host, port, _http_protocol(http), options), _loop_factory(loop))
 
 
 @app.command()

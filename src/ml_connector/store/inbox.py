@@ -29,7 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Executable, delete, select, update
 
 from ml_connector.audit import AuditKind
 from ml_connector.errors import StoreError
@@ -189,6 +189,24 @@ def _check_key(what: str, value: str) -> None:
 class InboxRepository(Repository):
     """Store, read and settle webhook events; log rejected requests."""
 
+    _ingest_statement: Executable | None = None
+
+    def _ingest_insert(self) -> Executable:
+        """The receivers' INSERT … ON CONFLICT DO NOTHING … RETURNING, built once.
+
+        Run as a Core executemany: SQLAlchemy sends the rows in one multi-row statement and
+        compiles it once (cached), where ``.values([...])`` would compile anew for each batch
+        size; reusing the object also spares computing its cache key on every batch.
+        """
+        if self._ingest_statement is None:
+            insert = self._db.insert(EventRow).on_conflict_do_nothing(
+                index_elements=[EventRow.connection_id, EventRow.source, EventRow.event_id]
+            )
+            self._ingest_statement = insert.returning(
+                EventRow.id, EventRow.connection_id, EventRow.source, EventRow.event_id
+            )
+        return self._ingest_statement
+
     async def insert_event(
         self,
         connection_id: int,
@@ -269,18 +287,10 @@ class InboxRepository(Repository):
             for key, item in first.items()
         ]
         async with self._db.write() as session:
-            # Core executemany on the session's connection: SQLAlchemy sends the rows in one
-            # multi-row INSERT … RETURNING and compiles the statement once (cached), where
-            # .values([...]) would compile anew for each batch size.
             conn = await session.connection()
-            insert = self._db.insert(EventRow).on_conflict_do_nothing(
-                index_elements=[EventRow.connection_id, EventRow.source, EventRow.event_id]
-            )
-            returning = insert.returning(
-                EventRow.id, EventRow.connection_id, EventRow.source, EventRow.event_id
-            )
             stored = {
-                (cid, src, eid): pk for pk, cid, src, eid in await conn.execute(returning, values)
+                (cid, src, eid): pk
+                for pk, cid, src, eid in await conn.execute(self._ingest_insert(), values)
             }
             # Only the event that stored the row does the work; the rest of its key's are copies.
             fresh = [

@@ -24,6 +24,11 @@ later; a failed batch stored none of its events.
 Ramp's verification event carries no id: its id is derived from the challenge. While
 ``webhooks register`` waits for it, it is accepted even when its signature cannot be checked
 yet (see ``runtime.webhooks``).
+
+The receivers are the hot path, so ``serve`` answers them as plain ASGI (``handle``, reached
+through ``receiver_route`` before Starlette's middleware and router; ``web/app.py``): headers
+are read straight from the ASGI scope and answers are pre-encoded JSON. ``ramp`` and ``visma``
+are the same steps as Starlette endpoints, for apps that mount them as routes.
 """
 
 from __future__ import annotations
@@ -32,33 +37,108 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from ml_connector.errors import ConnectorError, StoreError, WebhookVerificationError
-from ml_connector.runtime.webhooks import (
-    VERIFICATION_TYPE,
-    new_event,
-    read_secrets,
-    verification_window_open,
-)
+from ml_connector.runtime.webhooks import new_event, read_secrets, verification_window_open
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Connection, EventSource
+from ml_connector.web.bodies import Parsed, Rejected, is_verification, media_type, parse_event
 from ml_connector.web.ingest import IngestConfig, Ingestor
-from ml_connector.web.signatures import verify_ramp, verify_visma
+from ml_connector.web.signatures import (
+    RAMP_SIGNATURE_HEADERS,
+    VISMA_SIGNATURE_HEADER,
+    verify_ramp,
+    verify_visma,
+)
 
-__all__ = ["ReceiverConfig", "SecretCache", "WebhookReceiver"]
+__all__ = ["Answer", "ReceiverConfig", "SecretCache", "WebhookReceiver", "receiver_route"]
 
 log = structlog.get_logger(__name__)
 
-_MAX_FIELD = 200
 _VERIFIERS = {EventSource.RAMP: verify_ramp, EventSource.VISMA: verify_visma}
+_PREFIX = "/webhooks/"
+_SOURCES = {source.value: source for source in EventSource}
+# The only request headers the receivers read (ASGI gives header names in lower case).
+_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "x-ramp-webhook-id",
+        "x-vwd-event-id",
+        VISMA_SIGNATURE_HEADER,
+        *RAMP_SIGNATURE_HEADERS,
+    }
+)
+
+
+def receiver_route(path: str) -> tuple[EventSource, str] | None:
+    """``(source, connection name)`` when ``path`` is ``/webhooks/{ramp|visma}/{name}``."""
+    if not path.startswith(_PREFIX):
+        return None
+    source, slash, name = path[len(_PREFIX) :].partition("/")
+    if not slash or not name or "/" in name or source not in _SOURCES:
+        return None
+    return _SOURCES[source], name
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a receiver answers: a status, a JSON body, and ``Retry-After`` when set."""
+
+    status: int
+    body: bytes
+    retry_after: str | None = None
+
+    @classmethod
+    def of(cls, status: int, content: Mapping[str, Any], retry_after: str | None = None) -> Answer:
+        """The answer with ``content`` as its JSON body."""
+        encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return cls(status, encoded, retry_after)
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The response headers as ASGI sends them."""
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+        if self.retry_after is not None:
+            headers.append((b"retry-after", self.retry_after.encode()))
+        return headers
+
+
+_NOT_POST = Answer.of(405, {"error": "method not allowed"})
+_UNAVAILABLE = Answer.of(503, {"error": "temporarily unavailable"}, retry_after="5")
+
+
+def _scope_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The headers the receivers read, from an ASGI scope (the first of a repeated one)."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1")
+        if name in _HEADERS and name not in headers:
+            headers[name] = value.decode("latin-1")
+    return headers
+
+
+async def _body_chunks(receive: Receive) -> AsyncGenerator[bytes]:
+    """The request body as ASGI delivers it; ClientDisconnect when the sender goes away."""
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 @dataclass(frozen=True)
@@ -137,80 +217,6 @@ class SecretCache:
         self._entries.clear()
 
 
-class _Rejected(Exception):
-    """A request that fails a step: answered with ``status`` and logged as a rejection.
-
-    ``excerpt`` keeps a short excerpt of the body; only authenticated, malformed bodies get one.
-    """
-
-    def __init__(self, status: int, reason: str, *, excerpt: bool = False) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.excerpt = excerpt
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    event_id: str
-    type: str
-    object_id: str | None
-    payload: dict[str, Any]
-
-
-def _media_type(value: str | None) -> str:
-    return (value or "").split(";", 1)[0].strip().lower()
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _Rejected(400, f"the event has no {what}", excerpt=True)
-    if len(value) > _MAX_FIELD:
-        raise _Rejected(400, f"the event's {what} is longer than {_MAX_FIELD} characters")
-    return value
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Rejected(400, "the body is not valid JSON", excerpt=True) from None
-    if not isinstance(payload, dict):
-        raise _Rejected(400, "the body is not a JSON object", excerpt=True)
-    return payload
-
-
-def _parse_ramp(payload: dict[str, Any], headers: Mapping[str, str]) -> _Parsed:
-    event_type = _text(payload.get("type"), "type")
-    if event_type == VERIFICATION_TYPE:
-        challenge = _text(payload.get("challenge"), "challenge")
-        digest = hashlib.sha256(challenge.encode()).hexdigest()[:32]
-        return _Parsed(f"verification:{digest}", event_type, None, payload)
-    header_id = headers.get("x-ramp-webhook-id")
-    body_id = payload.get("id")
-    if header_id and body_id and header_id != body_id:
-        raise _Rejected(400, "the body's id and X-Ramp-Webhook-ID differ", excerpt=True)
-    event_id = _text(body_id or header_id, "id")
-    target = payload.get("object")
-    object_id = target.get("id") if isinstance(target, dict) else None
-    object_id = _text(object_id, "object id") if object_id is not None else None
-    return _Parsed(event_id, event_type, object_id, payload)
-
-
-def _parse_visma(payload: dict[str, Any], headers: Mapping[str, str]) -> _Parsed:
-    event_id = _text(payload.get("eventId") or headers.get("x-vwd-event-id"), "event id")
-    event_type = payload.get("eventType")
-    if not event_type and payload.get("entity") and payload.get("action"):
-        event_type = f"{payload['entity']}.{payload['action']}"
-    event_type = _text(event_type, "event type")
-    entity_id = payload.get("entityId")
-    object_id = _text(str(entity_id), "entity id") if entity_id not in (None, "") else None
-    return _Parsed(event_id, event_type, object_id, payload)
-
-
-_PARSERS = {EventSource.RAMP: _parse_ramp, EventSource.VISMA: _parse_visma}
-
-
 class WebhookReceiver:
     """The two receiver endpoints; see the module docstring for the steps."""
 
@@ -227,26 +233,61 @@ class WebhookReceiver:
         self.secrets = SecretCache(runtime, self.config)
         self.ingestor = Ingestor(runtime.store.ingest_events, self.config.ingest)
 
+    async def handle(
+        self, scope: Scope, receive: Receive, send: Send, source: EventSource, name: str
+    ) -> None:
+        """Answer one request to ``/webhooks/{source}/{name}`` as a plain ASGI app."""
+        if scope["method"] != "POST":
+            answer, extra = _NOT_POST, [(b"allow", b"POST")]
+        else:
+            headers = _scope_headers(scope["headers"])
+            try:
+                answer = await self.receive(source, name, headers, _body_chunks(receive))
+            except ClientDisconnect:
+                return  # nobody is left to answer
+            extra = []
+        start = {"type": "http.response.start", "status": answer.status}
+        await send({**start, "headers": answer.raw_headers() + extra})
+        await send({"type": "http.response.body", "body": answer.body})
+
     async def ramp(self, request: Request) -> Response:
-        """``POST /webhooks/ramp/{connection}``."""
-        return await self._receive(request, EventSource.RAMP)
+        """``POST /webhooks/ramp/{connection}`` as a Starlette endpoint."""
+        return await self._endpoint(request, EventSource.RAMP)
 
     async def visma(self, request: Request) -> Response:
-        """``POST /webhooks/visma/{connection}``."""
-        return await self._receive(request, EventSource.VISMA)
+        """``POST /webhooks/visma/{connection}`` as a Starlette endpoint."""
+        return await self._endpoint(request, EventSource.VISMA)
 
-    async def _receive(self, request: Request, source: EventSource) -> Response:
+    async def _endpoint(self, request: Request, source: EventSource) -> Response:
         name = str(request.path_params["connection"])
+        try:
+            answer = await self.receive(source, name, request.headers, request.stream())
+        except ClientDisconnect:
+            return Response(status_code=400)
+        extra = {"Retry-After": answer.retry_after} if answer.retry_after is not None else None
+        return Response(answer.body, answer.status, extra, media_type="application/json")
+
+    async def receive(
+        self,
+        source: EventSource,
+        name: str,
+        headers: Mapping[str, str],
+        chunks: AsyncGenerator[bytes],
+    ) -> Answer:
+        """Verify, parse and store one delivery (``headers`` looked up by lower-case name).
+
+        Raises ClientDisconnect when the sender goes away before the body is read.
+        """
         arrived = self.config.clock()
         body = b""
         try:
-            if _media_type(request.headers.get("content-type")) != "application/json":
-                raise _Rejected(415, "the content type must be application/json")
-            body = await self._read_body(request)
+            if media_type(headers.get("content-type")) != "application/json":
+                raise Rejected(415, "the content type must be application/json")
+            body = await self._read_body(headers, chunks)
             entry = await self.secrets.get(name)
             if entry is None:
-                raise _Rejected(404, "no connection by this name")
-            parsed = await self._verified(request, source, name, entry, body, arrived)
+                raise Rejected(404, "no connection by this name")
+            parsed = await self._verified(headers, source, name, entry, body, arrived)
             event = new_event(
                 entry.connection.id,
                 source,
@@ -256,78 +297,74 @@ class WebhookReceiver:
                 parsed.payload,
             )
             outcome = await self.ingestor.submit(event)
-        except _Rejected as rejected:
-            return await self._reject(request, source, name, body, rejected)
+        except Rejected as rejected:
+            return await self._reject(headers, source, name, body, rejected)
         except ConnectorError as exc:  # the store or the vault: the vendor should retry later
             log.error("webhook not stored", connection=name, source=str(source), error=str(exc))
-            return JSONResponse(
-                {"error": "temporarily unavailable"}, status_code=503, headers={"Retry-After": "5"}
-            )
-        except ClientDisconnect:
-            return Response(status_code=400)
+            return _UNAVAILABLE
         if not outcome.new:
-            return JSONResponse({"status": "duplicate", "event_id": parsed.event_id})
+            return Answer.of(200, {"status": "duplicate", "event_id": parsed.event_id})
         if outcome.record_id is not None and self.on_work is not None:
             self.on_work()
-        return JSONResponse({"status": "accepted", "event_id": parsed.event_id})
+        return Answer.of(200, {"status": "accepted", "event_id": parsed.event_id})
 
-    async def _read_body(self, request: Request) -> bytes:
+    async def _read_body(self, headers: Mapping[str, str], chunks: AsyncGenerator[bytes]) -> bytes:
         limit = self.config.max_body_bytes
-        declared = request.headers.get("content-length", "")
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise _Rejected(413, f"the body is larger than {limit} bytes")
-        chunks: list[bytes] = []
+            raise Rejected(413, f"the body is larger than {limit} bytes")
+        read: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _Rejected(413, f"the body is larger than {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise Rejected(413, f"the body is larger than {limit} bytes")
+                read.append(chunk)
+        return read[0] if len(read) == 1 else b"".join(read)
 
     async def _verified(
         self,
-        request: Request,
+        headers: Mapping[str, str],
         source: EventSource,
         name: str,
         entry: _Entry,
         body: bytes,
         arrived: float,
-    ) -> _Parsed:
+    ) -> Parsed:
         """The parsed event, once its signature checks out (or it is an expected challenge)."""
         verify = _VERIFIERS[source]
         try:
-            verify(body, request.headers, entry.secrets[source])
+            verify(body, headers, entry.secrets[source])
         except WebhookVerificationError as first:
             fresh = await self.secrets.get(name, loaded_after=arrived)
             try:
                 if fresh is None:
-                    raise _Rejected(404, "no connection by this name") from None
-                verify(body, request.headers, fresh.secrets[source])
+                    raise Rejected(404, "no connection by this name") from None
+                verify(body, headers, fresh.secrets[source])
             except WebhookVerificationError:
                 if not await self._expected_challenge(source, name, body, arrived):
-                    raise _Rejected(401, str(first)) from None
-        return _PARSERS[source](_json_object(body), request.headers)
+                    raise Rejected(401, str(first)) from None
+        return parse_event(source, body, headers)
 
     async def _expected_challenge(
         self, source: EventSource, name: str, body: bytes, arrived: float
     ) -> bool:
         """True for a Ramp verification event while ``webhooks register`` waits for one."""
-        if source is not EventSource.RAMP:
-            return False
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return False
-        if not isinstance(payload, dict) or payload.get("type") != VERIFICATION_TYPE:
+        if source is not EventSource.RAMP or not is_verification(body):
             return False
         entry = await self.secrets.get(name, loaded_after=arrived)
         return entry is not None and verification_window_open(entry.connection, datetime.now(UTC))
 
     async def _reject(
-        self, request: Request, source: EventSource, name: str, body: bytes, rejected: _Rejected
-    ) -> Response:
-        declared = request.headers.get("content-length", "")
+        self,
+        headers: Mapping[str, str],
+        source: EventSource,
+        name: str,
+        body: bytes,
+        rejected: Rejected,
+    ) -> Answer:
+        declared = headers.get("content-length", "")
         size = len(body) if body else int(declared) if declared.isdigit() else 0
         excerpt = self._excerpt(body) if rejected.excerpt and body else None
         log.warning(
@@ -349,7 +386,7 @@ class WebhookReceiver:
             )
         except ConnectorError as exc:
             log.error("rejection not logged", connection=name, error=str(exc))
-        return JSONResponse({"error": rejected.reason}, status_code=rejected.status)
+        return Answer.of(rejected.status, {"error": rejected.reason})
 
     def _excerpt(self, body: bytes) -> str:
         text = body[: self.config.excerpt_chars].decode("utf-8", errors="replace")

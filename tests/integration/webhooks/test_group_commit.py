@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 
 from integration.webhooks.webhook_kit import Receiving, ramp_event
-from ml_connector.store import EventStatus
+from ml_connector.store import EventSource, EventStatus
+from ml_connector.store.inbox import Ingested, NewEvent
+from ml_connector.web.ingest import IngestConfig, Ingestor
 
 
 async def test_concurrent_distinct_events_are_all_stored_and_batched(rx: Receiving) -> None:
@@ -75,3 +78,44 @@ async def test_sequential_events_are_not_delayed_into_batches(rx: Receiving) -> 
     assert rx.receiver is not None
     stats = rx.receiver.ingestor.stats
     assert (stats.batches, stats.largest_batch) == (3, 1)
+
+
+def _event(n: int) -> NewEvent:
+    return NewEvent(1, EventSource.RAMP, f"evt_{n}", "bills.approved", f"bill_{n}", {"id": n})
+
+
+class _Recorder:
+    """A writer that stores nothing and keeps the batches it was given."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    async def __call__(self, events: Sequence[NewEvent]) -> list[Ingested]:
+        self.batches.append([e.event_id for e in events])
+        return [Ingested(n + 1) for n in range(len(events))]
+
+
+async def test_a_busy_period_waits_for_the_rest_of_the_wave() -> None:
+    """Right after a batch of 5, a flush that sees 3 events waits for the next 2 (a long
+    linger, so the test does not depend on speed): one batch of 5, not 3 and 2."""
+    writer = _Recorder()
+    ingestor = Ingestor(writer, IngestConfig(linger_s=60.0, busy_window_s=60.0))
+    await asyncio.gather(*(ingestor.submit(_event(n)) for n in range(5)))
+    first = [asyncio.create_task(ingestor.submit(_event(n))) for n in range(5, 8)]
+    for _ in range(20):  # well past the flusher's gathering rounds
+        await asyncio.sleep(0)
+    assert writer.batches == [[f"evt_{n}" for n in range(5)]]
+    rest = [asyncio.create_task(ingestor.submit(_event(n))) for n in range(8, 10)]
+    results = await asyncio.wait_for(asyncio.gather(*first, *rest), timeout=30)
+    assert all(result.new for result in results)
+    assert writer.batches[1] == [f"evt_{n}" for n in range(5, 10)]
+
+
+async def test_a_request_after_a_quiet_spell_is_written_at_once() -> None:
+    """With no batch in the busy window, a lone event is written without lingering."""
+    writer = _Recorder()
+    ingestor = Ingestor(writer, IngestConfig(linger_s=60.0, busy_window_s=0.0))
+    await asyncio.gather(*(ingestor.submit(_event(n)) for n in range(5)))
+    result = await asyncio.wait_for(ingestor.submit(_event(5)), timeout=30)
+    assert result.new
+    assert writer.batches[-1] == ["evt_5"]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from integration.webhooks.webhook_kit import (
     OTHER_SECRET,
@@ -235,3 +239,47 @@ async def test_rejections_hold_no_secret_or_signature(rx: Receiving) -> None:
     text = " ".join(f"{r.reason} {r.excerpt} {r.body_sha256} {r.connection}" for r in rows)
     for secret in (RAMP_SECRET, VISMA_SECRET, OTHER_SECRET, "whsec_wrong_0000", *sent):
         assert secret not in text
+
+
+async def test_streamed_body_over_the_limit_is_refused(rx: Receiving) -> None:
+    """A body sent in chunks with no declared length is cut off once it passes 1 MiB: 413."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65_536
+
+    headers = {"content-type": "application/json", "X-Ramp-Signature": "00"}
+    response = await rx.client.post("/webhooks/ramp/acme", content=chunks(), headers=headers)
+    assert response.status_code == 413
+    [rejection] = await rx.runtime.store.list_rejections("acme")
+    assert rejection.http_status == 413
+    await _nothing_stored(rx)
+
+
+async def test_other_methods_and_paths_are_not_receivers(rx: Receiving) -> None:
+    """GET on a receiver is 405 (Allow: POST); an unknown source is 404; neither is logged."""
+    refused = await rx.client.get("/webhooks/ramp/acme")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "POST")
+    assert (await rx.post("slack", BILL_EVENT)).status_code == 404
+    assert (await rx.post("ramp", BILL_EVENT, name="acme/extra")).status_code == 404
+    assert await rx.runtime.store.list_rejections() == []
+    await _nothing_stored(rx)
+
+
+async def test_receiver_mounted_as_starlette_routes(rx: Receiving) -> None:
+    """The same receiver as plain Starlette endpoints: stored, duplicate, refused alike."""
+    assert rx.receiver is not None
+    app = Starlette(routes=[Route("/hooks/{connection}", rx.receiver.ramp, methods=["POST"])])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://other.test") as client:
+        signed = {"content-type": "application/json"}
+        signed["X-Ramp-Signature"] = ramp_signature(RAMP_SECRET, BILL_EVENT)
+        first = await client.post("/hooks/acme", content=BILL_EVENT, headers=signed)
+        again = await client.post("/hooks/acme", content=BILL_EVENT, headers=signed)
+        forged = {**signed, "X-Ramp-Signature": ramp_signature("whsec_wrong_1111", BILL_EVENT)}
+        refused = await client.post("/hooks/acme", content=BILL_EVENT, headers=forged)
+    assert [first.json()["status"], again.json()["status"]] == ["accepted", "duplicate"]
+    assert refused.status_code == 401
+    acme = rx.connections["acme"].id
+    assert [e.event_id for e in await rx.runtime.store.list_events(acme)] == ["evt_1"]
+    assert [r.http_status for r in await rx.runtime.store.list_rejections("acme")] == [401]
