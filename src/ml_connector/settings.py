@@ -50,3 +50,35 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         default=8, ge=1, description="Durable attempts before a record needs attention."
     )
+
+    # --- alerts (runtime.alerts) --------------------------------------------------------------
+    alert_group_window_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="Repeats of a firing alert group are counted, and reported at most this often.",
+    )
+    alert_eval_interval_s: float = Field(
+        default=5.0, ge=0, description="How often the schedule loop re-evaluates alert groups."
+    )
+    alert_max_attempts: int = Field(
+        default=8, ge=1, description="Deliveries of one alert message before it is given up."
+    )
+    alert_retry_base_s: float = Field(
+        default=5.0, gt=0, description="First delivery retry delay; doubles each attempt."
+    )
+    alert_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one alert delivery (webhook POST or SMTP)."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for alert e-mail; e-mail is off while unset."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="ml-connector@localhost", description="Sender of alert mail.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP session with STARTTLS."
+    )
+    smtp_username: str | None = Field(
+        default=None,
+        description="SMTP login; its password is kept per connection in the vault "
+        "(alerts set --smtp-password-from-env).",
+    )

@@ -7,6 +7,7 @@ One module per command group; importing them registers their commands on ``app``
 from __future__ import annotations
 
 from ml_connector.cli import (
+    alerts,
     backfill,
     chart,
     connections,
@@ -25,6 +26,7 @@ from ml_connector.settings import Settings
 __all__ = ["app", "main"]
 
 _COMMAND_MODULES = (
+    alerts,
     backfill,
     chart,
     connections,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -108,14 +109,36 @@ def summary_table(summary: dict[str, Any]) -> None:
 
 @app.command()
 def status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
-    """Counts per record state, the oldest pending record and the last error."""
-    info = run_with_runtime(lambda rt: admin.status(rt, name))
+    """Records per state and object type, the oldest pending record, the last error, and
+    vendor calls per synced bill."""
+    from ml_connector.runtime.status import connection_status
+
+    info = run_with_runtime(lambda rt: connection_status(rt, name, now=datetime.now(UTC)))
     if as_json:
         print_json(info)
         return
-    table = Table("state", "records", title=f"{name}: {info['connection_status']}")
-    for state, count in info["counts"].items():
-        table.add_row(state, str(count))
+    by_type: dict[str, dict[str, int]] = info["by_type"]
+    states = list(info["counts"])
+    table = Table("object type", *states, title=f"{name}: {info['connection_status']}")
+    for kind, counts in by_type.items():
+        table.add_row(kind, *(str(counts.get(s, 0)) for s in states))
+    table.add_row("[bold]all[/bold]", *(str(info["counts"][s]) for s in states))
     console.print(table)
+    if info["health_message"]:
+        console.print(f"health: {escape(str(info['health_message']))}")
+    oldest = info["oldest_pending_record"]
+    if oldest:
+        console.print(
+            f"oldest pending: {oldest['object_type']} {escape(oldest['object_id'])} "
+            f"({oldest['status']}, waiting {oldest['age_s']:.0f} s)"
+        )
     if info.get("last_error"):
         console.print(f"last error: {escape(str(info['last_error']))}")
+    per_bill = info["calls_per_bill"]
+    if per_bill:
+        shown = ", ".join(
+            f"{system} {ratio if ratio is not None else '—'}" for system, ratio in per_bill.items()
+        )
+        console.print(f"vendor calls per synced bill ({info['bills_synced']} bills): {shown}")
+    for alert in info["alerts_firing"]:
+        console.print(f"[red]alert firing[/red]: {escape(str(alert['summary']))}")

@@ -10,6 +10,7 @@ as StoreError.
 from __future__ import annotations
 
 from ml_connector.store import migrations
+from ml_connector.store.alerts import AlertRepository
 from ml_connector.store.audit import AuditRepository
 from ml_connector.store.chart import ChartRepository
 from ml_connector.store.connections import ConnectionRepository
@@ -40,6 +41,7 @@ class Store(
     UserRepository,
     StatsRepository,
     NotifyRepository,
+    AlertRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 
