@@ -259,7 +259,7 @@ class VismaClient(VendorClientBase):
         }
         headers = {"Accept": "application/json"}
         reply = await self._http.request(
-            "POST", c.token_url, form=form, headers=headers, idempotent=True
+            "POST", c.token_url, form=form, headers=headers, idempotent=True, limited=False
         )
         return parse_token(
             reply.data, system=SYSTEM, now=self._clock(), default_ttl_s=DEFAULT_TOKEN_TTL_S

@@ -5,6 +5,10 @@ answered call carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``, ``X-Rate
 (seconds until the window closes) and ``X-RateLimit-Policy``; a call over the limit gets 429 with
 ``Retry-After`` in seconds and is not counted. ``limit`` None switches limiting (and the
 headers) off. Visma does not publish the number, so the sandbox takes it as configuration.
+
+Each key (company, client) has its own window, so ten connections to ten companies have ten
+quotas. ``windows(key)`` lists a key's windows so far (start, calls counted, calls refused):
+benchmarks read quota use from it.
 """
 
 from __future__ import annotations
@@ -14,9 +18,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["FixedWindowLimiter", "RateDecision"]
+__all__ = ["FixedWindowLimiter", "RateDecision", "WindowUse"]
 
 POLICY = "4-fixed-window"
+
+
+@dataclass(frozen=True)
+class WindowUse:
+    """One window of one key: when it opened, calls it counted, calls it refused (429)."""
+
+    start: float
+    used: int
+    refused: int
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,8 @@ class FixedWindowLimiter:
         self.window_s = window_s
         self._clock = clock
         self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+        self._history: dict[tuple[str, str], list[WindowUse]] = {}
+        self._refused: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
     def configure(self, limit: int | None, window_s: float | None = None) -> None:
@@ -48,11 +63,30 @@ class FixedWindowLimiter:
             self.limit = limit
             if window_s is not None:
                 self.window_s = window_s
-            self._windows.clear()
+            self._clear()
 
     def reset(self) -> None:
         with self._lock:
-            self._windows.clear()
+            self._clear()
+
+    def _clear(self) -> None:
+        self._windows.clear()
+        self._history.clear()
+        self._refused.clear()
+
+    def windows(self, key: tuple[str, str]) -> list[WindowUse]:
+        """The key's windows, oldest first; the last may still be open."""
+        with self._lock:
+            done = list(self._history.get(key, []))
+            if key in self._windows:
+                start, used = self._windows[key]
+                done.append(WindowUse(start, used, self._refused.get(key, 0)))
+            return done
+
+    def keys(self) -> list[tuple[str, str]]:
+        """Every key that has made a counted call since the last reset."""
+        with self._lock:
+            return sorted(set(self._windows) | set(self._history))
 
     def hit(self, key: tuple[str, str]) -> RateDecision:
         """Count one call for ``key`` (company, client) if the window has room."""
@@ -62,10 +96,14 @@ class FixedWindowLimiter:
             now = self._clock()
             start, used = self._windows.get(key, (now, 0))
             if now >= start + self.window_s:
+                if key in self._windows:
+                    refused = self._refused.pop(key, 0)
+                    self._history.setdefault(key, []).append(WindowUse(start, used, refused))
                 start, used = now, 0
             reset = max(1, math.ceil(start + self.window_s - now))
             if used >= self.limit:
                 self._windows[key] = (start, used)
+                self._refused[key] = self._refused.get(key, 0) + 1
                 return RateDecision(False, self._headers(0, reset), retry_after=reset)
             used += 1
             self._windows[key] = (start, used)
