@@ -14,6 +14,7 @@ module only decides content.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
@@ -44,8 +45,12 @@ class AuditKind(StrEnum):
     USER_ACTION = "user_action"  # a person replayed, excluded or edited something
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
-    """True when a mapping key names something that must never be stored or shown."""
+    """True when a mapping key names something that must never be stored or shown.
+
+    Cached: payloads repeat the same few hundred keys, and every audit entry and log line asks.
+    """
     lowered = key.lower()
     return lowered not in _SAFE_KEYS and bool(_SECRET_KEY.search(lowered))
 
@@ -55,17 +60,20 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._longest_first: tuple[str, ...] = ()
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         """Register secret values; very short values are ignored to avoid scrubbing noise."""
         self._secrets.update(s for s in secrets if s and len(s) >= 6)
+        # Longest first, so a secret containing another is replaced whole.
+        self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def scrub_text(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._longest_first:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+        return _BEARER.sub(_mask_credential, text)
 
     def scrub(self, value: Any) -> Any:
         """Return a copy of ``value`` with secrets removed (dicts, lists, tuples, strings)."""
@@ -79,3 +87,7 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.scrub(v) for v in value]
         return value
+
+
+def _mask_credential(match: re.Match[str]) -> str:
+    return f"{match.group(1)} {REDACTED}"

@@ -3,7 +3,8 @@
 - ``encode_json`` / ``decode_json``: a ``Decimal`` goes out as a number literal written from its
   digits (never through ``float``); numbers come back as ``Decimal``.
 - ``CallRecord`` and ``redact``: what the audit trail sees of each call, without secrets.
-- ``HttpCore``: one ``httpx.AsyncClient`` per vendor client (the transport is injectable). Every
+- ``HttpCore``: one ``httpx.AsyncClient`` per vendor client (the transport is injectable; by
+  default httpx's own, with one TLS context shared by the process). Every
   send is bounded by ``asyncio.timeout`` too, because ``httpx.ASGITransport`` ignores httpx
   timeouts; answers are classified (``_classify.py``), retried within bounds by stamina, and
   reported to ``on_call``.
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from functools import partial
+from functools import cache, partial
 from types import TracebackType
 from typing import Any, Self
 
@@ -174,6 +176,12 @@ def _json_or_none(response: httpx.Response) -> Any:
 # --- the core -----------------------------------------------------------------------------------
 
 
+@cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for the process: building one loads the CA bundle."""
+    return httpx.create_ssl_context()
+
+
 class HttpCore:
     """Sends requests for one vendor client: timeouts, classification, retries and records."""
 
@@ -197,7 +205,10 @@ class HttpCore:
         self.limiter = limiter or RateLimiter()
         self.base_url = httpx.URL(base_url.rstrip("/"))
         self.context = context or ErrorContext()
-        self._client = httpx.AsyncClient(transport=transport, timeout=timeout_s)
+        if transport is None:  # httpx's own transport, one TLS context for the process
+            self._client = httpx.AsyncClient(timeout=timeout_s, verify=shared_ssl_context())
+        else:
+            self._client = httpx.AsyncClient(transport=transport, timeout=timeout_s)
         self._timeout_s = timeout_s
         self._clock = clock
         self._retries = max(0, retries)
@@ -236,11 +247,13 @@ class HttpCore:
         auth: httpx.Auth | None = None,
         idempotent: bool | None = None,
         follow_redirects: bool = False,
+        limited: bool = True,
     ) -> Reply:
         """Send one logical request (with bounded in-call retries) and return the success.
 
         Raises a ``VendorError`` subclass for every failure. ``idempotent`` defaults to the
         method being GET/HEAD/OPTIONS; token requests pass True because they change nothing.
+        ``limited`` False skips the rate limiter (a token endpoint outside the vendor's quota).
         """
         method = method.upper()
         safe = method in SAFE_METHODS if idempotent is None else idempotent
@@ -260,6 +273,7 @@ class HttpCore:
                     auth=auth,
                     idempotent=safe,
                     follow_redirects=follow_redirects,
+                    limited=limited,
                 )
         raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
@@ -276,8 +290,10 @@ class HttpCore:
         auth: httpx.Auth | None,
         idempotent: bool,
         follow_redirects: bool,
+        limited: bool = True,
     ) -> Reply:
         ours = self.same_origin(url)
+        gated = ours and limited
         all_headers = {**(self._api_headers if ours else {}), **(headers or {})}
         content: bytes | None = None
         if json_body is not None:
@@ -303,7 +319,7 @@ class HttpCore:
                 exc.while_authenticating = True  # type: ignore[attr-defined]
                 raise
         secrets = list(self._secrets())
-        if ours:
+        if gated:
             await self.limiter.acquire()
         started = self._clock()
         try:
@@ -312,6 +328,8 @@ class HttpCore:
                     request, auth=auth, follow_redirects=follow_redirects
                 )
         except (TimeoutError, httpx.TransportError) as exc:
+            if gated:
+                self.limiter.release()
             failure = transport_error(
                 exc,
                 system=self.system,
@@ -321,8 +339,12 @@ class HttpCore:
             )
             self._record(method, shown_path, None, started, (sent_body, None), failure, secrets)
             raise failure from exc
+        except BaseException:  # the auth flow failed, or we were cancelled: no answer either
+            if gated:
+                self.limiter.release()
+            raise
         secrets = list(self._secrets())  # the auth flow may have fetched a new token
-        if ours:
+        if gated:
             self.limiter.observe(response.status_code, response.headers)
         error = classify(
             response,
@@ -402,6 +424,11 @@ class VendorClientBase:
     _http: HttpCore
     _auth: ClientCredentialsAuth
     _client_secret: SecretStr
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The client's rate limiter (its counters feed metrics)."""
+        return self._http.limiter
 
     def _connect(
         self,

@@ -49,10 +49,10 @@ from ml_connector.flows.coding import bill_coding, is_credit
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import queue_payment
 from ml_connector.flows.po_matching import OrderMatch, link_lines, order_for_bill
-from ml_connector.flows.suppliers import ensure_supplier, lookup_supplier
+from ml_connector.flows.suppliers import ensure_supplier, linked_supplier, lookup_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
 from ml_connector.mapping.preflight import check_invoice
-from ml_connector.store import LinkKind
+from ml_connector.store import Link, LinkKind
 
 __all__ = ["LINK_KIND", "BillOutcome", "external_ref", "plan_bill", "sync_bill"]
 
@@ -156,14 +156,26 @@ async def find_by_reference(
     return None
 
 
+async def _read_links(ctx: FlowContext, bill: Bill) -> dict[tuple[LinkKind, str], Link]:
+    """The bill's link, its vendor's, and (for a bill that may match one) the connection's
+    purchase-order links: one store read for the whole unit of work."""
+    return await ctx.store.get_links(
+        ctx.connection_id,
+        [(LINK_KIND, bill.id), (LinkKind.VENDOR, bill.vendor.id)],
+        all_of=() if is_credit(bill) else (LinkKind.PURCHASE_ORDER,),
+    )
+
+
 async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     """Run F1 (+F2, F6) for one bill; raise NeedsAttention or a vendor error on failure."""
-    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill.id)
+    links = await _read_links(ctx, bill)
+    link = links.get((LINK_KIND, bill.id))
+    vendor_link = links.get((LinkKind.VENDOR, bill.vendor.id))
     if bill.archived_at is not None:
         ref = link.visma_id if link else None
         if link is not None and ref is None:
             # An earlier POST had an uncertain outcome: its invoice may exist all the same.
-            ref = await _adopt_archived(ctx, bill)
+            ref = await _adopt_archived(ctx, bill, vendor_link)
         return await _archived(ctx, bill, ref)
     ready = bill.approval_status == "APPROVED" or (
         ctx.options.sync_on_creation and bill.approval_status not in NEVER_READY
@@ -172,8 +184,11 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         ctx.note(AuditKind.DECISION, {"decision": "skip", "why": "bill is not approved"})
         return BillOutcome("skipped", reason=f"approval status {bill.approval_status}")
 
-    match = await _order_match(ctx, bill)  # before any write: it may stop the bill
-    supplier = await ensure_supplier(ctx, bill.vendor.id, bill.amount.currency_code)
+    orders = [v for (kind, _), v in links.items() if kind == LinkKind.PURCHASE_ORDER]
+    match = await _order_match(ctx, bill, orders)  # before any write: it may stop the bill
+    supplier = linked_supplier(vendor_link) or await ensure_supplier(
+        ctx, bill.vendor.id, bill.amount.currency_code
+    )
     coded, bill_level = bill_coding(bill)
     lines = resolve_lines(
         coded,
@@ -202,24 +217,29 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     )
 
     if link is not None and link.visma_id:
-        outcome = await _update(ctx, bill, invoice, payload, digest, link.visma_id, link.data)
+        outcome, data = await _update(ctx, bill, invoice, payload, digest, link.visma_id, link.data)
     else:
-        outcome = await _create(
+        outcome, data = await _create(
             ctx, bill, invoice, payload, digest, attempted=link.data if link else None
         )
     outcome = BillOutcome(
         outcome.action, outcome.visma_ref, supplier.created, outcome.reason, payload
     )
     if outcome.visma_ref:
-        await _attach_files(ctx, bill, outcome.visma_ref)
+        await _attach_files(ctx, bill, outcome.visma_ref, data)
         await _write_back(ctx, bill, outcome.visma_ref)
         await queue_payment(ctx, bill)
     return outcome
 
 
-async def _order_match(ctx: FlowContext, bill: Bill) -> OrderMatch | None:
-    """The purchase order Ramp matched this bill to, if it is in Visma (credits never are)."""
-    return None if is_credit(bill) else await order_for_bill(ctx, bill)
+async def _order_match(
+    ctx: FlowContext, bill: Bill, orders: list[Link] | None = None
+) -> OrderMatch | None:
+    """The purchase order Ramp matched this bill to, if it is in Visma (credits never are).
+
+    ``orders``: the connection's purchase-order links, when the caller has read them already.
+    """
+    return None if is_credit(bill) else await order_for_bill(ctx, bill, links=orders)
 
 
 async def _create(
@@ -230,12 +250,13 @@ async def _create(
     digest: str,
     *,
     attempted: dict[str, Any] | None,
-) -> BillOutcome:
+) -> tuple[BillOutcome, dict[str, Any]]:
     """POST the invoice at most once; ``attempted`` is the data of a link claimed earlier.
 
-    Before each POST the link records ``posted_hash``, the hash of the payload sent. An
-    invoice adopted later is known to carry that payload; if the bill changed since (an edit
-    between the uncertain POST and this attempt), the adopted invoice is updated too.
+    Before each POST the link records ``posted_hash``, the hash of the payload sent (a fresh
+    claim carries it from the start). An invoice adopted later is known to carry that payload;
+    if the bill changed since (an edit between the uncertain POST and this attempt), the
+    adopted invoice is updated too. Returns the outcome and the link's data after it.
     """
     doc_type = invoice.document_type or "Invoice"
     supplier = invoice.supplier_number or ""
@@ -245,10 +266,15 @@ async def _create(
             ref = f"{doc_type}/{found.reference_number}"
             posted = attempted.get("posted_hash")
             ctx.note(AuditKind.DECISION, {"decision": "adopt", "why": "found by reference"})
-            await _confirm(ctx, bill.id, ref, str(posted or ""))
+            data = await _confirm(ctx, bill.id, ref, str(posted or ""))
             if posted != digest:
-                await _update(ctx, bill, invoice, payload, digest, ref, {"payload_hash": posted})
-            return BillOutcome("created", ref, reason="adopted after an uncertain outcome")
+                _, data = await _update(
+                    ctx, bill, invoice, payload, digest, ref, {"payload_hash": posted}
+                )
+            return BillOutcome("created", ref, reason="adopted after an uncertain outcome"), data
+        await ctx.store.update_link_data(
+            ctx.connection_id, LINK_KIND, bill.id, {"posted_hash": digest}
+        )
     else:
         claim = await ctx.store.claim_link(
             ctx.connection_id,
@@ -256,6 +282,7 @@ async def _create(
             bill.id,
             external_ref=external_ref(bill.id),
             owner=ctx.owner,
+            data={"posted_hash": digest},
         )
         if not claim.won:
             # Someone else started this create (a lease that expired under a slow worker):
@@ -266,9 +293,8 @@ async def _create(
                     "ml-connector", "another attempt is creating this invoice; retrying later"
                 )
             ref = f"{doc_type}/{found.reference_number}"
-            await _confirm(ctx, bill.id, ref, digest)
-            return BillOutcome("created", ref, reason="adopted from a concurrent attempt")
-    await ctx.store.update_link_data(ctx.connection_id, LINK_KIND, bill.id, {"posted_hash": digest})
+            data = await _confirm(ctx, bill.id, ref, digest)
+            return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
     except AmbiguousOutcome:
@@ -277,20 +303,21 @@ async def _create(
             raise
         number = found.reference_number
     ref = f"{doc_type}/{number}"
-    await _confirm(ctx, bill.id, ref, digest)
-    return BillOutcome("created", ref)
+    return BillOutcome("created", ref), await _confirm(ctx, bill.id, ref, digest)
 
 
 async def _confirm(
     ctx: FlowContext, bill_id: str, ref: str, digest: str, data: dict[str, Any] | None = None
-) -> None:
-    await ctx.store.confirm_link(
+) -> dict[str, Any]:
+    """Confirm the bill's link with the payload hash; returns the link's data as stored."""
+    link = await ctx.store.confirm_link(
         ctx.connection_id,
         LINK_KIND,
         bill_id,
         visma_id=ref,
         data={**(data or {}), "payload_hash": digest},
     )
+    return link.data
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
@@ -306,9 +333,10 @@ async def _update(
     digest: str,
     ref: str,
     data: dict[str, Any],
-) -> BillOutcome:
+) -> tuple[BillOutcome, dict[str, Any]]:
+    """PUT the changed invoice while Visma allows; returns the outcome and the link's data."""
     if data.get("payload_hash") == digest:
-        return BillOutcome("unchanged", ref)
+        return BillOutcome("unchanged", ref), data
     doc_type, number = _split_ref(ref)
     for _ in range(_PUT_TRIES):
         current = await ctx.visma.get_supplier_invoice(doc_type, number)
@@ -332,9 +360,9 @@ async def _update(
             await ctx.visma.update_supplier_invoice(doc_type, number, update, etag=current.etag)
         except PreconditionFailed:
             continue  # someone changed it in Visma between our read and write: read again
-        await _confirm(ctx, bill.id, ref, digest, data)
+        stored = await _confirm(ctx, bill.id, ref, digest, data)
         ctx.note(AuditKind.DECISION, {"decision": "update", "visma_ref": ref})
-        return BillOutcome("updated", ref)
+        return BillOutcome("updated", ref), stored
     raise RetriableVendorError(
         "ml-connector", f"invoice {number} kept changing in Visma while being updated; retrying"
     )
@@ -357,9 +385,8 @@ def _with_line_operations(
     return dataclasses.replace(invoice, lines=tuple(lines), document_type=None)
 
 
-async def _adopt_archived(ctx: FlowContext, bill: Bill) -> str | None:
+async def _adopt_archived(ctx: FlowContext, bill: Bill, vendor: Link | None) -> str | None:
     """The reference of the invoice an uncertain POST created, confirmed on the link; or None."""
-    vendor = await ctx.store.get_link(ctx.connection_id, LinkKind.VENDOR, bill.vendor.id)
     if vendor is None or not vendor.visma_id:
         return None  # no supplier yet, so no invoice can have been posted
     doc_type = "DebitAdj" if is_credit(bill) else "Invoice"
@@ -397,11 +424,12 @@ def _file_key(url: str) -> str:
     return hashlib.sha256(f"{parts.netloc}{parts.path}".encode()).hexdigest()[:16]
 
 
-async def _attach_files(ctx: FlowContext, bill: Bill, ref: str) -> None:
+async def _attach_files(ctx: FlowContext, bill: Bill, ref: str, stored: dict[str, Any]) -> None:
+    """Attach the bill's files not attached yet; ``stored`` is the link's data as written last
+    in this unit of work (the unit holds the record's lease, so nobody else changes it)."""
     if not ctx.options.attach_files or not bill.invoice_urls:
         return
-    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill.id)
-    data = dict(link.data) if link else {}
+    data = dict(stored)
     attached: list[str] = list(data.get("attached", []))
     doc_type, number = _split_ref(ref)
     for index, url in enumerate(bill.invoice_urls):

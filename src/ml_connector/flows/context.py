@@ -109,7 +109,7 @@ class Timeline:
 
     async def flush(self, store: Store) -> None:
         entries, self.entries = self.entries, []
-        await store.append_audit_many(
+        await store.record_audit(
             self.connection_id, [(self.record_id, kind, data, at) for kind, data, at in entries]
         )
 

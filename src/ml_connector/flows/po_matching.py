@@ -17,6 +17,7 @@ account, else the first unused one; once every order line is used, lines share t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -76,19 +77,29 @@ def check_tolerance(order: RampOrder, bill: Bill, tolerance_percent: Decimal) ->
         )
 
 
-async def _candidates(ctx: FlowContext, vendor_id: str) -> list[Link]:
-    links = await ctx.store.list_links(ctx.connection_id, LINK_KIND)
-    return [link for link in links if link.visma_id and link.data.get("vendor_id") == vendor_id]
+async def _candidates(ctx: FlowContext, vendor_id: str, links: Iterable[Link] | None) -> list[Link]:
+    if links is None:
+        links = await ctx.store.list_links(ctx.connection_id, LINK_KIND)
+    return [
+        link
+        for link in links
+        if link.kind == LINK_KIND and link.visma_id and link.data.get("vendor_id") == vendor_id
+    ]
 
 
 async def order_for_bill(
-    ctx: FlowContext, bill: Bill, options: ProcurementOptions | None = None
+    ctx: FlowContext,
+    bill: Bill,
+    options: ProcurementOptions | None = None,
+    *,
+    links: Iterable[Link] | None = None,
 ) -> OrderMatch | None:
     """The synced order ``bill`` was matched to in Ramp, tolerance checked; None without one.
 
-    Makes no write anywhere. ``options`` default to the connection's stored settings.
+    Makes no write anywhere. ``options`` default to the connection's stored settings;
+    ``links`` are the connection's purchase-order links when the caller has read them already.
     """
-    candidates = await _candidates(ctx, bill.vendor.id)
+    candidates = await _candidates(ctx, bill.vendor.id, links)
     for link in candidates:
         try:
             order = await ctx.ramp.get_purchase_order(link.ramp_id)

@@ -35,11 +35,12 @@ from ml_connector.clients.ramp_models import AccountingVendorUpload, Vendor
 from ml_connector.clients.visma_models import AddressWrite, ContactWrite, Supplier, SupplierWrite
 from ml_connector.errors import NeedsAttention, NotFound, ResourceBusy
 from ml_connector.flows.context import FlowContext
-from ml_connector.store import LinkKind
+from ml_connector.store import Link, LinkKind
 
 __all__ = [
     "SupplierOutcome",
     "ensure_supplier",
+    "linked_supplier",
     "lookup_supplier",
     "match_supplier",
     "normalise_name",
@@ -175,11 +176,18 @@ async def _push_link_to_ramp(ctx: FlowContext, vendor: Vendor, number: str) -> N
         await ctx.ramp.update_vendor(vendor.id, accounting_vendor_remote_id=number)
 
 
-async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> SupplierOutcome:
-    """Return the Visma supplier number for a Ramp vendor, creating the supplier if needed."""
-    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id)
+def linked_supplier(link: Link | None) -> SupplierOutcome | None:
+    """The supplier a confirmed vendor link names (the fast path), or None."""
     if link is not None and link.visma_id:
         return SupplierOutcome(link.visma_id, created=False, matched_by="link")
+    return None
+
+
+async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> SupplierOutcome:
+    """Return the Visma supplier number for a Ramp vendor, creating the supplier if needed."""
+    found = linked_supplier(await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id))
+    if found is not None:
+        return found
 
     async with ctx.vendor_lock(vendor_id):
         lock_name = f"vendor:{ctx.connection_id}:{vendor_id}"
@@ -198,9 +206,9 @@ async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> Su
 
 
 async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> SupplierOutcome:
-    link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id)
-    if link is not None and link.visma_id:
-        return SupplierOutcome(link.visma_id, created=False, matched_by="link")
+    linked = linked_supplier(await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id))
+    if linked is not None:
+        return linked
     vendor = await ctx.ramp.get_vendor(vendor_id)
     found = await _match(ctx, vendor)
     if found is not None:

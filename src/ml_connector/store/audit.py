@@ -19,17 +19,20 @@ an operator who needs more exports the trail before pruning (``audit export``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.audit import Redactor
-from ml_connector.store.engine import Database, Repository, json_default
+from ml_connector.store.engine import Database, Dialect, Repository, json_default
 from ml_connector.store.records import AuditEntry, AuditProblem
 from ml_connector.store.tables import AuditEntryRow, AuditHeadRow
 
@@ -65,15 +68,34 @@ def entry_hash(
     at: datetime,
 ) -> str:
     """The chain hash of one entry, given its predecessor's hash."""
-    body = canonical_json(
-        {
-            "at": at.isoformat(),
-            "connection_id": connection_id,
-            "data": json.loads(data_json),
-            "kind": kind,
-            "record_id": record_id,
-            "seq": seq,
-        }
+    return _chain_hash(
+        prev_hash,
+        connection_id=connection_id,
+        seq=seq,
+        record_id=record_id,
+        kind=kind,
+        data_canonical=canonical_json(json.loads(data_json)),
+        at=at,
+    )
+
+
+def _chain_hash(
+    prev_hash: str,
+    *,
+    connection_id: int,
+    seq: int,
+    record_id: int | None,
+    kind: str,
+    data_canonical: str,
+    at: datetime,
+) -> str:
+    """``entry_hash`` for data already in canonical JSON: the canonical text of the whole entry
+    is spliced together (keys in sorted order) instead of parsed and written out again."""
+    dump = canonical_json
+    body = (
+        f'{{"at":{dump(at.isoformat())},"connection_id":{dump(connection_id)},'
+        f'"data":{data_canonical},"kind":{dump(kind)},"record_id":{dump(record_id)},'
+        f'"seq":{dump(seq)}}}'
     )
     return hashlib.sha256((prev_hash + body).encode("ascii")).hexdigest()
 
@@ -104,42 +126,65 @@ def _row_hash(row: AuditEntryRow, prev_hash: str) -> str:
     )
 
 
-async def append_audit_in(
+@dataclass(frozen=True)
+class _Statements:
+    """The append's statements for one dialect, built once (parameters bound per call)."""
+
+    lock_head: Any
+    insert: Any
+    insert_returning: Any
+
+
+@functools.cache
+def _statements(dialect: Dialect) -> _Statements:
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # DO UPDATE (to the same value), not DO NOTHING: the statement then always returns the head
+    # row, and on PostgreSQL holds its lock until the transaction ends.
+    lock_head = (
+        maker(AuditHeadRow)
+        .on_conflict_do_update(
+            index_elements=[AuditHeadRow.connection_id],
+            set_={"last_seq": AuditHeadRow.last_seq},
+        )
+        .returning(AuditHeadRow.last_seq, AuditHeadRow.last_hash)
+    )
+    insert = maker(AuditEntryRow)
+    return _Statements(lock_head, insert, insert.returning(AuditEntryRow.id, AuditEntryRow.seq))
+
+
+_MOVE_HEAD = (
+    update(AuditHeadRow)
+    .where(AuditHeadRow.connection_id == bindparam("head_connection"))
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+
+async def _append(
     db: Database,
     session: AsyncSession,
     connection_id: int,
     entries: Sequence[tuple[int | None, str, Mapping[str, Any], datetime]],
-) -> list[AuditEntry]:
-    """Append entries ``(record_id, kind, data, at)`` to one chain inside the caller's write
-    transaction (``at`` in UTC); returns them as stored.
-
-    The chain's head row stays locked until the transaction ends (see the module docstring).
-    Core statements, not ORM objects: one multi-row INSERT however many entries there are.
-    """
-    if not entries:
-        return []
+    *,
+    with_ids: bool,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Hash and insert ``entries`` after the chain's head; returns the rows written and, when
+    ``with_ids``, their ids. Two statements for the head (an upsert that creates the head if
+    missing, locks it and returns it; the final update) and one multi-row INSERT."""
     conn = await session.connection()
-    create_head = db.insert(AuditHeadRow).values(
-        connection_id=connection_id, last_seq=0, last_hash=GENESIS_HASH
-    )
-    await conn.execute(create_head.on_conflict_do_nothing())
-    head_query = (
-        select(AuditHeadRow.last_seq, AuditHeadRow.last_hash)
-        .where(AuditHeadRow.connection_id == connection_id)
-        .with_for_update()
-    )
-    last_seq, last_hash = (await conn.execute(head_query)).one()
+    statements = _statements(db.dialect)
+    head = {"connection_id": connection_id, "last_seq": 0, "last_hash": GENESIS_HASH}
+    last_seq, last_hash = (await conn.execute(statements.lock_head, head)).one()
     values: list[dict[str, Any]] = []
     for record_id, kind, data, at in entries:
         last_seq += 1
         data_json = canonical_json(_REDACTOR.scrub(data))
-        digest = entry_hash(
+        digest = _chain_hash(
             last_hash,
             connection_id=connection_id,
             seq=last_seq,
             record_id=record_id,
             kind=kind,
-            data_json=data_json,
+            data_canonical=data_json,
             at=at,
         )
         values.append(
@@ -155,13 +200,35 @@ async def append_audit_in(
             }
         )
         last_hash = digest
-    insert = db.insert(AuditEntryRow).returning(AuditEntryRow.id, sort_by_parameter_order=True)
-    ids = (await conn.execute(insert, values)).scalars().all()
-    await conn.execute(
-        update(AuditHeadRow)
-        .where(AuditHeadRow.connection_id == connection_id)
-        .values(last_seq=last_seq, last_hash=last_hash)
-    )
+    ids: list[int] = []
+    if with_ids:
+        # Matched back by seq (unique within the chain), not by row order: SQLite cannot batch
+        # an ordered RETURNING and would send one INSERT per entry.
+        inserted = await conn.execute(statements.insert_returning, values)
+        by_seq = {seq: entry_id for entry_id, seq in inserted}
+        ids = [by_seq[value["seq"]] for value in values]
+    else:
+        await conn.execute(statements.insert, values)
+    moved = {"head_connection": connection_id, "new_seq": last_seq, "new_hash": last_hash}
+    await conn.execute(_MOVE_HEAD, moved)
+    return values, ids
+
+
+async def append_audit_in(
+    db: Database,
+    session: AsyncSession,
+    connection_id: int,
+    entries: Sequence[tuple[int | None, str, Mapping[str, Any], datetime]],
+) -> list[AuditEntry]:
+    """Append entries ``(record_id, kind, data, at)`` to one chain inside the caller's write
+    transaction (``at`` in UTC); returns them as stored.
+
+    The chain's head row stays locked until the transaction ends (see the module docstring).
+    Core statements, not ORM objects: one multi-row INSERT however many entries there are.
+    """
+    if not entries:
+        return []
+    values, ids = await _append(db, session, connection_id, entries, with_ids=True)
     return [
         AuditEntry(
             id=entry_id,
@@ -212,6 +279,20 @@ class AuditRepository(Repository):
                 connection_id,
                 [(record_id, kind, data, self._now(at)) for record_id, kind, data, at in entries],
             )
+
+    async def record_audit(
+        self,
+        connection_id: int,
+        entries: Sequence[tuple[int | None, str, Mapping[str, Any], datetime | None]],
+    ) -> int:
+        """Like :meth:`append_audit_many`, for a writer that needs nothing back (a unit of
+        work's timeline): no ids are read back and no entries rebuilt. Returns how many."""
+        if not entries:
+            return 0
+        stamped = [(record_id, kind, data, self._now(at)) for record_id, kind, data, at in entries]
+        async with self._db.write() as session:
+            await _append(self._db, session, connection_id, stamped, with_ids=False)
+        return len(stamped)
 
     async def list_audit(
         self,
