@@ -162,6 +162,16 @@ def connection_set(
         str | None,
         Opt("--payment-method", help="A Visma payment method id (the supplier's when unset)."),
     ] = None,
+    claim_weight: Annotated[
+        int | None,
+        Opt(
+            "--claim-weight",
+            min=1,
+            max=100,
+            help="Records this connection may claim per worker round, in units of the "
+            "worker's concurrency (1 by default; see docs/deployment.md, Fairness).",
+        ),
+    ] = None,
 ) -> None:
     """Set a connection's mode, poll schedule and optional flows, merged into its settings.
 
@@ -169,6 +179,7 @@ def connection_set(
     polling and both modes on this schedule. Purchase orders and payments are read on every unit
     of work, so a change applies to running workers without a restart.
     """
+    from ml_connector.runtime.fairness import WEIGHT_SETTING
     from ml_connector.runtime.features import FeatureChange, merged_feature_settings
     from ml_connector.runtime.schedule import merged_schedule_settings
 
@@ -187,11 +198,13 @@ def connection_set(
         )
         if not change.is_empty():
             merged = merged_feature_settings(merged, change)
+        if claim_weight is not None:
+            merged = {**merged, WEIGHT_SETTING: claim_weight}
         await rt.store.update_connection_settings(connection.id, merged)
         return merged
 
     merged = run_with_runtime(apply)
-    keys = ("mode", "poll_interval_s", "poll_cron", "purchase_orders", "payments")
+    keys = ("mode", "poll_interval_s", "poll_cron", "purchase_orders", "payments", WEIGHT_SETTING)
     shown = {k: merged[k] for k in keys if k in merged}
     console.print(f"Connection [bold]{escape(name)}[/bold]: {escape(json.dumps(shown))}")
 

@@ -32,17 +32,19 @@ from datetime import UTC, datetime
 
 import structlog
 
-from ml_connector.errors import AuthenticationError, ConnectorError
+from ml_connector.errors import AuthenticationError, ConnectorError, StoreError
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import PaymentOptions
 from ml_connector.flows.po_plan import ProcurementOptions
+from ml_connector.runtime import observe
 from ml_connector.runtime.chart import chart_tick
+from ml_connector.runtime.fairness import weight_from_settings
 from ml_connector.runtime.queueing import queue_payments, queue_purchase_orders
 from ml_connector.runtime.retention import PRUNE_EVERY, prune_audit, retention_days
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.schedule import DEFAULT_SAFETY_NET_S, PollSchedule, next_due
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.runtime.worker import Worker, dispatch
+from ml_connector.runtime.worker import RunStats, Worker, dispatch
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
 from ml_connector.store.notify import Listener
 
@@ -101,6 +103,9 @@ class Service:
     # Wake on work queued by other processes (PostgreSQL LISTEN/NOTIFY; no-op on SQLite).
     listen: bool = True
     policy: RetryPolicy | None = None
+    # After a failed pass (the database went away), wait this long, doubling up to the cap.
+    outage_backoff_s: float = 0.5
+    outage_cap_s: float = 15.0
     clock: Callable[[], float] = time.monotonic
     # Wall time for the reconciliation schedule: cron expressions name clock times.
     wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -109,6 +114,7 @@ class Service:
     _connections: dict[int, Connection] = field(default_factory=dict)
     _last_reconcile: dict[int, datetime] = field(default_factory=dict)
     _last_prune: dict[int, datetime] = field(default_factory=dict)
+    _weights: dict[int, int] = field(default_factory=dict)
     _refreshed_at: float = -1e18
     _listener: Listener | None = None
 
@@ -124,19 +130,25 @@ class Service:
     async def _refresh(self) -> None:
         if self.clock() - self._refreshed_at < self.refresh_s:
             return
-        self._refreshed_at = self.clock()
         connections = {c.id: c for c in await self.runtime.store.list_connections()}
+        self._refreshed_at = self.clock()
         self._connections = {
             cid: c for cid, c in connections.items() if c.status == ConnectionStatus.ACTIVE
         }
         for cid in list(self._contexts):
             if cid not in self._connections:
                 del self._contexts[cid]
+        self._weights = {}
         for cid, connection in self._connections.items():
             try:  # cheap when nothing changed; picks up new credentials and mapping edits
                 self._contexts[cid] = await self.runtime.context(connection)
+                self._weights[cid] = weight_from_settings(connection.settings)
             except ConnectorError as exc:
                 log.error("cannot build connection", connection=connection.name, error=str(exc))
+
+    def _backoff(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed passes in a row (capped exponential)."""
+        return float(min(self.outage_backoff_s * 2 ** max(failures - 1, 0), self.outage_cap_s))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run the work and schedule loops until ``stop`` is set.
@@ -172,25 +184,49 @@ class Service:
             self._wake.clear()
 
     async def _work(self, stop: asyncio.Event) -> None:
+        failures = 0
         while not stop.is_set():
-            await self._refresh()
-            worker = Worker(
-                self.runtime.store,
-                self._contexts,
-                owner=self.runtime.owner,
-                handler=dispatch,
-                policy=self.policy or RetryPolicy(max_attempts=self.runtime.settings.max_attempts),
-                concurrency=self.concurrency,
-                lease_s=self.lease_s,
-            )
             try:
-                stats = await worker.run_until_idle(stop=stop)
-            except ConnectorError as exc:  # the store is down: wait, then carry on
-                log.error("worker pass failed", error=str(exc))
-                stats = None
-            if stats is not None and stats.processed:
+                stats = await self._work_pass(stop, recovering=failures > 0)
+            except Exception as exc:  # the store is down, say: wait, then carry on
+                failures += 1
+                log.error(
+                    "worker pass failed",
+                    error=self.runtime.redactor.scrub_text(str(exc)),
+                    failures=failures,
+                )
+                await self._sleep(stop, self._backoff(failures), wakeable=False)
+                continue
+            if failures:
+                log.info("worker recovered", after_failures=failures)
+                failures = 0
+            if stats.processed:
                 log.info("worker pass", processed=stats.processed, created=stats.created)
             await self._sleep(stop, self.poll_interval_s, wakeable=True)
+
+    async def _work_pass(self, stop: asyncio.Event, *, recovering: bool) -> RunStats:
+        """Refresh the connections, then claim and work until nothing is due.
+
+        After a failed pass (``recovering``), the records that pass still held are released
+        first: its units have all ended, so nobody works on them, and waiting for their leases
+        to expire would only delay them.
+        """
+        await self._refresh()
+        if recovering:
+            released = await self.runtime.store.release_owned(self.runtime.owner)
+            if released:
+                log.info("released records of a failed pass", records=released)
+        worker = Worker(
+            self.runtime.store,
+            self._contexts,
+            owner=self.runtime.owner,
+            handler=dispatch,
+            policy=self.policy or RetryPolicy(max_attempts=self.runtime.settings.max_attempts),
+            concurrency=self.concurrency,
+            lease_s=self.lease_s,
+            weights=self._weights,
+        )
+        return await worker.run_until_idle(stop=stop)
 
     async def _chart(self, connections: list[Connection]) -> None:
         """Chart alignment (F4): push to Ramp when Visma changed or the interval passed."""
@@ -235,31 +271,52 @@ class Service:
                 log.info("audit pruned", connection=connection.name, entries=pruned)
 
     async def _schedule(self, stop: asyncio.Event) -> None:
+        failures = 0
         while not stop.is_set():
-            await self._refresh()
-            now = self.wall_clock()
-            for cid, connection in list(self._connections.items()):
-                if now < self._reconcile_due(connection):
-                    continue
-                self._last_reconcile[cid] = now
-                try:
-                    result = await reconcile(self.runtime, connection)
-                except AuthenticationError as exc:
-                    message = self.runtime.redactor.scrub_text(str(exc))
-                    await self.runtime.store.set_connection_status(
-                        cid, ConnectionStatus.PAUSED, message
-                    )
-                    self._refreshed_at = -1e18  # drop the paused connection at once
-                    log.warning("connection paused", connection=connection.name, error=message)
-                    continue
-                except ConnectorError as exc:
-                    log.warning("reconcile failed", connection=connection.name, error=str(exc))
-                    continue
-                if result.queued:
-                    self.wake()
-                log.info("reconciled", connection=connection.name, ready=result.ready)
-            if self.run_chart:
-                await self._chart(list(self._connections.values()))
-            await self._retention(list(self._connections.values()), now)
+            try:
+                await self._schedule_pass()
+            except Exception as exc:  # the store is down, say: wait, then carry on
+                failures += 1
+                log.error(
+                    "schedule pass failed",
+                    error=self.runtime.redactor.scrub_text(str(exc)),
+                    failures=failures,
+                )
+                await self._sleep(stop, self._backoff(failures), wakeable=False)
+                continue
+            failures = 0
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sleep(stop, 1.0, wakeable=False)
+
+    async def _schedule_pass(self) -> None:
+        """Reconcile the connections that are due, push the chart, prune the audit trail."""
+        await self._refresh()
+        now = self.wall_clock()
+        for cid, connection in list(self._connections.items()):
+            if now < self._reconcile_due(connection):
+                continue
+            self._last_reconcile[cid] = now
+            try:
+                result = await reconcile(self.runtime, connection)
+            except AuthenticationError as exc:
+                message = self.runtime.redactor.scrub_text(str(exc))
+                await self.runtime.store.set_connection_status(
+                    cid, ConnectionStatus.PAUSED, message
+                )
+                self._refreshed_at = -1e18  # drop the paused connection at once
+                log.warning("connection paused", connection=connection.name, error=message)
+                continue
+            except StoreError:
+                # The pass did not finish: run it again as soon as the store answers.
+                self._last_reconcile.pop(cid, None)
+                raise
+            except ConnectorError as exc:
+                log.warning("reconcile failed", connection=connection.name, error=str(exc))
+                continue
+            if result.queued:
+                self.wake()
+            log.info("reconciled", connection=connection.name, ready=result.ready)
+        if self.run_chart:
+            await self._chart(list(self._connections.values()))
+        await self._retention(list(self._connections.values()), now)
+        await observe.tick(self.runtime, self._contexts, now)  # metrics flush, alerts

@@ -24,8 +24,11 @@ sync only after its bill sync).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +53,8 @@ from ml_connector.flows.payments import PaymentOutcome, payment_options, sync_pa
 from ml_connector.flows.po_plan import ProcurementOptions
 from ml_connector.flows.purchase_orders import OrderOutcome, sync_purchase_order
 from ml_connector.flows.writeback import WriteBack
+from ml_connector.runtime import observe
+from ml_connector.runtime.fairness import WeightedRoundRobin
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.store import ConnectionStatus, Store, SyncRecord
 
@@ -190,6 +195,8 @@ class Worker:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_done: Callable[[SyncRecord], None] | None = None,
+        weights: Mapping[int, int] | None = None,
+        quantum: int | None = None,
     ) -> None:
         self.store = store
         self.contexts = contexts
@@ -201,53 +208,144 @@ class Worker:
         self.rng = rng or random.Random()
         self.clock = clock
         self.on_done = on_done
+        # Claim weights by connection (``claim_weight``; 1 when absent): runtime.fairness.
+        self.weights: Mapping[int, int] = weights or {}
+        # Records per connection (times its weight) in one claim round; the lanes claim the
+        # next round as soon as this one has started, so a small quantum costs no throughput.
+        self.quantum = quantum or max(1, concurrency // 4)
+        self.flush_every_s = 1.0
+        self._flushed_at = time.monotonic()
         self.stats = RunStats()
         self.paused: set[int] = set()
         self._payment_syncs: dict[int, WriteBack] = {}
 
-    async def claim(self, *, connection_id: int | None = None) -> list[SyncRecord]:
-        """Claim due records: from one connection, or a fair share from each connection.
+    async def claim(
+        self, *, connection_id: int | None = None, busy: Mapping[int, int] | None = None
+    ) -> list[SyncRecord]:
+        """Claim due records: from one connection, or a weighted share from each connection.
 
-        Claiming per connection (round robin, ``concurrency`` each) keeps one tenant's backlog
-        from starving the others; records of connections without a context are never claimed.
+        Across connections this is one round of weighted round robin (``runtime.fairness``):
+        each connection claims at most ``quantum * weight`` records, in one transaction, so one
+        tenant's backlog never delays another's new record past the next round. ``busy``
+        counts each connection's records being worked on now; none may hold more than
+        ``lane_cap`` of them, so lanes stay free for the others even while one connection's
+        calls wait (on its vendor quota, say). Records of connections without a context (or
+        paused here) are never claimed.
         """
-        targets = [connection_id] if connection_id is not None else list(self.contexts)
-        claimed: list[SyncRecord] = []
-        for target in targets:
-            if target not in self.contexts or target in self.paused:
-                continue
-            claimed += await self.store.claim_due(
+        if connection_id is not None:
+            if connection_id not in self.contexts or connection_id in self.paused:
+                return []
+            return await self.store.claim_due(
                 self.owner,
-                limit=self.concurrency * (2 if connection_id is not None else 1),
+                limit=self.concurrency * 2,
                 lease_s=self.lease_s,
                 now=self.clock(),
-                connection_id=target,
+                connection_id=connection_id,
             )
-        return claimed
+        rotation = WeightedRoundRobin(self.quantum, self.weights)
+        quotas = rotation.quotas(c for c in self.contexts if c not in self.paused)
+        for cid, working in (busy or {}).items():
+            if cid in quotas:
+                quotas[cid] = min(quotas[cid], max(self.lane_cap - working, 0))
+        return await self.store.claim_fair(
+            self.owner, quotas, lease_s=self.lease_s, now=self.clock()
+        )
+
+    @property
+    def lane_cap(self) -> int:
+        """The most lanes one connection may hold while working across connections."""
+        return max(1, self.concurrency - self.quantum)
 
     async def run_until_idle(
         self, *, connection_id: int | None = None, stop: asyncio.Event | None = None
     ) -> RunStats:
         """Process every record that is due now, including retries that fall due meanwhile.
 
-        With ``stop`` set, no new batch is claimed; the batch in hand is finished first, so a
-        graceful shutdown leaves nothing in flight.
+        ``concurrency`` lanes share the records claimed so far; a lane that finds none left
+        claims the next round (and, at most once every ``flush_every_s``, starts posting the
+        buffered write-backs beside the lanes, so they still go to Ramp in batches). So new
+        work (a small tenant's bill, say) is claimed as soon as the records in hand have all
+        started, never after the slowest of them. With ``stop`` set, nothing new is claimed
+        and the records in hand are finished first, so a graceful shutdown leaves nothing in
+        flight. A failure (the database went away, say) stops the claiming too; once every
+        lane has ended it is raised.
         """
-        while stop is None or not stop.is_set():
-            records = await self.claim(connection_id=connection_id)
-            if not records:
+        while await self._lanes(connection_id, stop):
+            if stop is not None and stop.is_set():
                 break
-            semaphore = asyncio.Semaphore(self.concurrency)
-            await asyncio.gather(*(self._run_one(r, semaphore) for r in records))
-            await self.flush_write_backs()
         return self.stats
+
+    async def _lanes(self, connection_id: int | None, stop: asyncio.Event | None) -> int:
+        """Run the lanes until nothing more is claimed; how many records they claimed."""
+        queue: deque[SyncRecord] = deque()
+        lock = asyncio.Lock()
+        failures: list[Exception] = []
+        claimed = 0
+        idle = False
+        flushing: asyncio.Task[None] | None = None
+
+        busy: dict[int, int] = {}
+        finished = asyncio.Event()
+
+        async def next_record() -> SyncRecord | None:
+            nonlocal claimed, idle, flushing
+            async with lock:
+                while not queue and not idle and not failures:
+                    if stop is not None and stop.is_set():
+                        break
+                    due = time.monotonic() - self._flushed_at >= self.flush_every_s
+                    if due and (flushing is None or flushing.done()):
+                        # Posted beside the lanes: a claim never waits for Ramp.
+                        flushing = asyncio.create_task(self.flush_write_backs())
+                    finished.clear()
+                    records = await self.claim(connection_id=connection_id, busy=busy)
+                    claimed += len(records)
+                    queue.extend(records)
+                    capped = connection_id is None and any(
+                        n >= self.lane_cap for n in busy.values()
+                    )
+                    if records or not capped:
+                        idle = not records
+                        break
+                    # Only connections at their lane cap have work: wait for a lane to end
+                    # (or for other work to arrive), then claim again.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(finished.wait(), timeout=0.25)
+                if failures or not queue:
+                    return None
+                record = queue.popleft()
+                busy[record.connection_id] = busy.get(record.connection_id, 0) + 1
+                return record
+
+        async def lane() -> None:
+            try:
+                while (record := await next_record()) is not None:
+                    try:
+                        await self._run_one(record)
+                    finally:
+                        busy[record.connection_id] -= 1
+                        finished.set()
+            except Exception as exc:
+                failures.append(exc)
+
+        await asyncio.gather(*(lane() for _ in range(max(self.concurrency, 1))))
+        if flushing is not None:
+            await flushing
+        if failures:  # records still queued stay leased: released or reclaimed later
+            raise failures[0]
+        await self.flush_write_backs()
+        return claimed
 
     async def flush_write_backs(self) -> None:
         """Post the buffered Ramp write-backs of every connection this worker serves."""
+        self._flushed_at = time.monotonic()
         for ctx in self.contexts.values():
-            await ctx.writeback.flush()
-        for payments in self._payment_syncs.values():
-            await payments.flush()
+            with observe.calls_of(ctx, "bill"):
+                await ctx.writeback.flush()
+        for connection_id, payments in self._payment_syncs.items():
+            with observe.calls_of(self.contexts.get(connection_id), "payment"):
+                await payments.flush()
+        await observe.flush(self.store, self.contexts)  # durable metrics counters
 
     def _payment_writeback(self, ctx: FlowContext) -> WriteBack:
         found = self._payment_syncs.get(ctx.connection_id)
@@ -256,18 +354,18 @@ class Worker:
             self._payment_syncs[ctx.connection_id] = found
         return found
 
-    async def _run_one(self, record: SyncRecord, semaphore: asyncio.Semaphore) -> None:
-        async with semaphore:
-            if record.connection_id in self.paused:
-                await self._defer(record, "connection paused: credentials rejected")
-            else:
-                await self.process(record)
+    async def _run_one(self, record: SyncRecord) -> None:
+        if record.connection_id in self.paused:
+            await self._defer(record, "connection paused: credentials rejected")
+        else:
+            await self.process(record)
 
     async def process(self, record: SyncRecord) -> None:
         """Run one claimed record to its next state; never raises for flow failures."""
         ctx = self.contexts[record.connection_id]
         timeline = Timeline(record.connection_id, record.id, ctx.redactor)
         token = current_timeline.set(timeline)
+        unit = observe.enter_unit(ctx, record)  # log context + vendor-call attribution
         self.stats.processed += 1
         try:
             outcome = await self.handler(ctx, record)
@@ -300,14 +398,19 @@ class Worker:
             await self.store.complete(
                 record.id, self.owner, visma_ref=outcome.visma_ref, payload=outcome.payload
             )
+            observe.record_succeeded(ctx, record, self.clock())
+            log.debug("record synced", action=outcome.action, visma_ref=outcome.visma_ref)
             self.stats.add(record, outcome)
             if isinstance(outcome, PaymentOutcome) and outcome.payment_sync is not None:
                 await self._payment_writeback(ctx).add(outcome.payment_sync)
         finally:
             current_timeline.reset(token)
-            await timeline.flush(self.store)
-            if self.on_done is not None:
-                self.on_done(record)
+            try:
+                await timeline.flush(self.store)
+                if self.on_done is not None:
+                    self.on_done(record)
+            finally:
+                unit.close()
 
     async def _attention(
         self, ctx: FlowContext, record: SyncRecord, message: str, hint: str, code: str
@@ -318,6 +421,7 @@ class Worker:
             record.id, self.owner, error=message, hint=hint, error_code=code
         )
         self.stats.needs_attention += 1
+        log.warning("record needs attention", code=code, error=message)
         await self._report_failure(ctx, record, message, code)
 
     async def _report_failure(
@@ -365,6 +469,7 @@ class Worker:
             record.id, self.owner, next_at=decision.next_at, error=error, error_code=code
         )
         self.stats.retried += 1
+        log.info("record retry scheduled", code=code, next_at=str(decision.next_at), error=error)
 
     async def _wait_busy(self, ctx: FlowContext, record: SyncRecord, exc: ResourceBusy) -> None:
         """Someone else holds a lock we need: look again soon, and never count it as failing."""

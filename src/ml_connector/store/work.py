@@ -15,11 +15,12 @@ appends a row to ``attempts``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.errors import StoreError
@@ -264,6 +265,42 @@ async def upsert_records_in(
     return [ids[key] for key, _ in items]
 
 
+def _due_query(now: datetime) -> Select[SyncRecordRow]:
+    """Due records of active connections, oldest first, locked for the claiming transaction.
+
+    Due means: pending; retry_wait with ``next_at <= now``; or in_flight with an expired lease.
+    """
+    due = or_(
+        SyncRecordRow.status == SyncStatus.PENDING.value,
+        and_(SyncRecordRow.status == SyncStatus.RETRY_WAIT.value, SyncRecordRow.next_at <= now),
+        and_(
+            SyncRecordRow.status == SyncStatus.IN_FLIGHT.value,
+            SyncRecordRow.lease_until <= now,
+        ),
+    )
+    return (
+        select(SyncRecordRow)
+        .join(ConnectionRow, ConnectionRow.id == SyncRecordRow.connection_id)
+        .where(due, ConnectionRow.status == ConnectionStatus.ACTIVE.value)
+        .order_by(SyncRecordRow.id)
+        # SKIP LOCKED: a row another claimer is taking is not waited for, just skipped.
+        # SQLite ignores FOR UPDATE; its write transaction already excludes other claimers.
+        .with_for_update(skip_locked=True, of=SyncRecordRow)
+    )
+
+
+def _claim_rows(
+    session: AsyncSession, rows: list[SyncRecordRow], owner: str, now: datetime, lease_s: float
+) -> list[SyncRecord]:
+    """Lease ``rows`` to ``owner``; an expired lease is closed as such first."""
+    lease_until = now + timedelta(seconds=lease_s)
+    for row in rows:
+        if row.status == SyncStatus.IN_FLIGHT.value:
+            _apply(session, row, Transition.EXPIRE, now, owner=row.lease_owner)
+        _apply(session, row, Transition.CLAIM, now, owner=owner, lease_until=lease_until)
+    return [_to_record(row) for row in rows]
+
+
 class WorkRepository(Repository):
     """Queue, claim and settle sync records."""
 
@@ -298,6 +335,21 @@ class WorkRepository(Repository):
             )
             return _to_record(row)
 
+    async def upsert_records(
+        self,
+        items: Sequence[tuple[RecordKey, str]],
+        *,
+        replay: bool = False,
+        now: datetime | None = None,
+    ) -> list[int]:
+        """Queue many objects, each ``(key, reason)``, in one transaction; their record ids.
+
+        The same outcome as :meth:`upsert_record` once per item (see ``upsert_records_in``).
+        """
+        now = self._now(now)
+        async with self._db.write() as session:
+            return await upsert_records_in(self._db, session, items, replay=replay, now=now)
+
     async def claim_due(
         self,
         owner: str,
@@ -316,34 +368,41 @@ class WorkRepository(Repository):
         if limit <= 0:
             return []
         now = self._now(now)
-        due = or_(
-            SyncRecordRow.status == SyncStatus.PENDING.value,
-            and_(SyncRecordRow.status == SyncStatus.RETRY_WAIT.value, SyncRecordRow.next_at <= now),
-            and_(
-                SyncRecordRow.status == SyncStatus.IN_FLIGHT.value,
-                SyncRecordRow.lease_until <= now,
-            ),
-        )
-        query = (
-            select(SyncRecordRow)
-            .join(ConnectionRow, ConnectionRow.id == SyncRecordRow.connection_id)
-            .where(due, ConnectionRow.status == ConnectionStatus.ACTIVE.value)
-            .order_by(SyncRecordRow.id)
-            .limit(limit)
-            # SKIP LOCKED: a row another claimer is taking is not waited for, just skipped.
-            # SQLite ignores FOR UPDATE; its write transaction already excludes other claimers.
-            .with_for_update(skip_locked=True, of=SyncRecordRow)
-        )
+        query = _due_query(now).limit(limit)
         if connection_id is not None:
             query = query.where(SyncRecordRow.connection_id == connection_id)
-        lease_until = now + timedelta(seconds=lease_s)
         async with self._db.write() as session:
             rows = list(await session.scalars(query))
-            for row in rows:
-                if row.status == SyncStatus.IN_FLIGHT.value:
-                    _apply(session, row, Transition.EXPIRE, now, owner=row.lease_owner)
-                _apply(session, row, Transition.CLAIM, now, owner=owner, lease_until=lease_until)
-            return [_to_record(row) for row in rows]
+            return _claim_rows(session, rows, owner, now, lease_s)
+
+    async def claim_fair(
+        self,
+        owner: str,
+        quotas: Mapping[int, int],
+        *,
+        lease_s: float,
+        now: datetime | None = None,
+    ) -> list[SyncRecord]:
+        """Lease up to ``quotas[c]`` due records of each connection ``c``, in one transaction.
+
+        Each connection's share is taken on its own (oldest first), so one connection's
+        backlog never crowds out another's records; the worker's round robin sets the quotas
+        (``runtime.fairness``). The records come back interleaved, one per connection in turn
+        (the first of each connection, then the second, …), so a worker starting them in order
+        starts every connection's first record before anyone's second. Same exclusivity as
+        :meth:`claim_due`.
+        """
+        wanted = {cid: n for cid, n in quotas.items() if n > 0}
+        if not wanted:
+            return []
+        now = self._now(now)
+        async with self._db.write() as session:
+            shares: list[list[SyncRecordRow]] = []
+            for connection_id, limit in sorted(wanted.items()):
+                query = _due_query(now).where(SyncRecordRow.connection_id == connection_id)
+                shares.append(list(await session.scalars(query.limit(limit))))
+            rows = [row for turn in zip_longest(*shares) for row in turn if row is not None]
+            return _claim_rows(session, rows, owner, now, lease_s)
 
     async def extend_lease(
         self, record_id: int, owner: str, *, lease_s: float, now: datetime | None = None
@@ -447,6 +506,30 @@ class WorkRepository(Repository):
             # Another process's worker may take it at once.
             await notify_work_in(self._db, session, [row.connection_id])
             return _to_record(row)
+
+    async def release_owned(self, owner: str, *, now: datetime | None = None) -> int:
+        """Hand back every record still leased to ``owner``; returns how many.
+
+        For a worker whose batch failed half way (the database went away): once the batch has
+        ended nothing of it runs any more, so its leftover leases are released at once instead
+        of waiting for them to expire. Releasing does not count as an attempt.
+        """
+        now = self._now(now)
+        query = (
+            select(SyncRecordRow)
+            .where(
+                SyncRecordRow.status == SyncStatus.IN_FLIGHT.value,
+                SyncRecordRow.lease_owner == owner,
+            )
+            .order_by(SyncRecordRow.id)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._db.write() as session:
+            rows = list(await session.scalars(query))
+            for row in rows:
+                _apply(session, row, Transition.RELEASE, now, owner=owner)
+            await notify_work_in(self._db, session, {row.connection_id for row in rows})
+            return len(rows)
 
     async def exclude(
         self,
