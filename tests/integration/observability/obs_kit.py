@@ -11,18 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
-
-from ml_connector.demo import DemoSetup, operator_settings
-from ml_connector.runtime import admin
+from ml_connector.demo import DemoSetup
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.seed import Dataset, demo_dataset
 from ml_connector.settings import Settings
+from support.demo_world import open_demo_world
 
-RAMP = "http://ramp.test"
-VISMA = "http://visma.test"
 NAME = "nordlys"
 
 
@@ -47,28 +41,5 @@ def small_demo(bills: int = 20) -> Dataset:
 
 async def open_world(tmp_path: Path, **overrides: Any) -> World:
     """Sandboxes, a runtime (settings ``overrides`` applied) and the demo connection."""
-    dataset = small_demo()
-    setup = DemoSetup(dataset)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
-        master_key=SecretStr(Fernet.generate_key().decode()),
-        master_key_file=tmp_path / "unused.key",
-        **overrides,
-    )
-    runtime = await Runtime.open(
-        settings,
-        transports={
-            RAMP: httpx.ASGITransport(app=setup.ramp.app),
-            VISMA: httpx.ASGITransport(app=setup.visma.app),
-        },
-    )
-    await admin.add_connection(
-        runtime,
-        NAME,
-        credentials=setup.credentials(),
-        ramp_base_url=RAMP,
-        visma_base_url=VISMA,
-        visma_token_url=f"{VISMA}/connect/token",
-        settings=operator_settings(dataset),
-    )
-    return World(setup, runtime, dataset, settings)
+    opened = await open_demo_world(tmp_path, small_demo(), name=NAME, **overrides)
+    return World(opened.setup, opened.runtime, opened.dataset, opened.settings)

@@ -10,23 +10,19 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from integration.ui.ui_kit import PASSWORD, DemoSite, Site, add_connection, small_demo
-from ml_connector.demo import DemoSetup, operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.sync import sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store.users import Role
 from ml_connector.web.admin import admin_routes
 from ml_connector.web.auth import Auth, LoginLimiter, hash_password, new_api_token
-
-DEMO_RAMP, DEMO_VISMA = "http://ramp.test", "http://visma.test"
+from support.demo_world import open_demo_world
 
 
 @pytest.fixture
@@ -92,29 +88,8 @@ async def _users(rt: Runtime) -> dict[str, str]:
 @pytest.fixture
 async def demo_site(tmp_path: Path) -> AsyncIterator[DemoSite]:
     """The small demo company in both sandboxes, synced once (6 bills need attention)."""
-    dataset = small_demo()
-    setup = DemoSetup(dataset)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
-        master_key=SecretStr(Fernet.generate_key().decode()),
-        master_key_file=tmp_path / "unused.key",
-    )
-    rt = await Runtime.open(
-        settings,
-        transports={
-            DEMO_RAMP: httpx.ASGITransport(app=setup.ramp.app),
-            DEMO_VISMA: httpx.ASGITransport(app=setup.visma.app),
-        },
-    )
-    await admin.add_connection(
-        rt,
-        "nordlys",
-        credentials=setup.credentials(),
-        ramp_base_url=DEMO_RAMP,
-        visma_base_url=DEMO_VISMA,
-        visma_token_url=f"{DEMO_VISMA}/connect/token",
-        settings=operator_settings(dataset),
-    )
+    opened = await open_demo_world(tmp_path, small_demo())
+    setup, rt = opened.setup, opened.runtime
     await sync_once(rt, "nordlys")
     tokens = await _users(rt)
     auth = Auth(rt.store, rt.vault, limiter=LoginLimiter(max_failures=3, window_s=60))
