@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from integration.chaos.chaos_kit import postgres_database
-from ml_connector.store.testing import Backend, ScratchDatabase, scratch_database
+from support.store_fixtures import backend, scratch
 
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> tuple[Backend, str | None]:
-    """Each backend with its URL; resolved outside the event loop (postgres_url probes with one)."""
-    if request.param == "postgresql":
-        return "postgresql", request.getfixturevalue("postgres_url")
-    return "sqlite", None
-
-
-@pytest.fixture
-async def scratch(
-    backend: tuple[Backend, str | None], tmp_path: Path
-) -> AsyncIterator[ScratchDatabase]:
-    """A migrated scratch database on the backend under test."""
-    async with scratch_database(backend[0], directory=tmp_path, postgres_url=backend[1]) as db:
-        yield db
+__all__ = ["backend", "pg_database", "scratch"]
 
 
 @pytest.fixture
