@@ -103,8 +103,8 @@ def write_export(text: str) -> None:
     """Write an export (CSV, JSON lines) to standard output.
 
     Redirected to a file or a pipe, the bytes are exactly the export's; shown on a terminal,
-    controls are escaped like every other output.
+    line ends become plain newlines and every other control is escaped like all output.
     """
     if sys.stdout.isatty():
-        text = neutralise(text, keep_newlines=True)
+        text = neutralise(text.replace("\r\n", "\n"), keep_newlines=True)
     sys.stdout.write(text)
