@@ -51,10 +51,16 @@ def unescape_cell(text: str) -> str:
 def write_rows(
     header: Sequence[str], rows: Iterable[Sequence[str]], *, line_end: str = "\n"
 ) -> str:
-    """CSV text of a header line and ``rows``, every cell escaped."""
+    """CSV text of a header line and ``rows``, every cell escaped.
+
+    The csv module quotes a cell holding a line break only when the break is part of
+    ``line_end``; a row with a carriage return somewhere is therefore written fully quoted,
+    so a lone carriage return can never split a row when the file is read back.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=line_end)
-    writer.writerow([escape_cell(name) for name in header])
-    for row in rows:
-        writer.writerow([escape_cell(cell) for cell in row])
+    quoted = csv.writer(out, lineterminator=line_end, quoting=csv.QUOTE_ALL)
+    for row in (header, *rows):
+        cells = [escape_cell(cell) for cell in row]
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return out.getvalue()

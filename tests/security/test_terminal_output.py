@@ -23,7 +23,6 @@ import subprocess
 import termios
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -295,7 +294,8 @@ def test_a_vendor_name_from_ramp_is_shown_literally(hostile_vendor: CliWorkspace
     table = hostile_vendor.run("suppliers", "match", NAME, "--dry-run", env=WIDE)
     assert table.returncode == 0, table.describe()
     assert _unsafe(table.output) == [], table.describe()
-    assert VISIBLE in table.stdout and MARKUP in table.stdout
+    assert VISIBLE in table.stdout
+    assert MARKUP in table.stdout
     as_json = hostile_vendor.run("suppliers", "match", NAME, "--dry-run", "--json")
     assert as_json.returncode == 0, as_json.describe()
     assert _unsafe(as_json.stdout) == []
