@@ -20,6 +20,7 @@ import pty
 import re
 import struct
 import subprocess
+import sys
 import termios
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from hypothesis import strategies as st
 from rich.table import Table
 
 from acceptance.acceptance_kit import CliResult, CliWorkspace, SandboxPair, clean_env, cli_command
-from ml_connector.cli._safe import SafeConsole, styled
+from ml_connector.cli._safe import SafeConsole, install_excepthook, styled
 from ml_connector.mapping.table import MappingRule, MappingTable, Target
 from ml_connector.runtime import admin
 from ml_connector.runtime import alerts as alert_ops
@@ -266,6 +267,25 @@ def test_the_safe_console_never_writes_a_control_character(text: str) -> None:
         console.print(table)
         console.print(styled("[red]error:[/red] {}", text))
     assert _unsafe(captured.get()) == []
+
+
+def test_an_unexpected_crash_prints_its_traceback_neutralised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A crash outside the expected errors still prints its message with controls escaped."""
+    previous = sys.excepthook
+    install_excepthook()
+    try:
+        try:
+            raise RuntimeError(f"vendor said {EVIL}")
+        except RuntimeError as exc:
+            sys.excepthook(RuntimeError, exc, exc.__traceback__)
+    finally:
+        sys.excepthook = previous
+    printed = capsys.readouterr().err
+    assert "RuntimeError: vendor said" in printed
+    assert VISIBLE in printed
+    assert _unsafe(printed) == []
 
 
 @pytest.fixture(scope="module")

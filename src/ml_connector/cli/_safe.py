@@ -13,14 +13,17 @@ Every command prints through :data:`~ml_connector.cli._common.console` and
 Styling is therefore opt-in and explicit: :func:`styled` fills a markup template written in the
 code with values that are neutralised and markup-escaped first. :func:`print_json` writes JSON
 whose strings the encoder escapes (ASCII only), and :func:`write_export` writes an export
-verbatim to a file or pipe but neutralised when standard output is a terminal.
+verbatim to a file or pipe but neutralised when standard output is a terminal. An unexpected
+crash's traceback is neutralised as well (:func:`install_excepthook`, set by ``cli.main``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, HighlighterType, JustifyMethod, OverflowMethod
@@ -32,7 +35,7 @@ from rich.text import Text
 
 from ml_connector.terminal import UNSAFE, neutralise
 
-__all__ = ["SafeConsole", "print_json", "styled", "write_export"]
+__all__ = ["SafeConsole", "install_excepthook", "print_json", "styled", "write_export"]
 
 
 class SafeConsole(Console):
@@ -108,3 +111,16 @@ def write_export(text: str) -> None:
     if sys.stdout.isatty():
         text = neutralise(text.replace("\r\n", "\n"), keep_newlines=True)
     sys.stdout.write(text)
+
+
+def _safe_excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    text = "".join(traceback.format_exception(kind, value, tb))
+    sys.stderr.write(neutralise(text, keep_newlines=True))
+
+
+def install_excepthook() -> None:
+    """Print an unexpected crash's traceback neutralised too: its message may quote vendor
+    text (expected errors are printed by ``run_with_runtime``)."""
+    sys.excepthook = _safe_excepthook
