@@ -9,6 +9,9 @@ the same processors:
   work, so every line a unit causes names the record and its connection.
 - the scrubber, which uses the same ``Redactor`` as the audit trail, so a log line can never
   carry what the timeline may not.
+- for console lines (``log_json`` off), :func:`ml_connector.terminal.neutralise` on every text
+  value, so vendor text cannot send escape sequences to the terminal; JSON lines are escaped by
+  the encoder.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import structlog
 
 from ml_connector.audit import Redactor
 from ml_connector.settings import Settings
+from ml_connector.terminal import neutralise
 
 __all__ = ["CONTEXT_KEYS", "REDACTOR", "bound", "configure_logging"]
 
@@ -35,6 +39,13 @@ CONTEXT_KEYS = ("connection", "record_id", "object_type", "object_id")
 
 def _scrub(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     return {key: REDACTOR.scrub(value) for key, value in event.items()}
+
+
+def _for_terminal(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return {
+        key: neutralise(value, keep_newlines=True) if isinstance(value, str) else value
+        for key, value in event.items()
+    }
 
 
 @contextmanager
@@ -56,6 +67,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         if settings.log_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    finish: list[Any] = [_scrub] if settings.log_json else [_scrub, _for_terminal]
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -65,7 +77,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         processors=[
             *shared,
             structlog.processors.format_exc_info,
-            _scrub,
+            *finish,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -78,7 +90,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            _scrub,
+            *finish,
             renderer,
         ],
     )

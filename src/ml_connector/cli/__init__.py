@@ -20,6 +20,7 @@ from ml_connector.cli import (
     webhooks,
 )
 from ml_connector.cli._common import app
+from ml_connector.cli._safe import install_excepthook
 from ml_connector.log import configure_logging
 from ml_connector.settings import Settings
 
@@ -42,5 +43,6 @@ _COMMAND_MODULES = (
 
 def main() -> None:
     """Console-script entry point."""
+    install_excepthook()
     configure_logging(Settings())
     app()

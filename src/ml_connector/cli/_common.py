@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from ml_connector.cli._safe import SafeConsole, print_json, styled, write_export
 from ml_connector.errors import ConnectorError
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
@@ -26,6 +23,8 @@ __all__ = [
     "print_json",
     "run_with_runtime",
     "sandbox_app",
+    "styled",
+    "write_export",
 ]
 
 app = typer.Typer(
@@ -41,8 +40,9 @@ app.add_typer(connection_app, name="connection")
 app.add_typer(keys_app, name="keys")
 app.add_typer(sandbox_app, name="sandbox")
 
-console = Console()
-err_console = Console(stderr=True)
+# Everything the commands print goes through these two (see ``cli._safe``).
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 T = TypeVar("T")
 
 
@@ -59,13 +59,9 @@ def run_with_runtime(coro_fn: Callable[[Runtime], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except ConnectorError as exc:
-        # Messages quote vendors and ids; escaped, "[redacted]" or "[1]" stay visible.
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        # Messages quote vendors and ids: shown literally, "[redacted]" or "[1]" included.
+        err_console.print(styled("[red]error:[/red] {}", exc, multiline=True))
         raise typer.Exit(1) from None
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 Opt = typer.Option

@@ -11,10 +11,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.cli._common import (
+    Opt,
+    app,
+    console,
+    err_console,
+    print_json,
+    run_with_runtime,
+    styled,
+)
 from ml_connector.runtime import alerts as alert_ops
 
 __all__ = ["alerts_app"]
@@ -28,30 +35,28 @@ def _from_env(variable: str | None, what: str) -> str | None:
         return None
     value = os.environ.get(variable)
     if not value:
-        err_console.print(f"[red]error:[/red] ${escape(variable)} ({what}) is unset or empty")
+        err_console.print(styled("[red]error:[/red] ${} ({}) is unset or empty", variable, what))
         raise typer.Exit(1)
     return value
 
 
 def _show(info: dict[str, Any]) -> None:
-    console.print(f"[bold]{escape(info['connection'])}[/bold] alerts")
+    console.print(styled("[bold]{}[/bold] alerts", info["connection"]))
     console.print(
-        f"  webhook: {escape(str(info['webhook_url'] or '—'))}"
+        f"  webhook: {info['webhook_url'] or '—'}"
         f" (signing secret {'set' if info['webhook_secret_set'] else 'not set'})"
     )
-    console.print(
-        f"  e-mail:  {escape(str(info['email_to'] or '—'))} via {escape(str(info['smtp'] or '—'))}"
-    )
+    console.print(f"  e-mail:  {info['email_to'] or '—'} via {info['smtp'] or '—'}")
     console.print(f"  grouping window: {info['group_window_s']:.0f} s")
     if info["groups"]:
         table = Table("cause", "state", "occurrences", "opened", "summary", title="groups")
         for group in info["groups"]:
             table.add_row(
-                escape(group["cause"]),
+                group["cause"],
                 group["state"],
                 str(group["occurrences"]),
                 group["opened_at"],
-                escape(group["summary"]),
+                group["summary"],
             )
         console.print(table)
     if info["deliveries"]:
@@ -61,10 +66,10 @@ def _show(info: dict[str, Any]) -> None:
                 str(d["id"]),
                 d["channel"],
                 str(d["kind"]),
-                escape(str(d["cause"])),
+                str(d["cause"]),
                 d["state"],
                 str(d["attempts"]),
-                escape(str(d["last_error"] or "")),
+                str(d["last_error"] or ""),
             )
         console.print(table)
 
@@ -130,6 +135,6 @@ def send_test(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> Non
     else:
         for result in results:
             mark = "[green]ok[/green]" if result["ok"] else "[red]FAILED[/red]"
-            console.print(f"{result['channel']:>7}: {mark}  {escape(str(result['detail']))}")
+            console.print(styled(f"{{:>7}}: {mark}  {{}}", result["channel"], result["detail"]))
     if not all(result["ok"] for result in results):
         raise typer.Exit(1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -57,7 +56,7 @@ def backfill_command(
     if as_json:
         print_json(summary.as_dict())
         return
-    table = Table("measure", "value", title=f"backfill: {escape(summary.connection)}")
+    table = Table("measure", "value", title=f"backfill: {summary.connection}")
     for key, value in summary.as_dict().items():
         if key != "connection":
             table.add_row(key, str(value))

@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.cli._common import (
+    Opt,
+    app,
+    console,
+    err_console,
+    print_json,
+    run_with_runtime,
+    styled,
+)
 from ml_connector.flows.chart_plan import ChartPushResult
 from ml_connector.runtime import chart as actions
 from ml_connector.runtime.vendor_match import SupplierProposal, propose_supplier_links
@@ -32,14 +40,12 @@ def _show_push(result: ChartPushResult) -> None:
     console.print(table)
     if result.dry_run:
         for change in result.changes:
-            console.print(change.describe(), markup=False, highlight=False)
+            console.print(change.describe(), highlight=False)
     if result.adopted:
         console.print(f"{result.adopted} value(s) already in Ramp were adopted, not re-posted.")
     for failure in result.failures:
         err_console.print(
-            f"[red]refused:[/red] {failure.kind} {failure.visma_id}: {failure.message}",
-            markup=True,
-            highlight=False,
+            styled("[red]refused:[/red] {} {}: {}", failure.kind, failure.visma_id, failure.message)
         )
 
 
@@ -77,11 +83,10 @@ def chart_status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> 
     for failure in status.failures:
         console.print(
             f"refused: {failure['kind']} {failure['visma_id']}: {failure['error']}",
-            markup=False,
             highlight=False,
         )
     for cursor, value in sorted(status.cursors.items()):
-        console.print(f"{cursor} = {value}", markup=False, highlight=False)
+        console.print(f"{cursor} = {value}", highlight=False)
 
 
 @suppliers_app.command("match")

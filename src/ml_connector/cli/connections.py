@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from ml_connector.cli._common import (
@@ -15,6 +14,7 @@ from ml_connector.cli._common import (
     keys_app,
     print_json,
     run_with_runtime,
+    styled,
 )
 from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
@@ -75,7 +75,9 @@ def connection_add(
             settings={"mapping": mapping},
         )
     )
-    console.print(f"Added connection [bold]{escape(connection.name)}[/bold] (id {connection.id}).")
+    console.print(
+        styled("Added connection [bold]{}[/bold] (id {}).", connection.name, connection.id)
+    )
 
 
 @connection_app.command("list")
@@ -94,7 +96,7 @@ def connection_list(as_json: Annotated[bool, Opt("--json")] = False) -> None:
             row["visma_base_url"],
             row["health_message"] or "ok",
         )
-        table.add_row(str(row["id"]), *(escape(str(cell)) for cell in cells))
+        table.add_row(str(row["id"]), *(str(cell) for cell in cells))
     console.print(table)
 
 
@@ -108,7 +110,7 @@ def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
     table = Table("field", "value")
     for key, value in row.items():
         text = json.dumps(value, default=str) if isinstance(value, dict) else str(value)
-        table.add_row(key, escape(text))
+        table.add_row(key, text)
     console.print(table)
 
 
@@ -117,7 +119,7 @@ def connection_resume(name: str) -> None:
     """Resume a paused connection (after fixing its credentials)."""
     due = run_with_runtime(lambda rt: admin.resume_connection(rt, name))
     console.print(
-        f"Connection [bold]{escape(name)}[/bold] resumed; {due} deferred record(s) are due now."
+        styled("Connection [bold]{}[/bold] resumed; {} deferred record(s) are due now.", name, due)
     )
 
 
@@ -206,7 +208,7 @@ def connection_set(
     merged = run_with_runtime(apply)
     keys = ("mode", "poll_interval_s", "poll_cron", "purchase_orders", "payments", WEIGHT_SETTING)
     shown = {k: merged[k] for k in keys if k in merged}
-    console.print(f"Connection [bold]{escape(name)}[/bold]: {escape(json.dumps(shown))}")
+    console.print(styled("Connection [bold]{}[/bold]: {}", name, json.dumps(shown)))
 
 
 @keys_app.command("rotate")

@@ -6,9 +6,8 @@ import asyncio
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from ml_connector.cli._common import Opt, app, err_console, print_json, sandbox_app
+from ml_connector.cli._common import Opt, app, err_console, print_json, sandbox_app, styled
 from ml_connector.cli.operations import summary_table
 from ml_connector.errors import ConnectorError
 
@@ -24,7 +23,7 @@ def demo(
     try:
         summary = asyncio.run(run_demo(once=once, quiet=as_json, console=err_console))
     except ConnectorError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        err_console.print(styled("[red]error:[/red] {}", exc, multiline=True))
         raise typer.Exit(1) from None
     if as_json:
         print_json(summary)

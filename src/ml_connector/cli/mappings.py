@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.cli._common import (
+    Opt,
+    app,
+    console,
+    err_console,
+    print_json,
+    run_with_runtime,
+    write_export,
+)
 from ml_connector.mapping.table import MappingRule, Target
 from ml_connector.runtime import mappings as actions
 
@@ -133,7 +141,7 @@ def mappings_export(
     """Write the current table as CSV or JSON."""
     text = run_with_runtime(lambda rt: actions.export_table(rt, name, _format(fmt, output)))
     if output is None:
-        sys.stdout.write(text)
+        write_export(text)
     else:
         output.write_text(text, encoding="utf-8")
         err_console.print(f"Wrote {output}.")
@@ -153,4 +161,4 @@ def mappings_pull(name: str, as_json: Annotated[bool, Opt("--json")] = False) ->
     if not report.unmapped:
         console.print("Every Ramp-originated value is mapped.")
     for field, values in report.unmapped.items():
-        console.print(f"unmapped {field}: {', '.join(values)}", markup=False, highlight=False)
+        console.print(f"unmapped {field}: {', '.join(values)}", highlight=False)

@@ -9,8 +9,17 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.cli._common import (
+    Opt,
+    app,
+    console,
+    err_console,
+    print_json,
+    run_with_runtime,
+    styled,
+)
 from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Connection, ConnectionStatus
@@ -25,7 +34,7 @@ def ping(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     else:
         for check in results:
             mark = "[green]ok[/green]" if check["ok"] else "[red]FAILED[/red]"
-            console.print(f"{check['system']:>6}: {mark}  {escape(str(check['detail']))}")
+            console.print(styled(f"{{:>6}}: {mark}  {{}}", check["system"], check["detail"]))
     if not all(check["ok"] for check in results):
         raise typer.Exit(1)
 
@@ -85,8 +94,11 @@ def sync(
         summary_table(summary)
     if connection.status == ConnectionStatus.PAUSED:
         err_console.print(
-            f"[red]error:[/red] connection {escape(repr(name))} was paused: "
-            f"{escape(connection.health_message)}"
+            styled(
+                "[red]error:[/red] connection {} was paused: {}",
+                repr(name),
+                connection.health_message,
+            )
         )
         raise typer.Exit(1)
 
@@ -122,18 +134,18 @@ def status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     table = Table("object type", *states, title=f"{name}: {info['connection_status']}")
     for kind, counts in by_type.items():
         table.add_row(kind, *(str(counts.get(s, 0)) for s in states))
-    table.add_row("[bold]all[/bold]", *(str(info["counts"][s]) for s in states))
+    table.add_row(Text("all", style="bold"), *(str(info["counts"][s]) for s in states))
     console.print(table)
     if info["health_message"]:
-        console.print(f"health: {escape(str(info['health_message']))}")
+        console.print(styled("health: {}", info["health_message"]))
     oldest = info["oldest_pending_record"]
     if oldest:
         console.print(
-            f"oldest pending: {oldest['object_type']} {escape(oldest['object_id'])} "
+            f"oldest pending: {oldest['object_type']} {oldest['object_id']} "
             f"({oldest['status']}, waiting {oldest['age_s']:.0f} s)"
         )
     if info.get("last_error"):
-        console.print(f"last error: {escape(str(info['last_error']))}")
+        console.print(styled("last error: {}", info["last_error"]))
     per_bill = info["calls_per_bill"]
     if per_bill:
         shown = ", ".join(
@@ -141,4 +153,4 @@ def status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
         )
         console.print(f"vendor calls per synced bill ({info['bills_synced']} bills): {shown}")
     for alert in info["alerts_firing"]:
-        console.print(f"[red]alert firing[/red]: {escape(str(alert['summary']))}")
+        console.print(styled("[red]alert firing[/red]: {}", alert["summary"]))

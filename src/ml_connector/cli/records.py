@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.cli._common import (
+    Opt,
+    app,
+    console,
+    err_console,
+    print_json,
+    run_with_runtime,
+    styled,
+    write_export,
+)
 from ml_connector.runtime import records as actions
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import SyncStatus
@@ -49,7 +56,7 @@ def records_list(
             str(row["status"]),
             str(row["attempts"]),
             str(row["visma_ref"] or ""),
-            escape(str(row["error"] or "")),
+            str(row["error"] or ""),
         )
     console.print(table)
 
@@ -83,9 +90,9 @@ def replay(
     items = run_with_runtime(go)
     for item in items:
         verdict = f"{item.status_before} → {item.status_after}"
-        console.print(f"[bold]{escape(item.ramp_id)}[/bold]  {verdict}  {escape(item.error)}")
+        console.print(styled("[bold]{}[/bold]  {}  {}", item.ramp_id, verdict, item.error))
         if item.diff:
-            console.print(item.diff, markup=False, highlight=False)
+            console.print(item.diff, highlight=False)
     err_console.print(f"{len(items)} record(s) {'previewed' if dry_run else 'replayed'}.")
 
 
@@ -98,7 +105,7 @@ def audit_export(
     """Export the connection's whole timeline."""
     text = actions.export_audit(run_with_runtime(lambda rt: actions.audit_rows(rt, name)), fmt)
     if output is None:
-        sys.stdout.write(text)
+        write_export(text)
     else:
         output.write_text(text, encoding="utf-8")
         err_console.print(f"Wrote {output}.")
@@ -119,7 +126,7 @@ def audit_prune(
         return await prune_audit(rt, connection, older_than_days=older_than)
 
     pruned = run_with_runtime(go)
-    console.print(f"Pruned {pruned} audit entr{'y' if pruned == 1 else 'ies'} of {escape(name)}.")
+    console.print(f"Pruned {pruned} audit entr{'y' if pruned == 1 else 'ies'} of {name}.")
 
 
 @audit_app.command("verify")
@@ -133,6 +140,6 @@ def audit_verify(name: str) -> None:
     problems = run_with_runtime(go)
     if problems:
         for problem in problems:
-            err_console.print(f"[red]tampered:[/red] {escape(problem)}")
+            err_console.print(styled("[red]tampered:[/red] {}", problem))
         raise typer.Exit(1)
     console.print("Audit trail intact.")

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from ml_connector.cli._common import Opt, app, err_console
+from ml_connector.cli._common import Opt, app, err_console, styled
 from ml_connector.errors import ConnectorError
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.service import Service
@@ -205,7 +205,7 @@ def _run(
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(main)
     except ConnectorError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(styled("[red]error:[/red] {}", exc, multiline=True))
         raise typer.Exit(1) from None
 
 

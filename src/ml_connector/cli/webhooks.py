@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
+from ml_connector.cli._common import (
+    Opt,
+    app,
+    console,
+    err_console,
+    print_json,
+    run_with_runtime,
+    styled,
+)
 from ml_connector.runtime import webhooks as actions
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import EventSource, EventStatus
@@ -60,7 +68,9 @@ def register(
         )
     else:
         mark = "[green]verified[/green]" if result.verified else "[red]NOT verified[/red]"
-        console.print(f"Subscription {result.subscription_id} → {result.endpoint_url}: {mark}")
+        console.print(
+            styled(f"Subscription {{}} → {{}}: {mark}", result.subscription_id, result.endpoint_url)
+        )
         console.print(result.detail)
     if not result.verified:
         raise typer.Exit(1)

@@ -7,6 +7,8 @@ them, e.g. ``line 4, column 6 (priority): 'high' is not a whole number``; all mi
 file are reported together, not just the first.
 
 ``write_csv`` writes every column, rows in table order, so ``read_csv(write_csv(t)) == t``.
+Cells that a spreadsheet would run as a formula are written with a leading single quote and
+read back without it (:mod:`ml_connector.csvcells` states the exact rule).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ml_connector.csvcells import unescape_cell, write_rows
 from ml_connector.mapping.table import (
     COLUMNS,
     MappingRule,
@@ -29,13 +32,8 @@ REQUIRED = ("source", "value", "target", "visma_value")
 
 
 def write_csv(table: MappingTable) -> str:
-    """The table as CSV text with a header line."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for rule in table.rules:
-        writer.writerow(_cells(rule))
-    return out.getvalue()
+    """The table as CSV text with a header line; formula-like cells escaped."""
+    return write_rows(COLUMNS, (_cells(rule) for rule in table.rules))
 
 
 def _cells(rule: MappingRule) -> list[str]:
@@ -102,7 +100,7 @@ def read_csv(text: str) -> MappingTable:
             place = f"column {index} ({name})" if index else f"({name})"
             return f"line {line}, {place}"
 
-        texts = dict(zip(names, cells, strict=True))
+        texts = dict(zip(names, (unescape_cell(cell) for cell in cells), strict=True))
         rule, found = parse_row(texts, f"line {line}", column=column)
         problems += found
         if rule is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ml_connector.errors import ConnectorError, VendorError
+from ml_connector.runtime.sealing import check_plain_url
 from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
 from ml_connector.vault import Vault
@@ -51,9 +52,9 @@ async def add_connection(
         raise ConfigurationError(f"missing credentials: {', '.join(missing)}")
     return await rt.store.create_connection(
         name,
-        ramp_base_url=ramp_base_url.rstrip("/"),
-        visma_base_url=visma_base_url.rstrip("/"),
-        visma_token_url=visma_token_url,
+        ramp_base_url=check_plain_url(ramp_base_url, "the Ramp base URL").rstrip("/"),
+        visma_base_url=check_plain_url(visma_base_url, "the Visma base URL").rstrip("/"),
+        visma_token_url=check_plain_url(visma_token_url, "the Visma token URL"),
         credentials_ciphertext=rt.vault.encrypt(credentials),
         settings=settings or {},
     )
@@ -174,7 +175,8 @@ def live_rate_limits(rt: Runtime, connection_id: int) -> dict[str, dict[str, flo
 
 
 async def rotate_keys(rt: Runtime) -> int:
-    """Prepend a fresh master key to the key file and re-encrypt every credential with it."""
+    """Prepend a fresh master key to the key file and re-encrypt every credential with it
+    (connection credentials, then alert secrets); returns the number of connections."""
     if rt.settings.master_key is not None:
         # Keys come from the environment: the operator put the new key first already.
         vault = Vault.from_settings(rt.settings)
@@ -182,6 +184,10 @@ async def rotate_keys(rt: Runtime) -> int:
         vault = Vault.add_key_to_file(rt.settings.master_key_file)
     tokens = await rt.store.all_credentials()
     await rt.store.replace_credentials({cid: vault.rotate(token) for cid, token in tokens.items()})
+    alert_tokens = await rt.store.all_alert_secrets()
+    await rt.store.replace_alert_secrets(
+        {cid: vault.rotate(token) for cid, token in alert_tokens.items()}
+    )
     count = len(tokens)
     rt.vault = vault
     return count

@@ -37,6 +37,7 @@ from ml_connector.runtime.alert_delivery import (
     send_email,
     send_webhook,
 )
+from ml_connector.runtime.sealing import WEBHOOK_URL_KEY, masked_url
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import ConnectionStatus, Store
 from ml_connector.store.alerts import (
@@ -187,7 +188,7 @@ def _payload(
 def _channels(target: AlertTarget | None, policy: AlertPolicy) -> list[str]:
     if target is None:
         return []
-    channels = ["webhook"] if target.webhook_url else []
+    channels = ["webhook"] if target.webhook_hint else []
     if target.email_to and policy.email_enabled:
         channels.append("email")
     return channels
@@ -285,10 +286,11 @@ async def _send(rt: Runtime, target: AlertTarget | None, channel: str, payload: 
     secrets = _secrets(rt, target)
     timeout = rt.settings.alert_timeout_s
     if channel == "webhook":
-        if not target.webhook_url:
+        url = secrets.get(WEBHOOK_URL_KEY)
+        if not url:
             raise DeliveryError("no webhook URL is configured")
         await send_webhook(
-            target.webhook_url,
+            url,
             payload,
             secret=secrets.get("webhook_secret"),
             timestamp=int(time.time()),
@@ -351,7 +353,11 @@ async def configure(
     smtp_password: str | None = None,
     clear: bool = False,
 ) -> dict[str, Any]:
-    """Set where a connection's alerts go; what is not given is kept (unless ``clear``)."""
+    """Set where a connection's alerts go; what is not given is kept (unless ``clear``).
+
+    The webhook URL is kept in the vault with the secrets; only its masked form is stored in
+    plaintext.
+    """
     connection = await rt.store.get_connection(name)
     current = None if clear else await rt.store.get_alert_target(connection.id)
     secrets = _secrets(rt, current)
@@ -359,7 +365,10 @@ async def configure(
         secrets["webhook_secret"] = webhook_secret
     if smtp_password is not None:
         secrets["smtp_password"] = smtp_password
-    url = _check_url(webhook_url) if webhook_url else (current.webhook_url if current else None)
+    if webhook_url:
+        secrets[WEBHOOK_URL_KEY] = _check_url(webhook_url)
+        rt.redactor.add([webhook_url])
+    url = secrets.get(WEBHOOK_URL_KEY)
     if url and not secrets.get("webhook_secret"):
         raise ConfigurationError(
             "a webhook needs a signing secret: pass --secret-from-env with a variable holding it"
@@ -367,21 +376,11 @@ async def configure(
     email = email_to if email_to is not None else (current.email_to if current else None)
     await rt.store.set_alert_target(
         connection.id,
-        webhook_url=url,
+        webhook_hint=masked_url(url),
         email_to=email or None,
         secrets_ciphertext=rt.vault.encrypt(secrets) if secrets else None,
     )
     return await describe(rt, name)
-
-
-def _masked_url(url: str | None) -> str | None:
-    """Scheme and host only: webhook URLs often embed a token in their path."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}/…"
 
 
 async def describe(rt: Runtime, name: str) -> dict[str, Any]:
@@ -393,7 +392,8 @@ async def describe(rt: Runtime, name: str) -> dict[str, Any]:
     deliveries = await rt.store.list_alert_deliveries(connection.id, limit=20)
     return {
         "connection": connection.name,
-        "webhook_url": _masked_url(target.webhook_url if target else None),
+        # Masked: scheme, host and port only (the URL itself is in the vault).
+        "webhook_url": target.webhook_hint if target else None,
         "webhook_secret_set": "webhook_secret" in secrets,
         "email_to": target.email_to if target else None,
         "smtp": (

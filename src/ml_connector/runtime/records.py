@@ -7,9 +7,7 @@ flow would send now and the payload last sent.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ml_connector.audit import AuditKind
+from ml_connector.csvcells import write_rows
 from ml_connector.errors import ConfigurationError, NeedsAttention
 from ml_connector.flows.bills import plan_bill
 from ml_connector.runtime.retry import RetryPolicy
@@ -188,16 +187,22 @@ async def audit_rows(rt: Runtime, connection_name: str) -> list[dict[str, Any]]:
 
 
 def export_audit(rows: list[dict[str, Any]], fmt: str) -> str:
-    """The timeline as JSON lines or CSV (``data`` as a JSON column)."""
+    """The timeline as JSON lines or CSV (``data`` as a JSON column; formula-like cells
+    escaped as :mod:`ml_connector.csvcells` describes)."""
     if fmt == "jsonl":
         return "".join(json.dumps(row, sort_keys=True, default=str) + "\n" for row in rows)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(
-            out, fieldnames=["seq", "at", "record_id", "kind", "data", "prev_hash", "hash"]
+        columns = ("seq", "at", "record_id", "kind", "data", "prev_hash", "hash")
+        cells = (
+            [
+                _csv_text(json.dumps(row["data"], sort_keys=True) if name == "data" else row[name])
+                for name in columns
+            ]
+            for row in rows
         )
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "data": json.dumps(row["data"], sort_keys=True)})
-        return out.getvalue()
+        return write_rows(columns, cells, line_end="\r\n")
     raise ConfigurationError(f"unknown format {fmt!r}: use jsonl or csv")
+
+
+def _csv_text(value: Any) -> str:
+    return "" if value is None else str(value)

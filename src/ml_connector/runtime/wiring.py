@@ -31,6 +31,7 @@ from ml_connector.flows.writeback import WriteBack
 from ml_connector.log import REDACTOR
 from ml_connector.mapping.coding import CodingRules
 from ml_connector.mapping.table import MappingTable
+from ml_connector.runtime.sealing import seal_plaintext
 from ml_connector.settings import Settings
 from ml_connector.store import Connection, Store
 from ml_connector.vault import Vault
@@ -94,9 +95,12 @@ class Runtime:
         migrate: bool = True,
     ) -> Runtime:
         store = Store.open(settings.database_url)
+        vault = Vault.from_settings(settings)
         if migrate:
             await store.migrate()
-        runtime = cls(settings, store, Vault.from_settings(settings))
+            # Plaintext from before revision 0012 that only the vault can encrypt.
+            await seal_plaintext(store, vault)
+        runtime = cls(settings, store, vault)
         runtime.transports = dict(transports or {})
         return runtime
 

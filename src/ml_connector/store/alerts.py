@@ -1,7 +1,10 @@
 """Operator alerts (revision 0007): where they go, what is firing, and what is still to send.
 
-- ``alert_targets``: per connection, a webhook URL and/or an e-mail address, plus the vault
-  ciphertext of the webhook signing secret and SMTP password (only the vault can read it).
+- ``alert_targets``: per connection, an e-mail address and the vault ciphertext of the webhook
+  URL, its signing secret and the SMTP password (only the vault can read it), plus the URL's
+  masked form (``https://hooks.example.com/…``, revision 0012) for showing and for knowing
+  that a webhook is set. The ``webhook_url`` column only ever holds plaintext written before
+  revision 0012, until the runtime seals it (``store.at_rest``).
 - ``alert_groups``: one row per (connection, cause). The grouping policy is not decided here:
   :meth:`AlertRepository.run_alert_pass` reads a snapshot, hands it to the caller's planner
   (``runtime.alerts``) and writes the plan back, all in one transaction, so two processes never
@@ -58,7 +61,9 @@ class AlertTargetRow(Base):
     connection_id: Mapped[int] = mapped_column(
         ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
     )
-    webhook_url: Mapped[str | None] = mapped_column(String(1000))
+    # Plaintext from before revision 0012 only; sealed into ``secrets`` at start-up.
+    legacy_webhook_url: Mapped[str | None] = mapped_column("webhook_url", String(1000))
+    webhook_hint: Mapped[str | None] = mapped_column(String(300))
     email_to: Mapped[str | None] = mapped_column(String(320))
     secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime]
@@ -108,10 +113,12 @@ class AlertOutboxRow(Base):
 
 @dataclass(frozen=True, slots=True)
 class AlertTarget:
-    """Where a connection's alerts go. ``secrets_ciphertext`` is the vault's token."""
+    """Where a connection's alerts go. ``secrets_ciphertext`` is the vault's token (webhook
+    URL, signing secret, SMTP password); ``webhook_hint`` the URL's masked form, None when no
+    webhook is set."""
 
     connection_id: int
-    webhook_url: str | None
+    webhook_hint: str | None
     email_to: str | None
     updated_at: datetime
     secrets_ciphertext: bytes | None = field(repr=False)
@@ -196,7 +203,7 @@ class AlertDelivery:
 
 def _to_target(row: AlertTargetRow) -> AlertTarget:
     return AlertTarget(
-        row.connection_id, row.webhook_url, row.email_to, row.updated_at, row.secrets
+        row.connection_id, row.webhook_hint, row.email_to, row.updated_at, row.secrets
     )
 
 
@@ -240,15 +247,16 @@ class AlertRepository(Repository):
         self,
         connection_id: int,
         *,
-        webhook_url: str | None,
+        webhook_hint: str | None,
         email_to: str | None,
         secrets_ciphertext: bytes | None,
         now: datetime | None = None,
     ) -> AlertTarget:
-        """Create or replace the connection's alert target."""
+        """Create or replace the connection's alert target (any legacy plaintext URL goes)."""
         now = self._now(now)
         values = {
-            "webhook_url": webhook_url,
+            "webhook_url": None,  # the legacy plaintext column (see the module docstring)
+            "webhook_hint": webhook_hint,
             "email_to": email_to,
             "secrets": secrets_ciphertext,
             "updated_at": now,
@@ -262,7 +270,7 @@ class AlertRepository(Repository):
                     index_elements=[AlertTargetRow.connection_id], set_=values
                 )
             )
-        return AlertTarget(connection_id, webhook_url, email_to, now, secrets_ciphertext)
+        return AlertTarget(connection_id, webhook_hint, email_to, now, secrets_ciphertext)
 
     async def get_alert_target(self, connection_id: int) -> AlertTarget | None:
         async with self._db.read() as session:

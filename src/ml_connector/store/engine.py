@@ -4,8 +4,11 @@ Two backends serve one interface:
 
 - **SQLite** (``sqlite+aiosqlite:///file.db``), the embedded default. The file journals in WAL
   mode (switched on by ``enable_wal``, which ``Store.migrate`` calls); every connection has a
-  busy timeout and foreign keys on. In-memory databases are refused: concurrent sessions would
-  share one connection and one transaction. SQLAlchemy, not the sqlite3 module, emits
+  busy timeout and foreign keys on. The database file is created owner-only (mode 0600) before
+  SQLite opens it, and SQLite gives its ``-wal``, ``-shm`` and ``-journal`` files the mode of
+  the database file; a file found readable by others is tightened to 0600 on connect.
+  In-memory databases are refused: concurrent sessions would share one connection and one
+  transaction. SQLAlchemy, not the sqlite3 module, emits
   BEGIN: read transactions use a plain (deferred) BEGIN, write transactions ``BEGIN IMMEDIATE``,
   so a writer takes the database's write lock up front (waiting up to the busy timeout) and
   never fails half way when upgrading from a read lock. One write transaction at a time is what
@@ -22,15 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SyncConnection
@@ -51,8 +58,11 @@ __all__ = [
     "json_default",
     "json_dumps",
     "normalise_url",
+    "restrict_sqlite_files",
     "utcnow",
 ]
+
+log = structlog.get_logger(__name__)
 
 Dialect = Literal["sqlite", "postgresql"]
 Clock = Callable[[], datetime]
@@ -114,6 +124,47 @@ def normalise_url(url: str) -> str:
 def _in_memory(url: str) -> bool:
     parsed = make_url(url)
     return parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query)
+
+
+_PRIVATE = 0o600
+_SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def _create_private(url: str) -> None:
+    """Create the SQLite file of ``url`` empty with mode 0600 unless it exists.
+
+    SQLite would create it with 0644 (less the umask) and copy that mode to its ``-wal`` and
+    ``-shm`` files. An empty file is a valid empty database. ``file:`` URIs are left to SQLite
+    (and tightened on connect).
+    """
+    parsed = make_url(url)
+    if parsed.query.get("uri") or not parsed.database or parsed.database.startswith("file:"):
+        return
+    try:
+        fd = os.open(parsed.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
+    except (FileExistsError, FileNotFoundError, NotADirectoryError):
+        return  # there already, or a folder is missing: SQLite reports that clearly
+    try:
+        os.fchmod(fd, _PRIVATE)  # exactly 0600, whatever the umask
+    finally:
+        os.close(fd)
+
+
+def restrict_sqlite_files(database: str) -> None:
+    """Tighten the database file and its side files to owner-only where others may read them."""
+    for suffix in _SQLITE_SIDE_FILES:
+        path = Path(database + suffix)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            try:
+                os.chmod(path, mode & 0o700)
+            except OSError as exc:
+                log.warning(
+                    "database file readable by others", path=str(path), error=type(exc).__name__
+                )
 
 
 def describe_error(exc: BaseException) -> str:
@@ -188,6 +239,8 @@ class Database:
             options["pool_pre_ping"] = True
             if pg_schema is not None:
                 options["connect_args"] = {"server_settings": {"search_path": pg_schema}}
+        if dialect == "sqlite":
+            _create_private(url)
         engine = create_async_engine(url, **options)
         if dialect == "sqlite":
             _install_sqlite_discipline(engine, busy_timeout_ms=int(busy_timeout_s * 1000))
@@ -255,6 +308,20 @@ class Database:
                 raise StoreError(f"SQLite refused WAL journaling (journal mode is {mode})")
             return
 
+    async def truncate_wal(self) -> None:
+        """Checkpoint a SQLite write-ahead log and truncate it to nothing (best effort: a
+        reader holding an older snapshot keeps it). A no-op on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return
+        try:
+            async with self.engine.connect() as conn:
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await cursor.fetchall()
+                await cursor.close()
+        except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
+            log.warning("write-ahead log not truncated", error=describe_error(exc))
+
     def insert(self, model: type[Base]) -> DbInsert:
         """An INSERT for ``model`` that supports ON CONFLICT on this backend."""
         if self.dialect == "postgresql":
@@ -277,6 +344,10 @@ def _install_sqlite_discipline(engine: AsyncEngine, *, busy_timeout_ms: int) -> 
             # WAL is a property of the database file, switched on once by enable_wal().
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA database_list")
+            for _seq, _name, file in cursor.fetchall():
+                if file:
+                    restrict_sqlite_files(file)
         finally:
             cursor.close()
 

@@ -1,7 +1,8 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups) over one
+webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups, alerts
+and the sealing of credential-like values at rest) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from ml_connector.store import migrations
 from ml_connector.store.alerts import AlertRepository
+from ml_connector.store.at_rest import AtRestRepository
 from ml_connector.store.audit import AuditRepository
 from ml_connector.store.chart import ChartRepository
 from ml_connector.store.connections import ConnectionRepository
@@ -42,6 +44,7 @@ class Store(
     StatsRepository,
     NotifyRepository,
     AlertRepository,
+    AtRestRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 
