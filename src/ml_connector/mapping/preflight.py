@@ -93,6 +93,11 @@ class ProjectInfo:
     tasks: Mapping[str, TaskInfo] = field(default_factory=dict)  # task id → task
     visible_in_po: bool = True
 
+    def takes_costs(self, module: str = "AP") -> bool:
+        """Active or Planned, and visible in the supplier ledger (AP) or purchasing (PO)."""
+        visible = self.visible_in_ap if module == "AP" else self.visible_in_po
+        return self.status in ("Active", "Planned") and visible
+
     def usable_tasks(self, module: str = "AP") -> list[str]:
         """The ids of the tasks a document of ``module`` may name, sorted."""
         return sorted(t for t, info in self.tasks.items() if info.usable(module))

@@ -79,8 +79,8 @@ def _only_task(line: ResolvedLine, master: MasterData, module: str) -> ResolvedL
     """The line with its project's only usable task; MappingError when there is not one."""
     assert line.project is not None
     project = master.projects.get(line.project)
-    if project is None:
-        return line  # an unknown project: pre-flight reports it
+    if project is None or not project.takes_costs(module):
+        return line  # an unknown or unusable project: pre-flight names the project itself
     candidates = project.usable_tasks(module)
     if len(candidates) == 1:
         return replace(line, project_task=candidates[0])

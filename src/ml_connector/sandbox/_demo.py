@@ -101,7 +101,7 @@ _PROJECTS = (
         tasks=(
             SeedTask("01", "Prosessanalyse"),
             SeedTask("02", "Sluttrapport", status="Completed"),
-            SeedTask("03", "Intern tid", visible_in_ap=False),
+            SeedTask("03", "Intern tid", visible_in_ap=False, visible_in_po=False),
         ),
     ),
     SeedProject(

@@ -19,6 +19,7 @@ from ml_connector.sandbox.seed import (
     SeedSegment,
     SeedSegmentValue,
     SeedSupplier,
+    SeedTask,
     SeedVat,
 )
 from ml_connector.sandbox.visma import VismaSandbox
@@ -88,9 +89,24 @@ def make_dataset() -> Dataset:
         ),
         projects=(
             SeedProject("X", "Non-project"),
-            SeedProject("P100", "Kunde A implementering"),
-            SeedProject("P200", "Internt (ikke AP)", visible_in_ap=False),
-            SeedProject("P300", "Avsluttet", status="Completed"),
+            SeedProject(
+                "P100",
+                "Kunde A implementering",
+                tasks=(
+                    SeedTask("01", "Implementering"),
+                    SeedTask("02", "Forprosjekt", status="Completed"),
+                    SeedTask("03", "Intern tid", visible_in_ap=False, visible_in_po=False),
+                ),
+            ),
+            SeedProject(
+                "P200", "Internt (ikke AP)", visible_in_ap=False, tasks=(SeedTask("01", "Tid"),)
+            ),
+            SeedProject(
+                "P300",
+                "Avsluttet",
+                status="Completed",
+                tasks=(SeedTask("01", "Leveranse", status="Completed"),),
+            ),
         ),
         vat_codes=(
             SeedVat("0", "Ingen mva", Decimal("0")),
