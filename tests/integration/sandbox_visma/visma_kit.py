@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -113,6 +113,7 @@ def make_dataset() -> Dataset:
             SeedVat("1", "Inngående mva 25%", Decimal("25")),
             SeedVat("3", "Inngående mva 15%", Decimal("15")),
             SeedVat("5", "Inngående mva 12%", Decimal("12")),
+            SeedVat("8", "Utgått sats", Decimal("8"), not_valid_after=date(2026, 3, 5)),
         ),
         periods=periods,
         suppliers=(
