@@ -246,6 +246,8 @@ async def test_every_visma_request_follows_the_visma_spec(shared_specs_dir: Path
         _ = [s async for s in visma.list_subaccounts(active=True)]
         projects = [p async for p in visma.list_projects(visible_in_ap=True, status="Active")]
         await visma.get_project(projects[0].project_id)
+        project = next(p for p in projects if p.tasks)  # a real project, with its tasks
+        task = next(t.task_id for t in project.tasks if t.status == "Active" and t.visible_in_ap)
         await visma.list_vat()
         order = await visma.create_purchase_order(
             PurchaseOrderWrite(order_type="RegularOrder", hold=True, date=period.start_date,
@@ -276,7 +278,8 @@ async def test_every_visma_request_follows_the_visma_spec(shared_specs_dir: Path
                                             quantity=Decimal("2"),
                                             unit_cost_in_currency=Decimal("100.50"),
                                             cost_in_currency=Decimal("201.00"),
-                                            vat_code_id="0", project_id=projects[0].project_id,
+                                            vat_code_id="0", project_id=project.project_id,
+                                            project_task_id=task,
                                             link_line=LinkLineWrite(order, 1)),),
         )  # fmt: skip
         reference = await visma.create_supplier_invoice(invoice)

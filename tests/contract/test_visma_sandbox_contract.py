@@ -48,6 +48,7 @@ PO_BODY = {
             "account": w("6800"),
             "sub": [{"segmentId": 1, "segmentValue": "100"}],
             "project": w("P100"),
+            "projectTask": w("01"),
         }
     ],
 }
@@ -83,7 +84,7 @@ async def _session(recorder: RecordingTransport) -> None:
         await call("PUT", f"/v1/supplier/{number}", {"note": w("x")}, if_match=read.headers["etag"])
 
         body = invoice_body(
-            invoice_line(projectId=w("P100")),
+            invoice_line(projectId=w("P100"), projectTaskId=w("01")),
             invoice_line("6300", "99.90", vatCodeId=w("3")),
             taxCalculationMode=w("Gross"),
             note=w("ramp:bill:abc"),

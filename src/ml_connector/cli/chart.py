@@ -16,7 +16,7 @@ from ml_connector.cli._common import (
     run_with_runtime,
     styled,
 )
-from ml_connector.flows.chart_plan import ChartPushResult
+from ml_connector.flows.chart_plan import ChartAction, ChartPushResult
 from ml_connector.runtime import chart as actions
 from ml_connector.runtime.vendor_match import SupplierProposal, propose_supplier_links
 
@@ -33,6 +33,20 @@ def _show_push(result: ChartPushResult) -> None:
     verb = "would" if result.dry_run else "did"
     if result.connection_created:
         console.print(f"Ramp accounting connection: {verb} create it.")
+    retired = [c for c in result.changes if c.action is ChartAction.RETIRE]
+    if retired:
+        console.print(
+            f"{len(retired)} value(s) in Ramp match nothing active in Visma and no mapping "
+            f"row; the push {verb} retire them:"
+        )
+        for change in retired:
+            shown = change.describe()
+            where = f" in field {shown['field']}" if shown.get("field") else ""
+            console.print(
+                f"  {change.kind} {change.visma_id} ({shown.get('name', '')}){where}",
+                markup=False,
+                highlight=False,
+            )
     table = Table("change", "count")
     counts = summary["planned"] if result.dry_run else summary["applied"]
     for key, count in sorted(counts.items()):
@@ -55,7 +69,8 @@ def chart_push(
     dry_run: Annotated[bool, Opt("--dry-run", help="Print the diff; write nothing.")] = False,
     as_json: Annotated[bool, Opt("--json")] = False,
 ) -> None:
-    """Align Ramp's chart with Visma's: post new values, patch changed, remove inactive."""
+    """Align Ramp's chart with Visma's: post new values, patch changed, remove inactive, and
+    retire values Ramp holds that Visma lacks (--dry-run lists them first)."""
     result = run_with_runtime(lambda rt: actions.push(rt, name, dry_run=dry_run))
     if as_json:
         print_json(

@@ -25,7 +25,7 @@ from ml_connector.runtime import mappings as actions
 __all__ = ["mappings_app"]
 
 mappings_app = typer.Typer(
-    help="The mapping table: Ramp-side coding → Visma account, segments, project, VAT."
+    help="The mapping table: Ramp-side coding → Visma account, segments, project, task, VAT."
 )
 app.add_typer(mappings_app, name="mappings")
 
@@ -76,8 +76,12 @@ def mappings_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) ->
 @mappings_app.command("set")
 def mappings_set(
     name: str,
-    source: Annotated[str, typer.Argument(help="Ramp field id, or @entity/@account/@default.")],
-    value: Annotated[str, typer.Argument(help="Ramp option id, entity id, account, or *.")],
+    source: Annotated[
+        str, typer.Argument(help="Ramp field id, or @entity/@account/@project/@default.")
+    ],
+    value: Annotated[
+        str, typer.Argument(help="Ramp option id, entity id, account, project id, or *.")
+    ],
     target: Annotated[Target, typer.Argument(help="What to set on the Visma line.")],
     visma_value: Annotated[str, typer.Argument(help="The Visma value.")],
     segment: Annotated[int | None, Opt(help="Segment id, for segment targets.")] = None,
@@ -89,7 +93,10 @@ def mappings_set(
         bool, Opt("--no-check", help="Skip checking the value against Visma.")
     ] = False,
 ) -> None:
-    """Add or replace one row (a new version)."""
+    """Add or replace one row (a new version).
+
+    A project's task: ``mappings set NAME @project P1002 task 02``.
+    """
     rule = MappingRule(source, value, target, visma_value, segment, priority, fallback)
     version = run_with_runtime(
         lambda rt: actions.set_rule(rt, name, rule, author=_author(), check_visma=not no_check)

@@ -32,6 +32,7 @@ __all__ = [
     "IdDescription",
     "LinkLineWrite",
     "Project",
+    "ProjectTask",
     "ProjectVisibility",
     "PurchaseOrder",
     "PurchaseOrderLine",
@@ -267,6 +268,31 @@ class ProjectVisibility(_VismaModel):
     visible_in_po: bool | None = None
 
 
+def _visible(visibility: ProjectVisibility | None, module: str) -> bool:
+    """Visma leaves a visibility flag out when it is on."""
+    if visibility is None:
+        return True
+    flag = visibility.visible_in_ap if module == "AP" else visibility.visible_in_po
+    return flag is not False
+
+
+class ProjectTask(_VismaModel):
+    """A task of a project (``TaskDto``, embedded in ``ProjectDto.tasks``)."""
+
+    task_id: str
+    description: str | None = None
+    status: str | None = None  # Planned | Active | Cancelled | Canceled | Completed
+    visibility: ProjectVisibility | None = None
+
+    @property
+    def visible_in_ap(self) -> bool:
+        return _visible(self.visibility, "AP")
+
+    @property
+    def visible_in_po(self) -> bool:
+        return _visible(self.visibility, "PO")
+
+
 class Project(_VismaModel):
     internal_id: int | None = Field(default=None, alias="internalID")
     project_id: str = Field(alias="projectID")
@@ -274,13 +300,17 @@ class Project(_VismaModel):
     status: str | None = None
     hold: bool | None = None
     visibility: ProjectVisibility | None = None
+    tasks: tuple[ProjectTask, ...] = ()
     last_modified_date_time: datetime | None = None
 
     @property
     def visible_in_ap(self) -> bool:
         """Whether AP documents may use it; Visma leaves the flag out when it is on."""
-        flag = self.visibility.visible_in_ap if self.visibility is not None else None
-        return flag is not False
+        return _visible(self.visibility, "AP")
+
+    @property
+    def visible_in_po(self) -> bool:
+        return _visible(self.visibility, "PO")
 
 
 class VatSchedule(_VismaModel):
@@ -295,6 +325,7 @@ class VatCode(_VismaModel):
     vat_category_id: str | None = None
     deductible_vat: bool | None = None
     reverse_vat: bool | None = None
+    not_valid_after: VismaDate | None = None  # the last day the code may be used
     schedules: tuple[VatSchedule, ...] = ()
 
     @property
@@ -463,6 +494,7 @@ class SupplierInvoiceLineWrite:
     cost_in_currency: Decimal | None = None
     vat_code_id: str | None = None
     project_id: str | None = None
+    project_task_id: str | None = None
     link_line: LinkLineWrite | None = None
 
 

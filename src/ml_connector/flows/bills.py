@@ -3,7 +3,9 @@
 One call of ``sync_bill`` is one unit of work for one Ramp bill:
 
 1. decide: archived, not ready, or to be written;
-2. ensure the supplier (F2), resolve the coding, run the pre-flight checks (no call on failure);
+2. resolve the coding, settle each project line's task and check every coded value against
+   Visma's master data; then ensure the supplier (F2) and run the document-level pre-flight
+   checks (a failure at either point writes nothing: coding is checked before the supplier);
 3. write: the link row decides between create, update and nothing-changed:
    - no link: claim it (state ``attempted``), POST the invoice, confirm the link;
    - ``attempted`` without a Visma id (a crash or an ambiguous answer last time): look the
@@ -51,10 +53,11 @@ from ml_connector.flows.payments import queue_payment
 from ml_connector.flows.po_matching import OrderMatch, link_lines, order_for_bill
 from ml_connector.flows.suppliers import ensure_supplier, linked_supplier, lookup_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
-from ml_connector.mapping.preflight import check_invoice
+from ml_connector.mapping.preflight import MasterData, check_invoice, check_lines
+from ml_connector.mapping.tasks import assign_tasks
 from ml_connector.store import Link, LinkKind
 
-__all__ = ["LINK_KIND", "BillOutcome", "external_ref", "plan_bill", "sync_bill"]
+__all__ = ["LINK_KIND", "BillOutcome", "coded_lines", "external_ref", "plan_bill", "sync_bill"]
 
 LINK_KIND = LinkKind.BILL
 EDITABLE = frozenset({"Hold", "Balanced"})
@@ -116,6 +119,7 @@ def build_invoice(
                 cost_in_currency=abs(line.amount),
                 vat_code_id=line.vat_code,
                 project_id=line.project,
+                project_task_id=line.project_task,
             )
             for line in lines
         ),
@@ -141,6 +145,24 @@ def payload_of(invoice: SupplierInvoiceWrite) -> dict[str, Any]:
 def payload_hash(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def coded_lines(ctx: FlowContext, bill: Bill, master: MasterData) -> list[ResolvedLine]:
+    """The bill's Visma lines: coding resolved, project tasks settled, every coded value
+    checked against ``master``. Raises NeedsAttention (nothing written) when one is not usable.
+    """
+    coded, bill_level = bill_coding(bill)
+    lines = resolve_lines(
+        coded,
+        bill_level,
+        ctx.rules,
+        currency=bill.amount.currency_code,
+        total_minor=bill.amount.amount,
+        entity_id=bill.entity_id,
+    )
+    lines = assign_tasks(lines, master)
+    check_lines(lines, master, document_date=_as_date(bill.issued_at))
+    return lines
 
 
 async def find_by_reference(
@@ -186,17 +208,10 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
 
     orders = [v for (kind, _), v in links.items() if kind == LinkKind.PURCHASE_ORDER]
     match = await _order_match(ctx, bill, orders)  # before any write: it may stop the bill
+    master = await ctx.master.get()
+    lines = coded_lines(ctx, bill, master)  # before any write, the supplier included
     supplier = linked_supplier(vendor_link) or await ensure_supplier(
         ctx, bill.vendor.id, bill.amount.currency_code
-    )
-    coded, bill_level = bill_coding(bill)
-    lines = resolve_lines(
-        coded,
-        bill_level,
-        ctx.rules,
-        currency=bill.amount.currency_code,
-        total_minor=bill.amount.amount,
-        entity_id=bill.entity_id,
     )
     invoice = build_invoice(bill, supplier.number, lines, ctx)
     if match is not None:
@@ -205,8 +220,9 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         financial_period=invoice.financial_period or "",
         currency=invoice.currency_id or "",
         lines=lines,
-        master=await ctx.master.get(),
+        master=master,
         supplier=invoice.supplier_number,
+        document_date=invoice.date,
     )
     payload = payload_of(invoice)
     digest = payload_hash(payload)
@@ -461,16 +477,9 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
     Raises NeedsAttention exactly where a real sync would stop before its first write.
     """
     match = await _order_match(ctx, bill)
+    master = await ctx.master.get()
+    lines = coded_lines(ctx, bill, master)
     supplier = await lookup_supplier(ctx, bill.vendor.id)
-    coded, bill_level = bill_coding(bill)
-    lines = resolve_lines(
-        coded,
-        bill_level,
-        ctx.rules,
-        currency=bill.amount.currency_code,
-        total_minor=bill.amount.amount,
-        entity_id=bill.entity_id,
-    )
     invoice = build_invoice(bill, supplier or f"(new supplier: {bill.vendor.name})", lines, ctx)
     if match is not None:
         invoice = link_lines(invoice, match)
@@ -478,7 +487,8 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
         financial_period=invoice.financial_period or "",
         currency=invoice.currency_id or "",
         lines=lines,
-        master=await ctx.master.get(),
+        master=master,
         supplier=invoice.supplier_number,
+        document_date=invoice.date,
     )
     return payload_of(invoice)

@@ -1,16 +1,8 @@
 """F4 chart alignment, Visma → Ramp: Ramp users can only code to values Visma accepts.
 
-What is pushed (each part can be switched off in the connection's ``chart`` settings):
-
-| Visma                                   | Ramp accounting API                                  |
-|-----------------------------------------|------------------------------------------------------|
-| active GL accounts (type → class)       | GL accounts, ERP id = account number                 |
-| values of each configured SUBACCOUNT    | one custom field per segment (``subaccount-1`` …),   |
-| segment (cost centre, department)       | one option per value                                 |
-| projects that are Active and visible    | the ``project`` field's options                      |
-| in AP                                   |                                                      |
-| VAT codes                               | the ``vat`` field's options                          |
-| suppliers not Inactive / OnHold         | accounting vendors, ERP id = supplier number         |
+What is pushed is read by ``flows.chart_read`` (GL accounts, one field per SUBACCOUNT segment,
+projects, project tasks, VAT codes, accounting vendors; each part can be switched off in the
+connection's ``chart`` settings).
 
 The push is a diff against the durable chart map (``store.chart``): only new values are
 posted, changed ones PATCHed, and values that became inactive or vanished are soft-deleted
@@ -20,18 +12,31 @@ it is reported and every other item lands. Before creating, the push lists what 
 holds of that kind and adopts values with the same ERP id instead of posting them again (the
 bills flow creates accounting vendors too, and a crash may have left a create unrecorded).
 
+Nothing in Ramp that Visma lacks: a full push also retires the GL accounts and field options
+Ramp holds under the accounting connection that the push did not create and that match no
+active Visma value and no mapping row (``chart_plan.retirements``). How, and why so:
+
+- a GL account is soft-deleted (DELETE → ``is_active`` false), the only retirement Ramp's
+  accounts API has; the account, and every bill already coded to it, stays in Ramp, and
+  ``PATCH reactivate`` restores it (reference ramp-api.md §5.3);
+- a field option is hidden (``PATCH visibility: HIDDEN``): it leaves the pickers but stays
+  active and syncable, so the bills already coded to it keep their coding and their history,
+  where a DELETE would make the option inactive under them (reference §5.5, "Hide vs delete").
+
+A retired value is recorded in the chart map as removed, so it is reactivated (and shown again)
+if Visma gains it later. ``--dry-run`` lists the retirements first.
+
 A push may read Visma in full or as a delta (``since``: ``lastModifiedDateTime`` per source).
 A full read also retires what Visma no longer lists; a delta read only retires what it sees
-turn inactive. Segments and VAT codes have no delta filter and are always read in full.
-``plan`` is the pure diff; ``push_chart`` runs it (or, with ``dry_run``, only reports it).
+turn inactive (and, per changed project, its vanished tasks). Segments and VAT codes have no
+delta filter and are always read in full. ``plan`` is the pure diff; ``push_chart`` runs it
+(or, with ``dry_run``, only reports it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import (
@@ -47,13 +52,20 @@ from ml_connector.flows.chart_plan import (
     ChartItem,
     ChartKind,
     ChartPushResult,
-    FieldSpec,
     Group,
+    HeldValue,
     VismaChart,
     plan,
+    retirements,
+)
+from ml_connector.flows.chart_read import (
+    BLOCKED_SUPPLIER_STATUSES,
+    MAX_BATCH,
+    SOURCES,
+    ChartConfig,
+    read_visma_chart,
 )
 from ml_connector.flows.context import FlowContext
-from ml_connector.mapping.coding import CodingRules
 from ml_connector.store import ChartEntry
 
 __all__ = [
@@ -67,152 +79,8 @@ __all__ = [
     "read_visma_chart",
 ]
 
-MAX_BATCH = 500
-BLOCKED_SUPPLIER_STATUSES = frozenset({"Inactive", "OnHold"})
-_CLASSIFICATION = {
-    "Asset": "ASSET",
-    "Liability": "LIABILITY",
-    "Income": "REVENUE",
-    "Expense": "EXPENSE",
-}
-# Delta sources: the Visma lists that take a lastModifiedDateTime filter.
-SOURCES = ("accounts", "projects", "suppliers")
-
-
-@dataclass(frozen=True)
-class ChartConfig:
-    """Which parts of the chart a connection pushes, read from its ``chart`` settings."""
-
-    accounts: bool = True
-    segment_fields: Mapping[str, int] = field(default_factory=dict)
-    project_field: str | None = "project"
-    vat_field: str | None = "vat"
-    suppliers: bool = True
-    provider_name: str = "Visma.net ERP"
-    batch_size: int = MAX_BATCH
-    overlap_s: float = 60.0  # how far before the cursor a delta read starts
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], rules: CodingRules) -> ChartConfig:
-        """Field ids come from the coding rules, so what is pushed is what bills resolve."""
-        chart = settings.get("chart", {})
-        return cls(
-            accounts=bool(chart.get("accounts", True)),
-            segment_fields=dict(rules.segment_fields) if chart.get("segments", True) else {},
-            project_field=rules.project_field if chart.get("projects", True) else None,
-            vat_field=rules.vat_field if chart.get("vat", True) else None,
-            suppliers=bool(chart.get("suppliers", True)),
-            provider_name=str(chart.get("provider_name", "Visma.net ERP")),
-            batch_size=max(1, min(MAX_BATCH, int(chart.get("batch_size", MAX_BATCH)))),
-            overlap_s=float(chart.get("overlap_s", 60.0)),
-        )
-
-
-# --- reading Visma ----------------------------------------------------------------------------
-
-
-def _since(since: Mapping[str, datetime] | None, source: str, overlap_s: float) -> dict[str, Any]:
-    if not since or source not in since:
-        return {}
-    start = since[source] - timedelta(seconds=overlap_s)
-    return {"last_modified_date_time": start, "last_modified_date_time_condition": ">="}
-
-
-async def read_visma_chart(
-    ctx: FlowContext, config: ChartConfig, since: Mapping[str, datetime] | None = None
-) -> VismaChart:
-    """Read what Ramp should hold from Visma (a delta for the sources named in ``since``)."""
-    chart = VismaChart()
-    visma = ctx.visma
-    if config.accounts:
-        filters = _since(since, "accounts", config.overlap_s)
-        group: Group = (ChartKind.GL_ACCOUNT, "")
-        for account in await visma.list_accounts(**filters):
-            chart.saw("accounts", account.last_modified_date_time)
-            if account.active:
-                chart.want(
-                    ChartItem(
-                        ChartKind.GL_ACCOUNT,
-                        account.number,
-                        account.description or account.number,
-                        code=account.number,
-                        classification=_CLASSIFICATION.get(account.type or "", "UNKNOWN"),
-                    )
-                )
-            else:
-                chart.retire(group, account.number)
-        if not filters:
-            chart.complete.add(group)
-    if config.segment_fields:
-        dimension = await visma.get_dimension("SUBACCOUNT")
-        segments = {s.segment_id: s for s in (dimension.segments if dimension else ())}
-        for field_id, segment_id in sorted(config.segment_fields.items()):
-            segment = segments.get(segment_id)
-            if segment is None:
-                continue
-            chart.fields.append(FieldSpec(field_id, segment.description or f"Segment {segment_id}"))
-            group = (ChartKind.OPTION, field_id)
-            chart.complete.add(group)
-            for value in segment.segment_values:
-                if value.active:
-                    name = value.description or value.value_id
-                    chart.want(
-                        ChartItem(ChartKind.OPTION, value.value_id, name, field_id, value.value_id)
-                    )
-                else:
-                    chart.retire(group, value.value_id)
-    if config.project_field:
-        field_id = config.project_field
-        chart.fields.append(FieldSpec(field_id, "Project"))
-        filters = _since(since, "projects", config.overlap_s)
-        group = (ChartKind.OPTION, field_id)
-        async for project in visma.list_projects(**filters):
-            chart.saw("projects", project.last_modified_date_time)
-            visible = project.visibility is None or project.visibility.visible_in_ap is not False
-            if project.status in (None, "Active") and visible:
-                name = project.description or project.project_id
-                chart.want(
-                    ChartItem(
-                        ChartKind.OPTION, project.project_id, name, field_id, project.project_id
-                    )
-                )
-            else:
-                chart.retire(group, project.project_id)
-        if not filters:
-            chart.complete.add(group)
-    if config.vat_field:
-        field_id = config.vat_field
-        chart.fields.append(FieldSpec(field_id, "VAT code"))
-        chart.complete.add((ChartKind.OPTION, field_id))
-        for vat in await visma.list_vat():
-            name = f"{vat.vat_id} {vat.description}" if vat.description else vat.vat_id
-            chart.want(ChartItem(ChartKind.OPTION, vat.vat_id, name, field_id, vat.vat_id))
-    if config.suppliers:
-        filters = _since(since, "suppliers", config.overlap_s)
-        group = (ChartKind.VENDOR, "")
-        async for supplier in visma.list_suppliers(**filters):
-            chart.saw("suppliers", supplier.last_modified_date_time)
-            if supplier.status in BLOCKED_SUPPLIER_STATUSES:
-                chart.retire(group, supplier.number)
-            else:
-                chart.want(
-                    ChartItem(ChartKind.VENDOR, supplier.number, supplier.name or supplier.number)
-                )
-        if not filters:
-            chart.complete.add(group)
-    return chart
-
-
-# --- running it -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Existing:
-    """An object Ramp already holds, reduced to what the diff compares."""
-
-    ramp_id: str
-    item: ChartItem
-    active: bool
+HIDDEN = "HIDDEN"
+VISIBLE = "VISIBLE"
 
 
 class _Pusher:
@@ -223,6 +91,7 @@ class _Pusher:
         self.config = config
         self.result = result
         self.field_ids: dict[str, str] = {}  # field ERP id → Ramp id
+        self._held: dict[Group, dict[str, HeldValue]] = {}  # what Ramp holds, listed once
 
     async def record(self, entries: Sequence[ChartEntry]) -> None:
         await self.ctx.store.record_chart_entries(self.ctx.connection_id, entries)
@@ -238,6 +107,7 @@ class _Pusher:
             item = ChartItem(ChartKind.FIELD, spec.field_id, spec.name)
             self.result.changes.append(ChartChange(ChartAction.CREATE, item, entry))
             if self.result.dry_run:
+                await self._find_field(spec.field_id)  # so a dry run sees its options too
                 continue
             # Idempotent on the ERP id: an existing field is returned, and reactivated.
             created = await self.ctx.ramp.create_field(spec.field_id, spec.name)
@@ -245,18 +115,33 @@ class _Pusher:
             self.result.count(ChartAction.CREATE, ChartKind.FIELD)
             await self.record([ChartEntry(*item.key, created.ramp_id, item.content_hash)])
 
-    async def existing(self, group: Group) -> dict[str, _Existing]:
-        """What Ramp holds of a group now, by ERP id (for adoption)."""
+    async def _find_field(self, field_id: str) -> None:
+        """A dry run's stand-in for creating a field: the Ramp id of one that exists already."""
+        async for custom in self.ctx.ramp.list_fields():
+            if custom.id == field_id:
+                self.field_ids[field_id] = custom.ramp_id
+                return
+
+    async def existing(self, group: Group) -> dict[str, HeldValue]:
+        """What Ramp holds of a group now, by ERP id (for adoption and retirement)."""
+        if group not in self._held:
+            self._held[group] = await self._list(group)
+        return self._held[group]
+
+    async def _list(self, group: Group) -> dict[str, HeldValue]:
         kind, scope = group
         ramp = self.ctx.ramp
-        found: dict[str, _Existing] = {}
+        found: dict[str, HeldValue] = {}
         if kind is ChartKind.GL_ACCOUNT:
             async for gl in ramp.list_gl_accounts():
                 if gl.id:
                     item = ChartItem(
                         kind, gl.id, gl.name, code=gl.code, classification=gl.classification
                     )
-                    found[gl.id] = _Existing(gl.ramp_id, item, gl.is_active)
+                    category = gl.gl_account_category_info.id if gl.gl_account_category_info else ""
+                    found[gl.id] = HeldValue(
+                        gl.ramp_id, item, gl.is_active, category=category or ""
+                    )
         elif kind is ChartKind.OPTION:
             field_ramp_id = self.field_ids.get(scope)
             if field_ramp_id is None:
@@ -264,13 +149,23 @@ class _Pusher:
             async for option in ramp.list_field_options(field_ramp_id):
                 if option.id:
                     item = ChartItem(kind, option.id, option.value or "", scope, option.code)
-                    found[option.id] = _Existing(option.ramp_id, item, option.is_active)
+                    hidden = option.visibility == HIDDEN
+                    found[option.id] = HeldValue(option.ramp_id, item, option.is_active, hidden)
         elif kind is ChartKind.VENDOR:
             async for vendor in ramp.list_accounting_vendors():
                 if vendor.id:
                     item = ChartItem(kind, vendor.id, vendor.name)
-                    found[vendor.id] = _Existing(vendor.ramp_id, item, vendor.is_active)
+                    found[vendor.id] = HeldValue(vendor.ramp_id, item, vendor.is_active)
         return found
+
+    async def held_in_full(self, chart: VismaChart) -> dict[Group, dict[str, HeldValue]]:
+        """What Ramp holds of every account and option group this read saw in full."""
+        groups = [
+            group
+            for group in sorted(chart.complete | set(chart.prefixes))
+            if group[0] in (ChartKind.GL_ACCOUNT, ChartKind.OPTION)
+        ]
+        return {group: await self.existing(group) for group in groups}
 
     async def adopt(self, changes: list[ChartChange]) -> list[ChartChange]:
         """Turn creates of values Ramp already holds into updates (or nothing)."""
@@ -281,7 +176,7 @@ class _Pusher:
                 if c.action is ChartAction.CREATE and c.item
             }
         )
-        held: dict[Group, dict[str, _Existing]] = {g: await self.existing(g) for g in groups}
+        held = {g: await self.existing(g) for g in groups}
         kept: list[ChartChange] = []
         adopted: list[ChartEntry] = []
         for change in changes:
@@ -293,10 +188,11 @@ class _Pusher:
             if there is None:
                 kept.append(change)
                 continue
-            entry = ChartEntry(*item.key, there.ramp_id, there.item.content_hash, there.active)
+            usable = there.active and not there.hidden
+            entry = ChartEntry(*item.key, there.ramp_id, there.item.content_hash, usable)
             adopted.append(entry)
             self.result.adopted += 1
-            if not there.active:
+            if not usable:
                 kept.append(ChartChange(ChartAction.REACTIVATE, item, entry))
             elif there.item.content_hash != item.content_hash:
                 kept.append(ChartChange(ChartAction.UPDATE, item, entry))
@@ -366,8 +262,13 @@ class _Pusher:
                     ramp_id, name=item.name, code=item.code, reactivate=reactivate
                 )
             elif item.kind is ChartKind.OPTION:
+                # A hidden option (retired earlier) is shown again when it comes back.
                 await ramp.patch_field_option(
-                    ramp_id, value=item.name, code=item.code, reactivate=reactivate
+                    ramp_id,
+                    value=item.name,
+                    code=item.code,
+                    reactivate=reactivate,
+                    visibility=VISIBLE if reactivate else None,
                 )
             else:
                 await ramp.patch_accounting_vendor(ramp_id, name=item.name, reactivate=reactivate)
@@ -416,6 +317,29 @@ class _Pusher:
             ]
         )
 
+    async def retire(self, change: ChartChange) -> None:
+        """Take a value the push did not create out of use (see the module docstring)."""
+        entry, item = change.entry, change.item
+        if entry is None or entry.ramp_id is None or item is None:
+            raise ValueError("a retirement needs the held value and its Ramp id")
+        ramp, kind = self.ctx.ramp, ChartKind(entry.kind)
+        try:
+            if kind is ChartKind.GL_ACCOUNT:
+                await ramp.delete_gl_account(entry.ramp_id)  # soft: inactive, restorable
+            else:
+                await ramp.patch_field_option(entry.ramp_id, visibility=HIDDEN)
+        except NotFound:
+            pass  # gone already
+        except ValidationRejected as exc:
+            message = exc.vendor_message or str(exc)
+            self.result.failures.append(
+                ChartFailure(entry.kind, entry.scope, entry.visma_id, message)
+            )
+            return
+        self.result.count(ChartAction.RETIRE, kind)
+        # Recorded as removed: a value Visma gains later is reactivated (and shown) by a push.
+        await self.record([ChartEntry(*item.key, entry.ramp_id, item.content_hash, active=False)])
+
 
 async def _ensure_connection(
     ctx: FlowContext, config: ChartConfig, result: ChartPushResult
@@ -455,7 +379,12 @@ async def push_chart(
     else:
         await pusher.ensure_fields(chart, mapped)
         changes = await pusher.adopt(plan(chart, entries))
-    result.changes += changes
+        held = await pusher.held_in_full(chart)
+        rules = ctx.rules
+        retired = retirements(chart, held, entries, rules.table, rules.gl_fields)
+        result.changes[:0] = retired  # listed first: the values Ramp users will lose
+        changes += retired
+    result.changes += [c for c in changes if c.action is not ChartAction.RETIRE]
     ctx.note(
         AuditKind.DECISION,
         {"chart": "push", "dry_run": dry_run, "plan": result.summary()["planned"]},
@@ -475,5 +404,7 @@ async def push_chart(
             await pusher.patch(change)
         elif change.action is ChartAction.REMOVE and change.entry is not None:
             await pusher.remove(change.entry)
+        elif change.action is ChartAction.RETIRE:
+            await pusher.retire(change)
     ctx.note(AuditKind.RESULT, {"chart": "push", **result.summary()})
     return result, chart

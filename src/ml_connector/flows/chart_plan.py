@@ -3,19 +3,22 @@
 ``VismaChart`` is what a read of Visma says Ramp should hold; the chart map (``store.chart``)
 says what earlier pushes put there. ``plan`` compares the two and returns the writes, in a
 stable order: creates, updates and reactivations of what Visma wants, removals of what it no
-longer does. ``flows.chart`` reads Visma and carries a plan out.
+longer does. ``retirements`` looks at what Ramp holds besides (values the push did not create:
+a Universal CSV import, an earlier connection, a person) and picks those that match no active
+Visma value and no mapping rule. ``flows.chart`` reads Visma and carries a plan out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ml_connector.mapping.table import MappingTable
 from ml_connector.store import ChartEntry
 
 __all__ = [
@@ -27,8 +30,10 @@ __all__ = [
     "ChartPushResult",
     "FieldSpec",
     "Group",
+    "HeldValue",
     "VismaChart",
     "plan",
+    "retirements",
 ]
 
 
@@ -45,7 +50,8 @@ class ChartAction(StrEnum):
     CREATE = "create"  # POST in a batch
     UPDATE = "update"  # PATCH name/code
     REACTIVATE = "reactivate"  # PATCH reactivate (and name/code)
-    REMOVE = "remove"  # DELETE (soft: inactive in Ramp)
+    REMOVE = "remove"  # DELETE (soft: inactive in Ramp) a value the push made
+    RETIRE = "retire"  # take a value the push did not make out of use (see ``retirements``)
 
 
 Group = tuple[ChartKind, str]
@@ -87,14 +93,18 @@ class VismaChart:
 
     ``wanted`` holds the usable values per group, ``retired`` those seen but not usable
     (inactive, blocked, hidden from AP). Groups in ``complete`` were read in full, so anything
-    mapped but not wanted there is gone. ``high_water`` is the newest ``lastModifiedDateTime``
-    seen per delta source (Visma's own clock, never ours).
+    mapped but not wanted there is gone; ``prefixes`` marks parts of a group read in full (the
+    task options of each project read). ``aliases`` are other ids that name a wanted value (a
+    bare task id). ``high_water`` is the newest ``lastModifiedDateTime`` seen per delta source
+    (Visma's own clock, never ours).
     """
 
     fields: list[FieldSpec] = field(default_factory=list)
     wanted: dict[Group, dict[str, ChartItem]] = field(default_factory=dict)
     retired: dict[Group, set[str]] = field(default_factory=dict)
     complete: set[Group] = field(default_factory=set)
+    prefixes: dict[Group, set[str]] = field(default_factory=dict)
+    aliases: dict[Group, set[str]] = field(default_factory=dict)
     high_water: dict[str, datetime] = field(default_factory=dict)
 
     def want(self, item: ChartItem) -> None:
@@ -102,6 +112,22 @@ class VismaChart:
 
     def retire(self, group: Group, visma_id: str) -> None:
         self.retired.setdefault(group, set()).add(visma_id)
+
+    def complete_prefix(self, group: Group, prefix: str) -> None:
+        self.prefixes.setdefault(group, set()).add(prefix)
+
+    def alias(self, group: Group, visma_id: str) -> None:
+        self.aliases.setdefault(group, set()).add(visma_id)
+
+    def read_in_full(self, group: Group, visma_id: str) -> bool:
+        """Whether this read saw everything Visma holds where ``visma_id`` would be."""
+        return group in self.complete or any(
+            visma_id.startswith(prefix) for prefix in self.prefixes.get(group, ())
+        )
+
+    def matches(self, group: Group, visma_id: str) -> bool:
+        """Whether ``visma_id`` names an active Visma value of the group."""
+        return visma_id in self.wanted.get(group, {}) or visma_id in self.aliases.get(group, ())
 
     def saw(self, source: str, modified: datetime | None) -> None:
         if modified is None:
@@ -216,6 +242,61 @@ def plan(chart: VismaChart, entries: Iterable[ChartEntry]) -> list[ChartChange]:
         group = (ChartKind(entry.kind), entry.scope)
         if entry.visma_id in chart.wanted.get(group, {}):
             continue
-        if group in chart.complete or entry.visma_id in chart.retired.get(group, set()):
+        if chart.read_in_full(group, entry.visma_id) or entry.visma_id in chart.retired.get(
+            group, set()
+        ):
             changes.append(ChartChange(ChartAction.REMOVE, None, entry))
+    return changes
+
+
+@dataclass(frozen=True)
+class HeldValue:
+    """A value Ramp holds now (listed from Ramp), reduced to what the push compares.
+
+    ``hidden``: an option whose ``visibility`` is ``HIDDEN``. ``category``: a GL account's
+    category field id (``gl_account_category_info.id``), which mapping rows name as source.
+    """
+
+    ramp_id: str
+    item: ChartItem
+    active: bool
+    hidden: bool = False
+    category: str = ""
+
+
+def retirements(
+    chart: VismaChart,
+    held: Mapping[Group, Mapping[str, HeldValue]],
+    entries: Iterable[ChartEntry],
+    table: MappingTable,
+    gl_fields: frozenset[str],
+) -> list[ChartChange]:
+    """Values Ramp offers that Visma cannot take: retire them so nobody codes to them.
+
+    Only groups this read saw in full (a full push) and only GL accounts and field options:
+    accounting vendors are left alone, since the bills flow creates them. A value is kept when
+    it matches an active Visma value, when the push manages it (``plan`` handles those), or
+    when a mapping row covers it (the row is how it resolves). Sorted like ``plan``.
+    """
+    managed = {e.key for e in entries if e.active and e.ramp_id is not None}
+    changes: list[ChartChange] = []
+    for group in sorted(held):
+        kind, scope = group
+        if kind not in (ChartKind.GL_ACCOUNT, ChartKind.OPTION):
+            continue
+        for visma_id in sorted(held[group]):
+            there = held[group][visma_id]
+            if not there.active or there.hidden or not chart.read_in_full(group, visma_id):
+                continue
+            if chart.matches(group, visma_id) or there.item.key in managed:
+                continue
+            sources = (gl_fields | {there.category}) if kind is ChartKind.GL_ACCOUNT else {scope}
+            if any(
+                rule.matches(source, visma_id) and not rule.is_fallback
+                for rule in table.rules
+                for source in sources
+            ):
+                continue
+            entry = ChartEntry(kind.value, scope, visma_id, there.ramp_id, "")
+            changes.append(ChartChange(ChartAction.RETIRE, there.item, entry))
     return changes

@@ -17,6 +17,7 @@ from typing import Any
 
 from ml_connector.audit import AuditKind, Redactor
 from ml_connector.clients import CallRecord, RampClient, VismaClient
+from ml_connector.clients.visma_models import Project
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.mapping.coding import CodingRules
@@ -26,6 +27,8 @@ from ml_connector.mapping.preflight import (
     PeriodInfo,
     ProjectInfo,
     SegmentInfo,
+    TaskInfo,
+    VatInfo,
 )
 from ml_connector.metrics import observe_call
 from ml_connector.store import Store
@@ -169,17 +172,15 @@ class MasterDataCache:
                 s.description or f"Segment {s.segment_id}",
                 bool(s.validate_values),
                 {v.value_id: v.active for v in s.segment_values},
+                {v.value_id: v.description or "" for v in s.segment_values},
             )
             for s in (dimension.segments if dimension else ())
         }
-        projects = {
-            p.project_id: ProjectInfo(
-                p.status or "Active",
-                bool(p.visibility.visible_in_ap) if p.visibility else True,
-            )
-            async for p in self._visma.list_projects()
-        }
-        vat = frozenset(v.vat_id for v in await self._visma.list_vat())
+        # Each project's tasks come with the project list (ProjectDto.tasks): no extra calls.
+        projects = {p.project_id: _project_info(p) async for p in self._visma.list_projects()}
+        vat_codes = await self._visma.list_vat()
+        vat = frozenset(v.vat_id for v in vat_codes)
+        vat_details = {v.vat_id: VatInfo(v.description or "", v.not_valid_after) for v in vat_codes}
         periods = {
             p.period: PeriodInfo(p.closed_in_supplier_ledger, p.active is not False)
             for p in await self._visma.list_financial_periods()
@@ -190,7 +191,32 @@ class MasterDataCache:
             for status in _BLOCKED_STATUSES
             async for s in self._visma.list_suppliers(status=status)
         }
-        return MasterData(accounts, segments, projects, vat, periods, currencies or None, blocked)
+        return MasterData(
+            accounts,
+            segments,
+            projects,
+            vat,
+            periods,
+            currencies or None,
+            blocked,
+            vat_details,
+        )
+
+
+def _project_info(project: Project) -> ProjectInfo:
+    tasks = {
+        t.task_id: TaskInfo(
+            t.description or "", t.status or "Active", t.visible_in_ap, t.visible_in_po
+        )
+        for t in project.tasks
+    }
+    return ProjectInfo(
+        project.status or "Active",
+        project.visible_in_ap,
+        project.description or "",
+        tasks,
+        project.visible_in_po,
+    )
 
 
 @dataclass

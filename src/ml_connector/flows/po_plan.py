@@ -34,7 +34,7 @@ from ml_connector.clients.visma_models import (
 from ml_connector.errors import MappingError, NeedsAttention
 from ml_connector.mapping.coding import ResolvedLine, Selection
 from ml_connector.mapping.money import to_decimal
-from ml_connector.mapping.preflight import NON_PROJECT, MasterData
+from ml_connector.mapping.preflight import NON_PROJECT, MasterData, check_project_task
 
 __all__ = [
     "OrderPlan",
@@ -178,6 +178,7 @@ def build_order(
             account=resolved.account,
             sub=resolved.subaccount,
             project=resolved.project,
+            project_task=resolved.project_task,
         )
     return OrderPlan(header, planned)
 
@@ -253,7 +254,8 @@ def _refuse_received(order: PurchaseOrder, line: PurchaseOrderLine, verb: str) -
 
 
 def check_order(plan: OrderPlan, master: MasterData) -> None:
-    """Pre-flight for a purchase order: currency, accounts, segment values and projects."""
+    """Pre-flight for a purchase order: currency, accounts, segment values, projects (visible
+    in purchasing) and their tasks."""
     currency = plan.header.currency or ""
     if master.currencies is not None and currency not in master.currencies:
         raise NeedsAttention(
@@ -289,3 +291,10 @@ def check_order(plan: OrderPlan, master: MasterData) -> None:
                     hint="Code the line to an active project in Ramp.",
                     code="project_unknown" if project is None else "project_inactive",
                 )
+            if not project.visible_in_po:
+                raise MappingError(
+                    f"{where}: project {line.project} is not visible in purchasing in Visma",
+                    hint="Tick 'Visible in PO' on the project in Visma, or choose another project.",
+                    code="project_not_in_po",
+                )
+        check_project_task(where, line.project, line.project_task, master, "PO")

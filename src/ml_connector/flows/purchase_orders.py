@@ -48,7 +48,9 @@ from ml_connector.flows.po_plan import (
     selections,
 )
 from ml_connector.flows.suppliers import ensure_supplier
-from ml_connector.mapping.coding import CodedLine, resolve_lines
+from ml_connector.mapping.coding import CodedLine, ResolvedLine, resolve_lines
+from ml_connector.mapping.preflight import MasterData
+from ml_connector.mapping.tasks import assign_tasks
 from ml_connector.store import LinkKind
 
 __all__ = [
@@ -96,9 +98,11 @@ async def sync_purchase_order(
             hint="Choose the vendor on the purchase order in Ramp; it syncs on the next change.",
             code="po_without_vendor",
         )
+    master = await ctx.master.get()
+    lines = _order_lines(ctx, order, master)  # coding and tasks settle before any write
     supplier = await ensure_supplier(ctx, order.vendor_id, order.amount.currency_code)
-    plan = _plan(ctx, order, supplier.number, options)
-    check_order(plan, await ctx.master.get())
+    plan = build_order(order, supplier.number, lines, options)
+    check_order(plan, master)
     payload = plan.payload()
     ctx.note(
         AuditKind.MAPPED_PAYLOAD,
@@ -111,9 +115,8 @@ async def sync_purchase_order(
     return replace(outcome, supplier_created=supplier.created, payload=payload)
 
 
-def _plan(
-    ctx: FlowContext, order: RampOrder, supplier: str, options: ProcurementOptions
-) -> OrderPlan:
+def _order_lines(ctx: FlowContext, order: RampOrder, master: MasterData) -> list[ResolvedLine]:
+    """The order's lines resolved through the mapping, each project line with its task."""
     currency = order.amount.currency_code
     coded = [
         CodedLine(
@@ -132,7 +135,7 @@ def _plan(
         total_minor=sum(line.amount_minor for line in coded),
         entity_id=order.entity_id,
     )
-    return build_order(order, supplier, lines[: len(order.line_items)], options)
+    return assign_tasks(lines[: len(order.line_items)], master, module="PO")
 
 
 def _link_data(order: RampOrder, plan: OrderPlan, numbers: Mapping[str, int]) -> dict[str, Any]:

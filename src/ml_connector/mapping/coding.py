@@ -5,7 +5,7 @@ A Ramp bill line carries selections such as ``{field: "gl_account", type: GL_ACC
 
 - the GL account: any selection of type ``GL_ACCOUNT``, or a field listed in ``gl_fields``;
 - subaccount segments: ``segment_fields`` maps a field's external id to a SUBACCOUNT segment id;
-- the project: ``project_field``; the VAT code: ``vat_field``.
+- the project: ``project_field``; the VAT code: ``vat_field``; the project task: ``task_field``.
 
 Coding that did not come from Visma (a Ramp category, a custom field) resolves through the
 connection's mapping table (``CodingRules.table``, see ``mapping.table``). For each slot of a
@@ -20,6 +20,11 @@ value wins:
    resolved account, then ``vat_by_account`` (VAT only);
 8. an ``@default`` row; 9. the configured ``default_account``, ``default_project`` or
    ``default_vat``.
+
+The project task (a real project's lines need one in Visma) has its own, shorter order (see
+``_Resolver.task``): steps 1-5 above, on the task slot, then an ``@project`` row for the line's
+resolved project. The project's only usable task, the last resort, needs Visma's master data and
+is ``mapping.tasks``'s job.
 
 When several rows of one step match, ``mapping.table.rule_order`` picks the winner (higher
 priority, then exact value before ``*``, then the lowest source, value and Visma value), so
@@ -40,10 +45,12 @@ from decimal import Decimal
 from ml_connector.errors import MappingError, NeedsAttention
 from ml_connector.mapping.money import to_decimal
 from ml_connector.mapping.table import (
+    NON_PROJECT,
     RESERVED_SOURCES,
     SOURCE_ACCOUNT,
     SOURCE_DEFAULT,
     SOURCE_ENTITY,
+    SOURCE_PROJECT,
     MappingRule,
     MappingTable,
     Target,
@@ -85,6 +92,7 @@ class CodingRules:
     )
     project_field: str | None = "project"
     vat_field: str | None = "vat"
+    task_field: str | None = "project_task"
     default_account: str | None = None
     default_project: str | None = None
     default_vat: str | None = None
@@ -99,7 +107,7 @@ class CodingRules:
     @property
     def passthrough_fields(self) -> frozenset[str]:
         """Fields whose option ids are Visma ids already (the chart push created them)."""
-        named = {self.project_field, self.vat_field} - {None}
+        named = {self.project_field, self.vat_field, self.task_field} - {None}
         return frozenset(self.gl_fields | set(self.segment_fields) | {str(f) for f in named})
 
 
@@ -115,6 +123,7 @@ class ResolvedLine:
     subaccount: tuple[tuple[int, str], ...]
     project: str | None
     vat_code: str | None
+    project_task: str | None = None  # as coded; ``mapping.tasks`` completes and normalises it
 
 
 def _pick(
@@ -136,6 +145,11 @@ def _first(selections: Sequence[Selection], accept: Callable[[Selection], bool])
 def _of_fields(fields: frozenset[str] | set[str]) -> Callable[[Sequence[Selection]], str | None]:
     """Pass-through reader: the first selection of any of ``fields``."""
     return lambda selections: _first(selections, lambda sel: sel.field in fields)
+
+
+def _first_found(*steps: Callable[[], str | None]) -> str | None:
+    """The first value a step yields; later steps are not run."""
+    return next((value for step in steps if (value := step()) is not None), None)
 
 
 def _best(rules: Iterable[MappingRule]) -> str | None:
@@ -229,6 +243,33 @@ class _Resolver:
                     code="unmapped_value",
                 )
 
+    def task(self, line: _Line, project: str | None) -> str | None:
+        """The line's project task as coded: a task selection (mapped through the table, or
+        the task field's own value), then the table's ``@project`` row for ``project``.
+
+        Coding on a line without a real project is kept, so pre-flight names it rather than
+        dropping it; a fallback row only fills a real project's task.
+        """
+        slot = Target.TASK.value
+        task_field = self.rules.task_field
+
+        def passthrough(selections: Sequence[Selection]) -> str | None:
+            return _first(selections, lambda s: s.field == task_field) if task_field else None
+
+        coded = _first_found(
+            lambda: self._selected(slot, line.own, fallback=False),
+            lambda: passthrough(line.own),
+            lambda: self._selected(slot, line.bill, fallback=False),
+            lambda: passthrough(line.bill),
+        )
+        if coded is not None or project is None or project == NON_PROJECT:
+            return coded
+        return _first_found(
+            lambda: self._selected(slot, line.own, fallback=True),
+            lambda: self._selected(slot, line.bill, fallback=True),
+            lambda: self._keyed(slot, SOURCE_PROJECT, project),
+        )
+
     def line(
         self, line: _Line
     ) -> tuple[str | None, tuple[tuple[int, str], ...], str | None, str | None]:
@@ -301,6 +342,7 @@ def resolve_lines(
     for number, line in enumerate(lines, start=1):
         view = _Line(number, line.memo, line.selections, bill_selections, entity_id)
         account, segments, project, vat = resolver.line(view)
+        task = resolver.task(view, project)
         if account is None:
             raise MappingError(
                 f"Line {number} ({line.memo or 'no description'}) has no GL account",
@@ -318,6 +360,7 @@ def resolve_lines(
                 subaccount=segments,
                 project=project,
                 vat_code=vat,
+                project_task=task,
             )
         )
     return resolved

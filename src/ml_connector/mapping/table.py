@@ -7,19 +7,22 @@ VISMA_VALUE":
 |---------------|---------------------------------------------------------------------------|
 | ``source``    | a Ramp accounting field's external id (``ramp_category``, ``gl_account``), |
 |               | or one of the reserved sources ``@entity`` (the bill's Ramp entity id),   |
-|               | ``@account`` (the Visma account the line resolved to) and ``@default``    |
-| ``value``     | the Ramp option's external id, the entity id, the account number, or      |
-|               | ``*`` for any value (``@default`` rows always use ``*``)                  |
-| ``target``    | ``account``, ``segment``, ``project`` or ``vat``                          |
+|               | ``@account`` (the Visma account the line resolved to), ``@project`` (the  |
+|               | Visma project the line resolved to; ``task`` targets only), ``@default``  |
+| ``value``     | the Ramp option's external id, the entity id, the account number, the     |
+|               | project id, or ``*`` for any value (``@default`` rows always use ``*``)   |
+| ``target``    | ``account``, ``segment``, ``project``, ``task`` or ``vat``                |
 | ``segment``   | the SUBACCOUNT segment id, for ``segment`` targets only                   |
-| ``visma_value`` | the Visma account number, segment value, project id or VAT code         |
+| ``visma_value`` | the Visma account number, segment value, project id, project task id or |
+|               | VAT code                                                                  |
 | ``priority``  | a whole number, 0 by default; the higher wins when several rows match     |
 | ``fallback``  | ``true``: fill the target only when coding left it empty                  |
 
 Rows on reserved sources are always fallbacks: a default expense account is
 ``@default,*,account,,7790``, a VAT code per account ``@account,6800,vat,,1``, the non-project
 ``@default,*,project,,X`` and a default cost centre per Ramp entity
-``@entity,<entity id>,segment,1,300``. How rows take part in resolving a line, and the
+``@entity,<entity id>,segment,1,300``; the task of a project that has several
+``@project,P1002,task,,02``. How rows take part in resolving a line, and the
 tie-break between equal priorities, are described in ``mapping.coding``.
 
 ``validate`` checks a table against Visma's master data and returns problems that name the row:
@@ -42,10 +45,12 @@ __all__ = [
     "ANY",
     "COLUMNS",
     "DOCUMENT_FORMAT",
+    "NON_PROJECT",
     "RESERVED_SOURCES",
     "SOURCE_ACCOUNT",
     "SOURCE_DEFAULT",
     "SOURCE_ENTITY",
+    "SOURCE_PROJECT",
     "MappingRule",
     "MappingTable",
     "MappingTableError",
@@ -61,7 +66,10 @@ ANY = "*"
 SOURCE_ENTITY = "@entity"
 SOURCE_ACCOUNT = "@account"
 SOURCE_DEFAULT = "@default"
-RESERVED_SOURCES = frozenset({SOURCE_ENTITY, SOURCE_ACCOUNT, SOURCE_DEFAULT})
+# Visma's conventional "non-project" id: always accepted on AP lines, and never takes a task.
+NON_PROJECT = "X"
+SOURCE_PROJECT = "@project"  # keyed by the line's resolved project; sets its task
+RESERVED_SOURCES = frozenset({SOURCE_ENTITY, SOURCE_ACCOUNT, SOURCE_DEFAULT, SOURCE_PROJECT})
 DOCUMENT_FORMAT = "ml-connector/mapping-table"
 COLUMNS = ("source", "value", "target", "segment", "visma_value", "priority", "fallback")
 
@@ -73,6 +81,7 @@ class Target(StrEnum):
     SEGMENT = "segment"  # one SUBACCOUNT segment's value (cost centre, department)
     PROJECT = "project"  # the project id ("X" is Visma's non-project)
     VAT = "vat"  # the VAT code
+    TASK = "task"  # the project task id (Visma's projectTaskId), for lines on a real project
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,7 @@ class MappingRule:
 
     @property
     def target_key(self) -> str:
-        """``account``, ``project``, ``vat`` or ``segment:<id>``: one slot on a line."""
+        """``account``, ``project``, ``task``, ``vat`` or ``segment:<id>``: one slot on a line."""
         if self.target is Target.SEGMENT:
             return f"segment:{self.segment}"
         return self.target.value
@@ -264,7 +273,10 @@ def parse_row(
     raw_target = texts.get("target", "").strip().lower()
     target = Target(raw_target) if raw_target in Target.__members__.values() else None
     if target is None:
-        bad("target", f"{raw_target or 'nothing'!r} is not one of account, segment, project, vat")
+        bad(
+            "target",
+            f"{raw_target or 'nothing'!r} is not one of account, segment, project, task, vat",
+        )
     segment = _int(texts.get("segment", ""), "segment", bad)
     priority = _int(texts.get("priority", ""), "priority", bad)
     raw_fallback = texts.get("fallback", "").strip().lower()
@@ -280,8 +292,15 @@ def parse_row(
         bad("value", f"@default rows apply to every line: use {ANY!r}, not {value!r}")
     if source == SOURCE_ACCOUNT and target is Target.ACCOUNT:
         bad("target", "an @account row cannot choose the account it is keyed on")
+    if source == SOURCE_PROJECT and target is not None and target is not Target.TASK:
+        bad("target", "an @project row sets the project's task only (target task)")
+    if source == SOURCE_PROJECT and value == ANY:
+        bad("value", "an @project row names one project: tasks belong to a single project")
     if source.startswith("@") and source not in RESERVED_SOURCES:
-        bad("source", f"unknown reserved source {source!r} (use @entity, @account or @default)")
+        bad(
+            "source",
+            f"unknown reserved source {source!r} (use @entity, @account, @project or @default)",
+        )
     if problems or target is None:
         return None, problems
     rule = MappingRule(
@@ -370,13 +389,34 @@ def _target_problems(rule: MappingRule, master: MasterData) -> list[str]:
         project = master.projects.get(value)
         if project is None:
             found.append(f"project {value} does not exist in Visma")
-        elif project.status not in ("Active", "Planned") and value != "X":
+        elif project.status not in ("Active", "Planned") and value != NON_PROJECT:
             found.append(f"project {value} is {project.status} in Visma")
         elif not project.visible_in_ap:
             found.append(f"project {value} is not visible in the supplier ledger (AP)")
+    elif rule.target is Target.TASK:
+        found += _task_problems(rule, master)
     elif master.vat_codes and value not in master.vat_codes:
         found.append(f"VAT code {value} does not exist in Visma")
     return found
+
+
+def _task_problems(rule: MappingRule, master: MasterData) -> list[str]:
+    """An ``@project`` row's task must be usable on AP lines of that project; any other task
+    row's task must be usable on at least one project (which one depends on the line)."""
+    task = rule.visma_value
+    if rule.source != SOURCE_PROJECT:
+        if any(task in p.usable_tasks("AP") for p in master.projects.values()):
+            return []
+        return [f"task {task} is not an active, AP-visible task of any project in Visma"]
+    project = master.projects.get(rule.value)
+    if project is None:
+        return [f"project {rule.value} (the row's key) does not exist in Visma"]
+    info = project.tasks.get(task)
+    if info is None:
+        return [f"task {task} does not exist on project {rule.value} in Visma"]
+    if not info.usable("AP"):
+        return [f"task {task} of project {rule.value} is not active and visible in AP in Visma"]
+    return []
 
 
 def renumbered(table: MappingTable) -> MappingTable:

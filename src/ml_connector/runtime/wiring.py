@@ -65,6 +65,7 @@ def coding_rules(settings: Mapping[str, Any]) -> CodingRules:
         segment_fields={str(k): int(v) for k, v in segment_fields.items()},
         project_field=mapping.get("project_field", defaults.project_field),
         vat_field=mapping.get("vat_field", defaults.vat_field),
+        task_field=mapping.get("task_field", defaults.task_field),
         default_account=mapping.get("default_account"),
         default_project=mapping.get("default_project"),
         default_vat=mapping.get("default_vat"),

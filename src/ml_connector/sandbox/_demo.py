@@ -23,6 +23,7 @@ from ml_connector.sandbox.seed import (
     SeedSegment,
     SeedSegmentValue,
     SeedSupplier,
+    SeedTask,
     SeedVat,
     SeedVendor,
     _periods,
@@ -84,15 +85,50 @@ _DEPARTMENTS = (
     SeedSegmentValue("40", "Administration"),
     SeedSegmentValue("50", "People"),
 )
+# Every project has tasks. P1001 and P1003 have exactly one active task (lines need no task
+# coding: the connector takes it); P1002 and P1004 have several (their lines code the task).
 _PROJECTS = (
     SeedProject("X", "Ikke prosjekt"),
-    SeedProject("P1001", "Equinor ERP-rådgivning"),
-    SeedProject("P1002", "DNB skymigrering"),
-    SeedProject("P1003", "Posten prosessanalyse"),
-    SeedProject("P1004", "Orkla innkjøpsstrategi"),
-    SeedProject("P1005", "Telia nettverksrevisjon", status="Completed"),
-    SeedProject("P1006", "Intern kompetanseheving", visible_in_ap=False),
+    SeedProject("P1001", "Equinor ERP-rådgivning", tasks=(SeedTask("01", "Rådgivning"),)),
+    SeedProject(
+        "P1002",
+        "DNB skymigrering",
+        tasks=(SeedTask("01", "Analyse"), SeedTask("02", "Migrering")),
+    ),
+    SeedProject(
+        "P1003",
+        "Posten prosessanalyse",
+        tasks=(
+            SeedTask("01", "Prosessanalyse"),
+            SeedTask("02", "Sluttrapport", status="Completed"),
+            SeedTask("03", "Intern tid", visible_in_ap=False, visible_in_po=False),
+        ),
+    ),
+    SeedProject(
+        "P1004",
+        "Orkla innkjøpsstrategi",
+        tasks=(
+            SeedTask("01", "Kartlegging"),
+            SeedTask("02", "Leverandørvalg"),
+            SeedTask("03", "Oppfølging", status="Planned"),
+        ),
+    ),
+    SeedProject(
+        "P1005",
+        "Telia nettverksrevisjon",
+        status="Completed",
+        tasks=(SeedTask("01", "Revisjon", status="Completed"),),
+    ),
+    SeedProject(
+        "P1006",
+        "Intern kompetanseheving",
+        visible_in_ap=False,
+        tasks=(SeedTask("01", "Kurs"),),
+    ),
 )
+# The task a line of a project with several active tasks codes, picked by the line's amount
+# (no random draw, so the rest of the dataset is unchanged by it).
+_TASK_CHOICES = {"P1002": ("01", "02"), "P1004": ("01", "02")}
 
 # name, country, currency, org number, VAT number, existing supplier? (number, match basis)
 _VENDORS: tuple[tuple[str, str, str, str | None, str | None, str | None], ...] = (
@@ -255,6 +291,8 @@ def _vendors_and_suppliers(
 
 def _line(rng: random.Random, account: str, memo: str, amount_minor: int) -> SeedBillLine:
     project = "X" if rng.random() < 0.6 else rng.choice(("P1001", "P1002", "P1003", "P1004"))
+    choices = _TASK_CHOICES.get(project)
+    task = f"{project}/{choices[amount_minor % len(choices)]}" if choices else None
     return SeedBillLine(
         amount_minor=amount_minor,
         memo=memo,
@@ -263,6 +301,7 @@ def _line(rng: random.Random, account: str, memo: str, amount_minor: int) -> See
         department=rng.choice(("10", "20", "30", "40", "50")),
         project=project,
         vat_code=None,
+        project_task=task,
     )
 
 

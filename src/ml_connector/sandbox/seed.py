@@ -11,7 +11,9 @@ How the two sides line up (this is what the connector has to discover, not assum
   Visma ids as ``external_id`` (as if the chart had been pushed to Ramp's accounting API):
   GL_ACCOUNT → account number, COST_CENTER → cost-centre value, OTHER ("Department") →
   department value, PROJECT → project id, TAX_CODE → VAT id (optional; the default VAT code of
-  the account applies otherwise).
+  the account applies otherwise), OTHER ("Project task") → ``<project id>/<task id>``
+  (optional; a project with one active task needs none).
+- Visma's projects carry their tasks; Visma refuses a project line without one.
 - Some Ramp vendors carry an organisation or VAT number (in their onboarding form answers) that
   matches an existing Visma supplier; others are new and must be created.
 - A few bills are deliberately unsyncable: coded to an unknown account, or dated in a period that
@@ -31,6 +33,7 @@ __all__ = [
     "FIELD_DEPARTMENT",
     "FIELD_GL_ACCOUNT",
     "FIELD_PROJECT",
+    "FIELD_TASK",
     "FIELD_VAT",
     "FORM_ORG_NUMBER",
     "FORM_VAT_NUMBER",
@@ -45,6 +48,7 @@ __all__ = [
     "SeedSegment",
     "SeedSegmentValue",
     "SeedSupplier",
+    "SeedTask",
     "SeedVat",
     "SeedVendor",
     "demo_dataset",
@@ -62,6 +66,7 @@ FIELD_COST_CENTRE = "subaccount-1"  # SUBACCOUNT segment 1 values
 FIELD_DEPARTMENT = "subaccount-2"  # SUBACCOUNT segment 2 values
 FIELD_PROJECT = "project"  # Visma project ids
 FIELD_VAT = "vat"  # Visma VAT ids
+FIELD_TASK = "project_task"  # Visma project tasks, as "<project id>/<task id>"
 # Labels of the vendor onboarding form answers (custom_form_collection_response) that carry
 # a vendor's organisation and VAT numbers.
 FORM_ORG_NUMBER = "Organisation number"
@@ -97,11 +102,23 @@ class SeedSegment:
 
 
 @dataclass(frozen=True)
+class SeedTask:
+    """A project task (Visma's ``TaskDto``); task ids are unique within their project only."""
+
+    task_id: str
+    description: str
+    status: str = "Active"  # Planned | Active | Cancelled | Completed
+    visible_in_ap: bool = True
+    visible_in_po: bool = True
+
+
+@dataclass(frozen=True)
 class SeedProject:
     project_id: str
     description: str
     status: str = "Active"  # Planned | Active | Completed | Cancelled | OnHold
     visible_in_ap: bool = True
+    tasks: tuple[SeedTask, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,7 @@ class SeedVat:
     vat_id: str
     description: str
     rate: Decimal  # percent, e.g. Decimal("25")
+    not_valid_after: date | None = None  # Visma's "Not valid after": the code's last day
 
 
 @dataclass(frozen=True)
@@ -160,6 +178,7 @@ class SeedBillLine:
     department: str | None = None
     project: str | None = None
     vat_code: str | None = None
+    project_task: str | None = None  # the task field's option id, "<project id>/<task id>"
 
 
 @dataclass(frozen=True)

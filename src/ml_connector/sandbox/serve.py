@@ -86,6 +86,14 @@ def register(app: typer.Typer) -> None:
         rate_limit_per_hour: Annotated[
             int | None, Opt(envvar="ML_CONNECTOR_SANDBOX_VISMA_RATE_LIMIT")
         ] = None,
+        lenient_project_tasks: Annotated[
+            bool,
+            Opt(
+                "--lenient-project-tasks",
+                envvar="ML_CONNECTOR_SANDBOX_VISMA_LENIENT_PROJECT_TASKS",
+                help="Accept project lines without a project task (not what Visma does).",
+            ),
+        ] = False,
     ) -> None:
         """Run the Visma.net ERP sandbox (/v1/..., token at /connect/token, control /_sandbox)."""
         from ml_connector.sandbox.visma import VismaSandbox
@@ -97,5 +105,6 @@ def register(app: typer.Typer) -> None:
             company_id,
             dataset=_dataset(seed),
             rate_limit_per_hour=rate_limit_per_hour,
+            require_project_task=not lenient_project_tasks,
         )
         uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")

@@ -133,6 +133,27 @@ _VISMA_RULES: list[_Rule] = [
         ),
     ),
     (
+        re.compile(_LINE + r"'Project Task' cannot be empty", re.I),
+        lambda m: (
+            f"A project line names no project task, and Visma requires one{_on(m)}.",
+            "Code the task in Ramp's project task field, or set the project's task in the "
+            "mapping editor (source @project, target task), then retry.",
+        ),
+    ),
+    (
+        re.compile(
+            _LINE + r"Project task '([^']+)' (?:of|cannot be found in) project '([^']+)'"
+            r"(.*?)\.?$",
+            re.I,
+        ),
+        lambda m: (
+            f"Project task {m[2]} of project {m[3]} "
+            f"{m[4].strip(' .') or 'does not exist'} in Visma{_on(m)}.",
+            "Code an active task of the project in Ramp, or activate the task in Visma, "
+            "then retry.",
+        ),
+    ),
+    (
         re.compile(_LINE + r"Project '([^']+)' cannot be found", re.I),
         lambda m: (
             f"Project {m[2]} does not exist in Visma{_on(m)}.",
@@ -151,6 +172,13 @@ _VISMA_RULES: list[_Rule] = [
         lambda m: (
             f"Project {m[2]} is not visible in Visma's supplier ledger{_on(m)}.",
             "Tick 'Visible in AP' on the project in Visma, or choose another project.",
+        ),
+    ),
+    (
+        re.compile(_LINE + r"TaxID '([^']+)' is not valid after (\S+?)\.?$", re.I),
+        lambda m: (
+            f"VAT code {m[2]} is no longer valid in Visma (its last day was {m[3]}){_on(m)}.",
+            "Code the line to a VAT code that is valid on the invoice date, then retry.",
         ),
     ),
     (

@@ -112,7 +112,7 @@ async def test_dry_run_reports_the_diff_and_writes_nothing(tmp_path: Path) -> No
         planned = result.summary()["planned"]
         active = sum(a.active for a in world.dataset.accounts)
         assert planned["create gl_account"] == active
-        assert planned["create field"] == 4
+        assert planned["create field"] == 5  # two segments, project, project task, VAT
         assert result.connection_created
         assert world.ramp_writes() == []
         assert world.ramp.state.active_connection_id() is None

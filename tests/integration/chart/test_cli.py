@@ -22,6 +22,7 @@ from ml_connector.cli import app
 from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
+from ml_connector.sandbox.ramp.chart import new_gl_account
 from ml_connector.sandbox.seed import demo_dataset, empty_dataset
 from ml_connector.sandbox.serve import start_server
 from ml_connector.sandbox.visma import VismaSandbox
@@ -131,6 +132,37 @@ def test_chart_push_dry_run_then_push_then_status(served: Served) -> None:
     assert status.exit_code == 0, status.output
     counts = json.loads(status.stdout)["counts"]
     assert counts["gl_account"]["active"] == active
+
+
+def test_dry_run_lists_the_values_it_would_retire_first(served: Served) -> None:
+    """After a push, an account someone else left in Ramp (6998) shows up at the top of the next
+    dry run as a value to retire, in text and in JSON; a mapping row set through the CLI keeps
+    it; nothing is written until the push runs."""
+    assert served.run("chart", "push", "acme").exit_code == 0
+    state = served.ramp.state
+    new_gl_account(state, served.ramp.clock(), "6998", "Gamle kurs",
+                   connection_id=state.active_connection_id())  # fmt: skip
+    served.ramp.journal.clear()
+
+    text = served.run("chart", "push", "acme", "--dry-run")
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    retire = next(i for i, line in enumerate(lines) if "gl_account 6998 (Gamle kurs)" in line)
+    assert "would retire" in lines[retire - 1]
+    assert retire < next(i for i, line in enumerate(lines) if "change" in line and "count" in line)
+    as_json = json.loads(served.run("chart", "push", "acme", "--dry-run", "--json").stdout)
+    assert as_json["changes"][0] == {
+        "action": "retire",
+        "kind": "gl_account",
+        "visma_id": "6998",
+        "name": "Gamle kurs",
+    }
+    assert _writes(served.ramp) == []
+
+    kept = served.run("mappings", "set", "acme", "gl_account", "6998", "account", "6800")
+    assert kept.exit_code == 0, kept.output
+    after = json.loads(served.run("chart", "push", "acme", "--dry-run", "--json").stdout)
+    assert [c for c in after["changes"] if c["action"] == "retire"] == []
 
 
 def test_mappings_import_export_round_trip_and_line_errors(served: Served) -> None:

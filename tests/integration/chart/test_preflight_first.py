@@ -5,79 +5,24 @@ project hidden from AP and blocked supplier are covered in tests/integration/cor
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
-from ml_connector.demo import operator_settings
+from integration.chart.demo_pair import VENDOR_TELENOR, World, open_demo_pair
 from ml_connector.mapping.table import MappingRule, Target
-from ml_connector.runtime import admin
 from ml_connector.runtime.mappings import set_rule
 from ml_connector.runtime.sync import sync_once
-from ml_connector.runtime.wiring import Runtime
-from ml_connector.sandbox.ramp import RampSandbox
-from ml_connector.sandbox.seed import Dataset, demo_dataset
-from ml_connector.sandbox.visma import VismaSandbox
-from ml_connector.settings import Settings
 from ml_connector.store import SyncStatus
-
-RAMP, VISMA = "http://ramp.test", "http://visma.test"
-VENDOR_TELENOR = "f3c95789-ace1-4954-ac5d-6baed2eac902"  # matches supplier 50001 by org number
-
-
-@dataclass
-class World:
-    ramp: RampSandbox
-    visma: VismaSandbox
-    runtime: Runtime
-    dataset: Dataset
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     """The demo company without its bills, in both sandboxes, and one connection."""
-    dataset = dataclasses.replace(demo_dataset(), bills=(), purchase_orders=())
-    ramp = RampSandbox("ramp-pf", "ramp-pf-secret-1", dataset=dataset, rate_limit=100_000)
-    visma = VismaSandbox("visma-pf", "visma-pf-secret-2", "tenant-pf", "4711", dataset=dataset)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
-        master_key=SecretStr(Fernet.generate_key().decode()),
-        master_key_file=tmp_path / "unused.key",
-    )
-    runtime = await Runtime.open(
-        settings,
-        transports={
-            RAMP: httpx.ASGITransport(app=ramp.app),
-            VISMA: httpx.ASGITransport(app=visma.app),
-        },
-    )
-    await admin.add_connection(
-        runtime,
-        "acme",
-        credentials={
-            "ramp_client_id": "ramp-pf",
-            "ramp_client_secret": "ramp-pf-secret-1",
-            "visma_client_id": "visma-pf",
-            "visma_client_secret": "visma-pf-secret-2",
-            "visma_tenant_id": "tenant-pf",
-            "visma_company_id": "4711",
-        },
-        ramp_base_url=RAMP,
-        visma_base_url=VISMA,
-        visma_token_url=f"{VISMA}/connect/token",
-        settings=operator_settings(dataset),
-    )
-    try:
-        yield World(ramp, visma, runtime, dataset)
-    finally:
-        await runtime.close()
+    async with open_demo_pair(tmp_path) as pair:
+        yield pair
 
 
 def _bill(world: World, number: str, currency: str | None = None, **coding: Any) -> str:

@@ -27,6 +27,7 @@ from ml_connector.sandbox.seed import (
     SeedSegment,
     SeedSegmentValue,
     SeedSupplier,
+    SeedTask,
     SeedVat,
     SeedVendor,
 )
@@ -220,9 +221,17 @@ def core_dataset(today: date | None = None) -> Dataset:
         ),
         projects=(
             SeedProject("X", "Ikke prosjekt"),
-            SeedProject("P1001", "Kunde A"),
-            SeedProject("P1002", "Kunde B"),
-            SeedProject("P1003", "Kunde C"),
+            # Each project has exactly one active task, which project lines take.
+            SeedProject("P1001", "Kunde A", tasks=(SeedTask("01", "Leveranse"),)),
+            SeedProject(
+                "P1002",
+                "Kunde B",
+                tasks=(
+                    SeedTask("01", "Forstudie", status="Completed"),
+                    SeedTask("02", "Drift"),
+                ),
+            ),
+            SeedProject("P1003", "Kunde C", tasks=(SeedTask("01", "Leveranse"),)),
         ),
         vat_codes=tuple(
             SeedVat(vat_id, f"VAT {rate}%", rate) for vat_id, rate in VAT_RATES.items()

@@ -28,7 +28,7 @@ async def test_account_segment_project_supplier_switches(
     client: httpx.AsyncClient, sandbox: VismaSandbox, token: str
 ) -> None:
     """Deactivating an account, a segment value, a project's AP visibility or a supplier blocks."""
-    line = invoice_line(projectId=w("P100"))
+    line = invoice_line(projectId=w("P100"), projectTaskId=w("01"))
     body = invoice_body(line)
     steps = [
         ("/_sandbox/accounts/6800", {"active": False}, "Account '6800' is inactive"),
@@ -63,10 +63,14 @@ async def test_adding_master_data_over_http(
     )
     value = await client.put("/_sandbox/segments/2/values/30", json={"description": "Salg"})
     project = await client.put("/_sandbox/projects/P400", json={"description": "Nytt"})
+    task = await client.put("/_sandbox/projects/P400/tasks/10", json={"description": "Oppstart"})
     assert (account.status_code, supplier.status_code) == (201, 201)
-    assert (value.status_code, project.status_code) == (200, 200)
+    assert (value.status_code, project.status_code, task.status_code) == (200, 200, 200)
+    assert [t["taskId"] for t in task.json()["tasks"]] == ["10"]
     number = supplier.json()["number"]
-    line = invoice_line("6540", segments=((1, "200"), (2, "30")), projectId=w("P400"))
+    line = invoice_line(
+        "6540", segments=((1, "200"), (2, "30")), projectId=w("P400"), projectTaskId=w("10")
+    )
     response = await send(
         client, "POST", "/v1/supplierInvoice", token, invoice_body(line, supplierNumber=w(number))
     )

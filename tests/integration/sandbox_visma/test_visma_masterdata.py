@@ -153,6 +153,7 @@ async def test_purchase_order_create_and_line_operations(
                 "account": w("6800"),
                 "sub": [{"segmentId": 1, "segmentValue": "200"}],
                 "project": w("P100"),
+                "projectTask": w("01"),
             },
         ],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from ml_connector.sandbox.seed import (
     SeedSegment,
     SeedSegmentValue,
     SeedSupplier,
+    SeedTask,
     SeedVat,
 )
 from ml_connector.sandbox.visma import VismaSandbox
@@ -88,15 +89,31 @@ def make_dataset() -> Dataset:
         ),
         projects=(
             SeedProject("X", "Non-project"),
-            SeedProject("P100", "Kunde A implementering"),
-            SeedProject("P200", "Internt (ikke AP)", visible_in_ap=False),
-            SeedProject("P300", "Avsluttet", status="Completed"),
+            SeedProject(
+                "P100",
+                "Kunde A implementering",
+                tasks=(
+                    SeedTask("01", "Implementering"),
+                    SeedTask("02", "Forprosjekt", status="Completed"),
+                    SeedTask("03", "Intern tid", visible_in_ap=False, visible_in_po=False),
+                ),
+            ),
+            SeedProject(
+                "P200", "Internt (ikke AP)", visible_in_ap=False, tasks=(SeedTask("01", "Tid"),)
+            ),
+            SeedProject(
+                "P300",
+                "Avsluttet",
+                status="Completed",
+                tasks=(SeedTask("01", "Leveranse", status="Completed"),),
+            ),
         ),
         vat_codes=(
             SeedVat("0", "Ingen mva", Decimal("0")),
             SeedVat("1", "Inngående mva 25%", Decimal("25")),
             SeedVat("3", "Inngående mva 15%", Decimal("15")),
             SeedVat("5", "Inngående mva 12%", Decimal("12")),
+            SeedVat("8", "Utgått sats", Decimal("8"), not_valid_after=date(2026, 3, 5)),
         ),
         periods=periods,
         suppliers=(

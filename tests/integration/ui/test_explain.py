@@ -37,6 +37,26 @@ VISMA_ID = "VismaId: 0f8d2c1e-7a41-4b4e-9a59-1c2d3e4f5a6b. "
             "VAT code 77 does not exist in Visma (Line 1).",
             "Map the account to a valid VAT code",
         ),
+        (
+            "Error: Line 1: 'Project Task' cannot be empty.",
+            "A project line names no project task, and Visma requires one (Line 1).",
+            "Code the task in Ramp's project task field",
+        ),
+        (
+            "Error: Line 2: Project task '02' of project 'P100' has status Completed.",
+            "Project task 02 of project P100 has status Completed in Visma (Line 2).",
+            "Code an active task of the project",
+        ),
+        (
+            "Error: Line 2: Project task '09' cannot be found in project 'P100'.",
+            "Project task 09 of project P100 does not exist in Visma (Line 2).",
+            "Code an active task of the project",
+        ),
+        (
+            "Error: Line 1: TaxID '8' is not valid after 2026-03-05.",
+            "VAT code 8 is no longer valid in Visma (its last day was 2026-03-05) (Line 1).",
+            "Code the line to a VAT code that is valid",
+        ),
     ],
 )
 def test_visma_refusals_become_sentences(text: str, message: str, fix_start: str) -> None:

@@ -21,10 +21,18 @@ _text = st.text(
 @st.composite
 def rules(draw: st.DrawFn) -> MappingRule:
     target = draw(st.sampled_from(list(Target)))
-    source = draw(st.one_of(_text, st.sampled_from(["@entity", "@default", "@account"])))
+    reserved = st.sampled_from(["@entity", "@default", "@account", "@project"])
+    source = draw(st.one_of(_text, reserved))
     if source == "@account" and target is Target.ACCOUNT:
         source = "ramp_category"
-    value = "*" if source == "@default" else draw(st.one_of(_text, st.just("*")))
+    if source == "@project" and target is not Target.TASK:
+        source = "ramp_category"
+    if source == "@default":
+        value = "*"
+    elif source == "@project":
+        value = draw(_text)  # a project row names one project
+    else:
+        value = draw(st.one_of(_text, st.just("*")))
     return MappingRule(
         source=source,
         value=value,
@@ -105,3 +113,24 @@ def test_broken_quoting_is_reported_with_its_line() -> None:
 def test_empty_file_is_refused() -> None:
     """An empty file says a header was expected."""
     assert _problems("") == ["line 1: the file is empty; expected a header"]
+
+
+def test_task_rows_import_and_bad_ones_are_named() -> None:
+    """A project's task is an ``@project`` row; such a row for another target, or for every
+    project, is refused with its line and column."""
+    good = read_csv(
+        HEADER + "@project,P1002,task,,02,0,false\nramp_activity,Reise,task,,01,0,false\n"
+    )
+    assert [(r.source, r.value, r.target, r.visma_value) for r in good.rules] == [
+        ("@project", "P1002", Target.TASK, "02"),
+        ("ramp_activity", "Reise", Target.TASK, "01"),
+    ]
+    assert read_csv(write_csv(good)) == good
+    with pytest.raises(MappingTableError) as info:
+        read_csv(HEADER + "@project,P1002,account,,6800,0,false\n@project,*,task,,01,0,false\n")
+    shown = [str(p) for p in info.value.problems]
+    assert shown == [
+        "line 2, column 3 (target): an @project row sets the project's task only (target task)",
+        "line 3, column 2 (value): an @project row names one project: tasks belong to a single "
+        "project",
+    ]

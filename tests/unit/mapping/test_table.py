@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ml_connector.mapping.preflight import AccountInfo, MasterData, ProjectInfo, SegmentInfo
+from ml_connector.mapping.preflight import (
+    AccountInfo,
+    MasterData,
+    ProjectInfo,
+    SegmentInfo,
+    TaskInfo,
+)
 from ml_connector.mapping.table import (
     MappingRule,
     MappingTable,
@@ -18,7 +24,12 @@ MASTER = MasterData(
     segments={1: SegmentInfo("Kostnadssted", True, {"100": True, "300": False})},
     projects={
         "X": ProjectInfo("Active", True),
-        "P1": ProjectInfo("Active", True),
+        "P1": ProjectInfo(
+            "Active",
+            True,
+            "Kunde",
+            {"01": TaskInfo("Drift"), "02": TaskInfo("Forstudie", status="Completed")},
+        ),
         "P5": ProjectInfo("Completed", True),
         "P6": ProjectInfo("Active", False),
     },
@@ -162,3 +173,22 @@ def test_a_valid_table_has_no_problems() -> None:
         )
     )
     assert validate(table, MASTER) == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (rule("@project", "P1", Target.TASK, "02"), "task 02 of project P1 is not active"),
+        (rule("@project", "P1", Target.TASK, "07"), "task 07 does not exist on project P1"),
+        (rule("@project", "P9", Target.TASK, "01"), "project P9 (the row's key) does not exist"),
+        (rule("ramp_activity", "Reise", Target.TASK, "07"), "task 07 is not an active"),
+    ],
+)
+def test_task_rows_are_checked_against_the_projects_tasks(bad: MappingRule, message: str) -> None:
+    """A task row must name a task Visma has, active and visible in AP (for its project)."""
+    problems = validate(MappingTable((bad,)), MASTER)
+    assert [p.message for p in problems if message in p.message], problems
+    good = MappingTable(
+        (rule("@project", "P1", Target.TASK, "01"), rule("ramp_activity", "x", Target.TASK, "01"))
+    )
+    assert validate(good, MASTER) == []

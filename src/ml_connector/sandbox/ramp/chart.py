@@ -47,6 +47,7 @@ _FIELD_NAMES = {
     seed.FIELD_DEPARTMENT: "Department",
     seed.FIELD_PROJECT: "Project",
     seed.FIELD_VAT: "VAT code",
+    seed.FIELD_TASK: "Project task",
 }
 
 

@@ -7,7 +7,9 @@ What the Ramp side holds after loading:
   with the chart mirrored into Ramp's accounting API, as if the connector had pushed it:
   GL accounts (ERP id = account number), and custom fields ``seed.FIELD_COST_CENTRE`` /
   ``FIELD_DEPARTMENT`` (one per SUBACCOUNT segment), ``FIELD_PROJECT`` and ``FIELD_VAT``
-  with one option per Visma value;
+  with one option per Visma value, and ``FIELD_TASK`` with one option per task of a project
+  (``<project id>/<task id>``, named "project · task"; active for active AP tasks of active
+  AP projects), as the chart push makes them;
 - purchase orders and bills, their lines coded by ERP id. Coding that the chart lacks (a bill
   coded to an account Visma does not have) is created on demand on the Ramp side only.
 
@@ -42,10 +44,20 @@ __all__ = ["SEED_PROVIDER_NAME", "LineSpec", "control_line", "line_selections", 
 SEED_PROVIDER_NAME = "Visma.net ERP"
 # A bill or PO line for the control surface: a ``SeedBillLine``, or a mapping with its field
 # names (``amount_minor``, ``memo``, ``gl_account``, ``cost_centre``, ``department``,
-# ``project``, ``vat_code``) plus optional ``selections`` {field ERP id: option ERP id}.
+# ``project``, ``vat_code``, ``project_task``) plus optional ``selections`` {field ERP id: option
+# ERP id}.
 LineSpec = seed.SeedBillLine | Mapping[str, Any]
 _LINE_KEYS = frozenset(
-    {"amount_minor", "memo", "gl_account", "cost_centre", "department", "project", "vat_code"}
+    {
+        "amount_minor",
+        "memo",
+        "gl_account",
+        "cost_centre",
+        "department",
+        "project",
+        "vat_code",
+        "project_task",
+    }
 )
 _CLASSIFICATION = {
     "Asset": "ASSET",
@@ -84,6 +96,7 @@ def line_selections(
         (seed.FIELD_DEPARTMENT, line.department),
         (seed.FIELD_PROJECT, line.project),
         (seed.FIELD_VAT, line.vat_code),
+        (seed.FIELD_TASK, line.project_task),
     ]
     return [ensure_selection(state, clock, field, value) for field, value in wanted if value]
 
@@ -107,6 +120,7 @@ def control_line(
         department=spec.get("department"),
         project=spec.get("project"),
         vat_code=spec.get("vat_code"),
+        project_task=spec.get("project_task"),
     )
     chosen = line_selections(state, clock, seed_line)
     for field_id, option_id in dict(spec.get("selections") or {}).items():
@@ -153,6 +167,8 @@ def _load_chart(state: RampState, dataset: seed.Dataset, now: float) -> None:
             option = new_option(state, now, custom.ramp_id, project.project_id, project.description)
             option.code = project.project_id
             option.is_active = project.status == "Active" and project.visible_in_ap
+    if any(project.tasks for project in dataset.projects):
+        _load_tasks(state, dataset, now, connection.id)
     if dataset.vat_codes:
         custom = new_field(state, now, seed.FIELD_VAT, "VAT code", connection_id=connection.id)
         for vat in dataset.vat_codes:
@@ -164,6 +180,18 @@ def _load_chart(state: RampState, dataset: seed.Dataset, now: float) -> None:
                 f"{vat.vat_id} {vat.description}",
                 code=vat.vat_id,
             )
+
+
+def _load_tasks(state: RampState, dataset: seed.Dataset, now: float, connection_id: str) -> None:
+    """The task field as the chart push makes it: ``<project>/<task>`` ids, "project · task"."""
+    custom = new_field(state, now, seed.FIELD_TASK, "Project task", connection_id=connection_id)
+    for project in dataset.projects:
+        usable = project.status == "Active" and project.visible_in_ap
+        for task in project.tasks:
+            remote_id = f"{project.project_id}/{task.task_id}"
+            name = f"{project.project_id} · {task.task_id} {task.description}"
+            option = new_option(state, now, custom.ramp_id, remote_id, name, code=remote_id)
+            option.is_active = usable and task.status == "Active" and task.visible_in_ap
 
 
 def _load_vendor(state: RampState, supplier: seed.SeedVendor, now: float) -> None:

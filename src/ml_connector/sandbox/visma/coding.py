@@ -10,14 +10,20 @@ Rules (reference §9, §11 and the ERP's documented semantics):
   omitted segments take the segment's first value (the sandbox's stand-in for the ERP default);
 - projects must exist and be ``Active`` and be visible in the module (AP or PO); the
   non-project ``X`` always passes;
+- a line on a real project names one of its tasks (``projectTaskId`` on AP lines,
+  ``projectTask`` on PO lines), which must be ``Active`` and visible in the module; a line
+  without one is refused unless the company's ``require_project_task`` is off (the invented
+  convenience). The non-project ``X`` takes no task;
+- a VAT code with a "not valid after" date is refused on documents dated later;
 - a document's financial period comes from ``financialPeriod`` (YYYYMM), else ``postPeriod``
   (MMYYYY), else the document date; it must exist and be open in the supplier ledger.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from ml_connector.sandbox.visma.responses import ApiError
 from ml_connector.sandbox.visma.state import Account, CompanyState, Project, Supplier
@@ -28,9 +34,11 @@ __all__ = [
     "check_currency",
     "check_period_open",
     "check_project",
+    "check_project_tasks",
     "check_segments",
     "check_supplier",
     "check_vat",
+    "check_vat_dates",
     "resolve_period",
 ]
 
@@ -129,6 +137,64 @@ def check_project(
             f"Error: {where}: Project '{project_id}' is not visible in {module_name}."
         )
     return project
+
+
+class _ProjectLine(Protocol):
+    line_number: int
+    project: str | None
+    project_task: str | None
+
+
+def _task_message(
+    company: CompanyState, line: _ProjectLine, module: Literal["AP", "PO"]
+) -> str | None:
+    """Why Visma refuses the line's task, or None when it is fine."""
+    project = company.projects.get(line.project or "")
+    task_id = line.project_task
+    if project is None or project.non_project:
+        return f"Project task '{task_id}' cannot be used without a project." if task_id else None
+    if not task_id:
+        return "'Project Task' cannot be empty." if company.require_project_task else None
+    task = project.tasks.get(task_id)
+    if task is None:
+        return f"Project task '{task_id}' cannot be found in project '{project.project_id}'."
+    if task.status != "Active":
+        return (
+            f"Project task '{task_id}' of project '{project.project_id}' has status {task.status}."
+        )
+    if not (task.visible_in_ap if module == "AP" else task.visible_in_po):
+        module_name = "Supplier ledger" if module == "AP" else "Purchase orders"
+        return (
+            f"Project task '{task_id}' of project '{project.project_id}' is not visible in "
+            f"{module_name}."
+        )
+    return None
+
+
+def check_project_tasks(
+    company: CompanyState, lines: Iterable[_ProjectLine], module: Literal["AP", "PO"]
+) -> None:
+    """Every project line names a usable task of its project (run once the lines are set)."""
+    for line in lines:
+        message = _task_message(company, line, module)
+        if message is not None:
+            raise ApiError.bad_request(f"Error: Line {line.line_number}: {message}")
+
+
+class _VatLine(Protocol):
+    line_number: int
+    vat_code: str | None
+
+
+def check_vat_dates(company: CompanyState, lines: Iterable[_VatLine], on: datetime) -> None:
+    """No line uses a VAT code past its "not valid after" date."""
+    for line in lines:
+        vat = company.vat_codes.get(line.vat_code or "")
+        if vat is not None and vat.not_valid_after is not None and on.date() > vat.not_valid_after:
+            raise ApiError.bad_request(
+                f"Error: Line {line.line_number}: TaxID '{vat.vat_id}' is not valid after "
+                f"{vat.not_valid_after.isoformat()}."
+            )
 
 
 def check_vat(company: CompanyState, vat_id: str | None, where: str) -> None:

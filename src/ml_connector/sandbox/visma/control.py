@@ -15,6 +15,8 @@
 - ``PUT /_sandbox/segments/{id}/values/{value}`` ``{"description", "active"}``: add/change.
 - ``PUT /_sandbox/projects/{id}`` ``{"description", "status", "visible_in_ap",
   "visible_in_po"}``: add/change.
+- ``PUT /_sandbox/projects/{id}/tasks/{task}`` ``{"description", "status", "visible_in_ap",
+  "visible_in_po"}``: add/change a task of a project.
 - ``POST /_sandbox/suppliers`` ``{"name", "number", "currency", "country", "corporate_id",
   "vat_registration_id", "status"}``: add.
 - ``PUT /_sandbox/suppliers/{number}`` ``{"status": "OnHold"|…}``: block or unblock.
@@ -247,6 +249,21 @@ def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
         )
         return _ok(project_dto(sandbox.state.projects[project_id]))
 
+    async def project_task(request: Request) -> Response:
+        data = await _body(request)
+        project_id = request.path_params["project_id"]
+        if project_id not in sandbox.state.projects:
+            raise ControlError(404, f"no project {project_id}")
+        sandbox.set_project_task(
+            project_id,
+            request.path_params["task_id"],
+            data.get("description"),
+            status=data.get("status"),
+            visible_in_ap=data.get("visible_in_ap"),
+            visible_in_po=data.get("visible_in_po"),
+        )
+        return _ok(project_dto(sandbox.state.projects[project_id]))
+
     async def add_supplier(request: Request) -> Response:
         data = await _body(request)
         if not isinstance(data.get("name"), str):
@@ -292,6 +309,7 @@ def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
         ("/_sandbox/accounts/{number}", account, ["PUT"]),
         ("/_sandbox/segments/{segment_id:int}/values/{value}", segment_value, ["PUT"]),
         ("/_sandbox/projects/{project_id}", project, ["PUT"]),
+        ("/_sandbox/projects/{project_id}/tasks/{task_id}", project_task, ["PUT"]),
         ("/_sandbox/suppliers", add_supplier, ["POST"]),
         ("/_sandbox/suppliers/{number}", supplier, ["PUT"]),
         ("/_sandbox/attachments/{attachment_id}", attachment, ["GET"]),

@@ -29,9 +29,11 @@ from ml_connector.sandbox.visma.coding import (
     check_currency,
     check_period_open,
     check_project,
+    check_project_tasks,
     check_segments,
     check_supplier,
     check_vat,
+    check_vat_dates,
     resolve_period,
 )
 from ml_connector.sandbox.visma.line_ops import apply_line_operations
@@ -96,6 +98,8 @@ def create_invoice(company: CompanyState, data: dict[str, Any]) -> SupplierInvoi
     )
     _apply_header(invoice, data)
     _apply_lines(company, invoice.lines, data.get("invoiceLines") or [], creating=True)
+    check_project_tasks(company, invoice.lines, "AP")
+    check_vat_dates(company, invoice.lines, document_date)
     check_po_links(company, invoice.supplier_number, invoice.lines)
     _total(company, invoice)
     for line in invoice.lines:
@@ -122,6 +126,8 @@ def apply_update(company: CompanyState, invoice: SupplierInvoice, data: dict[str
         period = invoice.financial_period
     lines = [replace(line, segments=dict(line.segments)) for line in invoice.lines]
     _apply_lines(company, lines, data.get("invoiceLines") or [], creating=False)
+    check_project_tasks(company, lines, "AP")
+    check_vat_dates(company, lines, document_date)
     check_po_links(company, data.get("supplierNumber") or invoice.supplier_number, lines)
     invoice.lines = lines
     invoice.financial_period = period

@@ -40,6 +40,7 @@ from ml_connector.sandbox.visma.views import (
     attachment_dto,
     project_ref,
     subaccount_ref,
+    task_ref,
 )
 from ml_connector.sandbox.visma.wrappers import SUPPLIER_INVOICE_WRITE, unwrap
 
@@ -148,7 +149,7 @@ def _line_dto(company: CompanyState, line: InvoiceLine) -> dict[str, Any]:
     if line.project is not None:
         dto["project"] = project_ref(company, line.project)
     if line.project_task is not None:
-        dto["projectTask"] = {"id": line.project_task, "description": line.project_task}
+        dto["projectTask"] = task_ref(company, line.project, line.project_task)
     optional = {
         "transactionDescription": line.description,
         "inventoryNumber": line.inventory_number,

@@ -10,7 +10,8 @@ A line's amount is ``extCost`` when sent, else ``orderQty`` * ``unitCost``; ``li
 ``orderTotal`` are their sum (tax on purchase orders is not simulated, so ``taxTotal`` is 0).
 Lines are addressed by ``lineNumber`` in writes and read back as ``lineNbr``. Checks: supplier
 usable, currency known, and on lines an active account, valid segment values and a project
-visible in purchase orders. Each write raises a Purchase Order Changed notification.
+visible in purchase orders, with an active task of it (see ``coding``). Each write raises a
+Purchase Order Changed notification.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ml_connector.sandbox.visma.coding import (
     check_account,
     check_currency,
     check_project,
+    check_project_tasks,
     check_segments,
     check_supplier,
 )
@@ -40,7 +42,7 @@ from ml_connector.sandbox.visma.responses import (
 )
 from ml_connector.sandbox.visma.routing import ApiRequest, Router
 from ml_connector.sandbox.visma.state import CompanyState, PurchaseOrder, PurchaseOrderLine
-from ml_connector.sandbox.visma.views import account_ref, project_ref, subaccount_ref
+from ml_connector.sandbox.visma.views import account_ref, project_ref, subaccount_ref, task_ref
 from ml_connector.sandbox.visma.wrappers import PURCHASE_ORDER_WRITE, unwrap
 
 __all__ = ["purchase_order_dto", "receive_order", "register"]
@@ -115,7 +117,7 @@ def _line_dto(
     if line.project is not None:
         dto["project"] = project_ref(company, line.project)
     if line.project_task is not None:
-        dto["projectTask"] = {"id": line.project_task, "description": line.project_task}
+        dto["projectTask"] = task_ref(company, line.project, line.project_task)
     if line.inventory is not None:
         dto["inventory"] = {"number": line.inventory, "description": line.inventory}
     optional = {
@@ -143,6 +145,7 @@ def _apply_lines(
         ),
         creating=False,
     )
+    check_project_tasks(company, lines, "PO")
 
 
 def _fill_line(

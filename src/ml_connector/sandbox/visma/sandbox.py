@@ -55,6 +55,7 @@ from ml_connector.sandbox.visma.state import (
     CompanyState,
     Period,
     Project,
+    ProjectTask,
     SegmentValue,
 )
 from ml_connector.sandbox.visma.views import supplier_dto
@@ -88,8 +89,12 @@ class VismaSandbox:
         max_page_size: int = 1000,
         webhook_max_attempts: int = 10,
         webhook_retry_base_s: float = 1.0,
+        require_project_task: bool = True,
     ) -> None:
         self.clock = clock
+        # Visma's documented rule: a project line names a project task. False is the invented
+        # convenience of accepting project lines without one (see docs/sandbox/visma.md).
+        self.require_project_task = require_project_task
         self.company_id = company_id
         self.tenant_id = tenant_id
         self._dataset = dataset or empty_dataset()
@@ -98,7 +103,11 @@ class VismaSandbox:
         self.tokens.add_tenant(tenant_id, company_id)
         self.companies: dict[str, CompanyState] = {
             company_id: company_from_dataset(
-                self._dataset, company_id=company_id, tenant_id=tenant_id, clock=clock
+                self._dataset,
+                company_id=company_id,
+                tenant_id=tenant_id,
+                clock=clock,
+                require_project_task=require_project_task,
             )
         }
         self.limiter = FixedWindowLimiter(rate_limit_per_hour, clock=clock)
@@ -180,6 +189,7 @@ class VismaSandbox:
                 company_id=self.company_id,
                 tenant_id=self.tenant_id,
                 clock=self.clock,
+                require_project_task=self.require_project_task,
             )
         self.journal.clear()
         self.faults.clear()
@@ -279,6 +289,36 @@ class VismaSandbox:
                 project.visible_in_ap = visible_in_ap
             if visible_in_po is not None:
                 project.visible_in_po = visible_in_po
+            company.touch(project)
+            self.events.publish(
+                company, "Project", "Changed", project_id, f"v1/project/{project_id}"
+            )
+
+    def set_project_task(
+        self,
+        project_id: str,
+        task_id: str,
+        description: str | None = None,
+        *,
+        status: str | None = None,
+        visible_in_ap: bool | None = None,
+        visible_in_po: bool | None = None,
+    ) -> None:
+        """Add or change a task of an existing project (a Project Changed notification)."""
+        company = self.state
+        with company.lock:
+            project = company.projects[project_id]
+            task = project.tasks.get(task_id)
+            if task is None:
+                task = project.tasks[task_id] = ProjectTask(task_id, description or task_id)
+            if description is not None:
+                task.description = description
+            if status is not None:
+                task.status = status
+            if visible_in_ap is not None:
+                task.visible_in_ap = visible_in_ap
+            if visible_in_po is not None:
+                task.visible_in_po = visible_in_po
             company.touch(project)
             self.events.publish(
                 company, "Project", "Changed", project_id, f"v1/project/{project_id}"

@@ -4,7 +4,8 @@ What the Visma side of a dataset becomes:
 - accounts (with their default VAT id, shown as ``taxCategory``), VAT codes with rates, financial
   periods with the supplier-ledger closed flag, currencies (the base currency always included);
 - the SUBACCOUNT dimension: segment 1 = cost centre, segment 2 = department, each with values;
-- projects, plus the non-project ``X`` when the dataset lacks it (Visma always has it);
+- projects with their tasks, plus the non-project ``X`` (no tasks) when the dataset lacks it
+  (Visma always has it);
 - existing suppliers; auto-numbering of new suppliers continues after the highest numeric one.
 """
 
@@ -18,6 +19,7 @@ from ml_connector.sandbox.visma.state import (
     CompanyState,
     Period,
     Project,
+    ProjectTask,
     Segment,
     SegmentValue,
     Supplier,
@@ -40,7 +42,12 @@ _CURRENCY_NAMES = {
 
 
 def company_from_dataset(
-    dataset: Dataset, *, company_id: str, tenant_id: str, clock: Callable[[], float]
+    dataset: Dataset,
+    *,
+    company_id: str,
+    tenant_id: str,
+    clock: Callable[[], float],
+    require_project_task: bool = True,
 ) -> CompanyState:
     """A fresh ``CompanyState`` holding the Visma half of ``dataset``."""
     company = CompanyState(
@@ -49,11 +56,14 @@ def company_from_dataset(
         name=dataset.company_name,
         base_currency=dataset.base_currency,
         clock=clock,
+        require_project_task=require_project_task,
     )
     for currency in (dataset.base_currency, *dataset.currencies):
         company.currencies[currency] = _CURRENCY_NAMES.get(currency, currency)
     for seed_vat in dataset.vat_codes:
-        vat = VatCode(seed_vat.vat_id, seed_vat.description, seed_vat.rate)
+        vat = VatCode(
+            seed_vat.vat_id, seed_vat.description, seed_vat.rate, seed_vat.not_valid_after
+        )
         company.touch(vat)
         company.vat_codes[vat.vat_id] = vat
     for seed_account in dataset.accounts:
@@ -85,6 +95,16 @@ def company_from_dataset(
             status=seed_project.status,
             visible_in_ap=seed_project.visible_in_ap,
             non_project=seed_project.project_id == NON_PROJECT_ID,
+            tasks={
+                task.task_id: ProjectTask(
+                    task.task_id,
+                    task.description,
+                    task.status,
+                    task.visible_in_ap,
+                    task.visible_in_po,
+                )
+                for task in seed_project.tasks
+            },
         )
         company.touch(project)
         company.projects[project.project_id] = project

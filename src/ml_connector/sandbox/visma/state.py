@@ -24,6 +24,7 @@ __all__ = [
     "PaymentApplication",
     "Period",
     "Project",
+    "ProjectTask",
     "PurchaseOrder",
     "PurchaseOrderLine",
     "Segment",
@@ -105,6 +106,17 @@ class Subaccount:
 
 
 @dataclass
+class ProjectTask:
+    """A task of a project; ``status`` Planned | Active | Cancelled | Completed."""
+
+    task_id: str
+    description: str
+    status: str = "Active"
+    visible_in_ap: bool = True
+    visible_in_po: bool = True
+
+
+@dataclass
 class Project:
     internal_id: int
     project_id: str
@@ -113,6 +125,7 @@ class Project:
     visible_in_ap: bool = True
     visible_in_po: bool = True
     non_project: bool = False
+    tasks: dict[str, ProjectTask] = field(default_factory=dict)  # by task id, in seed order
     public_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     version: int = 0
     last_modified: datetime = datetime.min
@@ -123,6 +136,7 @@ class VatCode:
     vat_id: str
     description: str
     rate: Decimal
+    not_valid_after: date | None = None
     version: int = 0
     last_modified: datetime = datetime.min
 
@@ -346,6 +360,9 @@ class CompanyState:
     purchase_orders: dict[str, PurchaseOrder] = field(default_factory=dict)
     supplier_payments: dict[str, SupplierPayment] = field(default_factory=dict)
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
+    # Project lines must name a project task (Visma's documented rule); False is the invented
+    # convenience of accepting them without one.
+    require_project_task: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _row_version: int = 0
     _internal_id: int = 1000

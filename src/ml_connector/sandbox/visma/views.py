@@ -16,6 +16,7 @@ from ml_connector.sandbox.visma.state import (
     CompanyState,
     Period,
     Project,
+    ProjectTask,
     Segment,
     SegmentValue,
     Subaccount,
@@ -35,6 +36,8 @@ __all__ = [
     "subaccount_dto",
     "subaccount_ref",
     "supplier_dto",
+    "task_dto",
+    "task_ref",
     "vat_dto",
 ]
 
@@ -141,10 +144,35 @@ def project_ref(company: CompanyState, project_id: str) -> dict[str, Any]:
     return {"id": project_id, "description": project.description if project else ""}
 
 
-def project_dto(project: Project) -> dict[str, Any]:
+def task_ref(company: CompanyState, project_id: str | None, task_id: str) -> dict[str, Any]:
+    """``projectTask{id, description}`` on a document line."""
+    project = company.projects.get(project_id or "")
+    task = project.tasks.get(task_id) if project is not None else None
+    return {"id": task_id, "description": task.description if task else task_id}
+
+
+def _visibility(visible_in_ap: bool, visible_in_po: bool) -> dict[str, bool]:
     visibility = {f"visibleIn{flag}": True for flag in _VISIBILITY_FLAGS}
-    visibility["visibleInAp"] = project.visible_in_ap
-    visibility["visibleInPo"] = project.visible_in_po
+    visibility["visibleInAp"] = visible_in_ap
+    visibility["visibleInPo"] = visible_in_po
+    return visibility
+
+
+def task_dto(task: ProjectTask) -> dict[str, Any]:
+    """``TaskDto``, as embedded in ``ProjectDto.tasks``."""
+    return {
+        "taskId": task.task_id,
+        "description": task.description,
+        "status": task.status,
+        "restrictEmployees": False,
+        "visibility": _visibility(task.visible_in_ap, task.visible_in_po),
+        "employees": [],
+        "attributes": [],
+    }
+
+
+def project_dto(project: Project) -> dict[str, Any]:
+    visibility = _visibility(project.visible_in_ap, project.visible_in_po)
     return {
         "internalID": project.internal_id,
         "projectID": project.project_id,
@@ -157,12 +185,21 @@ def project_dto(project: Project) -> dict[str, Any]:
         "autoAllocate": False,
         "automaticReleaseAr": False,
         "lastModifiedDateTime": project.last_modified,
+        "tasks": [task_dto(task) for task in project.tasks.values()],
         "publicId": project.public_id,
         "systemTemplate": False,
     }
 
 
 def vat_dto(vat: VatCode) -> dict[str, Any]:
+    dto = _vat_fields(vat)
+    if vat.not_valid_after is not None:
+        last = vat.not_valid_after
+        dto["notValidAfter"] = datetime(last.year, last.month, last.day)
+    return dto
+
+
+def _vat_fields(vat: VatCode) -> dict[str, Any]:
     return {
         "vatId": vat.vat_id,
         "description": vat.description,
