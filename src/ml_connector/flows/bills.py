@@ -3,7 +3,8 @@
 One call of ``sync_bill`` is one unit of work for one Ramp bill:
 
 1. decide: archived, not ready, or to be written;
-2. ensure the supplier (F2), resolve the coding, run the pre-flight checks (no call on failure);
+2. resolve the coding (a selection on a field no binding covers stops the bill here, before any
+   write), ensure the supplier (F2), run the pre-flight checks (no call on failure);
 3. write: the link row decides between create, update and nothing-changed:
    - no link: claim it (state ``attempted``), POST the invoice, confirm the link;
    - ``attempted`` without a Visma id (a crash or an ambiguous answer last time): look the
@@ -186,17 +187,17 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
 
     orders = [v for (kind, _), v in links.items() if kind == LinkKind.PURCHASE_ORDER]
     match = await _order_match(ctx, bill, orders)  # before any write: it may stop the bill
-    supplier = linked_supplier(vendor_link) or await ensure_supplier(
-        ctx, bill.vendor.id, bill.amount.currency_code
-    )
     coded, bill_level = bill_coding(bill)
-    lines = resolve_lines(
+    lines = resolve_lines(  # before any write too: unbound or unmapped coding stops the bill
         coded,
         bill_level,
         ctx.rules,
         currency=bill.amount.currency_code,
         total_minor=bill.amount.amount,
         entity_id=bill.entity_id,
+    )
+    supplier = linked_supplier(vendor_link) or await ensure_supplier(
+        ctx, bill.vendor.id, bill.amount.currency_code
     )
     invoice = build_invoice(bill, supplier.number, lines, ctx)
     if match is not None:
@@ -210,10 +211,15 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     )
     payload = payload_of(invoice)
     digest = payload_hash(payload)
-    # The mapping table version that resolved this coding (None: no table saved yet).
+    # The mapping table and field binding versions that resolved this coding (None: none saved).
     ctx.note(
         AuditKind.MAPPED_PAYLOAD,
-        {"payload": payload, "hash": digest, "mapping_version": ctx.rules.mapping_version},
+        {
+            "payload": payload,
+            "hash": digest,
+            "mapping_version": ctx.rules.mapping_version,
+            "binding_version": ctx.rules.binding_version,
+        },
     )
 
     if link is not None and link.visma_id:

@@ -1,10 +1,10 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups) over one
-:class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
-returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
-as StoreError.
+webhook inbox, mapping and field binding versions, the chart map, users, stats, cross-process
+wake-ups) over one :class:`~ml_connector.store.engine.Database`. Every method is its own short
+transaction and returns frozen records; SQLAlchemy objects never leave the store, and database
+errors leave it as StoreError.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from ml_connector.store import migrations
 from ml_connector.store.alerts import AlertRepository
 from ml_connector.store.audit import AuditRepository
+from ml_connector.store.bindings import BindingRepository
 from ml_connector.store.chart import ChartRepository
 from ml_connector.store.connections import ConnectionRepository
 from ml_connector.store.cursors import CursorRepository
@@ -37,6 +38,7 @@ class Store(
     CursorRepository,
     InboxRepository,
     MappingRepository,
+    BindingRepository,
     ChartRepository,
     UserRepository,
     StatsRepository,
