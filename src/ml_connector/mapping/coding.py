@@ -51,6 +51,14 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ml_connector.errors import MappingError, NeedsAttention
+from ml_connector.mapping.coding_checks import (
+    GL_TYPE,
+    LineView,
+    SlotValue,
+    check_bound,
+    check_held,
+    check_mapped,
+)
 from ml_connector.mapping.money import to_decimal
 from ml_connector.mapping.table import (
     RESERVED_SOURCES,
@@ -64,8 +72,6 @@ from ml_connector.mapping.table import (
 )
 
 __all__ = ["CodedLine", "CodingRules", "ResolvedLine", "Selection", "resolve_lines"]
-
-GL_TYPE = "GL_ACCOUNT"
 
 
 @dataclass(frozen=True)
@@ -176,45 +182,6 @@ def _best(rules: Iterable[MappingRule]) -> str | None:
     return None if chosen is None else chosen.visma_value
 
 
-# The resolution steps of the module docstring, numbered as ``_Resolver.resolve`` counts them:
-# 1-4 line and bill coding, 5-6 fallback rows, 7 and later Visma-side defaults.
-_FIRST_DEFAULT_STEP = 7
-# Ramp category types that say which slot a value is for (segments: any SUBACCOUNT segment).
-_KIND_OF_TYPE = {"COST_CENTER": "segment", "PROJECT": "project", "TAX_CODE": "vat"}
-_KIND_WORDS = {"segment": "cost centre", "project": "project", "vat": "VAT code"}
-_BIND_HINT = "segment:N|project|task|vat|account"
-
-
-@dataclass(frozen=True)
-class _Line:
-    """What one line's resolution may look at."""
-
-    number: int
-    memo: str
-    own: Sequence[Selection]
-    bill: Sequence[Selection]
-    entity_id: str | None
-
-    @property
-    def title(self) -> str:
-        return f"Line {self.number} ({self.memo or 'no description'})"
-
-    def sources(self) -> tuple[tuple[str, Sequence[Selection]], ...]:
-        return (("", self.own), (" (bill-level coding)", self.bill))
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """One resolved slot: its value and the step that gave it (0: none did)."""
-
-    value: str | None
-    step: int
-
-    @property
-    def from_default(self) -> bool:
-        return self.value is None or self.step >= _FIRST_DEFAULT_STEP
-
-
 class _Resolver:
     """Applies the precedence in the module docstring to one slot of one line."""
 
@@ -223,7 +190,6 @@ class _Resolver:
         self.by_slot: dict[str, list[MappingRule]] = {}
         for rule in rules.table.rules:
             self.by_slot.setdefault(rule.target_key, []).append(rule)
-        self.table_sources = frozenset(rule.source for rule in rules.table.rules)
 
     def _selected(
         self, slot: str, selections: Sequence[Selection], *, fallback: bool
@@ -257,12 +223,12 @@ class _Resolver:
     def resolve(
         self,
         slot: str,
-        line: _Line,
+        line: LineView,
         *,
         account: str | None = None,
         per_account: Mapping[str, str] | None = None,
         default: str | None = None,
-    ) -> _Slot:
+    ) -> SlotValue:
         passthrough = self._passthrough(slot)
         steps: tuple[Callable[[], str | None], ...] = (
             lambda: self._selected(slot, line.own, fallback=False),
@@ -280,85 +246,16 @@ class _Resolver:
         for number, step in enumerate(steps, start=1):
             value = step()
             if value is not None:
-                return _Slot(value, number)
-        return _Slot(None, 0)
-
-    def check_mapped(self, line: _Line) -> None:
-        """Refuse a selection of a mapped field whose value no mapping row covers."""
-        rules = self.rules
-        mapped = rules.table.mapped_fields - rules.passthrough_fields
-        if not mapped:
-            return
-        for where, selections in line.sources():
-            for sel in selections:
-                if sel.field not in mapped or sel.type == GL_TYPE:
-                    continue
-                if any(
-                    r.matches(sel.field, sel.value) and not r.is_fallback for r in rules.table.rules
-                ):
-                    continue
-                raise MappingError(
-                    f"{line.title}{where}: Ramp {sel.field} {sel.value_label} is not mapped to "
-                    "anything in Visma",
-                    hint=f"Add a mapping for {sel.field}={sel.value} (ml-connector mappings "
-                    f"set), or a '*' row for {sel.field} to give that field a default.",
-                    code="unmapped_value",
-                )
-
-    def check_bound(self, line: _Line) -> None:
-        """Refuse a selection of a field that is neither bound, ignored nor in the table."""
-        rules = self.rules
-        known = rules.passthrough_fields | rules.ignored_fields | self.table_sources
-        for where, selections in line.sources():
-            for sel in selections:
-                if sel.field in known or sel.type == GL_TYPE:
-                    continue
-                name = rules.connection_name or "NAME"
-                raise MappingError(
-                    f"{line.title}{where}: Ramp's field {sel.field_label} holds "
-                    f"{sel.value_label}, but the connector does not know where that field "
-                    "belongs in Visma, so the invoice was not created",
-                    hint=f"Tell the connector once, then retry the bill: ml-connector mappings "
-                    f"bind {name} {sel.field} --to {_BIND_HINT} (or --to ignore if Visma does "
-                    f"not need it). ml-connector mappings fields {name} shows every field.",
-                    code="unbound_field",
-                )
-
-    def _unused(self, sel: Selection) -> bool:
-        """A selection whose value reaches no slot: not bound, not ignored, matched by no row."""
-        rules = self.rules
-        if sel.field in rules.passthrough_fields or sel.field in rules.ignored_fields:
-            return False
-        return not any(r.matches(sel.field, sel.value) for r in rules.table.rules)
-
-    def check_held(self, line: _Line, kind: str, slots: Sequence[_Slot]) -> None:
-        """Refuse a default for ``kind`` when the line or bill holds an unused Ramp value of it."""
-        if slots and not any(slot.from_default for slot in slots):
-            return  # the slot took Ramp's coding (no slot at all: the value goes nowhere)
-        for where, selections in line.sources():
-            for sel in selections:
-                if _KIND_OF_TYPE.get(sel.type) != kind or not self._unused(sel):
-                    continue
-                taken = next((s.value for s in slots if s.from_default and s.value), None)
-                instead = f"{taken}, a default," if taken else "nothing"
-                words = _KIND_WORDS[kind]
-                name = self.rules.connection_name or "NAME"
-                raise MappingError(
-                    f"{line.title}{where}: Ramp holds the {words} {sel.value_label} in "
-                    f"{sel.field_label}, but the invoice would take {instead} instead",
-                    hint=f"Use Ramp's value: bind the field (ml-connector mappings bind {name} "
-                    f"{sel.field} --to {'segment:N' if kind == 'segment' else kind}) or map its "
-                    f"values (ml-connector mappings set {name} {sel.field} …), then retry.",
-                    code="ramp_value_unused",
-                )
+                return SlotValue(value, number)
+        return SlotValue(None, 0)
 
     def line(
-        self, line: _Line
+        self, line: LineView
     ) -> tuple[str | None, tuple[tuple[int, str], ...], str | None, str | None]:
         """(account, segments, project, VAT code) of one line."""
         rules = self.rules
-        self.check_bound(line)
-        self.check_mapped(line)
+        check_bound(rules, line)
+        check_mapped(rules, line)
         account = self.resolve(Target.ACCOUNT.value, line, default=rules.default_account).value
         segment_ids = (
             set(rules.segment_fields.values())
@@ -381,9 +278,9 @@ class _Resolver:
             per_account=rules.vat_by_account,
             default=rules.default_vat,
         )
-        self.check_held(line, "segment", list(segment_slots.values()))
-        self.check_held(line, "project", [project])
-        self.check_held(line, "vat", [vat])
+        check_held(rules, line, "segment", list(segment_slots.values()))
+        check_held(rules, line, "project", [project])
+        check_held(rules, line, "vat", [vat])
         segments = tuple((sid, s.value) for sid, s in segment_slots.items() if s.value is not None)
         return account, segments, project.value, vat.value
 
@@ -415,7 +312,7 @@ def resolve_lines(
     resolver = _Resolver(rules)
     resolved = []
     for number, line in enumerate(lines, start=1):
-        view = _Line(number, line.memo, line.selections, bill_selections, entity_id)
+        view = LineView(number, line.memo, line.selections, bill_selections, entity_id)
         account, segments, project, vat = resolver.line(view)
         if account is None:
             raise MappingError(
