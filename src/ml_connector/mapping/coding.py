@@ -39,6 +39,8 @@ the bill before anything is written:
 - a selection (on the line or the bill) of a field that is neither bound, ignored nor named by
   the table: an undecided or unknown field (``unbound_field``); the message names the field and
   the value and says how to bind it;
+- two bound fields on the line (or on the bill) that give one slot different values
+  (``conflicting_coding``): which one is right is for a person to say;
 - a cost centre, project or VAT code taken from a default (steps 6 to 9) while the line or the
   bill holds a Ramp value of that kind (``COST_CENTER``, ``PROJECT``, ``TAX_CODE``) that no
   binding or row used (``ramp_value_unused``): Ramp's value wins, or the bill stops.
@@ -55,6 +57,7 @@ from ml_connector.mapping.coding_checks import (
     GL_TYPE,
     LineView,
     SlotValue,
+    check_agree,
     check_bound,
     check_held,
     check_mapped,
@@ -207,8 +210,11 @@ class _Resolver:
             return None
         return _best(r for r in self.by_slot.get(slot, ()) if r.matches(source, value))
 
-    def _passthrough(self, slot: str) -> Callable[[Sequence[Selection]], str | None]:
-        """The first selection of a field bound to ``slot`` (any GL_ACCOUNT one, for accounts)."""
+    def _passthrough(
+        self, slot: str, line: LineView, selections: Sequence[Selection], where: str
+    ) -> str | None:
+        """The value of the fields bound to ``slot`` (any GL_ACCOUNT one, for accounts);
+        two bound fields that disagree stop the bill (``check_agree``)."""
         rules = self.rules
         fields = rules.fields_for(slot)
         ignored = rules.ignored_fields
@@ -218,7 +224,9 @@ class _Resolver:
                 return sel.field not in ignored
             return sel.field in fields
 
-        return lambda sels: next((rules.visma_value(s) for s in sels if accept(s)), None)
+        chosen = [(sel, rules.visma_value(sel)) for sel in selections if accept(sel)]
+        check_agree(rules, line, slot, chosen, where)
+        return chosen[0][1] if chosen else None
 
     def resolve(
         self,
@@ -229,12 +237,12 @@ class _Resolver:
         per_account: Mapping[str, str] | None = None,
         default: str | None = None,
     ) -> SlotValue:
-        passthrough = self._passthrough(slot)
+        own, bill = line.sources()
         steps: tuple[Callable[[], str | None], ...] = (
             lambda: self._selected(slot, line.own, fallback=False),
-            lambda: passthrough(line.own),
+            lambda: self._passthrough(slot, line, own[1], own[0]),
             lambda: self._selected(slot, line.bill, fallback=False),
-            lambda: passthrough(line.bill),
+            lambda: self._passthrough(slot, line, bill[1], bill[0]),
             lambda: self._selected(slot, line.own, fallback=True),
             lambda: self._selected(slot, line.bill, fallback=True),
             lambda: self._keyed(slot, SOURCE_ENTITY, line.entity_id),

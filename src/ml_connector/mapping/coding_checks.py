@@ -6,6 +6,7 @@
 - ``check_bound``: a selection of a field no binding, ignore or table row covers
   (``unbound_field``), with the ``mappings bind`` command that settles it;
 - ``check_mapped``: a value of a mapped field that no row covers (``unmapped_value``);
+- ``check_agree``: two bound fields that give one slot different values (``conflicting_coding``);
 - ``check_held``: a cost centre, project or VAT code taken from a default while the line or bill
   holds an unused Ramp value of that kind (``ramp_value_unused``).
 """
@@ -26,6 +27,7 @@ __all__ = [
     "GL_TYPE",
     "LineView",
     "SlotValue",
+    "check_agree",
     "check_bound",
     "check_held",
     "check_mapped",
@@ -111,6 +113,34 @@ def check_bound(rules: CodingRules, line: LineView) -> None:
                 f"not need it). ml-connector mappings fields {name} shows every field.",
                 code="unbound_field",
             )
+
+
+def _slot_words(slot: str) -> str:
+    if slot.startswith("segment:"):
+        return f"segment {slot.partition(':')[2]}"
+    return {"account": "GL account", "task": "project task", "vat": "VAT code"}.get(slot, slot)
+
+
+def check_agree(
+    rules: CodingRules,
+    line: LineView,
+    slot: str,
+    chosen: Sequence[tuple[Selection, str]],
+    where: str,
+) -> None:
+    """Refuse two bound fields that give one slot different values: never pick one silently."""
+    values = {value for _, value in chosen}
+    if len(values) < 2:
+        return
+    (first, one), (second, other) = chosen[0], next(c for c in chosen if c[1] != chosen[0][1])
+    name = rules.connection_name or "NAME"
+    raise MappingError(
+        f"{line.title}{where}: Ramp's fields {first.field_label} and {second.field_label} both "
+        f"give the {_slot_words(slot)}, as {one!r} and {other!r}",
+        hint="Correct the coding in Ramp so they agree, or bind one of the fields to something "
+        f"else (ml-connector mappings bind {name} {second.field} --to …), then retry.",
+        code="conflicting_coding",
+    )
 
 
 def _unused(rules: CodingRules, sel: Selection) -> bool:

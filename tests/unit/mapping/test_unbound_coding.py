@@ -137,3 +137,17 @@ def test_a_cost_centre_held_but_unused_stops_the_bill() -> None:
         _one(_rules(table=table), (GL, held))
     assert info.value.code == "ramp_value_unused"
     assert "cost centre 'Ops' (Operations)" in info.value.message
+
+
+def test_two_bound_fields_that_disagree_stop_the_bill() -> None:
+    """The customer's project field and the chart push's both on a line, with different
+    projects: which is right is for a person to say; when they agree, it syncs."""
+    push_project = Selection("project", "P1002", "PROJECT", "DNB", "Project")
+    with pytest.raises(MappingError) as info:
+        _one(_rules(*BOUND), (GL, PRJ, push_project))
+    error = info.value
+    assert error.code == "conflicting_coding"
+    assert "'Prosjekt' (dim_prj)" in error.message
+    assert "'P1001' and 'P1002'" in error.message
+    agreeing = Selection("project", "P1001", "PROJECT", "Equinor", "Project")
+    assert _one(_rules(*BOUND), (GL, PRJ, agreeing)).project == "P1001"
