@@ -41,7 +41,8 @@ async def test_every_save_is_a_new_numbered_version(scratch: ScratchDatabase) ->
         cid, _doc("segment:2"), base=1, author="kari", now=T0 + timedelta(minutes=1)
     )
     elsewhere = await store.save_binding_version(other, _doc("vat"), base=None)
-    assert second is not None and elsewhere is not None
+    assert second is not None
+    assert elsewhere is not None
     assert (first.version, second.version, elsewhere.version) == (1, 2, 1)
     current = await store.current_bindings(cid)
     assert current is not None

@@ -1,11 +1,12 @@
 """Read what Ramp and Visma show of the accounting fields, for binding them. Reads only.
 
-From Ramp (when it has an active accounting connection): every accounting field (``/accounting/fields``) with its options
-(``/accounting/field-options``), the GL accounts (``/accounting/accounts``, whose
-``gl_account_category_info`` names the GL field bills use), and the selections on recent bills:
-at most ``BILL_SAMPLE`` bills created in the last ``BILL_WINDOW_DAYS`` days. Bills are where the
-category types show (``category_info.type``), and where a field Ramp does not list (a direct
-connection's, or one since deleted) still appears. From Visma: the connection's master data (the
+From Ramp (its chart only when it has an active accounting connection): every accounting field
+(``/accounting/fields``) with its options (``/accounting/field-options``), the GL accounts
+(``/accounting/accounts``, whose ``gl_account_category_info`` names the GL field bills use), and
+the selections on recent bills: at most ``BILL_SAMPLE`` bills created in the last
+``BILL_WINDOW_DAYS`` days. Bills are where the category types show (``category_info.type``),
+and where a field Ramp does not list (a direct connection's, or one since deleted) still
+appears. From Visma: the connection's master data (the
 accounts, each SUBACCOUNT segment's values, the projects, the VAT codes).
 
 ``RampFields`` also keeps each option's display value, which the mapping catalog stores.
