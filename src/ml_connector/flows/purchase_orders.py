@@ -48,7 +48,7 @@ from ml_connector.flows.po_plan import (
     selections,
 )
 from ml_connector.flows.suppliers import ensure_supplier
-from ml_connector.mapping.coding import CodedLine, resolve_lines
+from ml_connector.mapping.coding import CodedLine, ResolvedLine, resolve_lines
 from ml_connector.store import LinkKind
 
 __all__ = [
@@ -96,8 +96,9 @@ async def sync_purchase_order(
             hint="Choose the vendor on the purchase order in Ramp; it syncs on the next change.",
             code="po_without_vendor",
         )
+    lines = _lines(ctx, order)  # unbound or unmapped coding stops the order before any write
     supplier = await ensure_supplier(ctx, order.vendor_id, order.amount.currency_code)
-    plan = _plan(ctx, order, supplier.number, options)
+    plan = build_order(order, supplier.number, lines, options)
     check_order(plan, await ctx.master.get())
     payload = plan.payload()
     ctx.note(
@@ -111,10 +112,8 @@ async def sync_purchase_order(
     return replace(outcome, supplier_created=supplier.created, payload=payload)
 
 
-def _plan(
-    ctx: FlowContext, order: RampOrder, supplier: str, options: ProcurementOptions
-) -> OrderPlan:
-    currency = order.amount.currency_code
+def _lines(ctx: FlowContext, order: RampOrder) -> list[ResolvedLine]:
+    """The order's lines resolved through the connection's coding rules (no I/O)."""
     coded = [
         CodedLine(
             line.amount.amount,
@@ -128,11 +127,11 @@ def _plan(
         coded,
         selections(order.accounting_field_selections),
         ctx.rules,
-        currency=currency,
+        currency=order.amount.currency_code,
         total_minor=sum(line.amount_minor for line in coded),
         entity_id=order.entity_id,
     )
-    return build_order(order, supplier, lines[: len(order.line_items)], options)
+    return lines[: len(order.line_items)]
 
 
 def _link_data(order: RampOrder, plan: OrderPlan, numbers: Mapping[str, int]) -> dict[str, Any]:
