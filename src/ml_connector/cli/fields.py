@@ -42,14 +42,17 @@ def mappings_fields(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
             f"`ml-connector mappings pull {escape(name)}` to bind Ramp's fields."
         )
     else:
-        console.print(f"Field bindings version {shown['version']}, saved {shown['saved_at']}.")
+        saved = str(shown["saved_at"])[:16].replace("T", " ")
+        console.print(f"Field bindings version {shown['version']}, saved {saved} UTC.")
     table = Table("Ramp field", "name", "types on bills", "binding", "decided by", "evidence")
+    # "(implied)": not stored; the settings' (or the chart push's) field ids, which apply until
+    # a binding for the field is saved.
     for row in shown["fields"]:
         decided = row["decided_by"] or "-"
         if row["author"] and row["decided_by"] == "person":
             decided += f" ({row['author']}, {row['decided_at']})"
         if not row["stored"]:
-            decided += " (not stored)"
+            decided += " (implied)"
         cells = (
             row["field"],
             row["name"],
@@ -84,9 +87,13 @@ def mappings_bind(
         return binding, version.version
 
     binding, version = run_with_runtime(bind)
+    done = (
+        f"Ramp field {escape(binding.label)} is ignored from now on"
+        if binding.target == "ignore"
+        else f"Bound {escape(binding.label)} to {target_label(binding.target)}"
+    )
     console.print(
-        f"Bound {escape(binding.label)} to {target_label(binding.target)} "
-        f"(field bindings version {version}). Bills that waited for it sync on their next "
-        f"retry, or now: ml-connector replay {escape(name)} --status needs_attention",
+        f"{done} (field bindings version {version}). Bills that waited for it sync on their "
+        f"next retry, or now: ml-connector replay {escape(name)} --status needs_attention",
         highlight=False,
     )

@@ -221,7 +221,7 @@ def test_an_undecided_field_stops_only_its_bill_until_bound(served: Served) -> N
     writes_before = _visma_writes(served)
     bound = served.run("mappings", "bind", "acme", CAMPAIGN_FIELD, "--to", "ignore")
     assert bound.exit_code == 0, bound.output
-    assert "Bound 'Kampanje' (dim_kampanje) to ignored" in bound.stdout
+    assert "Ramp field 'Kampanje' (dim_kampanje) is ignored from now on" in bound.stdout
     fields = _bindings(served)
     assert (fields[CAMPAIGN_FIELD]["decided_by"], fields[CAMPAIGN_FIELD]["author"]) == (
         "person",
