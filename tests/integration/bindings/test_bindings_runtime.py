@@ -5,6 +5,7 @@ running context at once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,19 @@ async def test_hand_written_field_settings_still_work_without_bindings(tmp_path:
         assert stuck.error_code == "unbound_field"
     finally:
         await opened.runtime.close()
+
+
+async def test_a_bind_racing_discovery_is_never_lost(world: DemoWorld) -> None:
+    """A person's bind and a discovery that run at the same time: whichever saves first, the
+    person's binding is what stays, and no version number is shared or skipped."""
+    await pull(world.runtime, NAME)
+    for target in ("segment:2", "segment:1", "ignore"):
+        await asyncio.gather(
+            binding_ops.refresh(world.runtime, NAME, write=True),
+            binding_ops.bind_field(world.runtime, NAME, "dim_kst", target, author="kari"),
+            binding_ops.refresh(world.runtime, NAME, write=True),
+        )
+        kept = (await _fields(world))["dim_kst"]
+        assert (kept["target"], kept["decided_by"]) == (target, "person")
+    versions = await _versions(world)
+    assert versions == list(range(1, len(versions) + 1))
