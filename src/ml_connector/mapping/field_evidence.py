@@ -149,7 +149,8 @@ def _by_type(facts: FieldFacts, found: list[Overlap]) -> Decision | None:
     if len(strong) > 1:
         return Decision(None, "", f"bills show it as {' and '.join(strong)}")
     if facts.gl_category:
-        return Decision("account", "category type", "Ramp's GL account category", "id")
+        via = _via("account", found)
+        return Decision("account", "category type", "Ramp's GL account category", via)
     if strong and strong[0] in _BY_TYPE:
         target = _BY_TYPE[strong[0]]
         via = _via(target, found)

@@ -212,3 +212,13 @@ def test_a_name_never_binds_values_visma_does_not_hold(name: str, ids: set[str])
     name or otherwise."""
     decision = decide(FieldFacts("dim", name=name, option_ids=frozenset(ids)), VISMA)
     assert decision.target is None or not TARGET_VALUES.get(decision.target)
+
+
+def test_gl_accounts_with_internal_ids_bind_by_their_codes() -> None:
+    """A GL category whose account ids are internal (an earlier ERP's) and whose codes are the
+    account numbers sends the codes."""
+    facts = _facts(
+        "Category", "Konto", gl_category=True, ids={"514", "515"}, codes={"6800", "7140"}
+    )
+    decision = decide(facts, VISMA)
+    assert (decision.target, decision.via) == ("account", "code")
