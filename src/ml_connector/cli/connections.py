@@ -16,13 +16,17 @@ from ml_connector.cli._common import (
     run_with_runtime,
     styled,
 )
+from ml_connector.cli.mappings import print_undecided
+from ml_connector.errors import ConnectorError
 from ml_connector.runtime import admin
+from ml_connector.runtime.bindings import BindingReport, refresh
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import (
     DEFAULT_RAMP_BASE_URL,
     DEFAULT_VISMA_BASE_URL,
     DEFAULT_VISMA_TOKEN_URL,
 )
+from ml_connector.store import Connection
 
 
 @connection_app.command("add")
@@ -50,7 +54,12 @@ def connection_add(
     ] = None,
     default_project: Annotated[str | None, Opt(help='Project for uncoded lines, e.g. "X".')] = None,
 ) -> None:
-    """Add a connection; its credentials are encrypted at rest."""
+    """Add a connection; its credentials are encrypted at rest.
+
+    Then the connector reads Ramp's accounting fields and recent bills and binds each field to
+    its Visma target where the evidence settles it; undecided fields are listed with the command
+    that binds them.
+    """
     credentials = {
         "ramp_client_id": ramp_client_id,
         "ramp_client_secret": ramp_client_secret,
@@ -64,8 +73,9 @@ def connection_add(
         for k, v in {"default_vat": default_vat, "default_project": default_project}.items()
         if v
     }
-    connection = run_with_runtime(
-        lambda rt: admin.add_connection(
+
+    async def add(rt: Runtime) -> tuple[Connection, BindingReport | str]:
+        connection = await admin.add_connection(
             rt,
             name,
             credentials=credentials,
@@ -74,10 +84,25 @@ def connection_add(
             visma_token_url=visma_token_url,
             settings={"mapping": mapping},
         )
-    )
+        try:  # the connection stands even when the vendors cannot be read yet
+            return connection, await refresh(rt, name, write=True)
+        except ConnectorError as exc:
+            return connection, rt.redactor.scrub_text(str(exc))
+
+    connection, found = run_with_runtime(add)
     console.print(
         styled("Added connection [bold]{}[/bold] (id {}).", connection.name, connection.id)
     )
+    if isinstance(found, str):
+        console.print(
+            f"Ramp's accounting fields could not be read yet ({found}). Once "
+            f"`ml-connector ping {name}` passes, run `ml-connector mappings pull "
+            f"{name}` to bind them.",
+            highlight=False,
+        )
+        return
+    console.print(f"Field bindings: {found.summary()}.", highlight=False)
+    print_undecided(name, found.undecided)
 
 
 @connection_app.command("list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +20,11 @@ from ml_connector.cli._common import (
     run_with_runtime,
     write_export,
 )
+from ml_connector.mapping.bindings import TARGET_HELP, FieldBinding
 from ml_connector.mapping.table import MappingRule, Target
 from ml_connector.runtime import mappings as actions
 
-__all__ = ["mappings_app"]
+__all__ = ["mappings_app", "print_undecided"]
 
 mappings_app = typer.Typer(
     help="The mapping table: Ramp-side coding → Visma account, segments, project, task, VAT."
@@ -37,6 +39,21 @@ def _author() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return ""
+
+
+def print_undecided(name: str, undecided: Sequence[FieldBinding]) -> None:
+    """Name each undecided field, why, and the command that binds it."""
+    if not undecided:
+        return
+    console.print(
+        f"{len(undecided)} Ramp field(s) are undecided; bills coded to them will wait until you "
+        "bind them:"
+    )
+    for binding in undecided:
+        why = f": {binding.evidence}" if binding.evidence else ""
+        console.print(f"  {binding.label}{why}", highlight=False)
+        command = f"ml-connector mappings bind {name} {binding.field} --to <{TARGET_HELP}>"
+        console.print(f"    {command}", highlight=False)
 
 
 def _format(fmt: str | None, path: Path | None) -> str:
@@ -156,7 +173,8 @@ def mappings_export(
 
 @mappings_app.command("pull")
 def mappings_pull(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
-    """Refresh the known values from Ramp and Visma; list Ramp values nothing maps yet."""
+    """Bind Ramp's fields from the evidence, refresh the known values from Ramp and Visma, and
+    list the Ramp values nothing maps yet."""
     report = run_with_runtime(lambda rt: actions.pull(rt, name))
     if as_json:
         print_json(report.as_dict())
@@ -165,6 +183,15 @@ def mappings_pull(name: str, as_json: Annotated[bool, Opt("--json")] = False) ->
         f"Ramp: {report.ramp_fields} fields, {report.ramp_values} values. "
         f"Visma: {report.visma_values} usable values."
     )
+    if report.bindings is not None:
+        saved = "saved" if report.bindings.written else "unchanged"
+        version = report.bindings.version
+        console.print(
+            f"Field bindings: {report.bindings.summary()} (version {version}, {saved}).",
+            markup=False,
+            highlight=False,
+        )
+        print_undecided(name, report.bindings.undecided)
     if not report.unmapped:
         console.print("Every Ramp-originated value is mapped.")
     for field, values in report.unmapped.items():

@@ -3,9 +3,10 @@
 One call of ``sync_bill`` is one unit of work for one Ramp bill:
 
 1. decide: archived, not ready, or to be written;
-2. resolve the coding, settle each project line's task and check every coded value against
-   Visma's master data; then ensure the supplier (F2) and run the document-level pre-flight
-   checks (a failure at either point writes nothing: coding is checked before the supplier);
+2. resolve the coding (a selection on a field no binding covers stops the bill here), settle
+   each project line's task and check every coded value against Visma's master data; then
+   ensure the supplier (F2) and run the document-level pre-flight checks (a failure at either
+   point writes nothing: coding is checked before the supplier);
 3. write: the link row decides between create, update and nothing-changed:
    - no link: claim it (state ``attempted``), POST the invoice, confirm the link;
    - ``attempted`` without a Visma id (a crash or an ambiguous answer last time): look the
@@ -226,10 +227,15 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     )
     payload = payload_of(invoice)
     digest = payload_hash(payload)
-    # The mapping table version that resolved this coding (None: no table saved yet).
+    # The mapping table and field binding versions that resolved this coding (None: none saved).
     ctx.note(
         AuditKind.MAPPED_PAYLOAD,
-        {"payload": payload, "hash": digest, "mapping_version": ctx.rules.mapping_version},
+        {
+            "payload": payload,
+            "hash": digest,
+            "mapping_version": ctx.rules.mapping_version,
+            "binding_version": ctx.rules.binding_version,
+        },
     )
 
     if link is not None and link.visma_id:

@@ -2,29 +2,38 @@
 
 The mapping layer knows nothing about Ramp's JSON; this module is the one place that turns a
 ``Bill`` (lines, inventory lines, accounting field selections) into ``CodedLine`` and
-``Selection`` values, and decides whether a bill is a vendor credit.
+``Selection`` values (keyed by the field's ERP id, as field bindings are), and decides whether a
+bill is a vendor credit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ml_connector.clients.ramp_models import AccountingFieldSelection, Bill
+from ml_connector.clients.ramp_models import AccountingFieldSelection, Bill, CategoryInfo
 from ml_connector.mapping.coding import CodedLine, Selection
 
-__all__ = ["CREDIT_MEMO_PREFIX", "bill_coding", "is_credit"]
+__all__ = ["CREDIT_MEMO_PREFIX", "bill_coding", "field_key", "is_credit", "selections"]
 
 # How a vendor credit is marked on a Ramp bill (the sandbox follows the same convention).
 CREDIT_MEMO_PREFIX = "[CREDIT]"
 
 
-def _selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...]:
+def field_key(category: CategoryInfo) -> str:
+    """The key a field's binding is stored under: its ERP id, else ``ramp:<Ramp id>``."""
+    return category.external_id or f"ramp:{category.id}"
+
+
+def selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...]:
+    """Ramp accounting field selections as the mapping layer's ``Selection`` values."""
     return tuple(
         Selection(
-            field=sel.category_info.external_id or "",
+            field=field_key(sel.category_info),
             value=sel.external_id,
             type=sel.category_info.type or "OTHER",
             name=sel.name or "",
+            field_name=sel.category_info.name or "",
+            code=sel.external_code or None,
         )
         for sel in raw
     )
@@ -41,18 +50,16 @@ def is_credit(bill: Bill) -> bool:
 def bill_coding(bill: Bill) -> tuple[list[CodedLine], tuple[Selection, ...]]:
     """The bill's lines (amounts as signed minor units) and its bill-level selections."""
     lines = [
-        CodedLine(
-            line.amount.amount, line.memo or "", _selections(line.accounting_field_selections)
-        )
+        CodedLine(line.amount.amount, line.memo or "", selections(line.accounting_field_selections))
         for line in bill.line_items
     ]
     lines += [
         CodedLine(
             line.amount.amount,
             line.memo or "",
-            _selections(line.accounting_field_selections),
+            selections(line.accounting_field_selections),
             quantity=line.unit_quantity or 1,
         )
         for line in bill.inventory_line_items
     ]
-    return lines, _selections(bill.accounting_field_selections)
+    return lines, selections(bill.accounting_field_selections)

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ml_connector.clients.ramp_models import AccountingFieldSelection
 from ml_connector.clients.ramp_models import PurchaseOrder as RampOrder
 from ml_connector.clients.visma_models import (
     PurchaseOrder,
@@ -32,7 +31,8 @@ from ml_connector.clients.visma_models import (
     PurchaseOrderWrite,
 )
 from ml_connector.errors import MappingError, NeedsAttention
-from ml_connector.mapping.coding import ResolvedLine, Selection
+from ml_connector.flows.coding import selections
+from ml_connector.mapping.coding import ResolvedLine
 from ml_connector.mapping.money import to_decimal
 from ml_connector.mapping.preflight import NON_PROJECT, MasterData, check_project_task
 
@@ -121,19 +121,6 @@ def order_digest(order: RampOrder) -> str:
     """A digest of what the flow reads from a Ramp order; bill matches do not change it."""
     billing = {"bill_ids", "spend_total_amount", "billing_status"}
     return _digest(order.model_dump(mode="json", exclude=billing))
-
-
-def selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...]:
-    """Ramp accounting field selections as the mapping layer's ``Selection`` values."""
-    return tuple(
-        Selection(
-            field=sel.category_info.external_id or "",
-            value=sel.external_id,
-            type=sel.category_info.type or "OTHER",
-            name=sel.name or "",
-        )
-        for sel in raw
-    )
 
 
 def _day(value: datetime | date | None) -> date | None:

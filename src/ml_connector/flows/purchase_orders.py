@@ -117,7 +117,6 @@ async def sync_purchase_order(
 
 def _order_lines(ctx: FlowContext, order: RampOrder, master: MasterData) -> list[ResolvedLine]:
     """The order's lines resolved through the mapping, each project line with its task."""
-    currency = order.amount.currency_code
     coded = [
         CodedLine(
             line.amount.amount,
@@ -131,7 +130,7 @@ def _order_lines(ctx: FlowContext, order: RampOrder, master: MasterData) -> list
         coded,
         selections(order.accounting_field_selections),
         ctx.rules,
-        currency=currency,
+        currency=order.amount.currency_code,
         total_minor=sum(line.amount_minor for line in coded),
         entity_id=order.entity_id,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ml_connector.errors import ConnectorError, VendorError
+from ml_connector.runtime.bindings import refresh
 from ml_connector.runtime.sealing import check_plain_url
 from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
@@ -107,7 +108,11 @@ async def resume_connection(rt: Runtime, name: str) -> int:
 
 
 async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
-    """Try each system's token and one cheap read; report each result in plain words."""
+    """Try each system's token and one cheap read; report each result in plain words.
+
+    When both answer, a third check reports the field bindings discovery would make (it reads
+    Ramp's fields and recent bills and Visma's master data, and writes nothing).
+    """
     connection = await rt.store.get_connection(name)
     ramp, visma = rt.clients(connection)
     results = []
@@ -122,11 +127,30 @@ async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
             results.append({"system": system, "ok": False, "detail": text})
     healthy = all(r["ok"] for r in results)
     message = "" if healthy else "; ".join(str(r["detail"]) for r in results if not r["ok"])
+    if healthy:
+        results.append(await _bindings_check(rt, name))
     if healthy and connection.status == ConnectionStatus.ACTIVE:
         await rt.store.set_connection_status(connection.id, ConnectionStatus.ACTIVE, "")
     elif not healthy:
         await rt.store.set_connection_status(connection.id, connection.status, message)
     return results
+
+
+async def _bindings_check(rt: Runtime, name: str) -> dict[str, Any]:
+    """What each Ramp field is bound to, as discovery sees it now; nothing is written.
+
+    An undecided field is not a failure of the connection (it stops only the bills that use
+    it), so the check passes and names the fields; a read that fails is reported as failed.
+    """
+    try:
+        report = await refresh(rt, name, write=False)
+    except ConnectorError as exc:
+        detail = f"could not read the accounting fields: {rt.redactor.scrub_text(str(exc))}"
+        return {"system": "fields", "ok": False, "detail": detail}
+    detail = report.summary()
+    if report.changed:
+        detail += f"; `mappings pull` would change {len(report.changed)} binding(s)"
+    return {"system": "fields", "ok": True, "detail": detail, "bindings": report.as_dict()}
 
 
 async def status(rt: Runtime, name: str) -> dict[str, Any]:

@@ -41,7 +41,8 @@ from ml_connector.flows.chart import (
     push_chart,
 )
 from ml_connector.flows.context import FlowContext, Timeline, current_timeline
-from ml_connector.runtime.wiring import Runtime
+from ml_connector.runtime.bindings import bind_chart_fields
+from ml_connector.runtime.wiring import Runtime, coding_rules
 from ml_connector.store import Connection, EventSource
 
 __all__ = [
@@ -83,7 +84,9 @@ def is_chart_event(event_type: str) -> bool:
 
 
 def _config(ctx: FlowContext, connection: Connection) -> ChartConfig:
-    return ChartConfig.from_settings(connection.settings, ctx.rules)
+    """The push's own field ids: from the settings, never from the customer's field bindings
+    (a field bound from Ramp's history is the customer's, not the push's to fill)."""
+    return ChartConfig.from_settings(connection.settings, coding_rules(connection.settings))
 
 
 async def _cursors(runtime: Runtime, connection_id: int) -> dict[str, datetime]:
@@ -139,6 +142,7 @@ async def _run(
                     await runtime.store.set_cursor(
                         connection.id, _CURSOR.format(source), mark.isoformat()
                     )
+            await bind_chart_fields(runtime, connection)  # the push's fields bind themselves
             stamp = datetime.now(UTC).isoformat()
             await runtime.store.set_cursor(connection.id, _LAST_POLL, stamp)
             if not delta:

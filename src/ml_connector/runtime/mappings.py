@@ -5,9 +5,10 @@ against Visma's master data unless told not to), save it as the next version, an
 the connection's cached flow context so this process uses it at once. Other processes pick it
 up when they next build the connection's context.
 
-``pull`` refreshes the catalog of known values from both sides and reports which
-Ramp-originated values the table does not cover yet; ``unmapped_in_catalog`` answers the same
-question from the stored catalog, without calling either vendor.
+``pull`` refreshes the field bindings (``runtime.bindings``) and the catalog of known values
+from both sides, and reports which Ramp-originated values the table does not cover yet;
+``unmapped_in_catalog`` answers the same question from the stored catalog, without calling
+either vendor.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from ml_connector.mapping.table import (
     renumbered,
     validate,
 )
-from ml_connector.runtime.wiring import Runtime, coding_rules
+from ml_connector.runtime.bindings import BindingReport, refresh
+from ml_connector.runtime.field_discovery import read_ramp_fields
+from ml_connector.runtime.wiring import Runtime, bound_rules
 from ml_connector.store import Connection, MappingVersion
 
 __all__ = [
@@ -148,12 +151,14 @@ async def export_table(runtime: Runtime, name: str, fmt: str) -> str:
 
 @dataclass(frozen=True)
 class PullReport:
-    """What ``mappings pull`` found: the catalog's size and the values still unmapped."""
+    """What ``mappings pull`` found: the catalog's size, the values still unmapped, and the
+    field bindings discovery saved."""
 
     ramp_fields: int
     ramp_values: int
     visma_values: int
     unmapped: dict[str, list[str]]  # Ramp field → option ids no row covers
+    bindings: BindingReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -161,30 +166,32 @@ class PullReport:
             "ramp_values": self.ramp_values,
             "visma_values": self.visma_values,
             "unmapped": self.unmapped,
+            "bindings": self.bindings.as_dict() if self.bindings is not None else None,
         }
 
 
 async def pull(runtime: Runtime, name: str) -> PullReport:
-    """Refresh the catalog of both sides' values and list the Ramp values nothing maps.
+    """Refresh the field bindings and the catalog of both sides' values; list the Ramp values
+    nothing maps.
 
-    Ramp fields the chart push created (and pass-through fields) carry Visma ids already; every
-    other field's options are Ramp-originated and need rows (or a ``*`` row) in the table.
+    Fields bound to a target (pass-through) or ignored need no rows; every other field's options
+    are Ramp-originated and need rows (or a ``*`` row) in the table, or a binding.
     """
     connection = await runtime.store.get_connection(name)
     ctx = await runtime.context(connection)
+    found = await read_ramp_fields(ctx.ramp)
+    bindings = await refresh(runtime, name, write=True, ramp_fields=found)
+    ctx = await runtime.context(connection)  # its rules now read the new bindings
     master = await ctx.master.get()
     ours = {
         e.visma_id
         for e in await runtime.store.list_chart_entries(connection.id, ChartKind.FIELD.value)
     }
-    ramp: dict[str, dict[str, Any]] = {}
-    async for custom in ctx.ramp.list_fields():
-        if not custom.id:
-            continue
-        options = {
-            o.id: o.value or o.id async for o in ctx.ramp.list_field_options(custom.ramp_id) if o.id
-        }
-        ramp[custom.id] = {"name": custom.name or custom.id, "options": options}
+    ramp: dict[str, dict[str, Any]] = {
+        key: {"name": found.fields[key].name or key, "options": found.options(key)}
+        for key in found.listed()
+        if not found.fields[key].gl_category
+    }
     segments = {
         str(sid): sorted(v for v, active in seg.values.items() if active)
         for sid, seg in master.segments.items()
@@ -199,22 +206,24 @@ async def pull(runtime: Runtime, name: str) -> PullReport:
         "vat": vat,
     }
     await runtime.store.save_mapping_catalog(connection.id, {"ramp": ramp, "visma": visma})
-    unmapped = _unmapped(ramp, ours, ctx.rules.passthrough_fields, ctx.rules.table)
+    handled = ctx.rules.passthrough_fields | ctx.rules.ignored_fields
+    unmapped = _unmapped(ramp, ours, handled, ctx.rules.table)
     visma_values = len(accounts) + sum(len(v) for v in segments.values()) + len(projects) + len(vat)
     return PullReport(
         ramp_fields=len(ramp),
         ramp_values=sum(len(f["options"]) for f in ramp.values()),
         visma_values=visma_values,
         unmapped=unmapped,
+        bindings=bindings,
     )
 
 
 def _unmapped(
-    ramp: dict[str, Any], ours: set[str], passthrough: frozenset[str], table: MappingTable
+    ramp: dict[str, Any], ours: set[str], handled: frozenset[str], table: MappingTable
 ) -> dict[str, list[str]]:
     """Per Ramp-originated field, the option ids no (non-fallback) row of ``table`` covers."""
     unmapped: dict[str, list[str]] = {}
-    for field_id in sorted(set(ramp) - ours - passthrough):
+    for field_id in sorted(set(ramp) - ours - handled):
         options = ramp[field_id].get("options") or {}
         missing = [
             option
@@ -238,5 +247,6 @@ async def unmapped_in_catalog(
         for e in await runtime.store.list_chart_entries(connection.id, ChartKind.FIELD.value)
     }
     ramp = catalog.data.get("ramp") or {}
-    passthrough = coding_rules(connection.settings).passthrough_fields
-    return _unmapped(ramp, ours, passthrough, table)
+    stored = await runtime.store.current_bindings(connection.id)
+    rules = bound_rules(connection.settings, connection.name, stored)
+    return _unmapped(ramp, ours, rules.passthrough_fields | rules.ignored_fields, table)

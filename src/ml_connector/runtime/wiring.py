@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,14 +29,22 @@ from ml_connector.flows.context import (
 )
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.log import REDACTOR
+from ml_connector.mapping.bindings import BindingSet, rules_with_bindings
 from ml_connector.mapping.coding import CodingRules
 from ml_connector.mapping.table import MappingTable
 from ml_connector.runtime.sealing import seal_plaintext
 from ml_connector.settings import Settings
-from ml_connector.store import Connection, Store
+from ml_connector.store import BindingVersion, Connection, Store
 from ml_connector.vault import Vault
 
-__all__ = ["CREDENTIAL_FIELDS", "Runtime", "coding_rules"]
+__all__ = [
+    "CREDENTIAL_FIELDS",
+    "FIELD_SETTINGS",
+    "Runtime",
+    "bound_rules",
+    "coding_rules",
+    "fields_configured",
+]
 
 # The credential fields a connection keeps in the vault (all of them encrypted at rest).
 CREDENTIAL_FIELDS = (
@@ -55,8 +63,16 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+# The settings that named the Ramp fields by hand before field bindings existed.
+FIELD_SETTINGS = ("gl_fields", "segment_fields", "project_field", "vat_field", "task_field")
+
+
 def coding_rules(settings: Mapping[str, Any]) -> CodingRules:
-    """The connection's coding rules from its stored settings (defaults when absent)."""
+    """The connection's coding rules from its stored settings (defaults when absent).
+
+    The field ids here are the chart push's (or those the settings name); the connection's
+    field bindings are applied on top by ``Runtime`` (``mapping.bindings``).
+    """
     mapping = settings.get("mapping", {})
     defaults = CodingRules()
     segment_fields = mapping.get("segment_fields") or defaults.segment_fields
@@ -70,6 +86,26 @@ def coding_rules(settings: Mapping[str, Any]) -> CodingRules:
         default_project=mapping.get("default_project"),
         default_vat=mapping.get("default_vat"),
         vat_by_account=dict(mapping.get("vat_by_account", {})),
+    )
+
+
+def fields_configured(settings: Mapping[str, Any]) -> bool:
+    """True when the settings name Ramp fields by hand (bindings decided by configuration)."""
+    mapping = settings.get("mapping", {})
+    return any(key in mapping for key in FIELD_SETTINGS)
+
+
+def bound_rules(
+    settings: Mapping[str, Any], name: str, stored: BindingVersion | None
+) -> CodingRules:
+    """The settings' rules reading Ramp coding through the stored field bindings, if any."""
+    base = replace(coding_rules(settings), connection_name=name)
+    bindings = BindingSet.from_document(stored.document) if stored is not None else None
+    return rules_with_bindings(
+        base,
+        bindings,
+        stored.version if stored is not None else None,
+        configured=fields_configured(settings),
     )
 
 
@@ -157,12 +193,23 @@ class Runtime:
         return ramp, visma
 
     async def _rules(self, connection: Connection) -> CodingRules:
-        """The settings' coding rules plus the newest saved mapping table, if any."""
-        rules = coding_rules(connection.settings)
+        """The settings' coding rules, the field bindings and the newest mapping table."""
+        bindings = await self.store.current_bindings(connection.id)
+        rules = bound_rules(connection.settings, connection.name, bindings)
         current = await self.store.current_mapping(connection.id)
         if current is None:
             return rules
         return rules.with_table(MappingTable.from_document(current.document), current.version)
+
+    async def _stale(self, ctx: FlowContext) -> bool:
+        """True when the mapping table or the field bindings changed since ``ctx`` was built."""
+        current = await self.store.current_mapping(ctx.connection_id)
+        bindings = await self.store.current_bindings(ctx.connection_id)
+        versions = (
+            current.version if current is not None else None,
+            bindings.version if bindings is not None else None,
+        )
+        return versions != (ctx.rules.mapping_version, ctx.rules.binding_version)
 
     def forget(self, connection_id: int) -> None:
         """Drop a cached context, so the next one is built from the stored connection afresh.
@@ -179,10 +226,8 @@ class Runtime:
             if stamp is not None and connection.updated_at > stamp:
                 self.forget(connection.id)  # credentials or settings changed: rebuild
             else:
-                current = await self.store.current_mapping(connection.id)
-                version = current.version if current is not None else None
-                if version != cached.rules.mapping_version:
-                    cached.rules = await self._rules(connection)  # a mapping edit: apply it
+                if await self._stale(cached):
+                    cached.rules = await self._rules(connection)  # an edit: apply it
                 return cached
         self._stamps[connection.id] = connection.updated_at
         ramp, visma = self.clients(connection)

@@ -18,6 +18,11 @@ How the two sides line up (this is what the connector has to discover, not assum
   matches an existing Visma supplier; others are new and must be created.
 - A few bills are deliberately unsyncable: coded to an unknown account, or dated in a period that
   is closed in the supplier ledger.
+
+A dataset may instead give Ramp a chart of its own (``Dataset.ramp_chart``): fields with the
+customer's ids, names and category types, options, GL accounts under a GL category of its own,
+and bills coded to them (``SeedBillLine.selections``, ``SeedBill.selections``). That plays a
+customer whose Ramp was set up before the connector came (see docs/sandbox/ramp.md).
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ __all__ = [
     "SeedPeriod",
     "SeedProject",
     "SeedPurchaseOrder",
+    "SeedRampChart",
+    "SeedRampField",
+    "SeedRampGLAccount",
+    "SeedRampOption",
     "SeedSegment",
     "SeedSegmentValue",
     "SeedSupplier",
@@ -169,7 +178,13 @@ class SeedVendor:
 
 @dataclass(frozen=True)
 class SeedBillLine:
-    """One bill line; amounts in minor units, VAT included (what the company pays)."""
+    """One bill line; amounts in minor units, VAT included (what the company pays).
+
+    ``gl_account`` … ``vat_code`` code the line to the chart push's fields (the demo);
+    ``selections`` codes it to any other field, as (field ERP id, option ERP id) pairs, e.g. the
+    fields of a ``SeedRampChart``. ``gl_account`` may be empty when ``selections`` name the GL
+    category themselves.
+    """
 
     amount_minor: int
     memo: str
@@ -179,6 +194,7 @@ class SeedBillLine:
     project: str | None = None
     vat_code: str | None = None
     project_task: str | None = None  # the task field's option id, "<project id>/<task id>"
+    selections: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +212,7 @@ class SeedBill:
     memo: str = ""
     is_credit: bool = False  # a vendor credit: becomes a Visma DebitAdj
     purchase_order_id: str | None = None
+    selections: tuple[tuple[str, str], ...] = ()  # bill-level coding: (field id, option id)
 
     @property
     def amount_minor(self) -> int:
@@ -222,6 +239,58 @@ class SeedEntity:
 
 
 @dataclass(frozen=True)
+class SeedRampOption:
+    """An option of a Ramp accounting field: its ERP id, what Ramp users see, its code."""
+
+    id: str
+    value: str
+    code: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class SeedRampField:
+    """A Ramp accounting field that exists before the connector's first push (made by a
+    Universal CSV import or an earlier integration), with the customer's own id and name.
+
+    ``category_type`` is what selections on it carry as ``category_info.type`` (COST_CENTER,
+    PROJECT, TAX_CODE, OTHER, …; ramp-api.md §5.1 ApiAccountingFieldSelection).
+    """
+
+    id: str
+    name: str
+    category_type: str = "OTHER"
+    options: tuple[SeedRampOption, ...] = ()
+    required_for: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeedRampGLAccount:
+    """A GL account in Ramp's chart: ERP id, name, code (ramp-api.md §5.3)."""
+
+    id: str
+    name: str
+    code: str | None = None
+    classification: str = "EXPENSE"
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class SeedRampChart:
+    """The accounting chart a Ramp business already holds, instead of a mirror of Visma's.
+
+    ``gl_category_id``/``gl_category_name`` name the GL accounts' category: the field id bills'
+    GL selections carry (ramp-api.md §5.5: e.g. "Category").
+    """
+
+    provider_name: str = "Universal CSV"
+    gl_category_id: str = FIELD_GL_ACCOUNT
+    gl_category_name: str = "GL Account"
+    gl_accounts: tuple[SeedRampGLAccount, ...] = ()
+    fields: tuple[SeedRampField, ...] = ()
+
+
+@dataclass(frozen=True)
 class Dataset:
     """Everything both sandboxes start with."""
 
@@ -238,6 +307,8 @@ class Dataset:
     bills: tuple[SeedBill, ...] = ()
     purchase_orders: tuple[SeedPurchaseOrder, ...] = ()
     currencies: tuple[str, ...] = field(default=("NOK", "SEK", "EUR", "DKK", "USD"))
+    # Ramp's own chart (a customer with history); None: Visma's chart mirrored as if pushed.
+    ramp_chart: SeedRampChart | None = None
 
 
 def _periods(today: date) -> tuple[SeedPeriod, ...]:

@@ -10,6 +10,7 @@ records = await store.claim_due("worker-1", limit=10, lease_s=60)
 
 from __future__ import annotations
 
+from ml_connector.store.bindings import BindingVersion
 from ml_connector.store.chart import ChartEntry
 from ml_connector.store.facade import Store
 from ml_connector.store.inbox import (
@@ -38,6 +39,7 @@ __all__ = [
     "Attempt",
     "AuditEntry",
     "AuditProblem",
+    "BindingVersion",
     "ChartEntry",
     "Connection",
     "ConnectionStatus",

@@ -1,8 +1,8 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups, alerts
-and the sealing of credential-like values at rest) over one
+webhook inbox, mapping and field binding versions, the chart map, users, stats, cross-process
+wake-ups, alerts and the sealing of credential-like values at rest) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -14,6 +14,7 @@ from ml_connector.store import migrations
 from ml_connector.store.alerts import AlertRepository
 from ml_connector.store.at_rest import AtRestRepository
 from ml_connector.store.audit import AuditRepository
+from ml_connector.store.bindings import BindingRepository
 from ml_connector.store.chart import ChartRepository
 from ml_connector.store.connections import ConnectionRepository
 from ml_connector.store.cursors import CursorRepository
@@ -39,6 +40,7 @@ class Store(
     CursorRepository,
     InboxRepository,
     MappingRepository,
+    BindingRepository,
     ChartRepository,
     UserRepository,
     StatsRepository,

@@ -41,6 +41,7 @@ __all__ = [
     "ConnectionRow",
     "CursorRow",
     "EventRow",
+    "FieldBindingVersionRow",
     "LinkRow",
     "LockRow",
     "MappingCatalogRow",
@@ -305,6 +306,21 @@ class MappingVersionRow(Base):
     """One version of a connection's mapping table; every change adds a row, none is edited."""
 
     __tablename__ = "mapping_versions"
+    __table_args__ = (UniqueConstraint("connection_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]]
+    author: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class FieldBindingVersionRow(Base):
+    """One version of a connection's field bindings; every change adds a row, none is edited."""
+
+    __tablename__ = "field_binding_versions"
     __table_args__ = (UniqueConstraint("connection_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

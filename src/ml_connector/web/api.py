@@ -237,6 +237,30 @@ def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
         dry_run = _flag(body, "dry_run", False)
         return await config_ops.edit_mappings(rt, p, connection, edit, dry_run=dry_run)
 
+    async def get_fields(request: Request, p: Principal) -> Any:
+        return await config_ops.fields_view(rt, await conn(request, p))
+
+    async def bind_field(request: Request, p: Principal) -> Any:
+        connection = await conn(request, p)
+        if not p.can_act:
+            raise ops.Forbidden("a viewer cannot change field bindings")
+        body = await _body(request)
+        unknown = sorted(set(body) - {"to", "note", "values"})
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        values = body.get("values")
+        if values is not None and values not in ("id", "code"):
+            raise ValueError("values must be id or code")
+        return await config_ops.bind_field(
+            rt,
+            p,
+            connection,
+            request.path_params["field"],
+            _text(body, "to"),
+            note=_text(body, "note"),
+            via=values,
+        )
+
     async def get_chart(request: Request, p: Principal) -> Any:
         return await config_ops.chart_view(rt, await conn(request, p))
 
@@ -294,6 +318,8 @@ def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
         Route(f"{c}/exclude", guarded(post_exclude), methods=["POST"]),
         Route(f"{c}/mappings", guarded(get_mappings), methods=["GET"]),
         Route(f"{c}/mappings", guarded(edit_mappings), methods=["PUT", "PATCH"]),
+        Route(f"{c}/fields", guarded(get_fields), methods=["GET"]),
+        Route(c + "/fields/{field}", guarded(bind_field), methods=["PUT"]),
         Route(f"{c}/chart", guarded(get_chart), methods=["GET"]),
         Route(f"{c}/chart/status", guarded(get_chart), methods=["GET"]),
         Route(f"{c}/chart/pending", guarded(chart_pending), methods=["GET"]),

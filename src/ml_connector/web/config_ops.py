@@ -9,6 +9,9 @@ replacement, or rows set and removed and defaults changed), validates it against
 data as it is now, and saves it as the next version with the user as author; a dry run stops
 after validating. Any problem refuses the whole edit: :class:`MappingTableError` names the row.
 
+**Field bindings.** Each Ramp field's binding (``runtime.bindings``), and a person's change to
+one, validated (a segment must exist in Visma), versioned and audited with the user.
+
 **Chart.** The status (counts, refused values, the last push and its outcome), the pending
 changes (a dry push), and a push now.
 
@@ -24,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml_connector.audit import AuditKind
+from ml_connector.errors import ConfigurationError
+from ml_connector.mapping.bindings import target_label
 from ml_connector.mapping.table import (
     ANY,
     SOURCE_DEFAULT,
@@ -36,6 +41,7 @@ from ml_connector.mapping.table import (
     renumbered,
     validate,
 )
+from ml_connector.runtime import bindings as binding_actions
 from ml_connector.runtime import chart as chart_ops
 from ml_connector.runtime.mappings import load_table, save_table, unmapped_in_catalog
 from ml_connector.runtime.wiring import Runtime, coding_rules
@@ -46,10 +52,12 @@ from ml_connector.web.operations import Forbidden, audit_identity
 __all__ = [
     "DEFAULT_TARGETS",
     "MappingEdit",
+    "bind_field",
     "chart_pending",
     "chart_push",
     "chart_view",
     "edit_mappings",
+    "fields_view",
     "mappings_view",
     "problems_of",
     "rule_from_fields",
@@ -145,6 +153,7 @@ async def mappings_view(rt: Runtime, connection: Connection) -> dict[str, Any]:
             "accounts": list(visma.get("accounts") or []),
             "projects": list(visma.get("projects") or []),
             "vat": list(visma.get("vat") or []),
+            "segments": sorted(int(k) for k in (visma.get("segments") or {}) if str(k).isdigit()),
         },
     }
 
@@ -251,6 +260,47 @@ async def edit_mappings(
         },
     )
     return {"saved": True, "version": version.version, "rules": len(edited)}
+
+
+async def fields_view(rt: Runtime, connection: Connection) -> dict[str, Any]:
+    """Each Ramp field's binding and how it was decided (``runtime.bindings.fields_view``)."""
+    return await binding_actions.fields_view(rt, connection)
+
+
+async def bind_field(
+    rt: Runtime,
+    principal: Principal,
+    connection: Connection,
+    field_id: str,
+    target: str,
+    *,
+    note: str = "",
+    via: str | None = None,
+) -> dict[str, Any]:
+    """A person binds one field (operators and admins), versioned and audited with the user.
+
+    Raises ValueError for a target that is not one of the documented ones or a segment Visma
+    does not have.
+    """
+    _must_edit(principal)
+    try:
+        binding, version = await binding_actions.bind_field(
+            rt,
+            connection.name,
+            field_id,
+            target,
+            author=principal.user.email,
+            identity=audit_identity(principal),
+            note=note,
+            via=via,
+        )
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from None
+    return {
+        "saved": True,
+        "version": version.version,
+        "field": {**binding.to_dict(), "binding": target_label(binding.target)},
+    }
 
 
 def problems_of(exc: MappingTableError) -> list[dict[str, str]]:

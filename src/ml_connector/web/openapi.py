@@ -81,6 +81,13 @@ _RECORD_ID = {
     "schema": {"type": "integer", "minimum": 0},
 }
 _KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+_FIELD = {
+    "name": "field",
+    "in": "path",
+    "required": True,
+    "description": "The Ramp field's ERP id, as bills show it",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
 _USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": _RECORD_ID["schema"]}
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
 
@@ -216,6 +223,34 @@ PATHS: dict[str, Any] = {
                 },
                 note=STR,
                 dry_run={"type": "boolean", "default": False},
+            ),
+        ),
+    },
+    f"{_C}/fields": {
+        "parameters": [_NAME],
+        "get": _op(
+            "Each Ramp accounting field: the types bills show, its binding to a Visma target "
+            "and how that was decided",
+            ref("FieldBindings"),
+        ),
+    },
+    f"{_C}/fields/{{field}}": {
+        "parameters": [_NAME, _FIELD],
+        "put": _op(
+            "Bind a Ramp field to a Visma target (operator or admin); a new version of the "
+            "bindings, audited with the user. A segment must exist in Visma",
+            ref("FieldBound"),
+            "409",
+            "502",
+            body=obj(
+                ["to"],
+                to={
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "segment:N, project, task, vat, account or ignore",
+                },
+                note=STR,
+                values={"type": "string", "enum": ["id", "code"]},
             ),
         ),
     },

@@ -63,6 +63,20 @@ RULE = obj(
     fallback=BOOL,
 )
 RULE_KEY = obj(["row"], row={"type": "integer", "minimum": 1})
+BINDING = obj(
+    ["field", "target", "binding", "decided_by", "evidence", "types", "via"],
+    field=STR,
+    target=nullable("string"),
+    binding=STR,
+    decided_by=STR,
+    evidence=STR,
+    ramp_id=STR,
+    name=STR,
+    types=seq(STR),
+    via={"type": "string", "enum": ["id", "code"]},
+    author=STR,
+    decided_at=STR,
+)
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj(["error"], error=STR),
@@ -177,6 +191,23 @@ SCHEMAS: dict[str, Any] = {
     "MappingSaved": obj(
         ["saved", "version", "rules"], saved=BOOL, version=nullable("integer"), rules=INT
     ),
+    "FieldBinding": BINDING,
+    "FieldBindings": obj(
+        ["version", "fields"],
+        version=nullable("integer"),
+        saved_at=nullable("string"),
+        author=nullable("string"),
+        targets_help=STR,
+        fields=seq(
+            {
+                "allOf": [
+                    BINDING,
+                    obj(["stored", "mapping_rows"], stored=BOOL, mapping_rows=INT),
+                ]
+            }
+        ),
+    ),
+    "FieldBound": obj(["saved", "version", "field"], saved=BOOL, version=INT, field=BINDING),
     "ChartStatus": obj(
         ["counts", "failures", "cursors", "last_push"],
         counts={"type": "object", "additionalProperties": COUNTS},

@@ -1,10 +1,13 @@
 """The mapping editor (``/ui/c/{name}/mappings``) and the chart page (``/ui/c/{name}/chart``).
 
-The mapping editor shows the rules and the defaults, the unmapped values (from stopped records
-and from the last catalog pull, each with a link that fills the rule form), and one form: tick
-rows to remove, change the defaults, add or change one rule, then "Save mappings" (or "Validate
-only"). The whole edit is validated against Visma's chart before anything is saved; problems are
-shown in an element with class ``error``, naming the row, and the form keeps what was typed.
+The mapping editor shows the Ramp fields first: each field's name, the category types bills
+show, its binding and how it was decided, with a select and a "Bind" button per field (operators
+and admins; a POST to ``/ui/c/{name}/fields`` with the CSRF token). Then the rules and the
+defaults, the unmapped values (from stopped records and from the last catalog pull, each with a
+link that fills the rule form), and one form: tick rows to remove, change the defaults, add or
+change one rule, then "Save mappings" (or "Validate only"). The whole edit is validated against
+Visma's chart before anything is saved; problems are shown in an element with class ``error``,
+naming the row, and the form keeps what was typed.
 
 The chart page shows the last push (when, full or delta, its result), the counts per kind, the
 values Ramp refused, the pending changes on request ("Show pending changes", a dry run), and a
@@ -58,6 +61,21 @@ def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_
     )
 
 
+def _binding_targets(view: dict[str, Any], fields: dict[str, Any]) -> list[str]:
+    """The targets a field's select offers: the segments Visma has (from the last pull) and
+    any a field is bound to already, then the rest."""
+    segments = set(view["visma_values"].get("segments") or [])
+    segments |= {
+        int(row["target"].partition(":")[2])
+        for row in fields["fields"]
+        if (row.get("target") or "").startswith("segment:")
+    }
+    if not segments:
+        segments = {1, 2}
+    ordered = [f"segment:{n}" for n in sorted(segments)]
+    return ["account", *ordered, "project", "task", "vat", "ignore"]
+
+
 def config_routes(pages: Pages) -> list[BaseRoute]:
     runtime = pages.runtime
 
@@ -73,6 +91,7 @@ def config_routes(pages: Pages) -> list[BaseRoute]:
     ) -> Response:
         connection = await ops.visible_connection(runtime, p, name)
         view = await config_ops.mappings_view(runtime, connection)
+        fields = await config_ops.fields_view(runtime, connection)
         prefill = values or {k: v for k, v in request.query_params.items() if k in _RULE_FIELDS}
         return pages.render(
             request,
@@ -81,6 +100,8 @@ def config_routes(pages: Pages) -> list[BaseRoute]:
             status,
             connection=connection,
             view=view,
+            fields=fields,
+            binding_targets=_binding_targets(view, fields),
             targets=[t.value for t in Target],
             problems=problems or [],
             values=prefill,
@@ -125,6 +146,25 @@ def config_routes(pages: Pages) -> list[BaseRoute]:
         url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}"
         return redirect(url)
 
+    async def bind(request: Request, p: Principal) -> Response:
+        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
+        form = await pages.form(request)
+        field_id, target = form_text(form, "field"), form_text(form, "to")
+        try:
+            result = await config_ops.bind_field(runtime, p, connection, field_id, target)
+        except (ValueError, ConnectorError) as exc:
+            problem = {"where": f"Ramp field {field_id}", "message": str(exc)}
+            message = runtime.redactor.scrub_text(problem["message"])
+            return await show_mappings(
+                request, p, connection.name, status=422, problems=[{**problem, "message": message}]
+            )
+        bound = result["field"]
+        notice = (
+            f"Bound {field_id} to {bound['binding']} (field bindings version {result['version']})."
+        )
+        url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}#fields"
+        return redirect(url)
+
     async def chart(request: Request, p: Principal) -> Response:
         connection = await ops.visible_connection(runtime, p, request.path_params["name"])
         chart_status = await config_ops.chart_view(runtime, connection)
@@ -163,6 +203,7 @@ def config_routes(pages: Pages) -> list[BaseRoute]:
     return [
         Route(f"{base}/mappings", pages.page(mappings), methods=["GET"]),
         Route(f"{base}/mappings", pages.page(save_mappings), methods=["POST"]),
+        Route(f"{base}/fields", pages.page(bind), methods=["POST"]),
         Route(f"{base}/chart", pages.page(chart), methods=["GET"]),
         Route(f"{base}/chart", pages.page(push), methods=["POST"]),
     ]

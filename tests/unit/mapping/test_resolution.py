@@ -204,9 +204,11 @@ def test_every_resolvable_line_gets_the_one_documented_winner(
 def test_unmapped_values_are_never_defaulted_silently(
     rows: list[MappingRule], own: list[Selection]
 ) -> None:
-    """A selection of a mapped field that no row covers stops the line, default or not;
-    a line whose selections are all covered (or of unmapped fields) never stops for that."""
+    """A selection of a field no row and no binding names stops the line (unbound); one of a
+    mapped field that no row covers stops it too, default or not; a line whose selections are
+    all covered never stops for that."""
     mapped = {r.source for r in rows if not r.fallback}
+    unknown = [s for s in own if s.field not in {r.source for r in rows}]
     uncovered = [
         s
         for s in own
@@ -219,7 +221,9 @@ def test_unmapped_values_are_never_defaulted_silently(
             code = None
         except MappingError as exc:
             code = exc.code
-        if uncovered:
+        if unknown:
+            assert code == "unbound_field"
+        elif uncovered:
             assert code == "unmapped_value"
         else:
             assert code in (None, "unmapped_account")

@@ -5,10 +5,12 @@ Coding arrives in two forms. The public API takes ERP ids (``field_external_id``
 surface and the seed loader take the same ERP ids but create missing accounts, fields and
 options on demand, so a test can code a bill to an account the ERP has never heard of.
 
-GL accounts are not a custom field in Ramp; they hang off a built-in category whose ERP id the
-sandbox fixes to ``seed.FIELD_GL_ACCOUNT``. A selection's ``category_info.type`` is
-``GL_ACCOUNT`` for them; for custom fields it is inferred from the field's ERP id for the ids
-the seed uses (cost centre, project, VAT), else ``OTHER`` (a documented guess).
+GL accounts are not a custom field in Ramp; they hang off a built-in category whose ERP id is
+``state.gl_category_id`` (``seed.FIELD_GL_ACCOUNT`` unless a seeded customer chart names its
+own, e.g. "Category"). A selection's ``category_info.type`` is ``GL_ACCOUNT`` for them; for
+custom fields it is the field's own type when one was seeded, else inferred from the field's
+ERP id for the ids the chart push uses (cost centre, project, VAT), else ``OTHER`` (a
+documented guess).
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ _FIELD_NAMES = {
 }
 
 
-def field_type(remote_id: str) -> str:
-    """``category_info.type`` of a custom field, from its ERP id."""
-    return _FIELD_TYPES.get(remote_id, "OTHER")
+def field_type(custom: CustomField) -> str:
+    """``category_info.type`` of a custom field: its own (a seeded customer chart), else
+    inferred from its ERP id for the ids the chart push uses, else ``OTHER``."""
+    return custom.category_type or _FIELD_TYPES.get(custom.remote_id, "OTHER")
 
 
 def new_gl_account(
@@ -145,7 +148,7 @@ def resolve_selection(
         raise RampApiError(
             400, "No active accounting connection: nothing can be coded.", code=ErrorCode.BAD_FIELD
         )
-    if field_external_id == seed.FIELD_GL_ACCOUNT:
+    if field_external_id == state.gl_category_id:
         account = state.gl_by_remote(option_external_id)
         if account is None or not account.is_active or account.connection_id != active:
             raise RampApiError(
@@ -182,7 +185,7 @@ def ensure_selection(
     """Like ``resolve_selection`` but creates a missing account, field or option."""
     now = clock()
     connection_id = state.active_connection_id()
-    if field_external_id == seed.FIELD_GL_ACCOUNT:
+    if field_external_id == state.gl_category_id:
         account = state.gl_by_remote(option_external_id) or new_gl_account(
             state,
             now,

@@ -279,6 +279,7 @@ class CustomField:
     is_required_for: list[str] = field(default_factory=list)
     is_splittable: bool = False
     is_active: bool = True
+    category_type: str | None = None  # selections' category_info.type; None: from the id
     seq: int = 0
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ml_connector.sandbox import seed
-from ml_connector.sandbox.ramp.chart import GL_CATEGORY_NAME, field_type
+from ml_connector.sandbox.ramp.chart import field_type
 from ml_connector.sandbox.ramp.model import (
     Bill,
     Entity,
@@ -70,8 +70,8 @@ def selection(state: RampState, chosen: Selection) -> dict[str, Any]:
             "external_id": account.remote_id,
             "category_info": {
                 "id": state.gl_category_ramp_id,
-                "name": GL_CATEGORY_NAME,
-                "external_id": seed.FIELD_GL_ACCOUNT,
+                "name": state.gl_category_name,
+                "external_id": state.gl_category_id,
                 "type": "GL_ACCOUNT",
             },
         }
@@ -87,7 +87,7 @@ def selection(state: RampState, chosen: Selection) -> dict[str, Any]:
             "id": custom.ramp_id,
             "name": custom.name,
             "external_id": custom.remote_id,
-            "type": field_type(custom.remote_id),
+            "type": field_type(custom),
         },
     }
     _put(out, "external_code", option.code)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_connector.sandbox import seed
 from ml_connector.sandbox.ramp.chart import (
-    GL_CATEGORY_NAME,
     VENDOR_CATEGORY_ID,
     VENDOR_CATEGORY_NAME,
 )
@@ -43,8 +41,8 @@ def gl_account(state: RampState, account: GLAccount) -> dict[str, Any]:
         "created_at": iso(account.created_at),
         "updated_at": iso(account.updated_at),
         "gl_account_category_info": {
-            "id": seed.FIELD_GL_ACCOUNT,
-            "name": GL_CATEGORY_NAME,
+            "id": state.gl_category_id,
+            "name": state.gl_category_name,
             "ramp_id": state.gl_category_ramp_id,
         },
     }

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from ml_connector.sandbox.faults import FaultPlan, RequestJournal, SandboxMiddle
 from ml_connector.sandbox.ramp import render
 from ml_connector.sandbox.ramp.api import PREFIX, ApiContext
 from ml_connector.sandbox.ramp.auth import TokenStore
+from ml_connector.sandbox.ramp.chart import ensure_selection
 from ml_connector.sandbox.ramp.control import control_routes
 from ml_connector.sandbox.ramp.errors import (
     ErrorCode,
@@ -237,8 +238,11 @@ class RampSandbox:
         remote_id: str | None = None,
         payment_method: str = "ACH",
         bill_id: str | None = None,
+        selections: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """A bill in any approval state, coded by ERP ids (missing chart items are created).
+
+        ``selections``: bill-level coding, {field ERP id: option ERP id}.
 
         Defaults: the vendor's currency (else the business's), issued today, due after the
         vendor's payment terms (else 30 days), the primary entity. A credit keeps positive
@@ -260,7 +264,10 @@ class RampSandbox:
                 due_at=due_at or issued + timedelta(days=supplier.net_payment_terms or 30),
                 lines=[BillLine(*self._line(spec)) for spec in lines],
                 inventory_lines=[],
-                selections=[],
+                selections=[
+                    ensure_selection(state, self.clock, str(f), str(v))
+                    for f, v in (selections or {}).items()
+                ],
                 approval_status=ApprovalStatus(approval_status),
                 payment_method=payment_method,
                 memo=credit_memo(memo, is_credit),

@@ -3,15 +3,20 @@
 What the Ramp side holds after loading:
 - the entities; the vendors, each with one default contact (organisation and VAT numbers
   become onboarding form answers);
-- when the dataset has a chart of accounts: an active accounting connection ("Visma.net ERP")
-  with the chart mirrored into Ramp's accounting API, as if the connector had pushed it:
+- when the dataset gives Ramp a chart of its own (``Dataset.ramp_chart``): an active accounting
+  connection under its provider name holding exactly that chart (the customer's field ids,
+  names, category types, options and GL accounts under its own GL category id);
+- otherwise, when the dataset has a chart of accounts: an active accounting connection
+  ("Visma.net ERP") with the chart mirrored into Ramp's accounting API, as if the connector had
+  pushed it:
   GL accounts (ERP id = account number), and custom fields ``seed.FIELD_COST_CENTRE`` /
   ``FIELD_DEPARTMENT`` (one per SUBACCOUNT segment), ``FIELD_PROJECT`` and ``FIELD_VAT``
   with one option per Visma value, and ``FIELD_TASK`` with one option per task of a project
   (``<project id>/<task id>``, named "project · task"; active for active AP tasks of active
   AP projects), as the chart push makes them;
-- purchase orders and bills, their lines coded by ERP id. Coding that the chart lacks (a bill
-  coded to an account Visma does not have) is created on demand on the Ramp side only.
+- purchase orders and bills, their lines (and bill-level ``selections``) coded by ERP id.
+  Coding that the chart lacks (a bill coded to an account Visma does not have) is created on
+  demand on the Ramp side only.
 
 Loading emits no webhooks: the objects existed before anyone could subscribe.
 """
@@ -75,7 +80,9 @@ def load_dataset(dataset: seed.Dataset, clock: Callable[[], float]) -> RampState
         state.entities[entity.id] = Entity(
             entity.id, entity.name, entity.currency, entity.is_primary, seq=state.next_seq()
         )
-    if dataset.accounts:
+    if dataset.ramp_chart is not None:
+        _load_own_chart(state, dataset.ramp_chart, now)
+    elif dataset.accounts:
         _load_chart(state, dataset, now)
     for supplier in dataset.vendors:
         _load_vendor(state, supplier, now)
@@ -91,12 +98,13 @@ def line_selections(
 ) -> list[Selection]:
     """The selections of a seed line, by ERP id, creating what the chart lacks."""
     wanted = [
-        (seed.FIELD_GL_ACCOUNT, line.gl_account),
+        (state.gl_category_id, line.gl_account),
         (seed.FIELD_COST_CENTRE, line.cost_centre),
         (seed.FIELD_DEPARTMENT, line.department),
         (seed.FIELD_PROJECT, line.project),
         (seed.FIELD_VAT, line.vat_code),
         (seed.FIELD_TASK, line.project_task),
+        *line.selections,
     ]
     return [ensure_selection(state, clock, field, value) for field, value in wanted if value]
 
@@ -194,6 +202,45 @@ def _load_tasks(state: RampState, dataset: seed.Dataset, now: float, connection_
             option.is_active = usable and task.status == "Active" and task.visible_in_ap
 
 
+def _load_own_chart(state: RampState, chart: seed.SeedRampChart, now: float) -> None:
+    """A customer's chart as it stood before the connector: its own ids, names and types."""
+    connection = AccountingConnection(
+        id=new_id(),
+        remote_provider_name=chart.provider_name,
+        created_at=now,
+        last_linked_at=now,
+        seq=state.next_seq(),
+    )
+    state.connections[connection.id] = connection
+    state.gl_category_id, state.gl_category_name = chart.gl_category_id, chart.gl_category_name
+    for account in chart.gl_accounts:
+        created = new_gl_account(
+            state,
+            now,
+            account.id,
+            account.name,
+            classification=account.classification,
+            code=account.code,
+            connection_id=connection.id,
+        )
+        created.is_active = account.active
+    for own in chart.fields:
+        custom = new_field(
+            state,
+            now,
+            own.id,
+            own.name,
+            is_required_for=list(own.required_for),
+            connection_id=connection.id,
+        )
+        custom.category_type = own.category_type
+        for choice in own.options:
+            option = new_option(
+                state, now, custom.ramp_id, choice.id, choice.value, code=choice.code
+            )
+            option.is_active = choice.active
+
+
 def _load_vendor(state: RampState, supplier: seed.SeedVendor, now: float) -> None:
     record = Vendor(
         id=supplier.id,
@@ -272,5 +319,6 @@ def _load_bill(
         memo=credit_memo(item.memo, item.is_credit),
         purchase_order_id=item.purchase_order_id,
         is_credit=item.is_credit,
+        selections=[ensure_selection(state, clock, f, v) for f, v in item.selections],
         seq=state.next_seq(),
     )

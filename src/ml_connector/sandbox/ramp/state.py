@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ml_connector.sandbox import seed
 from ml_connector.sandbox.ramp.model import (
     AccountingConnection,
     AccountingVendor,
@@ -64,6 +65,9 @@ class RampState:
     gl_category_ramp_id: str
     vendor_category_ramp_id: str
     sync_on_creation: bool = False
+    # The GL accounts' category: the field id (and name) GL selections on bills carry.
+    gl_category_id: str = seed.FIELD_GL_ACCOUNT
+    gl_category_name: str = "GL Account"
     entities: dict[str, Entity] = field(default_factory=dict)
     vendors: dict[str, Vendor] = field(default_factory=dict)
     contacts: dict[str, VendorContact] = field(default_factory=dict)
