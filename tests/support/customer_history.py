@@ -175,7 +175,7 @@ def customer_history_dataset(today: date | None = None, *, project_by_code: bool
             (SeedBillLine(900_00, "Fiber", "", selections=((GL_CATEGORY, "6900"),)),),
             selections=(
                 ("dim_kst", "300"),
-                ("dim_prosjekt", _project_option("P1002", project_by_code)),
+                ("dim_prosjekt", _project_option("P1003", project_by_code)),
                 ("dim_mva", "1"),
             ),
         ),

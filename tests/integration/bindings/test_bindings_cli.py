@@ -216,7 +216,7 @@ def test_an_undecided_field_stops_only_its_bill_until_bound(served: Served) -> N
     assert _coding(plain["invoiceLines"][0]) == ("6800", {1: "200", 2: "20"}, "P1001", "11")
     bill_level = next(i for i in served.visma.invoices() if i.get("supplierReference") == "CH-1003")
     account, segments, project, vat = _coding(bill_level["invoiceLines"][0])
-    assert (account, segments[1], project, vat) == ("6900", "300", "P1002", "1")  # bill level
+    assert (account, segments[1], project, vat) == ("6900", "300", "P1003", "1")  # bill level
 
     writes_before = _visma_writes(served)
     bound = served.run("mappings", "bind", "acme", CAMPAIGN_FIELD, "--to", "ignore")
