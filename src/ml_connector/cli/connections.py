@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import typer
 from rich.markup import escape
 from rich.table import Table
 
@@ -16,6 +17,7 @@ from ml_connector.cli._common import (
     print_json,
     run_with_runtime,
 )
+from ml_connector.errors import ConfigurationError
 from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import (
@@ -23,11 +25,28 @@ from ml_connector.settings import (
     DEFAULT_VISMA_BASE_URL,
     DEFAULT_VISMA_TOKEN_URL,
 )
+from ml_connector.store.connections import check_new_name
+
+
+def _new_name(name: str) -> str:
+    """Checked before any prompt, so nobody types secrets for a name that will be refused."""
+    try:
+        check_new_name(name)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return name
 
 
 @connection_app.command("add")
 def connection_add(
-    name: str,
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            callback=_new_name,
+            help="A slug: lowercase letters, digits and hyphens (1-63), e.g. acme-nordic.",
+        ),
+    ],
     ramp_client_id: Annotated[str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_ID")],
     ramp_client_secret: Annotated[
         str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_SECRET", prompt=True, hide_input=True)

@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import SyncStatus
-from ml_connector.web import actions
+from ml_connector.web import actions, params
 from ml_connector.web import operations as ops
 from ml_connector.web.auth import Auth, Principal
 from ml_connector.web.login import login_routes
@@ -43,10 +43,9 @@ _PAGE_SIZE = 50
 
 
 def _ids(values: list[str]) -> list[int]:
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        raise ValueError("record ids are whole numbers") from None
+    if len(values) > 10_000:
+        raise ValueError(f"{len(values)} records chosen; at most 10000 at a time")
+    return [params.whole_number(v, 0, low=0, high=params.MAX_ID, what="record id") for v in values]
 
 
 def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
@@ -61,15 +60,15 @@ def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
     async def records(request: Request, p: Principal) -> Response:
         connection = await ops.visible_connection(runtime, p, request.path_params["name"])
         q = request.query_params
-        state = q.get("state") or None
-        page = max(1, int(q.get("page") or 1))
+        page = params.whole_number(q.get("page"), 1, low=1, high=params.MAX_PAGE, what="page")
+        since, until = params.time_range(q.get("since"), q.get("until"))
         flt = ops.RecordFilter(
-            object_type=q.get("type") or None,
-            state=SyncStatus(state) if state else None,
-            since=ops.parse_time(q.get("since")),
-            until=ops.parse_time(q.get("until"), end_of_day=True),
-            query=q.get("q", ""),
-            vendor=q.get("vendor", ""),
+            object_type=params.object_type(q.get("type")),
+            state=params.state(q.get("state")),
+            since=since,
+            until=until,
+            query=params.text(q.get("q"), "the search text"),
+            vendor=params.text(q.get("vendor"), "vendor"),
             limit=_PAGE_SIZE + 1,  # one more than shown says whether a next page exists
             offset=(page - 1) * _PAGE_SIZE,
         )
