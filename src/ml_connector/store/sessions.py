@@ -16,12 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from ml_connector.store.engine import Repository
 from ml_connector.store.users import SessionRow, User, UserRow, end_user_sessions_in, to_user
 
-__all__ = ["SessionPolicy", "SessionRepository"]
+__all__ = ["SessionInfo", "SessionPolicy", "SessionRepository"]
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session as shown to operators: whose, since when, last seen when (never its id)."""
+
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
 
 
 @dataclass(frozen=True)
@@ -98,13 +107,16 @@ class SessionRepository(Repository):
         async with self._db.write() as session:
             return await end_user_sessions_in(session, user_id)
 
-    async def count_sessions(self, user_id: int | None = None) -> int:
-        """How many session rows exist (of one user, or of everyone)."""
-        query = select(func.count()).select_from(SessionRow)
+    async def list_sessions(self, user_id: int | None = None) -> list[SessionInfo]:
+        """Live and not yet pruned sessions (of one user, or of everyone), oldest first."""
+        query = select(SessionRow).order_by(SessionRow.created_at)
         if user_id is not None:
             query = query.where(SessionRow.user_id == user_id)
         async with self._db.read() as session:
-            return int((await session.execute(query)).scalar_one())
+            return [
+                SessionInfo(row.user_id, row.created_at, row.last_seen_at)
+                for row in await session.scalars(query)
+            ]
 
     async def prune_sessions(self, policy: SessionPolicy, *, now: datetime | None = None) -> int:
         """Delete every expired session; returns how many."""

@@ -25,7 +25,6 @@ from ml_connector.web.auth import Auth, AuthConfig, hash_password, new_api_token
 from ml_connector.web.login_throttle import Limit, ThrottlePolicy
 from support.demo_world import open_demo_world
 
-
 # Three failed logins per email and minute: the rate-limit test stays short.
 _THREE_FAILURES = AuthConfig(throttle=ThrottlePolicy(email=Limit(3, 60.0)))
 
