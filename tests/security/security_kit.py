@@ -103,15 +103,22 @@ class SecureSite:
         data = {"email": email, "password": password, "csrf": form_field(page.text, "csrf")}
         return await client.post("/ui/login", data=data, headers=headers)
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run ``ml-connector`` in a child process against this site's store and keys."""
+    async def cli(
+        self, *args: str, extra_env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``ml-connector`` in a child process against this site's store and keys.
+
+        In a thread: the server keeps answering (and finishing its transactions) meanwhile.
+        """
         settings = self.runtime.settings
         assert settings.master_key is not None
         env = {
             "ML_CONNECTOR_DATABASE_URL": settings.database_url,
             "ML_CONNECTOR_MASTER_KEY": settings.master_key.get_secret_value(),
+            **(extra_env or {}),
         }
-        return subprocess.run(
+        return await asyncio.to_thread(
+            subprocess.run,
             [*cli_command(), *args],
             env=clean_env(env),
             cwd=Path(settings.master_key_file).parent,
@@ -184,12 +191,17 @@ async def secure_site(
     *,
     settings: Settings | None = None,
     runtime: Runtime | None = None,
+    seed: bool = True,
 ) -> AsyncIterator[SecureSite]:
-    """The app on a loopback port (see the module docstring); ``runtime`` shares a store."""
+    """The app on a loopback port (see the module docstring).
+
+    With ``runtime`` the site serves that runtime's store (a second "process" on a shared
+    store); it is neither closed here nor seeded unless ``seed``.
+    """
     clock = Clock()
     owned = runtime is None
     rt = runtime or await Runtime.open(settings or site_settings(folder))
-    users, tokens, ids = await _seed(rt) if owned else ({}, {}, [])
+    users, tokens, ids = await _seed(rt) if seed else ({}, {}, [])
     auth = Auth(rt.store, rt.vault, config or AuthConfig(secure_cookies=False), clock=clock)
     app = create_app(rt, auth=auth, retention_days=None)
     port = free_port()
@@ -208,10 +220,10 @@ async def secure_site(
             await rt.close()
 
 
-def second_runtime(first: Runtime) -> Runtime:
-    """Another runtime on the same database and keys: what a second ``serve`` process holds."""
-    store = Store.open(first.settings.database_url)
-    return Runtime(first.settings, store, Vault.from_settings(first.settings))
+def runtime_on(store: Store, settings: Settings) -> Runtime:
+    """A runtime over ``store`` (already migrated) with the keys of ``settings``: what one
+    ``serve`` process holds."""
+    return Runtime(settings, store, Vault.from_settings(settings))
 
 
 @dataclass

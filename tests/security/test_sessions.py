@@ -105,7 +105,7 @@ async def test_access_changes_end_the_users_sessions(site: SecureSite, change: s
     victim = site.users["operator@x.test"]
     cookie, csrf = await site.session("operator@x.test")
     if change == "remove":  # users are removed with the CLI
-        result = site.cli("users", "remove", "operator@x.test")
+        result = await site.cli("users", "remove", "operator@x.test")
         assert result.returncode == 0, result.stderr
     else:
         body = {"disabled": True} if change == "disable" else {"role": "viewer"}
@@ -123,7 +123,7 @@ async def test_removed_users_cookie_never_signs_in_as_the_next_user(site: Secure
     victim = site.users["viewer@x.test"]
     await site.store.update_user(victim.id, role=Role.ADMIN)
     cookie, csrf = await site.session("viewer@x.test")
-    removed = site.cli("users", "remove", "viewer@x.test")
+    removed = await site.cli("users", "remove", "viewer@x.test")
     assert removed.returncode == 0, removed.stderr
     async with site.client() as client:
         created = await client.post(
