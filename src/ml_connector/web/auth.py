@@ -61,6 +61,7 @@ __all__ = [
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 _TOKEN_PREFIX = "mlc_"
+_MAX_PASSWORD = 1024
 
 _HASHER = PasswordHasher()
 
@@ -233,7 +234,12 @@ class Auth:
                 throttled=True,
                 retry_after_s=attempt.verdict.retry_after_s,
             )
-        ok = verify_password(user.password_hash if user else _dummy_hash(), password)
+        # A password far longer than any real one is wrong; hashing megabytes would be the
+        # attacker's cheapest way to spend our CPU.
+        candidate = password if len(password) <= _MAX_PASSWORD else ""
+        ok = bool(candidate) and verify_password(
+            user.password_hash if user else _dummy_hash(), candidate
+        )
         if user is None or not ok or user.disabled:
             cause = "unknown_email" if user is None else "disabled" if ok else "wrong_password"
             user_id = None if user is None else user.id
