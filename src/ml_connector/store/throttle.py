@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, delete, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ml_connector.errors import StoreError
 from ml_connector.store.engine import Repository
 from ml_connector.store.tables import Base
 
@@ -102,6 +104,12 @@ def count_attempt(
     return Counter(0, at, lockouts + 1, at), lock_s
 
 
+def _locked_for(rows: Sequence[LoginThrottleRow | None], at: datetime) -> float | None:
+    """The longest lock still holding on any of ``rows`` (seconds), or None."""
+    waits = [(r.locked_until - at).total_seconds() for r in rows if r and r.locked_until]
+    return max(waits) if any(wait > 0 for wait in waits) else None
+
+
 class ThrottleRepository(Repository):
     """Count login attempts against limits, across processes."""
 
@@ -114,29 +122,28 @@ class ThrottleRepository(Repository):
     ) -> ThrottleVerdict:
         """Count one attempt against every rule, or refuse it when a key is locked.
 
-        A refused attempt while locked counts nothing (it neither extends the lock nor writes
-        a row). The attempt that passes a limit locks that key and is refused itself.
+        A refused attempt while locked counts nothing: it neither extends the lock nor writes
+        a row, not even for keys seen for the first time. The attempt that passes a limit
+        locks that key and is refused itself.
         """
         at = self._now(now)
         ordered = sorted(rules, key=lambda r: (r.scope, r.key))  # one lock order: no deadlock
         async with self._db.write() as session:
-            rows: list[LoginThrottleRow] = []
-            for rule in ordered:
-                fresh = {"failures": 0, "window_start": at, "lockouts": 0, "last_at": at}
-                # Create the row if missing; a concurrent creator makes this wait, not fail.
-                await session.execute(
-                    self._db.insert(LoginThrottleRow)
-                    .values(scope=rule.scope, key=rule.key, locked_until=None, **fresh)
-                    .on_conflict_do_nothing()
-                )
-                row = await session.get(
-                    LoginThrottleRow, (rule.scope, rule.key), with_for_update=True
-                )
-                assert row is not None  # inserted above or by a committed concurrent attempt
-                rows.append(row)
-            waits = [(r.locked_until - at).total_seconds() for r in rows if r.locked_until]
-            if any(wait > 0 for wait in waits):
-                return ThrottleVerdict(False, max(waits))
+            found = [
+                await session.get(LoginThrottleRow, (r.scope, r.key), with_for_update=True)
+                for r in ordered
+            ]
+            held = _locked_for(found, at)
+            if held is not None:
+                return ThrottleVerdict(False, held)  # nothing written, not even new keys
+            rows = [
+                row if row is not None else await self._create(session, rule, at)
+                for rule, row in zip(ordered, found, strict=True)
+            ]
+            # A row created meanwhile by concurrent attempts may have been locked by them.
+            held = _locked_for(rows, at)
+            if held is not None:
+                return ThrottleVerdict(False, held)
             locked: list[tuple[str, float]] = []
             for rule, row in zip(ordered, rows, strict=True):
                 before = Counter(row.failures, row.window_start, row.lockouts, row.last_at)
@@ -151,6 +158,28 @@ class ThrottleRepository(Repository):
                     False, max(s for _, s in locked), tuple(sorted({c for c, _ in locked}))
                 )
             return ThrottleVerdict(True)
+
+    async def _create(
+        self, session: AsyncSession, rule: ThrottleRule, at: datetime
+    ) -> LoginThrottleRow:
+        """The rule's row, created fresh; a concurrent creator makes this wait, not fail."""
+        await session.execute(
+            self._db.insert(LoginThrottleRow)
+            .values(
+                scope=rule.scope,
+                key=rule.key,
+                failures=0,
+                window_start=at,
+                locked_until=None,
+                lockouts=0,
+                last_at=at,
+            )
+            .on_conflict_do_nothing()
+        )
+        row = await session.get(LoginThrottleRow, (rule.scope, rule.key), with_for_update=True)
+        if row is None:  # pragma: no cover - the insert or a committed concurrent one made it
+            raise StoreError(f"login counter {rule.scope} could not be created")
+        return row
 
     async def settle_login_success(
         self, rules: Sequence[ThrottleRule], *, reset_scopes: frozenset[str]

@@ -119,6 +119,9 @@ def login_routes(pages: Pages, auth: Auth) -> list[Route]:
             if exc.throttled:
                 response.headers["retry-after"] = str(max(1, math.ceil(exc.retry_after_s)))
             return response
+        previous = request.cookies.get(SESSION_COOKIE)
+        if previous:  # a browser logging in again leaves no older session behind
+            await auth.sessions.end(previous)
         response = redirect(target)
         response.set_cookie(SESSION_COOKIE, result.session_cookie, **auth.cookie_options())
         if result.device_cookie is not None:

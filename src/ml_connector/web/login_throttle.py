@@ -125,8 +125,7 @@ class LoginThrottle:
     def rules(self, email: str, client: str, device: str | None) -> tuple[ThrottleRule, ...]:
         p = self.policy
         if device is not None:
-            limit = p.email
-            return (ThrottleRule("device", _key("device", device), *_pair(limit)),)
+            return (ThrottleRule("device", _key("device", device), *_pair(p.email)),)
         return (
             ThrottleRule("email", _key("email", email), *_pair(p.email)),
             ThrottleRule("address", _key("address", throttle_key(client)), *_pair(p.address)),
