@@ -205,3 +205,21 @@ async def test_session_cookie_is_not_the_login_pages_token(site: SecureSite) -> 
         csrf = form_field((await client.get("/ui")).text, "csrf")
         cookie = client.cookies["mlc_session"]
     assert len({login_token, csrf, cookie}) == 3
+
+
+async def test_cli_logout_ends_every_session_of_the_user(site: SecureSite) -> None:
+    """``users logout`` ends the user's sessions on every device, and no one else's."""
+    laptop, _ = await site.session("operator@x.test")
+    phone, _ = await site.session("operator@x.test")
+    other, _ = await site.session("viewer@x.test")
+    result = await site.cli("users", "logout", "operator@x.test")
+    assert result.returncode == 0, result.stderr
+    async with site.client() as client:
+        statuses = [
+            (await client.get("/api/v1/me", headers={"cookie": f"mlc_session={c}"})).status_code
+            for c in (laptop, phone, other)
+        ]
+    assert statuses == [401, 401, 200]
+    (entry, *_) = await site.store.list_security_events(kinds=["user_action"])
+    assert entry.data["action"] == "sessions ended"
+    assert entry.data["sessions"] == 2

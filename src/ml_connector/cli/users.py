@@ -3,7 +3,8 @@
 ``add``, ``set-role``, ``remove`` (and the dashboard's users page) are audited in the chains of
 the connections whose access they change, and in the security log, with the operating-system
 login as the actor (``cli:<login>``). The last enabled admin cannot be demoted or removed.
-``disable``, ``set-role`` and ``remove`` end the user's dashboard sessions.
+``disable``, ``set-role`` and ``remove`` end the user's dashboard sessions; ``logout`` ends them
+without changing anything else (a lost laptop, a suspected stolen cookie).
 
 ``log`` shows the security log (logins, failed logins, locks, logouts, user changes, with the
 client address) newest first, and whether its hash chain is intact.
@@ -156,6 +157,21 @@ def remove(email: str) -> None:
         console.print(f"user {user.email} removed")
 
     run_with_runtime(work)
+
+
+@users_app.command("logout")
+def logout(email: str) -> None:
+    """End every dashboard session of the user now (on every device); logged."""
+
+    async def work(rt: Runtime) -> int:
+        user = await user_ops.find_user(rt, email)
+        ended = await rt.store.end_user_sessions(user.id)
+        data = {**_actor(), "action": "sessions ended", "target": user.email, "sessions": ended}
+        await rt.store.append_security_event("user_action", data)
+        return ended
+
+    ended = run_with_runtime(work)
+    console.print(f"{ended} session(s) of {escape(email)} ended")
 
 
 @users_app.command("log")
