@@ -7,16 +7,38 @@ the store, encrypted by the vault; this object holds only what the process itsel
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_RAMP_BASE_URL", "DEFAULT_VISMA_BASE_URL", "DEFAULT_VISMA_TOKEN_URL", "Settings"]
+__all__ = [
+    "DEFAULT_RAMP_BASE_URL",
+    "DEFAULT_VISMA_BASE_URL",
+    "DEFAULT_VISMA_TOKEN_URL",
+    "Settings",
+    "parse_networks",
+]
 
 DEFAULT_RAMP_BASE_URL = "https://api.ramp.com"
 DEFAULT_VISMA_BASE_URL = "https://api.finance.visma.net"
 DEFAULT_VISMA_TOKEN_URL = "https://connect.visma.com/connect/token"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR ranges; ValueError names the one that is not."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or CIDR range") from None
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -82,3 +104,66 @@ class Settings(BaseSettings):
         description="SMTP login; its password is kept per connection in the vault "
         "(alerts set --smtp-password-from-env).",
     )
+
+    # --- dashboard and admin API security (docs/security.md) ----------------------------------
+    session_idle_timeout_s: float = Field(
+        default=1800.0, gt=0, description="A dashboard session ends after this long unused."
+    )
+    session_lifetime_s: float = Field(
+        default=8 * 3600.0,
+        gt=0,
+        description="A dashboard session ends this long after login, however busy.",
+    )
+    session_touch_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A session's last-seen time is written at most this often.",
+    )
+    login_email_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins for one email (any address) per window."
+    )
+    login_email_window_s: float = Field(default=900.0, gt=0)
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins from one client address (any email) per window.",
+    )
+    login_address_window_s: float = Field(default=900.0, gt=0)
+    login_global_max_failures: int = Field(
+        default=100, ge=1, description="Failed logins across all emails and addresses per window."
+    )
+    login_global_window_s: float = Field(default=900.0, gt=0)
+    login_lockout_max_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Longest lock after repeated lockouts (each lock doubles, up to this).",
+    )
+    login_device_days: float = Field(
+        default=90.0,
+        ge=0,
+        description="A browser that logged in successfully is trusted this long for that user: "
+        "it has its own failure budget, so strangers cannot lock it out (0 turns this off).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is "
+        "believed; none by default.",
+    )
+    behind_https: bool = Field(
+        default=False,
+        description="serve sits behind https: send HSTS (serve --behind-https sets it).",
+    )
+    hsts_max_age_s: int = Field(default=31_536_000, ge=0, description="HSTS max-age (seconds).")
+    security_log_retention_days: float = Field(
+        default=365.0, gt=0, description="Login and user events older than this are deleted."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)

@@ -13,11 +13,21 @@ Master keys come from ``ML_CONNECTOR_MASTER_KEY`` (comma-separated, newest first
 is unset, from ``settings.master_key_file`` (one key per line, newest first; created with mode
 0600 and a new key on first use). Keys are never logged, shown or put into messages; a vault
 describes itself by key count and fingerprints (a short hash of each key).
+
+Other uses of the master keys never take them as they are: :meth:`Vault.purpose_key` derives,
+with HKDF-SHA256 and a label naming the one purpose (``info``), a separate key from each master
+key, and returns a :class:`PurposeKey` that signs and verifies with them (HMAC-SHA256). The
+dashboard's session cookies, its CSRF tokens and its trusted-device cookies each have their
+own label, so a key learned for one purpose opens nothing else, and none of them opens the
+credentials. The derived keys stay inside this module like the master keys; the newest signs,
+every one verifies, so rotation keeps what was signed valid until the old key is dropped.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -25,11 +35,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ml_connector.errors import ConfigurationError, VaultError
 from ml_connector.settings import Settings
 
-__all__ = ["Vault"]
+__all__ = ["PurposeKey", "Vault"]
 
 _KEY_FILE_MODE = 0o600
 
@@ -99,6 +111,43 @@ def _read_keys(path: Path) -> list[str]:
     return keys
 
 
+def _derive(master: str, label: str) -> bytes:
+    """32 bytes for ``label`` from one master key (HKDF-SHA256, the label as ``info``)."""
+    material = base64.urlsafe_b64decode(master.encode("ascii"))
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"ml-connector", info=label.encode())
+    return hkdf.derive(material)
+
+
+class PurposeKey:
+    """Signs and verifies short messages with keys derived for one purpose (HMAC-SHA256).
+
+    Tags are url-safe base64 without padding (43 characters). The newest derived key signs;
+    a tag made by any of the vault's keys verifies.
+    """
+
+    def __init__(self, label: str, keys: Sequence[bytes]) -> None:
+        self._label = label
+        self._keys = tuple(keys)
+
+    def sign(self, message: bytes) -> str:
+        digest = hmac.new(self._keys[0], message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def verify(self, message: bytes, tag: str) -> bool:
+        """True when ``tag`` is this purpose's signature of ``message`` under any key."""
+        try:
+            sent = base64.urlsafe_b64decode(tag.encode("ascii") + b"=" * (-len(tag) % 4))
+        except (ValueError, UnicodeEncodeError):
+            return False
+        found = False
+        for key in self._keys:  # no early exit: every key costs the same time
+            found |= hmac.compare_digest(hmac.new(key, message, hashlib.sha256).digest(), sent)
+        return found
+
+    def __repr__(self) -> str:
+        return f"PurposeKey(label={self._label!r}, keys={len(self._keys)})"
+
+
 class Vault:
     """Encrypts and decrypts credential sets with one or more master keys (newest first)."""
 
@@ -114,6 +163,7 @@ class Vault:
             [_parse_key(key, f"master key {n}") for n, key in enumerate(keys, start=1)]
         )
         self._fingerprints = tuple(_fingerprint(key) for key in keys)
+        self._keys = tuple(keys)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Vault:
@@ -151,6 +201,16 @@ class Vault:
     def generate_key() -> str:
         """A new random Fernet key (url-safe base64 text)."""
         return Fernet.generate_key().decode("ascii")
+
+    def purpose_key(self, label: str) -> PurposeKey:
+        """A signing key for one purpose, derived from every master key (module docstring).
+
+        ``label`` names the purpose and its version, e.g. ``"ml-connector session cookie v1"``;
+        two labels never yield related keys.
+        """
+        if not label.strip():
+            raise ConfigurationError("a purpose key needs a label")
+        return PurposeKey(label, [_derive(key, label) for key in self._keys])
 
     @property
     def fingerprints(self) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import typer
 from rich.table import Table
 
 from ml_connector.cli._common import (
@@ -17,7 +18,7 @@ from ml_connector.cli._common import (
     styled,
 )
 from ml_connector.cli.mappings import print_undecided
-from ml_connector.errors import ConnectorError
+from ml_connector.errors import ConfigurationError, ConnectorError
 from ml_connector.runtime import admin
 from ml_connector.runtime.bindings import BindingReport, refresh
 from ml_connector.runtime.wiring import Runtime
@@ -27,11 +28,28 @@ from ml_connector.settings import (
     DEFAULT_VISMA_TOKEN_URL,
 )
 from ml_connector.store import Connection
+from ml_connector.store.connections import check_new_name
+
+
+def _new_name(name: str) -> str:
+    """Checked before any prompt, so nobody types secrets for a name that will be refused."""
+    try:
+        check_new_name(name)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return name
 
 
 @connection_app.command("add")
 def connection_add(
-    name: str,
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            callback=_new_name,
+            help="A slug: lowercase letters, digits and hyphens (1-63), e.g. acme-nordic.",
+        ),
+    ],
     ramp_client_id: Annotated[str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_ID")],
     ramp_client_secret: Annotated[
         str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_SECRET", prompt=True, hide_input=True)

@@ -7,6 +7,10 @@ alone, for scale-out behind a shared PostgreSQL store.
 Both stop gracefully on SIGTERM or SIGINT: nothing new is claimed, the batch in hand finishes,
 and the process exits 0. (``serve`` first stops accepting requests and answers those in hand.)
 
+uvicorn does not interpret ``X-Forwarded-For`` for ``serve`` (``server_config``): the app
+believes it only from the proxies named in ``ML_CONNECTOR_TRUSTED_PROXIES``. With
+``--behind-https`` responses carry HSTS (see docs/security.md).
+
 ``serve`` runs on uvloop's event loop with uvicorn's httptools parser when both are installed
 (they are dependencies; without them it falls back to asyncio's loop and h11), and freezes the
 objects of its start-up out of the garbage collector's way before it accepts requests.
@@ -26,6 +30,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from starlette.types import ASGIApp
 
 from ml_connector.cli._common import Opt, app, err_console, styled
 from ml_connector.errors import ConnectorError
@@ -35,7 +40,7 @@ from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.web.app import create_app
 
-__all__ = ["ServiceOptions", "serve", "worker"]
+__all__ = ["ServiceOptions", "serve", "server_config", "worker"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -160,19 +165,34 @@ def _http_protocol(http: HttpChoice) -> str:
     return http.value
 
 
-async def _serve(host: str, port: int, http: str, options: ServiceOptions | None) -> None:
-    runtime = await Runtime.open(Settings())
+def server_config(app: ASGIApp, host: str, port: int, http: str) -> uvicorn.Config:
+    """uvicorn's configuration for ``serve``.
+
+    ``proxy_headers=False``: uvicorn would otherwise believe ``X-Forwarded-For`` from loopback
+    peers (its default ``forwarded_allow_ips``) and replace the peer address with whatever the
+    header claims. The app decides which proxies to believe (``ML_CONNECTOR_TRUSTED_PROXIES``,
+    ``web/proxies.py``). ``server_header=False``: no software banner.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=http,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+async def _serve(
+    host: str, port: int, http: str, options: ServiceOptions | None, *, behind_https: bool
+) -> None:
+    runtime = await Runtime.open(Settings(behind_https=True) if behind_https else Settings())
     try:
         service = options.build(runtime) if options is not None else None
-        config = uvicorn.Config(
-            create_app(runtime, service=service),
-            host=host,
-            port=port,
-            http=http,
-            lifespan="on",
-            access_log=False,
-            log_level="warning",
-        )
+        config = server_config(create_app(runtime, service=service), host, port, http)
         # Everything built so far lives as long as the process: keep it out of every collection.
         gc.collect()
         gc.freeze()
@@ -231,6 +251,14 @@ def serve(
     lease_s: LeaseOpt = 120.0,
     retry_base_s: RetryBaseOpt = 2.0,
     retry_cap_s: RetryCapOpt = 900.0,
+    behind_https: Annotated[
+        bool,
+        Opt(
+            "--behind-https",
+            help="serve sits behind an https proxy: send HSTS "
+            "(also ML_CONNECTOR_BEHIND_HTTPS=true).",
+        ),
+    ] = False,
 ) -> None:
     """Receive webhooks (/webhooks/ramp/NAME, /webhooks/visma/NAME) and sync in one process."""
     options = (
@@ -240,7 +268,10 @@ def serve(
             poll_interval_s, reconcile_interval_s, concurrency, lease_s, retry_base_s, retry_cap_s
         )
     )
-    _run(_serve(host, port, _http_protocol(http), options), _loop_factory(loop))
+    _run(
+        _serve(host, port, _http_protocol(http), options, behind_https=behind_https),
+        _loop_factory(loop),
+    )
 
 
 @app.command()

@@ -1,8 +1,13 @@
 """``ml-connector users …``: dashboard and admin-API users and their API tokens.
 
 ``add``, ``set-role``, ``remove`` (and the dashboard's users page) are audited in the chains of
-the connections whose access they change, with the operating-system login as the actor
-(``cli:<login>``). The last enabled admin cannot be demoted or removed.
+the connections whose access they change, and in the security log, with the operating-system
+login as the actor (``cli:<login>``). The last enabled admin cannot be demoted or removed.
+``disable``, ``set-role`` and ``remove`` end the user's dashboard sessions; ``logout`` ends them
+without changing anything else (a lost laptop, a suspected stolen cookie).
+
+``log`` shows the security log (logins, failed logins, locks, logouts, user changes, with the
+client address) newest first, and whether its hash chain is intact.
 """
 
 from __future__ import annotations
@@ -151,3 +156,57 @@ def remove(email: str) -> None:
         console.print(f"user {user.email} removed")
 
     run_with_runtime(work)
+
+
+@users_app.command("logout")
+def logout(email: str) -> None:
+    """End every dashboard session of the user now (on every device); logged."""
+
+    async def work(rt: Runtime) -> int:
+        user = await user_ops.find_user(rt, email)
+        ended = await rt.store.end_user_sessions(user.id)
+        data = {**_actor(), "action": "sessions ended", "target": user.email, "sessions": ended}
+        await rt.store.append_security_event("user_action", data)
+        return ended
+
+    ended = run_with_runtime(work)
+    console.print(f"{ended} session(s) of {email} ended")
+
+
+@users_app.command("log")
+def log(
+    limit: Annotated[int, Opt("--limit", min=1, max=10_000, help="Newest entries shown.")] = 50,
+    as_json: Annotated[bool, Opt("--json")] = False,
+) -> None:
+    """The security log: logins, failures, locks, logouts and user changes, newest first."""
+
+    async def work(rt: Runtime) -> tuple[list[dict[str, Any]], list[str]]:
+        events = await rt.store.list_security_events(limit=limit)
+        problems = [str(p) for p in await rt.store.verify_security_log()]
+        rows = [{"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, **e.data} for e in events]
+        return rows, problems
+
+    rows, problems = run_with_runtime(work)
+    if as_json:
+        print_json({"events": rows, "chain_intact": not problems, "problems": problems})
+        return
+    table = Table("seq", "at", "kind", "email", "client", "details")
+    for row in rows:
+        rest = {k: v for k, v in row.items() if k not in ("seq", "at", "kind", "email", "client")}
+        details = ", ".join(f"{k}={v}" for k, v in sorted(rest.items()))
+        cells = [
+            str(row["seq"]),
+            row["at"],
+            row["kind"],
+            str(row.get("email", "")),
+            str(row.get("client", "")),
+            details,
+        ]
+        table.add_row(*cells)
+    console.print(table)
+    if problems:
+        console.print("[red]the security log's chain is broken:[/red]")
+        for problem in problems:
+            console.print(f"  {problem}")
+        raise typer.Exit(1)
+    console.print("chain intact")

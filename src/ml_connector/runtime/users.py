@@ -4,7 +4,12 @@ Each change is audited with who made it (``actor``: the dashboard user's identit
 ``{"user": "cli:<login>", "via": "cli"}``) in the audit chain of every connection whose access
 it changes: the connections the user could see before and can see after (all of them for an
 unscoped user). Chains are per connection, so each tenant's trail tells who gained or lost
-access to it.
+access to it. Every change is also written to the security log (``store/security_log.py``),
+which holds the whole account history in one place, including changes to users who see no
+connection yet.
+
+Disabling or removing a user, or changing their role, ends their dashboard sessions in the
+same transaction as the change (``store/users.py``).
 
 A change that would leave no enabled admin is refused, so nobody locks the team out.
 """
@@ -80,6 +85,7 @@ async def _audit(
     scopes: Iterable[frozenset[int] | None],
     data: Mapping[str, Any],
 ) -> None:
+    await rt.store.append_security_event("user_action", {**actor, **data})
     every = [c.id for c in await rt.store.list_connections()]
     touched: set[int] = set()
     for scope in scopes:

@@ -1,15 +1,23 @@
 """Connections: one per customer (a Ramp business paired with a Visma tenant and company).
 
 Credentials arrive and leave as vault ciphertext; this module never sees plaintext secrets.
+
+**Names.** A new connection's name is a slug, :data:`NAME_PATTERN`: 1 to 63 lowercase letters,
+digits and hyphens, starting with a letter or digit, and not all digits (names and ids share
+one lookup). It appears in URLs (``/webhooks/ramp/NAME``, ``/ui/c/NAME``), metric labels and
+terminal output, where anything else would need escaping. Names are unique regardless of case:
+``acme`` cannot be added beside an older ``Acme``. Stores made before the rule keep their
+names; those connections work as before, only new names are checked.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.errors import ConfigurationError
@@ -17,7 +25,7 @@ from ml_connector.store.engine import Repository
 from ml_connector.store.records import Connection, ConnectionStatus
 from ml_connector.store.tables import ConnectionRow
 
-__all__ = ["ConnectionRepository"]
+__all__ = ["NAME_PATTERN", "ConnectionRepository", "check_new_name"]
 
 
 def _to_record(row: ConnectionRow) -> Connection:
@@ -36,14 +44,22 @@ def _to_record(row: ConnectionRow) -> Connection:
     )
 
 
-def _check_name(name: str) -> None:
-    if not name.strip() or name != name.strip() or len(name) > 100:
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+def check_new_name(name: str) -> None:
+    """Raise ConfigurationError, saying what is allowed, unless ``name`` is a valid new name."""
+    shown = repr(name) if len(name) <= 70 else repr(name[:70]) + "…"
+    if not NAME_PATTERN.fullmatch(name):
         raise ConfigurationError(
-            "a connection name must be 1-100 characters without surrounding spaces"
+            f"connection name {shown} is not allowed: use 1-63 lowercase letters, digits and "
+            "hyphens, starting with a letter or digit (for example acme-nordic)"
         )
     if name.isdigit():
         # Names and ids share one lookup (get_connection("12")), so names must not look like ids.
-        raise ConfigurationError(f"connection name {name!r} must not be all digits")
+        raise ConfigurationError(
+            f"connection name {shown} must not be all digits; add a letter (for example c-{name})"
+        )
 
 
 async def _load(session: AsyncSession, connection_id: int) -> ConnectionRow:
@@ -67,8 +83,11 @@ class ConnectionRepository(Repository):
         settings: Mapping[str, Any] | None = None,
         now: datetime | None = None,
     ) -> Connection:
-        """Store a new, active connection. Raises ConfigurationError when ``name`` is taken."""
-        _check_name(name)
+        """Store a new, active connection.
+
+        Raises ConfigurationError when ``name`` is not a slug or is taken (in any case).
+        """
+        check_new_name(name)
         now = self._now(now)
         values = {
             "name": name,
@@ -83,6 +102,13 @@ class ConnectionRepository(Repository):
             "updated_at": now,
         }
         async with self._db.write() as session:
+            clash = select(ConnectionRow.name).where(func.lower(ConnectionRow.name) == name)
+            existing = (await session.scalars(clash)).first()
+            if existing is not None:
+                raise ConfigurationError(
+                    f"a connection named {existing!r} already exists "
+                    "(names are compared regardless of case)"
+                )
             insert = self._db.insert(ConnectionRow).values(values)
             insert = insert.on_conflict_do_nothing(index_elements=[ConnectionRow.name])
             new_id = (await session.execute(insert.returning(ConnectionRow.id))).scalar()

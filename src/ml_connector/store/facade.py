@@ -1,8 +1,9 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping and field binding versions, the chart map, users, stats, cross-process
-wake-ups, alerts and the sealing of credential-like values at rest) over one
+webhook inbox, mapping and field binding versions, the chart map, users, their sessions, login
+throttling, the security log, stats, cross-process wake-ups, alerts and the sealing of
+credential-like values at rest) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -24,7 +25,10 @@ from ml_connector.store.links import LinkRepository
 from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
 from ml_connector.store.notify import NotifyRepository
+from ml_connector.store.security_log import SecurityLogRepository
+from ml_connector.store.sessions import SessionRepository
 from ml_connector.store.stats import StatsRepository
+from ml_connector.store.throttle import ThrottleRepository
 from ml_connector.store.users import UserRepository
 from ml_connector.store.work import WorkRepository
 
@@ -43,6 +47,9 @@ class Store(
     BindingRepository,
     ChartRepository,
     UserRepository,
+    SessionRepository,
+    ThrottleRepository,
+    SecurityLogRepository,
     StatsRepository,
     NotifyRepository,
     AlertRepository,

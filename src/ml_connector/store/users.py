@@ -1,10 +1,15 @@
-"""Dashboard and admin-API users, and their API tokens (revision 0005).
+"""Dashboard and admin-API users, and what they sign in with: API tokens and sessions.
 
 The store keeps only what the web layer hands it: a password *hash* (argon2, computed in
-``web/auth.py``) and a token *digest* (SHA-256 of a random token). Neither a password nor a
-token in the clear ever reaches the database.
+``web/auth.py``), a token *digest* (SHA-256 of a random token) and a session id's SHA-256
+(``store/sessions.py`` resolves sessions). Neither a password, a token nor a session id in the
+clear ever reaches the database.
 
 A user's ``connection_ids`` scope them to those connections; None means every connection.
+
+User ids are never reused (revision 0008): ``AUTOINCREMENT`` on SQLite, an identity sequence on
+PostgreSQL. Disabling a user, removing them, or changing their role or password deletes their
+sessions in the same transaction, so no session outlives the access it was granted under.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     delete,
@@ -26,13 +32,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ml_connector.errors import ConfigurationError, StoreError
 from ml_connector.store.engine import Repository
 from ml_connector.store.tables import Base
 
-__all__ = ["UNCHANGED", "ApiTokenRow", "Role", "Unchanged", "User", "UserRepository", "UserRow"]
+__all__ = [
+    "UNCHANGED",
+    "ApiTokenRow",
+    "Role",
+    "SessionRow",
+    "Unchanged",
+    "User",
+    "UserRepository",
+    "UserRow",
+    "end_user_sessions_in",
+    "to_user",
+]
 
 _JSON = JSON().with_variant(JSONB(), "postgresql")
 
@@ -50,7 +68,7 @@ _ROLES = "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")"
 
 class UserRow(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_ROLES, name="role"),)
+    __table_args__ = (CheckConstraint(_ROLES, name="role"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -69,6 +87,24 @@ class ApiTokenRow(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
+
+
+class SessionRow(Base):
+    """A dashboard session: the SHA-256 of its id, its user, its start and last use."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+async def end_user_sessions_in(session: AsyncSession, user_id: int) -> int:
+    """Delete every session of the user inside the caller's transaction; returns how many."""
+    result = await session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +139,7 @@ class Unchanged:
 UNCHANGED = Unchanged()
 
 
-def _to_user(row: UserRow) -> User:
+def to_user(row: UserRow) -> User:
     ids = row.connection_ids
     return User(
         id=row.id,
@@ -148,7 +184,7 @@ class UserRepository(Repository):
             async with self._db.write() as session:
                 session.add(row)
                 await session.flush()
-                return _to_user(row)
+                return to_user(row)
         except StoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 raise ConfigurationError(f"a user {row.email!r} exists already") from None
@@ -159,17 +195,17 @@ class UserRepository(Repository):
         async with self._db.read() as session:
             query = select(UserRow).where(UserRow.email == email.strip().lower())
             row = (await session.scalars(query)).one_or_none()
-            return None if row is None else _to_user(row)
+            return None if row is None else to_user(row)
 
     async def get_user(self, user_id: int) -> User | None:
         async with self._db.read() as session:
             row = await session.get(UserRow, user_id)
-            return None if row is None else _to_user(row)
+            return None if row is None else to_user(row)
 
     async def list_users(self) -> list[User]:
         async with self._db.read() as session:
             rows = await session.scalars(select(UserRow).order_by(UserRow.id))
-            return [_to_user(row) for row in rows]
+            return [to_user(row) for row in rows]
 
     async def add_api_token(self, user_id: int, digest: str, *, now: datetime | None = None) -> int:
         """Store a token's digest for the user; returns the token's row id."""
@@ -190,7 +226,7 @@ class UserRepository(Repository):
             user = await session.get(UserRow, token.user_id)
             if user is None or user.disabled:
                 return None
-            return _to_user(user)
+            return to_user(user)
 
     async def update_user(
         self,
@@ -204,12 +240,14 @@ class UserRepository(Repository):
         """Change a user's role, scope, disabled flag or password hash; returns the new user.
 
         Arguments left at their defaults keep their value (``connection_ids=None`` widens the
-        scope to every connection). Raises ConfigurationError when there is no such user.
+        scope to every connection). A new role, a new password or disabling ends the user's
+        sessions in the same transaction. Raises ConfigurationError when there is no such user.
         """
         async with self._db.write() as session:
             row = await session.get(UserRow, user_id)
             if row is None:
                 raise ConfigurationError(f"no user with id {user_id}")
+            before_role = row.role
             if role is not None:
                 row.role = Role(role).value
             if not isinstance(connection_ids, Unchanged):
@@ -218,15 +256,23 @@ class UserRepository(Repository):
                 row.disabled = disabled
             if password_hash is not None:
                 row.password_hash = password_hash
-            return _to_user(row)
+            ends_sessions = (
+                (role is not None and Role(role).value != before_role)
+                or (disabled is True)
+                or password_hash is not None
+            )
+            if ends_sessions:
+                await end_user_sessions_in(session, user_id)
+            return to_user(row)
 
     async def delete_user(self, user_id: int) -> bool:
-        """Remove a user and their API tokens; False when there was no such user."""
+        """Remove a user, their API tokens and sessions; False when there was no such user."""
         async with self._db.write() as session:
             row = await session.get(UserRow, user_id)
             if row is None:
                 return False
             await session.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == user_id))
+            await end_user_sessions_in(session, user_id)
             await session.delete(row)
             return True
 

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from ml_connector.metrics import CONTENT_TYPE, render_metrics
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.web.api import api_routes
-from ml_connector.web.auth import Auth
+from ml_connector.web.auth import Auth, AuthConfig
 from ml_connector.web.ui import ui_routes
 
 __all__ = ["admin_routes"]
@@ -24,10 +24,10 @@ __all__ = ["admin_routes"]
 def admin_routes(runtime: Runtime, auth: Auth | None = None) -> list[BaseRoute]:
     """Routes for the dashboard, the admin API and ``/metrics``.
 
-    ``auth`` defaults to secure cookies sealed with the runtime's vault keys and the default
-    login rate limit; tests pass their own (plain-HTTP cookies, a test clock).
+    ``auth`` defaults to the runtime's settings (session lifetimes, login limits, trusted
+    proxies) with secure cookies; tests pass their own (a test clock, other limits).
     """
-    auth = auth or Auth(runtime.store, runtime.vault)
+    auth = auth or Auth(runtime.store, runtime.vault, AuthConfig.from_settings(runtime.settings))
 
     async def metrics(request: Request) -> Response:
         body = await render_metrics(runtime.store, now=datetime.now(UTC))

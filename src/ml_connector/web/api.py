@@ -5,7 +5,8 @@ route answers 401. Unsafe methods called with the session cookie also need the s
 token in ``X-CSRF-Token``. A viewer gets 403 on actions; a connection outside the caller's
 scope is 404, like one that does not exist. Errors are ``{"error": message}``; a refused
 mapping edit adds ``problems``. Statuses: 400 invalid input, 409 refused by the connector's
-state, 422 invalid mapping table, 502 a vendor failed while the action ran.
+state, 422 invalid mapping table, 502 a vendor failed while the action ran. Paging, filters
+and ids out of range are 400 with a message (``web/params.py``), never a server error.
 
 The OpenAPI document (``GET /api/v1/openapi.json``, unauthenticated) is ``web/openapi.py``.
 """
@@ -23,8 +24,7 @@ from starlette.routing import Route
 from ml_connector.errors import ConnectorError, VendorError
 from ml_connector.mapping.table import MappingTableError, Problem
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import SyncStatus
-from ml_connector.web import actions, config_ops, user_ops
+from ml_connector.web import actions, config_ops, params, user_ops
 from ml_connector.web import operations as ops
 from ml_connector.web.auth import CSRF_HEADER, Auth, Principal
 from ml_connector.web.openapi import OPENAPI
@@ -32,22 +32,15 @@ from ml_connector.web.openapi import OPENAPI
 __all__ = ["OPENAPI", "api_routes"]
 
 Handler = Callable[[Request, Principal], Awaitable[Any]]
+_MAX_IDS = 10_000
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def _int(value: str | None, default: int, *, low: int = 0, high: int = 1000) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a whole number") from None
-    if not low <= number <= high:
-        raise ValueError(f"{number} is outside {low}..{high}")
-    return number
+def _limit(value: str | None) -> int:
+    return params.whole_number(value, 100, low=1, high=params.MAX_LIMIT, what="limit")
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -68,7 +61,9 @@ def _ids(body: dict[str, Any]) -> list[int]:
         or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
     ):
         raise ValueError("record_ids must be a non-empty list of record ids")
-    return ids
+    if len(ids) > _MAX_IDS:
+        raise ValueError(f"record_ids holds {len(ids)} ids; at most {_MAX_IDS} at a time")
+    return [params.check_id(i, "record id") for i in ids]
 
 
 def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
@@ -179,25 +174,28 @@ def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
     async def list_records(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
         q = request.query_params
-        state = q.get("state")
+        since, until = params.time_range(q.get("since"), q.get("until"))
         flt = ops.RecordFilter(
-            object_type=q.get("type") or None,
-            state=SyncStatus(state) if state else None,
-            since=ops.parse_time(q.get("since")),
-            until=ops.parse_time(q.get("until"), end_of_day=True),
-            query=q.get("q", ""),
-            vendor=q.get("vendor", ""),
-            limit=_int(q.get("limit"), 100, low=1),
-            offset=_int(q.get("offset"), 0, high=1_000_000),
+            object_type=params.object_type(q.get("type")),
+            state=params.state(q.get("state")),
+            since=since,
+            until=until,
+            query=params.text(q.get("q"), "q"),
+            vendor=params.text(q.get("vendor"), "vendor"),
+            limit=_limit(q.get("limit")),
+            offset=params.whole_number(
+                q.get("offset"), 0, low=0, high=params.MAX_OFFSET, what="offset"
+            ),
         )
         return await ops.search_records(rt, connection, flt)
 
     async def get_record(request: Request, p: Principal) -> Any:
         connection = await conn(request, p)
-        return await ops.record_detail(rt, connection, int(request.path_params["record_id"]))
+        record_id = params.check_id(int(request.path_params["record_id"]), "record id")
+        return await ops.record_detail(rt, connection, record_id)
 
     async def list_events(request: Request, p: Principal) -> Any:
-        limit = _int(request.query_params.get("limit"), 100, low=1)
+        limit = _limit(request.query_params.get("limit"))
         return await ops.events(rt, await conn(request, p), limit=limit)
 
     async def list_exceptions(request: Request, p: Principal) -> Any:
@@ -293,7 +291,8 @@ def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
         if not p.can_admin:
             raise ops.Forbidden("only an admin may manage users")
         body = await _body(request)
-        return await user_ops.change_user(rt, p, int(request.path_params["user_id"]), body)
+        user_id = params.check_id(int(request.path_params["user_id"]), "user id")
+        return await user_ops.change_user(rt, p, user_id, body)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)

@@ -14,7 +14,8 @@ The lifespan runs, beside the requests:
   ``--no-worker``); a webhook that queues work wakes it (``Service.wake``);
 - a sweeper that applies inbox events a crash left ``received`` (every ``sweep_interval_s``,
   events older than ``sweep_after_s``), and hourly deletes settled events and rejections
-  older than ``retention_days``.
+  older than ``retention_days``, expired sessions, stale login counters, and security log
+  entries older than ``settings.security_log_retention_days``.
 
 The receivers' group commit (``web/ingest.py``) needs no task while idle: its flusher runs only
 while events wait. On shutdown (uvicorn stops accepting and finishes the requests in hand first)
@@ -39,6 +40,7 @@ from typing import Any
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -49,6 +51,8 @@ from ml_connector.runtime.service import Service
 from ml_connector.runtime.webhooks import sweep_events
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.web.admin import admin_routes
+from ml_connector.web.auth import Auth, AuthConfig
+from ml_connector.web.headers import SecurityHeaders
 from ml_connector.web.webhooks import ReceiverConfig, WebhookReceiver, receiver_route
 
 __all__ = ["ConnectorApp", "create_app"]
@@ -57,8 +61,18 @@ log = structlog.get_logger(__name__)
 _PRUNE_S = 3600.0  # how often the sweeper applies the retention
 
 
+async def _housekeeping(runtime: Runtime, auth: Auth) -> None:
+    """Hourly: expired sessions, stale login counters, security log entries past retention."""
+    await auth.housekeeping()
+    days = runtime.settings.security_log_retention_days
+    pruned = await runtime.store.prune_security_log(before=datetime.now(UTC) - timedelta(days=days))
+    if pruned:
+        log.info("security log pruned", entries=pruned)
+
+
 async def _sweep_loop(
     runtime: Runtime,
+    auth: Auth,
     stop: asyncio.Event,
     interval_s: float,
     after_s: float,
@@ -71,12 +85,14 @@ async def _sweep_loop(
             if swept:
                 log.info("inbox swept", applied=swept)
             now = time.monotonic()
-            if retention_days is not None and (pruned_at is None or now - pruned_at > _PRUNE_S):
+            if pruned_at is None or now - pruned_at > _PRUNE_S:
                 pruned_at = now
-                cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-                events, rejections = await runtime.store.prune_inbox(cutoff)
-                if events or rejections:
-                    log.info("inbox pruned", events=events, rejections=rejections)
+                await _housekeeping(runtime, auth)
+                if retention_days is not None:
+                    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+                    events, rejections = await runtime.store.prune_inbox(cutoff)
+                    if events or rejections:
+                        log.info("inbox pruned", events=events, rejections=rejections)
         except ConnectorError as exc:
             log.warning("inbox sweep failed", error=str(exc))
         with contextlib.suppress(TimeoutError):
@@ -111,13 +127,17 @@ def create_app(
     sweep_interval_s: float = 30.0,
     sweep_after_s: float = 30.0,
     retention_days: float | None = 30.0,
+    auth: Auth | None = None,
 ) -> ConnectorApp:
     """The app for ``runtime``; with ``service``, the worker and scheduler run in its lifespan.
 
     ``on_work`` is called whenever a webhook queued work; it defaults to ``service.wake``.
     Settled inbox events and rejections older than ``retention_days`` are deleted (hourly);
-    None keeps them forever.
+    None keeps them forever. ``auth`` defaults to one configured from the runtime's settings
+    (tests pass their own, with a clock). Responses carry the security headers
+    (``web/headers.py``), with HSTS when ``settings.behind_https``.
     """
+    auth = auth or Auth(runtime.store, runtime.vault, AuthConfig.from_settings(runtime.settings))
     wake = on_work if on_work is not None else (service.wake if service is not None else None)
     receiver = WebhookReceiver(runtime, on_work=wake, config=config)
     tasks: dict[str, asyncio.Task[None]] = {}
@@ -142,7 +162,7 @@ def create_app(
         if service is not None:
             tasks["service"] = asyncio.create_task(service.run(stop), name="service")
         tasks["sweeper"] = asyncio.create_task(
-            _sweep_loop(runtime, stop, sweep_interval_s, sweep_after_s, retention_days),
+            _sweep_loop(runtime, auth, stop, sweep_interval_s, sweep_after_s, retention_days),
             name="sweeper",
         )
         try:
@@ -159,9 +179,12 @@ def create_app(
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        *admin_routes(runtime),  # /ui, /api/v1, /metrics
+        *admin_routes(runtime, auth),  # /ui, /api/v1, /metrics
     ]
-    app = ConnectorApp(receiver, routes=routes, lifespan=lifespan)
+    settings = runtime.settings
+    hsts = settings.hsts_max_age_s if settings.behind_https else None
+    middleware = [Middleware(SecurityHeaders, hsts_max_age_s=hsts)]
+    app = ConnectorApp(receiver, routes=routes, lifespan=lifespan, middleware=middleware)
     state: Any = app.state
     state.receiver = receiver
     state.tasks = tasks

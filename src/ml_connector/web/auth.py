@@ -1,17 +1,20 @@
-"""Who is calling, and what they may do: passwords, sessions, CSRF, API tokens, roles.
+"""Who is calling, and what they may do: passwords, sessions, CSRF, API tokens, roles, logins.
 
 - **Passwords** are argon2id hashes (argon2-cffi defaults); a login with a wrong email costs the
   same hash time as one with a wrong password, so timing does not reveal which users exist.
-- **Sessions** are a cookie holding the user id, a CSRF token and an expiry, sealed with the
-  vault's keys (Fernet: encrypted and authenticated). Every process sharing the master key
-  accepts the same cookie, and key rotation keeps sessions valid. The cookie is HttpOnly,
+- **Sessions** are server-side rows behind a random id in a signed cookie
+  (``web/sessions.py``); they end on logout, after an idle timeout and an absolute lifetime,
+  and when the user is disabled, removed, or changes role or password. The cookie is HttpOnly,
   SameSite=Lax and Secure (switchable off only for plain-HTTP development).
-- **CSRF**: the token is bound to the session. Forms send it as the ``csrf`` field, API calls
-  made with the session cookie as the ``X-CSRF-Token`` header. Calls with an API token carry no
-  ambient credential and need none.
+- **CSRF**: the token is derived from the session. Forms send it as the ``csrf`` field, API
+  calls made with the session cookie as the ``X-CSRF-Token`` header. Calls with an API token
+  carry no ambient credential and need none. The login form has its own token (``web/login.py``).
 - **API tokens** are 32 random bytes shown once; the store keeps their SHA-256 only.
-- **Login rate limiting** counts failures per (client address, email) in memory; after
-  ``max_failures`` within ``window_s`` further attempts are refused until the window passes.
+- **Logins** are throttled per email, per client address and globally, in the store, before the
+  password is checked (``web/login_throttle.py``); the client address believes
+  ``X-Forwarded-For`` only from trusted proxies (``web/proxies.py``). Every login that reached
+  the password check, every lock and every logout is written to the security log with the
+  client address (``store/security_log.py``).
 """
 
 from __future__ import annotations
@@ -19,41 +22,46 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import secrets
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import Request
 
-from ml_connector.errors import ConfigurationError, VaultError
+from ml_connector.errors import ConfigurationError
+from ml_connector.settings import Network, Settings
 from ml_connector.store import Store
+from ml_connector.store.sessions import SessionPolicy
 from ml_connector.store.users import Role, User
 from ml_connector.vault import Vault
+from ml_connector.web.login_throttle import DEVICE_COOKIE, Limit, LoginThrottle, ThrottlePolicy
+from ml_connector.web.proxies import ProxyTrust
+from ml_connector.web.sessions import SESSION_COOKIE, SessionManager
 
 __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "DEVICE_COOKIE",
     "SESSION_COOKIE",
     "Auth",
-    "LoginLimiter",
+    "AuthConfig",
+    "LoginRefused",
+    "LoginResult",
     "Principal",
-    "SessionCodec",
     "hash_password",
     "new_api_token",
     "token_digest",
     "verify_password",
 ]
 
-SESSION_COOKIE = "mlc_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 _TOKEN_PREFIX = "mlc_"
+_MAX_PASSWORD = 1024
 
 _HASHER = PasswordHasher()
 
@@ -93,75 +101,6 @@ def new_api_token() -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Session:
-    user_id: int
-    csrf: str
-    expires_at: float
-
-
-class SessionCodec:
-    """Seals and opens session cookies with the vault's keys."""
-
-    def __init__(
-        self, vault: Vault, *, ttl_s: float = 8 * 3600, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._vault = vault
-        self._ttl_s = ttl_s
-        self._clock = clock
-
-    def issue(self, user_id: int) -> tuple[str, Session]:
-        session = Session(user_id, secrets.token_urlsafe(24), self._clock() + self._ttl_s)
-        sealed = self._vault.encrypt(
-            {"u": str(user_id), "c": session.csrf, "e": json.dumps(session.expires_at)}
-        )
-        return sealed.decode("ascii"), session
-
-    def open(self, cookie: str) -> Session | None:
-        """The session in ``cookie``, or None when it is forged, garbled or expired."""
-        try:
-            data = self._vault.decrypt(cookie.encode("ascii"))
-            session = Session(int(data["u"]), str(data["c"]), float(json.loads(data["e"])))
-        except (VaultError, KeyError, ValueError, TypeError):
-            return None  # forged, garbled, or sealed under keys no longer held
-        return session if session.expires_at > self._clock() else None
-
-
-class LoginLimiter:
-    """Failed logins per key within a sliding window."""
-
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        window_s: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._max = max_failures
-        self._window_s = window_s
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        stamps = self._failures.setdefault(key, deque())
-        cutoff = self._clock() - self._window_s
-        while stamps and stamps[0] <= cutoff:
-            stamps.popleft()
-        return stamps
-
-    def blocked(self, key: str) -> bool:
-        return len(self._recent(key)) >= self._max
-
-    def failed(self, key: str) -> None:
-        self._recent(key).append(self._clock())
-        if len(self._failures) > 10_000:  # bound memory under a spray of distinct keys
-            for stale in [k for k, v in self._failures.items() if not v][:5_000]:
-                del self._failures[stale]
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-
-@dataclass(frozen=True)
 class Principal:
     """An authenticated caller: the user, how they proved it, and their session's CSRF token."""
 
@@ -189,29 +128,77 @@ class Principal:
 class LoginRefused(Exception):
     """A login failed; ``message`` is safe to show (it never says which part was wrong)."""
 
-    def __init__(self, message: str, *, throttled: bool = False) -> None:
+    def __init__(
+        self, message: str, *, throttled: bool = False, retry_after_s: float = 0.0
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.throttled = throttled
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A successful login: the user, the session cookie and a trusted-device cookie."""
+
+    user: User
+    session_cookie: str
+    device_cookie: str | None
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Session lifetimes, login limits, trusted proxies and cookie security, together."""
+
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    trusted_proxies: tuple[Network, ...] = ()
+    secure_cookies: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuthConfig:
+        s = settings
+        return cls(
+            sessions=SessionPolicy(
+                s.session_idle_timeout_s, s.session_lifetime_s, s.session_touch_interval_s
+            ),
+            throttle=ThrottlePolicy(
+                email=Limit(s.login_email_max_failures, s.login_email_window_s),
+                address=Limit(s.login_address_max_failures, s.login_address_window_s),
+                everyone=Limit(s.login_global_max_failures, s.login_global_window_s),
+                lockout_max_s=s.login_lockout_max_s,
+                device_days=s.login_device_days,
+            ),
+            trusted_proxies=s.trusted_proxy_networks,
+        )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class Auth:
-    """Resolves requests to principals and performs logins."""
+    """Resolves requests to principals, performs logins and logouts, and keeps the log."""
 
     def __init__(
         self,
         store: Store,
         vault: Vault,
+        config: AuthConfig | None = None,
         *,
-        limiter: LoginLimiter | None = None,
-        secure_cookies: bool = True,
-        session_ttl_s: float = 8 * 3600,
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.store = store
-        self.codec = SessionCodec(vault, ttl_s=session_ttl_s)
-        self.limiter = limiter or LoginLimiter()
-        self.secure_cookies = secure_cookies
-        self.session_ttl_s = session_ttl_s
+        self.config = config or AuthConfig()
+        self.sessions = SessionManager(store, vault, self.config.sessions, clock=clock)
+        self.throttle = LoginThrottle(store, vault, self.config.throttle, clock=clock)
+        self.proxies = ProxyTrust(self.config.trusted_proxies)
+        self.secure_cookies = self.config.secure_cookies
+        self._clock = clock
+
+    def client(self, request: Request) -> str:
+        """The caller's address (``X-Forwarded-For`` only from trusted proxies)."""
+        return self.proxies.client(request)
 
     async def principal(self, request: Request) -> Principal | None:
         """The caller: a Bearer API token, else the session cookie, else None."""
@@ -222,37 +209,72 @@ class Auth:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             return None
-        session = self.codec.open(cookie)
-        if session is None:
-            return None
-        user = await self.store.get_user(session.user_id)
-        if user is None or user.disabled:
-            return None
-        return Principal(user, "session", session.csrf)
+        live = await self.sessions.resolve(cookie)
+        return None if live is None else Principal(live.user, "session", live.csrf)
 
-    async def login(self, email: str, password: str, client: str) -> tuple[User, str]:
-        """Check the password; returns the user and a sealed session cookie value.
+    async def log(self, kind: str, **data: Any) -> None:
+        """Append to the security log (``store/security_log.py``)."""
+        await self.store.append_security_event(kind, data, at=self._clock())
 
-        Raises LoginRefused (throttled when too many recent failures came from ``client`` for
-        this email).
+    async def login(
+        self, email: str, password: str, client: str, device_cookie: str | None = None
+    ) -> LoginResult:
+        """Check the password under the throttle; a session on success.
+
+        Raises LoginRefused (``throttled`` with ``retry_after_s`` while a limit holds).
         """
-        key = f"{client}|{email.strip().lower()}"
-        if self.limiter.blocked(key):
-            raise LoginRefused("too many failed attempts; try again later", throttled=True)
-        user = await self.store.find_user(email)
-        ok = verify_password(user.password_hash if user else _dummy_hash(), password)
+        wanted = email.strip().lower()[:320]
+        user = await self.store.find_user(wanted) if wanted else None
+        attempt = await self.throttle.admit(wanted, client, user, device_cookie)
+        if not attempt.verdict.allowed:
+            for scope in attempt.verdict.locked_now:  # once per lock, never per refusal
+                await self.log("login_locked", email=wanted, client=client, scope=scope)
+            raise LoginRefused(
+                "too many failed attempts; try again later",
+                throttled=True,
+                retry_after_s=attempt.verdict.retry_after_s,
+            )
+        # A password far longer than any real one is wrong; hashing megabytes would be the
+        # attacker's cheapest way to spend our CPU.
+        candidate = password if len(password) <= _MAX_PASSWORD else ""
+        ok = bool(candidate) and verify_password(
+            user.password_hash if user else _dummy_hash(), candidate
+        )
         if user is None or not ok or user.disabled:
-            self.limiter.failed(key)
+            cause = "unknown_email" if user is None else "disabled" if ok else "wrong_password"
+            user_id = None if user is None else user.id
+            await self.log(
+                "login_failed", email=wanted, client=client, user_id=user_id, cause=cause
+            )
             raise LoginRefused("wrong email or password")
-        self.limiter.succeeded(key)
-        cookie, _ = self.codec.issue(user.id)
-        return user, cookie
+        await self.throttle.succeeded(attempt)
+        cookie = await self.sessions.start(user)
+        await self.log(
+            "login",
+            email=user.email,
+            client=client,
+            user_id=user.id,
+            trusted_device=attempt.trusted_device,
+        )
+        return LoginResult(user, cookie, self.throttle.device_cookie(user))
 
-    def cookie_options(self) -> dict[str, object]:
+    async def logout(self, cookie: str, principal: Principal, client: str) -> None:
+        """End the session behind ``cookie``; logged with the client address."""
+        await self.sessions.end(cookie)
+        await self.log(
+            "logout", email=principal.user.email, client=client, user_id=principal.user.id
+        )
+
+    async def housekeeping(self) -> None:
+        """Delete expired sessions and stale throttle counters."""
+        await self.sessions.prune()
+        await self.throttle.prune()
+
+    def cookie_options(self, max_age_s: int | None = None) -> dict[str, Any]:
         return {
             "httponly": True,
             "secure": self.secure_cookies,
             "samesite": "lax",
-            "max_age": int(self.session_ttl_s),
+            "max_age": self.sessions.max_age_s if max_age_s is None else max_age_s,
             "path": "/",
         }

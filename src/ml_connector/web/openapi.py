@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ml_connector.mapping.table import Target
+from ml_connector.runtime.status import OBJECT_TYPES
 from ml_connector.store import SyncStatus
 from ml_connector.store.users import Role
 from ml_connector.web.openapi_schemas import (
@@ -18,17 +19,18 @@ from ml_connector.web.openapi_schemas import (
     RULE_KEY,
     SCHEMAS,
     STR,
-    TIME,
     obj,
     ref,
     seq,
 )
+from ml_connector.web.params import MAX_ID, MAX_LIMIT, MAX_OFFSET, MAX_TEXT
 
 __all__ = ["OPENAPI"]
 
 
 _ERROR_TEXT = {
-    "400": "Invalid input (the message says which)",
+    "400": "Invalid input, or a paging, filter or id parameter out of range (the message says "
+    "which and what is allowed)",
     "401": "Not authenticated: no valid API token or session",
     "403": "Not allowed: the role does not permit it, or the session's CSRF token is missing",
     "404": "Unknown, or outside the caller's connection scope (the same answer on purpose)",
@@ -74,12 +76,8 @@ def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, An
 
 
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-_RECORD_ID = {
-    "name": "record_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 0},
-}
+_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+_RECORD_ID = {"name": "record_id", "in": "path", "required": True, "schema": _ID}
 _KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
 _FIELD = {
     "name": "field",
@@ -88,10 +86,17 @@ _FIELD = {
     "description": "The Ramp field's ERP id, as bills show it",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
-_USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": _RECORD_ID["schema"]}
-_LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
+_USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": _ID}
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}
+_OFFSET = {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}
+_FILTER_TEXT = {"type": "string", "maxLength": MAX_TEXT}
+_DAY = {
+    "type": "string",
+    "maxLength": 40,
+    "description": "YYYY-MM-DD or an ISO 8601 date-time (naive means UTC), 1900 to 9998",
+}
 
-_IDS = {"type": "array", "minItems": 1, "maxItems": 10_000, "items": {"type": "integer"}}
+_IDS = {"type": "array", "minItems": 1, "maxItems": 10_000, "items": _ID}
 _ROLE = {"type": "string", "enum": [r.value for r in Role]}
 _C = "/api/v1/connections/{name}"
 
@@ -116,14 +121,14 @@ PATHS: dict[str, Any] = {
             "Records, most recently changed first, filtered and paged",
             seq(ref("Record")),
             parameters=[
-                _q("type", STR, "bill, purchase_order or payment"),
+                _q("type", {"type": "string", "enum": list(OBJECT_TYPES)}),
                 _q("state", {"type": "string", "enum": [s.value for s in SyncStatus]}),
-                _q("since", TIME, "changed at or after (a date or a date-time)"),
-                _q("until", TIME, "changed before (a bare date includes that day)"),
-                _q("q", STR, "part of a Ramp id, invoice number or Visma reference"),
-                _q("vendor", STR, "a Visma supplier number or a Ramp vendor id"),
+                _q("since", _DAY, "changed at or after (a date or a date-time)"),
+                _q("until", _DAY, "changed before (a bare date includes that day); after since"),
+                _q("q", _FILTER_TEXT, "part of a Ramp id, invoice number or Visma reference"),
+                _q("vendor", _FILTER_TEXT, "a Visma supplier number or a Ramp vendor id"),
                 _q("limit", _LIMIT),
-                _q("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000}),
+                _q("offset", _OFFSET),
             ],
         ),
     },

@@ -13,7 +13,7 @@ scoped user cannot even learn another tenant's connection names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from ml_connector.audit import AuditKind
@@ -25,6 +25,7 @@ from ml_connector.store import Connection, ConnectionStatus, LinkKind, SyncRecor
 from ml_connector.store.stats import RecordStats
 from ml_connector.web.auth import Principal
 from ml_connector.web.explain import explain, ramp_link, visma_link
+from ml_connector.web.params import MAX_ID, check_id, parse_time
 
 __all__ = [
     "MAX_ID",
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 _SEARCH_WINDOW = 5_000  # records scanned for a free-text search, most recently changed first
-MAX_ID = 2**63 - 1  # the largest id a database row can have; anything bigger names nothing
 
 
 class NotFound(Exception):
@@ -256,9 +256,11 @@ async def search_records(
 
 
 async def find_record(rt: Runtime, connection: Connection, record_id: int) -> SyncRecord:
-    """The connection's record with this id; NotFound for another connection's record."""
-    if not 0 <= record_id <= MAX_ID:
-        raise NotFound(f"no record {record_id}")
+    """The connection's record with this id; NotFound for another connection's record.
+
+    An id no row can have (negative, or past 2**63-1) is ValueError (400).
+    """
+    check_id(record_id, "record id")
     try:
         record = await rt.store.get_record(record_id)
     except StoreError:
@@ -319,19 +321,3 @@ async def events(rt: Runtime, connection: Connection, *, limit: int = 100) -> li
         }
         for e in await rt.store.list_events(connection.id, limit=limit)
     ]
-
-
-def parse_time(value: str | None, *, end_of_day: bool = False) -> datetime | None:
-    """An ISO date or datetime from a query string (naive means UTC); None when empty.
-
-    With ``end_of_day`` a bare date means the end of that day (an inclusive "until").
-    """
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
-    if end_of_day and len(value.strip()) == 10:
-        parsed += timedelta(days=1)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 Pages (``{name}`` is a connection):
 
-- ``/ui/login`` (the only page without a session), ``POST /ui/logout``;
+- ``/ui/login`` (the only page without a session), ``POST /ui/logout`` (``web/login.py``);
 - ``/ui``: every visible connection's health (credentials, active or paused, last success,
   rate-limit state), its counts per state and its oldest waiting record;
 - ``/ui/c/{name}/records``: filters (type, state, date range, vendor), search (Ramp id, invoice
@@ -29,9 +29,10 @@ from starlette.staticfiles import StaticFiles
 
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import SyncStatus
-from ml_connector.web import actions
+from ml_connector.web import actions, params
 from ml_connector.web import operations as ops
-from ml_connector.web.auth import SESSION_COOKIE, Auth, LoginRefused, Principal
+from ml_connector.web.auth import Auth, Principal
+from ml_connector.web.login import login_routes
 from ml_connector.web.pages import STATIC_DIR, Pages, form_text, redirect
 from ml_connector.web.ui_config import config_routes
 from ml_connector.web.ui_users import user_routes
@@ -41,44 +42,16 @@ __all__ = ["ui_routes"]
 _PAGE_SIZE = 50
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _ids(values: list[str]) -> list[int]:
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        raise ValueError("record ids are whole numbers") from None
+    if len(values) > 10_000:
+        raise ValueError(f"{len(values)} records chosen; at most 10000 at a time")
+    return [params.whole_number(v, 0, low=0, high=params.MAX_ID, what="record id") for v in values]
 
 
 def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
     """The ``/ui`` routes and the packaged static files."""
     pages = Pages(runtime, auth)
     render = pages.render
-
-    async def login_form(request: Request) -> Response:
-        return render(request, "login.html", None, next=request.query_params.get("next", "/ui"))
-
-    async def login(request: Request) -> Response:
-        form = await request.form()
-        email, password = str(form.get("email", "")), str(form.get("password", ""))
-        target = str(form.get("next", "/ui"))
-        if not target.startswith("/ui") or target.startswith("//"):
-            target = "/ui"  # never redirect off-site after login
-        try:
-            _, cookie = await auth.login(email, password, _client(request))
-        except LoginRefused as exc:
-            status = 429 if exc.throttled else 401
-            return render(request, "login.html", None, status, error=exc.message, next=target)
-        response = redirect(target)
-        response.set_cookie(SESSION_COOKIE, cookie, **auth.cookie_options())  # type: ignore[arg-type]
-        return response
-
-    async def logout(request: Request, p: Principal) -> Response:
-        response = redirect("/ui/login")
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
 
     async def overview(request: Request, p: Principal) -> Response:
         rows = await ops.connection_overviews(runtime, p)
@@ -87,15 +60,15 @@ def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
     async def records(request: Request, p: Principal) -> Response:
         connection = await ops.visible_connection(runtime, p, request.path_params["name"])
         q = request.query_params
-        state = q.get("state") or None
-        page = max(1, int(q.get("page") or 1))
+        page = params.whole_number(q.get("page"), 1, low=1, high=params.MAX_PAGE, what="page")
+        since, until = params.time_range(q.get("since"), q.get("until"))
         flt = ops.RecordFilter(
-            object_type=q.get("type") or None,
-            state=SyncStatus(state) if state else None,
-            since=ops.parse_time(q.get("since")),
-            until=ops.parse_time(q.get("until"), end_of_day=True),
-            query=q.get("q", ""),
-            vendor=q.get("vendor", ""),
+            object_type=params.object_type(q.get("type")),
+            state=params.state(q.get("state")),
+            since=since,
+            until=until,
+            query=params.text(q.get("q"), "the search text"),
+            vendor=params.text(q.get("vendor"), "vendor"),
             limit=_PAGE_SIZE + 1,  # one more than shown says whether a next page exists
             offset=(page - 1) * _PAGE_SIZE,
         )
@@ -170,9 +143,7 @@ def ui_routes(runtime: Runtime, auth: Auth) -> list[BaseRoute]:
 
     base = "/ui/c/{name}"
     return [
-        Route("/ui/login", login_form, methods=["GET"]),
-        Route("/ui/login", login, methods=["POST"]),
-        Route("/ui/logout", pages.page(logout), methods=["POST"]),
+        *login_routes(pages, auth),
         Route("/ui", pages.page(overview), methods=["GET"]),
         Route(f"{base}/records", pages.page(records), methods=["GET"]),
         Route(base + "/records/{record_id:int}", pages.page(record), methods=["GET"]),

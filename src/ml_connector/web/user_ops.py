@@ -14,7 +14,8 @@ from ml_connector.runtime import users as user_ops
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store.users import UNCHANGED, Role, Unchanged
 from ml_connector.web.auth import Principal, hash_password
-from ml_connector.web.operations import MAX_ID, Forbidden, NotFound, audit_identity
+from ml_connector.web.operations import Forbidden, NotFound, audit_identity
+from ml_connector.web.params import check_id
 
 __all__ = ["add_user", "change_user", "list_users", "parse_role"]
 
@@ -76,7 +77,7 @@ async def change_user(
 ) -> dict[str, Any]:
     """Change a user's ``role``, ``connections`` (empty list or null: all) or ``disabled``."""
     _admin(principal)
-    user = await rt.store.get_user(user_id) if 0 <= user_id <= MAX_ID else None
+    user = await rt.store.get_user(check_id(user_id, "user id"))
     if user is None:
         raise NotFound(f"no user {user_id}")
     unknown = sorted(set(changes) - {"role", "connections", "disabled"})

@@ -21,8 +21,12 @@ from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store.users import Role
 from ml_connector.web.admin import admin_routes
-from ml_connector.web.auth import Auth, LoginLimiter, hash_password, new_api_token
+from ml_connector.web.auth import Auth, AuthConfig, hash_password, new_api_token
+from ml_connector.web.login_throttle import Limit, ThrottlePolicy
 from support.demo_world import open_demo_world
+
+# Three failed logins per email and minute: the rate-limit test stays short.
+_THREE_FAILURES = AuthConfig(throttle=ThrottlePolicy(email=Limit(3, 60.0)))
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         token, digest = new_api_token()
         await rt.store.add_api_token(user.id, digest)
         tokens[email] = token
-    auth = Auth(rt.store, rt.vault, limiter=LoginLimiter(max_failures=3, window_s=60))
+    auth = Auth(rt.store, rt.vault, _THREE_FAILURES)
     app = Starlette(routes=admin_routes(rt, auth))
     yield Site(rt, app, record_ids, tokens)
     await rt.close()
@@ -92,7 +96,7 @@ async def demo_site(tmp_path: Path) -> AsyncIterator[DemoSite]:
     setup, rt = opened.setup, opened.runtime
     await sync_once(rt, "nordlys")
     tokens = await _users(rt)
-    auth = Auth(rt.store, rt.vault, limiter=LoginLimiter(max_failures=3, window_s=60))
+    auth = Auth(rt.store, rt.vault, _THREE_FAILURES)
     app = Starlette(routes=admin_routes(rt, auth))
     yield DemoSite(setup, rt, app, tokens)
     await rt.close()

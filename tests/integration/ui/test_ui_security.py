@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from integration.ui.ui_kit import PASSWORD, SECRETS, VISMA_SECRETS, Site, login
+from integration.ui.ui_kit import PASSWORD, SECRETS, VISMA_SECRETS, Site, login, post_login
 from ml_connector.audit import AuditKind
 from ml_connector.store import SyncStatus
 
@@ -70,9 +70,7 @@ async def test_ui_without_session_redirects_to_login(site: Site, path: str) -> N
 async def test_session_cookie_flags(site: Site) -> None:
     """The session cookie is HttpOnly, Secure and SameSite=Lax."""
     async with site.client() as client:
-        response = await client.post(
-            "/ui/login", data={"email": "viewer@x.test", "password": PASSWORD}
-        )
+        response = await post_login(client, "viewer@x.test", PASSWORD)
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "secure" in cookie
@@ -177,18 +175,12 @@ async def test_login_is_rate_limited(site: Site) -> None:
     """After three wrong passwords even the right one is refused with 429 for that email."""
     async with site.client() as client:
         for _ in range(3):
-            bad = await client.post(
-                "/ui/login", data={"email": "viewer@x.test", "password": "wrong password!"}
-            )
+            bad = await post_login(client, "viewer@x.test", "wrong password!")
             assert bad.status_code == 401
-        blocked = await client.post(
-            "/ui/login", data={"email": "viewer@x.test", "password": PASSWORD}
-        )
+        blocked = await post_login(client, "viewer@x.test", PASSWORD)
         assert blocked.status_code == 429
         assert "mlc_session" not in blocked.headers.get("set-cookie", "")
-        other = await client.post(
-            "/ui/login", data={"email": "operator@x.test", "password": PASSWORD}
-        )
+        other = await post_login(client, "operator@x.test", PASSWORD)
     assert other.status_code == 303
 
 

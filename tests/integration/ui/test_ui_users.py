@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from integration.ui.ui_kit import PASSWORD, Site, add_connection, form_csrf, login
+from integration.ui.ui_kit import PASSWORD, Site, add_connection, form_csrf, login, post_login
 from ml_connector.audit import AuditKind
 from ml_connector.cli import app
 from ml_connector.runtime.wiring import Runtime
@@ -102,9 +102,7 @@ async def test_disabling_a_user_ends_their_access(site: Site) -> None:
         token_after = await client.get(
             "/api/v1/me", headers={"Authorization": f"Bearer {site.tokens['operator@x.test']}"}
         )
-        login_after = await client.post(
-            "/ui/login", data={"email": "operator@x.test", "password": PASSWORD}
-        )
+        login_after = await post_login(client, "operator@x.test", PASSWORD)
     assert changed.status_code == 200, changed.text
     assert changed.json()["disabled"] is True
     assert changed.json()["api_tokens"] == 0

@@ -57,9 +57,18 @@ async def add_connection(rt: Runtime, name: str) -> int:
     return connection.id
 
 
+async def post_login(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> httpx.Response:
+    """Submit the login form as a browser does: fetch it (its CSRF token), then post it."""
+    form = await client.get("/ui/login")
+    data = {"email": email, "password": password, "csrf": form_csrf(form.text)}
+    return await client.post("/ui/login", data=data)
+
+
 async def login(client: httpx.AsyncClient, email: str) -> str:
     """Log in through the form; returns the session's CSRF token (read from a rendered form)."""
-    response = await client.post("/ui/login", data={"email": email, "password": PASSWORD})
+    response = await post_login(client, email)
     assert response.status_code == 303, response.text
     page = await client.get("/ui")
     marker = 'name="csrf" value="'

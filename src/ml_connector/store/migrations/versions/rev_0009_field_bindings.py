@@ -1,7 +1,7 @@
 """Field bindings: which Visma target each Ramp accounting field feeds, versioned.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-08
 
 ``field_binding_versions`` keeps every version of a connection's field bindings as one JSON
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
