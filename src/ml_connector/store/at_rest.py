@@ -8,7 +8,7 @@ that held the URL is zeroed rather than merely marked free, and the write-ahead 
 checkpointed and truncated, so no old copy of the page stays in ``-wal`` either (best effort:
 a reader holding an old snapshot can keep the log from being truncated until the next seal or
 checkpoint). On PostgreSQL the old row version stays in the table file until ``VACUUM``
-reclaims it (``docs/security-hardening.md``).
+reclaims it (``docs/security.md``).
 """
 
 from __future__ import annotations
