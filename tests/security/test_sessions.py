@@ -33,6 +33,7 @@ def _protected_calls(site: SecureSite) -> list[tuple[str, str]]:
         "record_id": str(site.record_ids[0]),
         "user_id": str(site.users["viewer@x.test"].id),
         "key": "period_closed",
+        "field": "dim_kst",
     }
     calls = []
     for route in site.app.routes:
@@ -56,6 +57,7 @@ async def _state(site: SecureSite) -> dict[str, Any]:
         "audit": len(await store.list_audit(acme.id)),
         "sessions": len(await store.list_sessions()),
         "mapping": (await store.get_connection("acme")).settings,
+        "bindings": len(await store.list_binding_versions(acme.id)),
     }
 
 
