@@ -33,6 +33,7 @@ from ml_connector.store.records import (
     SyncRecord,
 )
 from ml_connector.store.states import SyncStatus, Transition
+from ml_connector.store.supplier_index import IndexedSupplier, SupplierIndexState
 
 __all__ = [
     "Attempt",
@@ -45,6 +46,7 @@ __all__ = [
     "EventSource",
     "EventStatus",
     "InboxEvent",
+    "IndexedSupplier",
     "Link",
     "LinkClaim",
     "LinkKind",
@@ -53,6 +55,7 @@ __all__ = [
     "MappingVersion",
     "Rejection",
     "Store",
+    "SupplierIndexState",
     "SyncRecord",
     "SyncStatus",
     "Transition",

@@ -1,7 +1,8 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups) over one
+webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups, the
+supplier index) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -22,6 +23,7 @@ from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
 from ml_connector.store.notify import NotifyRepository
 from ml_connector.store.stats import StatsRepository
+from ml_connector.store.supplier_index import SupplierIndexRepository
 from ml_connector.store.users import UserRepository
 from ml_connector.store.work import WorkRepository
 
@@ -42,6 +44,7 @@ class Store(
     StatsRepository,
     NotifyRepository,
     AlertRepository,
+    SupplierIndexRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 

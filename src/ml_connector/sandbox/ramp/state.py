@@ -37,6 +37,7 @@ from ml_connector.sandbox.ramp.model import (
     Vendor,
     VendorContact,
 )
+from ml_connector.sandbox.seed import FORM_ORG_NUMBER, FORM_VAT_NUMBER
 
 if TYPE_CHECKING:
     from ml_connector.sandbox.ramp.webhooks import Subscription
@@ -64,6 +65,8 @@ class RampState:
     gl_category_ramp_id: str
     vendor_category_ramp_id: str
     sync_on_creation: bool = False
+    # The vendor onboarding form's labels for the organisation and VAT number answers.
+    form_labels: tuple[str, str] = (FORM_ORG_NUMBER, FORM_VAT_NUMBER)
     entities: dict[str, Entity] = field(default_factory=dict)
     vendors: dict[str, Vendor] = field(default_factory=dict)
     contacts: dict[str, VendorContact] = field(default_factory=dict)

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ml_connector.sandbox.visma.supplier_setup import SupplierSetup
+
 __all__ = [
     "Account",
     "Attachment",
@@ -346,6 +348,7 @@ class CompanyState:
     purchase_orders: dict[str, PurchaseOrder] = field(default_factory=dict)
     supplier_payments: dict[str, SupplierPayment] = field(default_factory=dict)
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
+    supplier_setup: SupplierSetup = field(default_factory=SupplierSetup)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _row_version: int = 0
     _internal_id: int = 1000
