@@ -31,7 +31,7 @@ def _contract() -> dict[str, object]:
 def _lint(root: Path, package_parent: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` on the ml_connector package found under ``package_parent``."""
     env = {**os.environ, "PYTHONPATH": str(package_parent)}
-    return subprocess.run(  # noqa: S603 - our own tool, fixed arguments
+    return subprocess.run(
         [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
         cwd=root,
         env=env,
