@@ -151,8 +151,14 @@ _SEPARATORS = re.compile(r"[\s.\-/:_\u00a0\u2010-\u2015]+")
 def clean_number(text: str) -> str:
     """Upper case, without spaces, dots, dashes, slashes or colons: ``"no 923.609-016 mva"``
     → ``"NO923609016MVA"``."""
-    plain = unicodedata.normalize("NFKC", text).upper()
-    return _SEPARATORS.sub("", plain)
+    cleaned = text
+    for _ in range(4):  # until stable: removing a separator can let characters compose
+        step = _SEPARATORS.sub("", unicodedata.normalize("NFKC", cleaned).upper())
+        step = unicodedata.normalize("NFKC", step)
+        if step == cleaned:
+            break
+        cleaned = step
+    return cleaned
 
 
 _FOREIGN = re.compile(r"([A-Z]{2})([0-9A-Z]{2,14})")
