@@ -26,7 +26,8 @@ async def test_an_upload_that_landed_before_a_crash_is_adopted(world: World) -> 
     await world.sync()
 
     statuses = _uploads(world)
-    assert statuses[500] == 1 and statuses[400] == 1  # the crash, then the clash
+    assert statuses[500] == 1
+    assert statuses[400] == 1
     remote_ids = Counter(v.remote_id for v in world.ramp.state.accounting_vendors.values())
     assert all(count == 1 for count in remote_ids.values()), remote_ids
     await world.check_exactly_once()

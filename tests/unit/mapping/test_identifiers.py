@@ -23,7 +23,7 @@ from ml_connector.mapping.identifiers import (
 
 def no_check(body: str) -> int | None:
     """Norway: weights 3 2 7 6 5 4 3 2, check = 11 - sum mod 11 (11 → 0, 10 → no number)."""
-    check = 11 - sum(int(d) * w for d, w in zip(body, (3, 2, 7, 6, 5, 4, 3, 2))) % 11
+    check = 11 - sum(int(d) * w for d, w in zip(body, (3, 2, 7, 6, 5, 4, 3, 2), strict=False)) % 11
     return None if check == 10 else check % 11
 
 
@@ -36,11 +36,11 @@ def luhn_check(body: str) -> int:
 
 
 def dk_valid(number: str) -> bool:
-    return sum(int(d) * w for d, w in zip(number, (2, 7, 6, 5, 4, 3, 2, 1))) % 11 == 0
+    return sum(int(d) * w for d, w in zip(number, (2, 7, 6, 5, 4, 3, 2, 1), strict=False)) % 11 == 0
 
 
 def fi_check(body: str) -> int | None:
-    remainder = sum(int(d) * w for d, w in zip(body, (7, 9, 10, 5, 8, 4, 2))) % 11
+    remainder = sum(int(d) * w for d, w in zip(body, (7, 9, 10, 5, 8, 4, 2), strict=False)) % 11
     return None if remainder == 1 else (0 if remainder == 0 else 11 - remainder)
 
 
@@ -190,9 +190,13 @@ def test_eight_bare_digits_need_the_country() -> None:
     assert parse_business_id("24256790", country_hint="DK").key == "DK:24256790"  # type: ignore[union-attr]
     assert parse_business_id("26174164", country_hint="FI").key == "FI:26174164"  # type: ignore[union-attr]
     only_dk = parse_business_id("24256790")
-    assert only_dk is not None and only_dk.country == "DK" and only_dk.trusted
+    assert only_dk is not None
+    assert only_dk.country == "DK"
+    assert only_dk.trusted
     neither = parse_business_id("12345678")
-    assert neither is not None and neither.validity is Validity.INVALID and not neither.trusted
+    assert neither is not None
+    assert neither.validity is Validity.INVALID
+    assert not neither.trusted
 
 
 def test_foreign_numbers_are_unchecked_and_exact() -> None:
@@ -205,7 +209,8 @@ def test_foreign_numbers_are_unchecked_and_exact() -> None:
         True,
     )
     register = parse_business_id("HRB 6089", country_hint="DE")
-    assert register is not None and register.country == "DE"  # not Croatia's "HR" prefix
+    assert register is not None
+    assert register.country == "DE"
     assert parse_business_id("phone") is None
 
 

@@ -76,13 +76,15 @@ def test_form_answer_under_a_known_label() -> None:
     assert identity.org is not None
     assert (identity.org.id.key, identity.org.source) == ("NO:923609016", "form: Org.nr")
     assert identity.corporate_id == "923609016"
-    assert identity.vat is None and identity.rejected == ()
+    assert identity.vat is None
+    assert identity.rejected == ()
 
 
 def test_an_invalid_check_digit_is_reported_not_used() -> None:
     """A number whose check digit fails is named in the audit and never matched on."""
     identity = identify_vendor([("Organisasjonsnummer", "923609017")], [], country="NO")
-    assert identity.org is None and identity.keys() == ()
+    assert identity.org is None
+    assert identity.keys() == ()
     audit = identity.as_audit()["not_used"]
     assert audit == [
         {
@@ -132,7 +134,9 @@ def test_numbers_in_free_text(text: str, key: str, kind: IdKind) -> None:
 def test_bare_digits_in_free_text_are_ignored() -> None:
     """A bare run of digits (a phone or account number) is not an organisation number."""
     identity = identify_vendor([], [("description", "Ring 923609016 eller konto 1234.56.78903")])
-    assert identity.org is None and identity.vat is None and identity.rejected == ()
+    assert identity.org is None
+    assert identity.vat is None
+    assert identity.rejected == ()
 
 
 def test_two_different_numbers_in_free_text_are_both_refused() -> None:
@@ -149,7 +153,8 @@ def test_the_form_answer_beats_free_text() -> None:
     identity = identify_vendor(
         [("CVR", "24256790")], [("description", "CVR 10150817")], country="DK"
     )
-    assert identity.org is not None and identity.org.id.key == "DK:24256790"
+    assert identity.org is not None
+    assert identity.org.id.key == "DK:24256790"
     assert [why for _, why in identity.rejected] == ["differs from the form answer"]
 
 
@@ -158,7 +163,8 @@ def test_a_vat_number_of_another_organisation_is_dropped() -> None:
     identity = identify_vendor(
         [("Org.nr", "923609016"), ("MVA-nummer", "NO974760673MVA")], [], country="NO"
     )
-    assert identity.org is not None and identity.vat is None
+    assert identity.org is not None
+    assert identity.vat is None
     assert identity.rejected[0][1] == "does not belong to the organisation number"
 
 
@@ -177,4 +183,5 @@ def test_a_number_answer_label_that_is_eight_digits_takes_the_label_country() ->
     danish = identify_vendor([("CVR-nummer", "26174164")], [])
     finnish = identify_vendor([("Y-tunnus", "26174164")], [])
     assert danish.org is None  # not a valid CVR
-    assert finnish.org is not None and finnish.org.id.key == "FI:26174164"
+    assert finnish.org is not None
+    assert finnish.org.id.key == "FI:26174164"
