@@ -128,7 +128,10 @@ class BusinessId:
 
     @property
     def org_form(self) -> str:
-        """The organisation number as registries print it (``556036-0793``, ``2617416-4``)."""
+        """The organisation number as registries print it (``556036-0793``, ``2617416-4``); a
+        foreign one as it was written."""
+        if self.country not in CHECKED_COUNTRIES:
+            return self.raw.strip()
         if self.country == "SE":
             return f"{self.number[:6]}-{self.number[6:]}"
         if self.country == "FI":
