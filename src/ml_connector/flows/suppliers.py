@@ -147,16 +147,16 @@ async def _push_link_to_ramp(ctx: FlowContext, vendor: Vendor, number: str) -> N
             [AccountingVendorUpload(id=number, name=vendor.name)]
         )
     except ValidationRejected as exc:
-        if not _already_exists(exc, number):
+        if not _already_exists(exc):
             raise
         await _adopt_accounting_vendor(ctx, number)
     if vendor.accounting_vendor_remote_id != number:
         await ctx.ramp.update_vendor(vendor.id, accounting_vendor_remote_id=number)
 
 
-def _already_exists(exc: ValidationRejected, number: str) -> bool:
-    text = exc.vendor_message or str(exc)
-    return "already exist" in text.lower() and number in text
+def _already_exists(exc: ValidationRejected) -> bool:
+    """Ramp refused the one-item upload because that id exists (however it words the id)."""
+    return "already exist" in (exc.vendor_message or str(exc)).lower()
 
 
 async def _adopt_accounting_vendor(ctx: FlowContext, number: str) -> None:

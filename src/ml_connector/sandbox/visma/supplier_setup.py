@@ -128,7 +128,6 @@ def supplier_dimension(setup: SupplierSetup) -> dict[str, Any]:
                 "length": _KEY_LENGTH,
                 "validate": False,
                 "isAutoNumber": not setup.manual_numbering,
-                "segmentValues": [],
             }
         ],
     }
