@@ -219,8 +219,9 @@ class SupplierIndex:
         )
 
     async def blocked(self) -> dict[str, str]:
-        """Supplier number → status of the suppliers that take no documents."""
-        await self.current()
+        """Supplier number → status of the suppliers that take no documents, read afresh (the
+        master data is loaded every few minutes; its blocked suppliers must be as current)."""
+        await self.current(since=self._clock())
         return await self._store.indexed_supplier_statuses(self._connection_id, BLOCKED_STATUSES)
 
     async def numbers(self, prefix: str = "") -> list[str]:
