@@ -197,13 +197,13 @@ async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> Su
                 retry_after=min(max(remaining, 0.5), _BUSY_RECHECK_S),
             )
         try:
-            return await _ensure_locked(ctx, vendor_id, currency, locked_at=now)
+            return await _ensure_locked(ctx, vendor_id, currency, lock_name, locked_at=now)
         finally:
             await ctx.store.release_lock(lock_name, ctx.owner)
 
 
 async def _ensure_locked(
-    ctx: FlowContext, vendor_id: str, currency: str, *, locked_at: datetime
+    ctx: FlowContext, vendor_id: str, currency: str, lock_name: str, *, locked_at: datetime
 ) -> SupplierOutcome:
     linked = linked_supplier(await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id))
     if linked is not None:
@@ -222,6 +222,10 @@ async def _ensure_locked(
         if found.others:
             decision["other_candidates"] = list(found.others)
     else:
+        # Reading the index may have taken a while (a full read of a large company under the
+        # quota): renew the lease, and never create once it has passed to someone else.
+        if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=_LOCK_TTL_S):
+            raise ResourceBusy("the vendor's lock passed to another worker", retry_after=0.5)
         await ctx.store.claim_link(
             ctx.connection_id, LINK_KIND, vendor_id, external_ref=vendor.name, owner=ctx.owner
         )
