@@ -14,7 +14,8 @@ NORWEGIAN = ("923609016", "974760673", "920237126", "984661185", "976967631")
 
 def _spell(number: str, style: int) -> str:
     grouped = f"{number[:3]} {number[3:6]} {number[6:]}"
-    return (number, grouped, f"NO{number}MVA", f"NO {grouped} MVA", f"{number[:3]}.{number[3:6]}.{number[6:]}")[style]  # fmt: skip
+    dotted = grouped.replace(" ", ".")
+    return (number, grouped, f"NO{number}MVA", f"NO {grouped} MVA", dotted)[style]
 
 
 @given(
