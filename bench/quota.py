@@ -28,6 +28,10 @@ Reported, from the sandboxes' own counters:
   check's data, cached for 5 minutes, longer than the run). Target: actual <= 1.05 x minimum.
   The steady-state figure (calls per bill after each company's first window) has its own
   minimum: the invoice POST and its file.
+- **Where the supplier calls go** with the supplier index (``flows/supplier_index.py``): its
+  full reads (``GET /v1/supplier`` without a filter, one per page), its delta reads (with
+  ``lastModifiedDateTime``), the supplier-key read that tells how suppliers are numbered, and
+  the lookups per vendor they add up to.
 
 ``--small`` (2 connections, 16 calls per 4 s window, 2 windows) is the smoke size. Prints one
 summary line and writes ``bench/results/quota.json`` (``quota_small.json`` for ``--small``; the
@@ -69,6 +73,7 @@ from ml_connector.store import LinkKind
 RESULTS = Path(os.environ.get("ML_CONNECTOR_BENCH_RESULTS") or Path(__file__).parent / "results")
 INVOICE_PATH = "/supplierinvoice"
 SUPPLIER_PATH = "/supplier"
+SUPPLIER_KEY_PATH = "/dimension/supllier"  # the supplier key, as Visma spells it
 # Master data the pre-flight check loads (flows.context.MasterDataCache).
 MASTER_PATHS = ("/account", "/dimension", "/vat", "/financialperiod", "/project", "/currency")
 
@@ -184,7 +189,7 @@ async def _serve(cfg: QuotaConfig, ready_file: Path) -> None:
             }
             if journal:
                 entry["visma"] = [
-                    [e.at, e.method, e.path, e.status] for e in visma.journal.entries()
+                    [e.at, e.method, e.path, e.status, e.query] for e in visma.journal.entries()
                 ]
                 entry["ramp_statuses"] = dict(Counter(e.status for e in ramp.journal.entries()))
             companies.append(entry)
@@ -283,7 +288,11 @@ def _endpoint(path: str) -> str:
     return "/".join("{id}" if any(ch.isdigit() for ch in p) and p != "v1" else p for p in parts)
 
 
-def _kind(method: str, path: str) -> str:
+# The supplier calls that stand for "one lookup per vendor" in the minimum.
+LOOKUP_KINDS = ("supplier_index_full", "supplier_index_delta", "supplier_lookup")
+
+
+def _kind(method: str, path: str, query: str = "") -> str:
     lowered = path.lower()
     if method == "POST" and lowered.endswith(INVOICE_PATH):
         return "invoice_post"
@@ -291,8 +300,15 @@ def _kind(method: str, path: str) -> str:
         return "attachment_post"
     if INVOICE_PATH in lowered:
         return "invoice_other"
+    if lowered.endswith(SUPPLIER_KEY_PATH):
+        return "supplier_numbering"
     if SUPPLIER_PATH in lowered:
-        return "supplier_post" if method == "POST" else "supplier_lookup"
+        if method == "POST":
+            return "supplier_post"
+        if lowered.rstrip("/").endswith(SUPPLIER_PATH):  # the list: the index reading it
+            delta = "lastmodifieddatetime" in query.lower()
+            return "supplier_index_delta" if delta else "supplier_index_full"
+        return "supplier_lookup"
     if any(part in lowered for part in MASTER_PATHS):
         return "master_data"
     if lowered.endswith("/connect/token"):
@@ -330,8 +346,8 @@ def summarise(
         capacity += span / cfg.window_s * cfg.limit
         steady_from = windows[0][0] + cfg.window_s
         kinds = Counter[str]()
-        for at, method, path, status in company["visma"]:
-            kind = _kind(method, path)
+        for at, method, path, status, query in company["visma"]:
+            kind = _kind(method, path, query)
             endpoints[f"{method} {_endpoint(path)}"] += 1
             if status == 429:
                 refused_total += 1
@@ -345,7 +361,7 @@ def summarise(
                 steady_invoices += int(kind == "invoice_post" and 200 <= status < 300)
                 steady_files += int(kind == "attachment_post" and 200 <= status < 300)
         calls.update(kinds)
-        answered = [(m, p) for _, m, p, status in company["visma"] if status != 429]
+        answered = [(m, p) for _, m, p, status, _ in company["visma"] if status != 429]
         # One master-data load: one call per master-data endpoint the flow reads.
         master_paths = {
             p.lower().split("?")[0] for m, p in answered if _kind(m, p) == "master_data"
@@ -355,7 +371,7 @@ def summarise(
         company_min = synced_count + len(attached) + vendor_count + kinds["supplier_post"]
         company_min += len(master_paths)
         minimum += company_min
-        lookups += kinds["supplier_lookup"]
+        lookups += sum(kinds[k] for k in LOOKUP_KINDS)
         vendors_total += vendor_count
         companies.append(
             {
@@ -392,8 +408,16 @@ def summarise(
         "visma_calls_per_bill": round(per_bill, 3) if per_bill else None,
         "minimum_calls_per_bill": round(minimum_per_bill, 3) if minimum_per_bill else None,
         "calls_vs_minimum": round(total_calls / minimum, 3) if minimum else None,
-        # Where calls above the minimum go: the supplier match steps (minimum 1 per vendor).
+        # The supplier index's reads, against the minimum of one lookup per vendor.
         "supplier_lookups_per_vendor": round(lookups / vendors_total, 3) if vendors_total else None,
+        "supplier_index": {
+            "full_reads": calls["supplier_index_full"],
+            "delta_reads": calls["supplier_index_delta"],
+            "numbering_reads": calls["supplier_numbering"],
+            "other_lookups": calls["supplier_lookup"],
+            "suppliers_created": calls["supplier_post"],
+            "vendors_linked": vendors_total,
+        },
         "steady_state_calls_per_bill": round(steady_calls / steady_invoices, 3)
         if steady_invoices
         else None,
@@ -438,7 +462,8 @@ def main() -> None:
         f"{result['visma_calls_per_bill']} Visma calls/bill vs minimum "
         f"{result['minimum_calls_per_bill']} (x{result['calls_vs_minimum']}), "
         f"steady state {result['steady_state_calls_per_bill']} calls/bill "
-        f"(minimum {result['steady_state_minimum_per_bill']})"
+        f"(minimum {result['steady_state_minimum_per_bill']}), "
+        f"{result['supplier_lookups_per_vendor']} supplier index reads/vendor"
     )
 
 

@@ -42,5 +42,10 @@ def test_quota_benchmark_smoke(tmp_path: Path) -> None:
         assert all(w["refused"] == 0 for w in company["windows"])
         assert company["limiter"]["throttled"] == 0
         assert company["visma_calls"]["invoice_post"] == company["bills_synced"]
-    assert result["visma_calls_per_bill"] >= result["minimum_calls_per_bill"] > 0
+    # Supplier matching reads the per-connection index, not Visma lookup by lookup.
+    assert 0 < result["visma_calls_per_bill"] <= 1.05 * result["minimum_calls_per_bill"]
+    index = result["supplier_index"]
+    assert index["full_reads"] >= config["connections"]
+    assert index["other_lookups"] == 0
+    assert index["suppliers_created"] == result["visma_calls"]["supplier_post"]
     assert 0 < result["quota_fraction"] <= 1

@@ -217,16 +217,61 @@ def connection_set(
             "worker's concurrency (1 by default; see docs/deployment.md, Fairness).",
         ),
     ] = None,
+    supplier_class: Annotated[
+        str | None,
+        Opt("--supplier-class", help='Visma supplier class of created suppliers ("" clears).'),
+    ] = None,
+    credit_terms: Annotated[
+        str | None,
+        Opt("--credit-terms", help="Credit terms of created suppliers (else the class's)."),
+    ] = None,
+    vat_zone: Annotated[
+        str | None, Opt("--vat-zone", help="VAT zone of created suppliers (else the class's).")
+    ] = None,
+    org_labels: Annotated[
+        list[str] | None,
+        Opt("--org-label", help="A vendor-form label holding organisation numbers (repeatable)."),
+    ] = None,
+    vat_labels: Annotated[
+        list[str] | None,
+        Opt("--vat-label", help="A vendor-form label holding VAT numbers (repeatable)."),
+    ] = None,
+    clear_form_labels: Annotated[
+        bool, Opt("--clear-form-labels", help="Forget the connection's own form labels.")
+    ] = False,
+    supplier_numbering: Annotated[
+        str | None,
+        Opt(
+            "--supplier-numbering",
+            help="detect, auto or manual: who numbers new suppliers (detect reads Visma).",
+        ),
+    ] = None,
+    supplier_number_prefix: Annotated[
+        str | None,
+        Opt("--supplier-number-prefix", help="Manual numbering: the prefix, e.g. R (R00001)."),
+    ] = None,
+    supplier_number_width: Annotated[
+        int | None,
+        Opt("--supplier-number-width", min=1, max=15, help="Manual numbering: counter digits."),
+    ] = None,
 ) -> None:
-    """Set a connection's mode, poll schedule and optional flows, merged into its settings.
+    """Set a connection's mode, poll schedule, optional flows and supplier settings.
 
     The reconciliation pass runs in every mode: in webhooks mode as an hourly safety net, in
     polling and both modes on this schedule. Purchase orders and payments are read on every unit
-    of work, so a change applies to running workers without a restart.
+    of work, so a change applies to running workers without a restart. A supplier class,
+    credit terms or VAT zone is checked against the connection's Visma company before it is
+    stored.
     """
+    from ml_connector.flows.supplier_options import SETTINGS_KEY, SupplierOptions
     from ml_connector.runtime.fairness import WEIGHT_SETTING
     from ml_connector.runtime.features import FeatureChange, merged_feature_settings
     from ml_connector.runtime.schedule import merged_schedule_settings
+    from ml_connector.runtime.supplier_settings import (
+        SupplierChange,
+        check_in_visma,
+        merged_supplier_settings,
+    )
 
     change = FeatureChange(
         purchase_orders=purchase_orders,
@@ -234,6 +279,17 @@ def connection_set(
         payments=payments,
         cash_account=cash_account,
         payment_method=payment_method,
+    )
+    suppliers = SupplierChange(
+        supplier_class=supplier_class,
+        credit_terms=credit_terms,
+        vat_zone=vat_zone,
+        add_org_labels=tuple(org_labels or ()),
+        add_vat_labels=tuple(vat_labels or ()),
+        clear_labels=clear_form_labels,
+        numbering=supplier_numbering,
+        number_prefix=supplier_number_prefix,
+        number_width=supplier_number_width,
     )
 
     async def apply(rt: Runtime) -> dict[str, Any]:
@@ -245,11 +301,24 @@ def connection_set(
             merged = merged_feature_settings(merged, change)
         if claim_weight is not None:
             merged = {**merged, WEIGHT_SETTING: claim_weight}
+        if not suppliers.is_empty():
+            merged = merged_supplier_settings(merged, suppliers)
+            if suppliers.touches_visma_ids:
+                ctx = await rt.context(connection)
+                await check_in_visma(ctx.visma, SupplierOptions.from_settings(merged))
         await rt.store.update_connection_settings(connection.id, merged)
         return merged
 
     merged = run_with_runtime(apply)
-    keys = ("mode", "poll_interval_s", "poll_cron", "purchase_orders", "payments", WEIGHT_SETTING)
+    keys = (
+        "mode",
+        "poll_interval_s",
+        "poll_cron",
+        "purchase_orders",
+        "payments",
+        WEIGHT_SETTING,
+        SETTINGS_KEY,
+    )
     shown = {k: merged[k] for k in keys if k in merged}
     console.print(styled("Connection [bold]{}[/bold]: {}", name, json.dumps(shown)))
 

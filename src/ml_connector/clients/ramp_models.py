@@ -16,8 +16,6 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from ml_connector.sandbox.seed import FORM_ORG_NUMBER, FORM_VAT_NUMBER
-
 __all__ = [
     "AccountingConnection",
     "AccountingField",
@@ -44,6 +42,7 @@ __all__ = [
     "Vendor",
     "VendorContact",
     "WebhookSubscription",
+    "parse_form_answers",
 ]
 
 
@@ -155,23 +154,34 @@ class Address(_RampModel):
     state: str | None = None
 
 
-def _form_answers(response: Any) -> dict[str, str]:
-    """Vendor onboarding answers by lower-cased label, from ``custom_form_collection_response``.
+def _answer_text(item: dict[str, Any]) -> str | None:
+    """An answer as text: a TEXT/PARAGRAPH ``value.value``, a NUMBER without its float tail,
+    else Ramp's own ``value_display_string``."""
+    value = _mapping(item.get("field")).get("value")
+    inner = _mapping(value).get("value") if isinstance(value, dict) else None
+    if isinstance(inner, str):
+        return inner
+    if isinstance(inner, bool):
+        inner = None
+    if isinstance(inner, int | float) and Decimal(str(inner)) == Decimal(str(inner)).to_integral():
+        return format(Decimal(str(inner)).quantize(Decimal(1)), "f")
+    display = item.get("value_display_string")
+    return display if isinstance(display, str) else None
 
-    A text answer sits in ``field.value.value``; other kinds fall back to the display string.
-    """
-    answers: dict[str, str] = {}
+
+def parse_form_answers(response: Any) -> tuple[tuple[str, str], ...]:
+    """Vendor onboarding answers as ``(label, text)``, from ``custom_form_collection_response``
+    (``custom_form_collection_log_entry.forms[].fields[]``), in form order, blanks left out."""
+    answers: list[tuple[str, str]] = []
     entry = _mapping(_mapping(response).get("custom_form_collection_log_entry"))
     for form in _items(entry.get("forms")):
         for item in _items(_mapping(form).get("fields")):
             item = _mapping(item)
             label = item.get("label")
-            text = _mapping(_mapping(item.get("field")).get("value")).get("value")
-            if not isinstance(text, str):
-                text = item.get("value_display_string")
+            text = _answer_text(item)
             if isinstance(label, str) and isinstance(text, str) and text.strip():
-                answers.setdefault(label.strip().lower(), text.strip())
-    return answers
+                answers.append((label.strip(), text.strip()))
+    return tuple(answers)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -183,7 +193,8 @@ def _items(value: Any) -> list[Any]:
 
 
 class Vendor(_RampModel):
-    """A bill-pay vendor. ``org_number``/``vat_number`` come from its onboarding form answers."""
+    """A bill-pay vendor. Its organisation and VAT numbers are wherever the customer put them:
+    form answers and free text (``mapping.vendor_identity`` finds them)."""
 
     id: str
     name: str
@@ -201,14 +212,15 @@ class Vendor(_RampModel):
     custom_form_collection_response: dict[str, Any] | None = None
 
     @property
-    def org_number(self) -> str | None:
-        """The answer labelled ``FORM_ORG_NUMBER``, if the vendor gave one."""
-        return _form_answers(self.custom_form_collection_response).get(FORM_ORG_NUMBER.lower())
+    def form_answers(self) -> tuple[tuple[str, str], ...]:
+        """The onboarding form's answers as ``(label, text)`` (``GET /vendors/{id}`` only)."""
+        return parse_form_answers(self.custom_form_collection_response)
 
     @property
-    def vat_number(self) -> str | None:
-        """The answer labelled ``FORM_VAT_NUMBER``, if the vendor gave one."""
-        return _form_answers(self.custom_form_collection_response).get(FORM_VAT_NUMBER.lower())
+    def free_texts(self) -> tuple[tuple[str, str], ...]:
+        """``(field, text)`` of the vendor's free-text fields, where numbers may be written."""
+        texts = (("name_legal", self.name_legal), ("description", self.description))
+        return tuple((name, text) for name, text in texts if text and text.strip())
 
 
 class VendorContact(_RampModel):

@@ -34,6 +34,7 @@ from ml_connector.clients._ratelimit import QuotaLimiter, RateLimiter
 from ml_connector.clients.visma_models import (
     Account,
     ActionResult,
+    CreditTerm,
     Dimension,
     FinancialPeriod,
     LinkLineWrite,
@@ -42,12 +43,14 @@ from ml_connector.clients.visma_models import (
     PurchaseOrderWrite,
     Subaccount,
     Supplier,
+    SupplierClass,
     SupplierInvoice,
     SupplierInvoiceWrite,
     SupplierPayment,
     SupplierPaymentWrite,
     SupplierWrite,
     VatCode,
+    VatZone,
 )
 from ml_connector.errors import AmbiguousOutcome, NotFound
 from ml_connector.settings import DEFAULT_VISMA_BASE_URL, DEFAULT_VISMA_TOKEN_URL
@@ -358,6 +361,21 @@ class VismaClient(VendorClientBase):
         reply = await self._call("PUT", path, body=to_wire(supplier), etag=etag)
         return _etag_of(reply)
 
+    # --- supplier set-up: classes, credit terms, VAT zones --------------------------------------
+
+    async def list_supplier_classes(self) -> list[SupplierClass]:
+        """The company's supplier classes (``GET /v1/supplier/supplierClass``, not paged)."""
+        rows = await self._all("/v1/supplier/supplierClass", {})
+        return [SupplierClass.model_validate(row) for row in rows if isinstance(row, dict)]
+
+    async def list_credit_terms(self) -> list[CreditTerm]:
+        """Credit terms (``GET /v1/creditTerm``: a paged ``{records: […]}`` wrapper)."""
+        return [CreditTerm.model_validate(row) async for row in self._pages("/v1/creditTerm", {})]
+
+    async def list_vat_zones(self) -> list[VatZone]:
+        """VAT zones (``GET /v1/vatZone``, paged)."""
+        return [VatZone.model_validate(row) async for row in self._pages("/v1/vatZone", {})]
+
     # --- supplier invoices ----------------------------------------------------------------------
 
     async def list_supplier_invoices(
@@ -427,9 +445,11 @@ class VismaClient(VendorClientBase):
         reply = await self._one(f"/v1/account/{_seg(number)}")
         return None if reply is None else Account.model_validate(reply.data)
 
-    async def get_dimension(self, dimension_id: str = "SUBACCOUNT") -> Dimension | None:
-        """A dimension with its segments and their values."""
-        params = {"expandSegmentsValues": "true"}
+    async def get_dimension(
+        self, dimension_id: str = "SUBACCOUNT", *, expand_values: bool = True
+    ) -> Dimension | None:
+        """A dimension with its segments (and, with ``expand_values``, their values)."""
+        params = {"expandSegmentsValues": "true" if expand_values else "false"}
         reply = await self._one(f"/v1/dimension/{_seg(dimension_id)}", params)
         return None if reply is None else Dimension.model_validate(reply.data)
 

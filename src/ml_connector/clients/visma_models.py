@@ -26,6 +26,7 @@ __all__ = [
     "ActionResult",
     "AddressWrite",
     "ContactWrite",
+    "CreditTerm",
     "Dimension",
     "DimensionSegment",
     "FinancialPeriod",
@@ -42,6 +43,7 @@ __all__ = [
     "Subaccount",
     "SubaccountSegment",
     "Supplier",
+    "SupplierClass",
     "SupplierInvoice",
     "SupplierInvoiceLine",
     "SupplierInvoiceLineWrite",
@@ -53,6 +55,7 @@ __all__ = [
     "SupplierRef",
     "SupplierWrite",
     "VatCode",
+    "VatZone",
 ]
 
 
@@ -247,6 +250,7 @@ class DimensionSegment(_VismaModel):
     description: str | None = None
     length: int | None = None
     validate_values: bool | None = Field(default=None, alias="validate")
+    is_auto_number: bool | None = None
     segment_values: tuple[SegmentValue, ...] = ()
 
 
@@ -260,6 +264,34 @@ class Dimension(_VismaModel):
 
     def segment(self, segment_id: int) -> DimensionSegment | None:
         return next((s for s in self.segments if s.segment_id == segment_id), None)
+
+
+class SupplierClass(_VismaModel):
+    """A supplier class (``SupplierClassDto``): the defaults Visma gives its suppliers."""
+
+    id: str
+    description: str | None = None
+    payment_method_id: str | None = None
+
+
+class CreditTerm(_VismaModel):
+    """Credit terms (``CreditTermDto``); ``visible_to`` is AL (all), VE (suppliers), CU, DS."""
+
+    terms_id: str
+    description: str | None = None
+    visible_to: str | None = None
+    due_date_type: str | None = None
+    due_day1: int | None = None
+
+    @property
+    def for_suppliers(self) -> bool:
+        return (self.visible_to or "AL").upper() in ("AL", "VE")
+
+
+class VatZone(_VismaModel):
+    id: str
+    description: str | None = None
+    default_vat_category: str | None = None
 
 
 class ProjectVisibility(_VismaModel):
@@ -469,6 +501,8 @@ class SupplierWrite:
     main_contact: ContactWrite | None = None
     payment_method_id: str | None = None
     supplier_class_id: str | None = None
+    vat_zone_id: str | None = None
+    override_number_series: bool | None = None  # send a manual ``number`` past the series
 
 
 @dataclass(frozen=True)

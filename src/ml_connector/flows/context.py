@@ -19,6 +19,8 @@ from ml_connector.audit import AuditKind, Redactor
 from ml_connector.clients import CallRecord, RampClient, VismaClient
 from ml_connector.clients.visma_models import Project
 from ml_connector.errors import ConfigurationError
+from ml_connector.flows.supplier_index import SupplierIndex
+from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.mapping.coding import CodingRules
 from ml_connector.mapping.preflight import (
@@ -130,21 +132,23 @@ def record_call(call: CallRecord) -> None:
         timeline.api_call(call)
 
 
-# Supplier statuses that stop an invoice (Visma refuses documents for them).
-_BLOCKED_STATUSES = ("OnHold", "Inactive")
-
-
 class MasterDataCache:
-    """Visma master data for one connection, refreshed at most every ``ttl_s`` seconds."""
+    """Visma master data for one connection, refreshed at most every ``ttl_s`` seconds.
+
+    Which suppliers are blocked (Inactive, OnHold) comes from the supplier index, not from
+    lists of its own.
+    """
 
     def __init__(
         self,
         visma: VismaClient,
+        suppliers: SupplierIndex,
         *,
         ttl_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._visma = visma
+        self._suppliers = suppliers
         self._ttl_s = ttl_s
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -186,11 +190,7 @@ class MasterDataCache:
             for p in await self._visma.list_financial_periods()
         }
         currencies = frozenset(await self._visma.list_currencies())
-        blocked = {
-            s.number: status
-            for status in _BLOCKED_STATUSES
-            async for s in self._visma.list_suppliers(status=status)
-        }
+        blocked = await self._suppliers.blocked()
         return MasterData(
             accounts,
             segments,
@@ -233,6 +233,8 @@ class FlowContext:
     master: MasterDataCache
     redactor: Redactor
     writeback: WriteBack
+    suppliers: SupplierIndex  # Visma's suppliers, for matching vendors (store-backed)
+    supplier_options: SupplierOptions = field(default_factory=SupplierOptions)
     owner: str = "worker"
     vendor_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 

@@ -2,56 +2,71 @@
 
 Match order (first hit wins):
 1. the stored link (connection, vendor) → supplier number;
-2. the vendor's ``accounting_vendor_remote_id`` in Ramp, when it names an existing supplier;
-3. organisation number (Visma ``corporateId``), then VAT number (``vatRegistrationId``);
-4. the normalised exact name (case, accents of spacing and punctuation folded), under the full
-   name and under the shortened name a created supplier gets (``SUPPLIER_NAME_MAX``).
+2. the vendor's ``accounting_vendor_remote_id`` in Ramp, when it names an indexed supplier;
+3. the organisation number, then the VAT number, against Visma's ``corporateId`` and
+   ``vatRegistrationId`` (both compared as national numbers: ``NO 923 609 016 MVA`` finds
+   ``923609016``);
+4. the folded exact name (case, accents, spacing and punctuation folded), under the full name
+   and under the shortened name a created supplier gets (``SUPPLIER_NAME_MAX``).
 
-Steps 2-4 are configurable per connection (``supplier_match`` in its settings, see
-``ConnectionOptions``): their order, and which of them run at all.
+Steps 2-4 are configurable per connection (``supplier_match``, see ``ConnectionOptions``).
+They look in the connection's supplier index (``flows.supplier_index``), never in Visma one by
+one. The numbers come from wherever the vendor carries them, under the customer's own form
+labels or in free text, and only those that pass their check digit count
+(``mapping.vendor_identity``); the audit decision names the numbers found and those refused.
+When several suppliers share a number, an active one beats a blocked one and then the lowest
+number wins; the others are named in the decision.
 
-No match: create the supplier from the vendor's data, push the link back to Ramp (an
-accounting vendor whose ``remote_id`` is the supplier number, linked from the vendor), and only
-then confirm the link. A push that fails leaves the link unconfirmed, so the next attempt
-matches the supplier again (by remote id, number or name) and finishes the push.
+No match: create the supplier (``flows.supplier_create``), push the link back to Ramp (an
+accounting vendor whose ``remote_id`` is the supplier number, linked from the vendor), and
+only then confirm the link. A push that fails leaves the link unconfirmed, so the next attempt
+matches the supplier again and finishes the push. An upload Ramp refuses because that
+accounting vendor already exists (a worker died after uploading it) is adopted, as the chart
+push adopts what Ramp already holds; an inactive one is reactivated.
 
 Exactly one supplier under concurrency: creation runs under an in-process lock and a store lock
-named after the vendor, and the match steps run again once the lock is held, so a second worker
-finds what the first created. A crash after Visma created the supplier but before the link was
-stored is healed the same way: the next attempt matches it by number or name instead of
-creating a twin.
+named after the vendor, the link is read again once the lock is held, and before creating, the
+index is read from Visma afresh (a delta read begun after the lock was taken), so a worker
+whose index is stale, in this process or another, finds what was created meanwhile. A crash
+after Visma created the supplier but before the link was stored is healed the same way.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import AccountingVendorUpload, Vendor
-from ml_connector.clients.visma_models import AddressWrite, ContactWrite, Supplier, SupplierWrite
-from ml_connector.errors import NeedsAttention, NotFound, ResourceBusy
+from ml_connector.errors import NeedsAttention, ResourceBusy, ValidationRejected
 from ml_connector.flows.context import FlowContext
-from ml_connector.store import Link, LinkKind
+from ml_connector.flows.supplier_create import (
+    SUPPLIER_NAME_MAX,
+    create_supplier,
+    supplier_name,
+    supplier_write,
+)
+from ml_connector.flows.supplier_index import BLOCKED_STATUSES, match_keys
+from ml_connector.mapping.vendor_identity import VendorIdentity, fold_name, identify_vendor
+from ml_connector.store import IndexedSupplier, Link, LinkKind
 
 __all__ = [
+    "SUPPLIER_NAME_MAX",
+    "SupplierMatch",
     "SupplierOutcome",
     "ensure_supplier",
     "linked_supplier",
     "lookup_supplier",
     "match_supplier",
     "normalise_name",
+    "vendor_identity",
 ]
 
 LINK_KIND = LinkKind.VENDOR
 _LOCK_TTL_S = 60.0  # a crashed holder blocks the vendor this long at most
 _BUSY_RECHECK_S = 5.0
-_BLOCKED = {"Inactive", "OnHold"}
-# The longest supplier name the connector writes; matching must look for it under this name.
-SUPPLIER_NAME_MAX = 60
+normalise_name = fold_name
 
 
 @dataclass(frozen=True)
@@ -61,119 +76,101 @@ class SupplierOutcome:
     matched_by: str  # link | remote_id | org_number | vat_number | name | created
 
 
-def normalise_name(name: str) -> str:
-    """Fold case, accents, punctuation and spacing: ``"Atea  A/S."`` → ``"atea a s"``."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[^0-9a-z]+", " ", plain.replace("ø", "o").replace("æ", "ae")).strip()
+@dataclass(frozen=True)
+class SupplierMatch:
+    """The supplier a vendor matches, the step that found it, and other candidates."""
+
+    supplier: IndexedSupplier
+    matched_by: str
+    others: tuple[str, ...] = ()  # numbers of further suppliers with the same number or name
+
+    @property
+    def blocked(self) -> bool:
+        return self.supplier.status in BLOCKED_STATUSES
 
 
-def _supplier_name(vendor: Vendor) -> str:
-    """The name a supplier created for ``vendor`` gets in Visma."""
-    return vendor.name[:SUPPLIER_NAME_MAX].strip()
+def vendor_identity(ctx: FlowContext, vendor: Vendor) -> VendorIdentity:
+    """The vendor's trusted organisation and VAT numbers, under the connection's labels."""
+    return identify_vendor(
+        vendor.form_answers,
+        vendor.free_texts,
+        labels=ctx.supplier_options.labels,
+        country=vendor.country or (vendor.address.country if vendor.address else None),
+    )
 
 
-def _digits(value: str | None) -> str:
-    return re.sub(r"[^0-9A-Za-z]", "", value or "").upper()
-
-
-async def _by_remote_id(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
-    if not vendor.accounting_vendor_remote_id:
+def _best(candidates: Sequence[IndexedSupplier], how: str) -> SupplierMatch | None:
+    if not candidates:
         return None
-    try:
-        return await ctx.visma.get_supplier(vendor.accounting_vendor_remote_id)
-    except NotFound:
-        return None
+    ranked = sorted(candidates, key=lambda s: (s.status in BLOCKED_STATUSES, s.number))
+    return SupplierMatch(ranked[0], how, tuple(s.number for s in ranked[1:]))
 
 
-def _spellings(value: str) -> tuple[str, ...]:
-    """The value as given, then compacted (Visma's filters compare the stored text exactly)."""
-    return tuple(dict.fromkeys(v for v in (value.strip(), _digits(value)) if v))
-
-
-async def _by_org_number(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
-    if vendor.org_number:
-        wanted = _digits(vendor.org_number)
-        # "556035-8672" in Ramp is "5560358672" in Visma just as often: try both spellings.
-        for spelling in _spellings(vendor.org_number):
-            async for supplier in ctx.visma.list_suppliers(corporate_id=spelling):
-                if _digits(supplier.corporate_id) == wanted:
-                    return supplier
-    return None
-
-
-async def _by_vat_number(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
-    if vendor.vat_number:
-        wanted = _digits(vendor.vat_number)
-        for spelling in _spellings(vendor.vat_number):
-            async for supplier in ctx.visma.list_suppliers(vat_registration_id=spelling):
-                if _digits(supplier.vat_registration_id) == wanted:
-                    return supplier
-    return None
-
-
-async def _by_name(ctx: FlowContext, vendor: Vendor) -> Supplier | None:
-    # Visma filters on the whole name, so a supplier created with the shortened name is only
-    # found under that name: without it, a long-named vendor would get a twin after a crash.
-    for name in dict.fromkeys((vendor.name, _supplier_name(vendor))):
-        wanted_name = normalise_name(name)
-        async for supplier in ctx.visma.list_suppliers(name=name):
-            if normalise_name(supplier.name or "") == wanted_name:
-                return supplier
-    return None
-
-
-_MATCH_STEPS: dict[str, Callable[[FlowContext, Vendor], Awaitable[Supplier | None]]] = {
-    "remote_id": _by_remote_id,
-    "org_number": _by_org_number,
-    "vat_number": _by_vat_number,
-    "name": _by_name,
-}
-
-
-async def match_supplier(ctx: FlowContext, vendor: Vendor) -> tuple[Supplier, str] | None:
-    """The existing supplier for ``vendor`` and the step that found it, or None.
+async def match_supplier(
+    ctx: FlowContext,
+    vendor: Vendor,
+    identity: VendorIdentity | None = None,
+    *,
+    since: datetime | None = None,
+) -> SupplierMatch | None:
+    """The existing supplier for ``vendor``, or None; nothing is created or linked.
 
     The steps run in the connection's order (``ConnectionOptions.supplier_match``); a step
-    left out of it is skipped. Nothing is created or linked.
+    left out of it is skipped. ``since``: the index must have been read after that moment.
     """
-    for step in ctx.options.supplier_match:
-        supplier = await _MATCH_STEPS[step](ctx, vendor)
-        if supplier is not None:
-            return supplier, step
-    return None
-
-
-_match = match_supplier
-
-
-def _supplier_write(vendor: Vendor, currency: str, email: str | None) -> SupplierWrite:
-    address = vendor.address
-    return SupplierWrite(
-        name=_supplier_name(vendor),
-        status="Active",
-        currency_id=currency,
-        corporate_id=vendor.org_number,
-        vat_registration_id=vendor.vat_number,
-        main_address=AddressWrite(
-            address_line1=address.address_line_1 if address else None,
-            postal_code=address.postal_code if address else None,
-            city=address.city if address else None,
-            country_id=(address.country if address else None) or vendor.country,
-        ),
-        main_contact=ContactWrite(name=_supplier_name(vendor), email=email),
+    identity = identity or vendor_identity(ctx, vendor)
+    await ctx.suppliers.current(since=since)
+    org = match_keys([identity.org.id]) if identity.org else ()
+    vat = match_keys([identity.vat.id]) if identity.vat else ()
+    names = tuple(dict.fromkeys(fold_name(n) for n in (vendor.name, supplier_name(vendor))))
+    remote = vendor.accounting_vendor_remote_id
+    rows = await ctx.suppliers.find(
+        numbers=[remote] if remote else (), keys=(*org, *vat), names=names
     )
+    steps = {
+        "remote_id": [r for r in rows if remote and r.number == remote],
+        "org_number": [r for r in rows if {r.corporate_key, r.vat_key} & set(org)],
+        "vat_number": [r for r in rows if {r.corporate_key, r.vat_key} & set(vat)],
+        "name": [r for r in rows if r.name_key and r.name_key in names],
+    }
+    for step in ctx.options.supplier_match:
+        found = _best(steps[step], step)
+        if found is not None:
+            return found
+    return None
 
 
 async def _push_link_to_ramp(ctx: FlowContext, vendor: Vendor, number: str) -> None:
     """Make the supplier an accounting vendor in Ramp and link the bill-pay vendor to it."""
-    existing = [v async for v in ctx.ramp.list_accounting_vendors(remote_id=number)]
-    if not existing:
+    try:
         await ctx.ramp.upload_accounting_vendors(
             [AccountingVendorUpload(id=number, name=vendor.name)]
         )
+    except ValidationRejected as exc:
+        if not _already_exists(exc):
+            raise
+        await _adopt_accounting_vendor(ctx, number)
     if vendor.accounting_vendor_remote_id != number:
         await ctx.ramp.update_vendor(vendor.id, accounting_vendor_remote_id=number)
+
+
+def _already_exists(exc: ValidationRejected) -> bool:
+    """Ramp refused the one-item upload because that id exists (however it words the id)."""
+    return "already exist" in (exc.vendor_message or str(exc)).lower()
+
+
+async def _adopt_accounting_vendor(ctx: FlowContext, number: str) -> None:
+    """Ramp holds the accounting vendor already: use it (reactivated if it was deleted)."""
+    held = [v async for v in ctx.ramp.list_accounting_vendors(remote_id=number)]
+    reactivated = False
+    for vendor in held:
+        if not vendor.is_active:
+            await ctx.ramp.patch_accounting_vendor(vendor.ramp_id, reactivate=True)
+            reactivated = True
+    ctx.note(
+        AuditKind.DECISION,
+        {"decision": "adopt accounting vendor", "remote_id": number, "reactivated": reactivated},
+    )
 
 
 def linked_supplier(link: Link | None) -> SupplierOutcome | None:
@@ -191,7 +188,7 @@ async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> Su
 
     async with ctx.vendor_lock(vendor_id):
         lock_name = f"vendor:{ctx.connection_id}:{vendor_id}"
-        now = datetime.now(UTC)
+        now = ctx.suppliers.now()
         if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=_LOCK_TTL_S, now=now):
             expiry = await ctx.store.lock_expiry(lock_name, now=now)
             remaining = (expiry - now).total_seconds() if expiry else 0.0
@@ -200,28 +197,35 @@ async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> Su
                 retry_after=min(max(remaining, 0.5), _BUSY_RECHECK_S),
             )
         try:
-            return await _ensure_locked(ctx, vendor_id, currency)
+            return await _ensure_locked(ctx, vendor_id, currency, lock_name, locked_at=now)
         finally:
             await ctx.store.release_lock(lock_name, ctx.owner)
 
 
-async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> SupplierOutcome:
+async def _ensure_locked(
+    ctx: FlowContext, vendor_id: str, currency: str, lock_name: str, *, locked_at: datetime
+) -> SupplierOutcome:
     linked = linked_supplier(await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id))
     if linked is not None:
         return linked
     vendor = await ctx.ramp.get_vendor(vendor_id)
-    found = await _match(ctx, vendor)
+    identity = vendor_identity(ctx, vendor)
+    found = await match_supplier(ctx, vendor, identity)
+    if found is None or found.blocked:
+        # About to create a supplier or to stop on a blocked one: first read what Visma holds
+        # now, so a supplier made (or unblocked) meanwhile is seen.
+        found = await match_supplier(ctx, vendor, identity, since=locked_at)
+    decision = {"vendor": vendor_id, "identity": identity.as_audit()}
     if found is not None:
-        supplier, how = found
-        if supplier.status in _BLOCKED:
-            raise NeedsAttention(
-                f"Supplier {supplier.number} ({supplier.name}) is {supplier.status} in Visma",
-                hint="Activate the supplier in Visma, then retry the bill.",
-                code="supplier_blocked",
-            )
-        number = supplier.number
-        created = False
+        _refuse_blocked(found)
+        number, how, created = found.supplier.number, found.matched_by, False
+        if found.others:
+            decision["other_candidates"] = list(found.others)
     else:
+        # Reading the index may have taken a while (a full read of a large company under the
+        # quota): renew the lease, and never create once it has passed to someone else.
+        if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=_LOCK_TTL_S):
+            raise ResourceBusy("the vendor's lock passed to another worker", retry_after=0.5)
         await ctx.store.claim_link(
             ctx.connection_id, LINK_KIND, vendor_id, external_ref=vendor.name, owner=ctx.owner
         )
@@ -229,11 +233,11 @@ async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> Sup
         email = next((c.email for c in contacts if c.is_default), None) or (
             contacts[0].email if contacts else None
         )
-        number = await ctx.visma.create_supplier(_supplier_write(vendor, currency, email))
-        how, created = "created", True
+        write = supplier_write(ctx, vendor, identity, currency, email)
+        number, how, created = await create_supplier(ctx, write), "created", True
     ctx.note(
         AuditKind.DECISION,
-        {"supplier": number, "vendor": vendor_id, "matched_by": how, "created": created},
+        {**decision, "supplier": number, "matched_by": how, "created": created},
     )
     # Push before confirming: once the link is confirmed, later bills take the fast path and
     # would never retry a push that failed.
@@ -244,10 +248,20 @@ async def _ensure_locked(ctx: FlowContext, vendor_id: str, currency: str) -> Sup
     return SupplierOutcome(number, created=created, matched_by=how)
 
 
+def _refuse_blocked(found: SupplierMatch) -> None:
+    if found.blocked:
+        supplier = found.supplier
+        raise NeedsAttention(
+            f"Supplier {supplier.number} ({supplier.name}) is {supplier.status} in Visma",
+            hint="Activate the supplier in Visma, then retry the bill.",
+            code="supplier_blocked",
+        )
+
+
 async def lookup_supplier(ctx: FlowContext, vendor_id: str) -> str | None:
     """The supplier a vendor would sync to, found without creating or linking anything."""
     link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, vendor_id)
     if link is not None and link.visma_id:
         return link.visma_id
-    found = await _match(ctx, await ctx.ramp.get_vendor(vendor_id))
-    return found[0].number if found else None
+    found = await match_supplier(ctx, await ctx.ramp.get_vendor(vendor_id))
+    return found.supplier.number if found else None

@@ -3,20 +3,19 @@
 For every active Ramp vendor: already linked (the stored link), would link to an existing
 Visma supplier (and by which step, in the connection's match order), or would create a new
 supplier. A match on a blocked supplier (Inactive, OnHold) is flagged, since its bills would
-stop there. Only reads are made, in Ramp, in Visma and in the store.
+stop there. The organisation and VAT numbers the connector trusts are shown too. Only reads
+are made, in Ramp and in Visma; the store's supplier index may be brought up to date.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ml_connector.flows.suppliers import match_supplier
+from ml_connector.flows.suppliers import match_supplier, vendor_identity
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import LinkKind
 
 __all__ = ["SupplierProposal", "propose_supplier_links"]
-
-_BLOCKED = frozenset({"Inactive", "OnHold"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,8 @@ class SupplierProposal:
     supplier_name: str | None = None
     matched_by: str | None = None
     warning: str | None = None
+    org_number: str | None = None
+    vat_number: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
         return asdict(self)
@@ -52,20 +53,29 @@ async def propose_supplier_links(runtime: Runtime, name: str) -> list[SupplierPr
                 SupplierProposal(listed.id, listed.name, "linked", link.visma_id, matched_by="link")
             )
             continue
-        vendor = await ctx.ramp.get_vendor(listed.id)  # the detail carries org and VAT numbers
-        found = await match_supplier(ctx, vendor)
+        vendor = await ctx.ramp.get_vendor(listed.id)  # the detail carries the form answers
+        identity = vendor_identity(ctx, vendor)
+        numbers = {"org_number": identity.corporate_id, "vat_number": identity.vat_registration_id}
+        found = await match_supplier(ctx, vendor, identity)
         if found is None:
-            proposals.append(SupplierProposal(vendor.id, vendor.name, "create"))
+            proposals.append(SupplierProposal(vendor.id, vendor.name, "create", **numbers))
             continue
-        supplier, how = found
+        supplier = found.supplier
         warning = (
             f"supplier is {supplier.status} in Visma: its bills will need attention"
-            if supplier.status in _BLOCKED
+            if found.blocked
             else None
         )
         proposals.append(
             SupplierProposal(
-                vendor.id, vendor.name, "link", supplier.number, supplier.name, how, warning
+                vendor.id,
+                vendor.name,
+                "link",
+                supplier.number,
+                supplier.name,
+                found.matched_by,
+                warning,
+                **numbers,
             )
         )
     return proposals

@@ -27,6 +27,8 @@ from ml_connector.flows.context import (
     MasterDataCache,
     record_call,
 )
+from ml_connector.flows.supplier_index import SupplierIndex
+from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.log import REDACTOR
 from ml_connector.mapping.bindings import BindingSet, rules_with_bindings
@@ -233,6 +235,14 @@ class Runtime:
         ramp, visma = self.clients(connection)
         await self._stack.enter_async_context(ramp)
         await self._stack.enter_async_context(visma)
+        supplier_options = SupplierOptions.from_settings(connection.settings)
+        suppliers = SupplierIndex(
+            visma,
+            self.store,
+            connection.id,
+            owner=self.owner,
+            max_age_s=supplier_options.index_max_age_s,
+        )
         ctx = FlowContext(
             connection_id=connection.id,
             connection_name=connection.name,
@@ -241,9 +251,11 @@ class Runtime:
             store=self.store,
             rules=await self._rules(connection),
             options=ConnectionOptions.from_settings(connection.settings),
-            master=MasterDataCache(visma),
+            master=MasterDataCache(visma, suppliers),
             redactor=self.redactor,
             writeback=WriteBack(ramp, connection.id),
+            suppliers=suppliers,
+            supplier_options=supplier_options,
             owner=self.owner,
         )
         self._contexts[connection.id] = ctx

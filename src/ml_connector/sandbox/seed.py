@@ -46,6 +46,7 @@ __all__ = [
     "SeedAccount",
     "SeedBill",
     "SeedBillLine",
+    "SeedCreditTerms",
     "SeedEntity",
     "SeedPeriod",
     "SeedProject",
@@ -57,8 +58,10 @@ __all__ = [
     "SeedSegment",
     "SeedSegmentValue",
     "SeedSupplier",
+    "SeedSupplierClass",
     "SeedTask",
     "SeedVat",
+    "SeedVatZone",
     "SeedVendor",
     "demo_dataset",
     "empty_dataset",
@@ -77,9 +80,10 @@ FIELD_PROJECT = "project"  # Visma project ids
 FIELD_VAT = "vat"  # Visma VAT ids
 FIELD_TASK = "project_task"  # Visma project tasks, as "<project id>/<task id>"
 # Labels of the vendor onboarding form answers (custom_form_collection_response) that carry
-# a vendor's organisation and VAT numbers.
-FORM_ORG_NUMBER = "Organisation number"
-FORM_VAT_NUMBER = "VAT number"
+# a vendor's organisation and VAT numbers in the demo company. A customer chooses its own:
+# a dataset sets others (``Dataset.vendor_form_labels``), which the connector has never seen.
+FORM_ORG_NUMBER = "Organisasjonsnummer"
+FORM_VAT_NUMBER = "MVA-nummer"
 
 
 @dataclass(frozen=True)
@@ -160,8 +164,58 @@ class SeedSupplier:
 
 
 @dataclass(frozen=True)
+class SeedSupplierClass:
+    """A Visma supplier class: the defaults a new supplier of the class takes."""
+
+    class_id: str
+    description: str
+    credit_terms: str | None = None
+    vat_zone: str | None = None
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True)
+class SeedCreditTerms:
+    """Visma credit terms: ``days`` after the document date (due date type N)."""
+
+    terms_id: str
+    description: str
+    days: int
+    visible_to: str = "AL"  # AL all, VE suppliers, CU customers, DS disabled
+
+
+@dataclass(frozen=True)
+class SeedVatZone:
+    zone_id: str
+    description: str
+
+
+# What a Norwegian Visma.net company is set up with before its first supplier (ids as a
+# customer might choose them; Visma ships none under fixed ids).
+DEFAULT_SUPPLIER_CLASSES = (
+    SeedSupplierClass("LEV", "Leverandører, innland", "30D", "01"),
+    SeedSupplierClass("UTL", "Leverandører, utland", "14D", "03"),
+)
+DEFAULT_CREDIT_TERMS = (
+    SeedCreditTerms("30D", "30 dager netto", 30),
+    SeedCreditTerms("14D", "14 dager netto", 14),
+    SeedCreditTerms("10D", "10 dager netto", 10),
+    SeedCreditTerms("KONT", "Kontant", 0, visible_to="CU"),
+)
+DEFAULT_VAT_ZONES = (
+    SeedVatZone("01", "Innenlands"),
+    SeedVatZone("03", "Utland"),
+)
+
+
+@dataclass(frozen=True)
 class SeedVendor:
-    """A Ramp bill-pay vendor, with one contact."""
+    """A Ramp bill-pay vendor, with one contact.
+
+    ``org_number``/``vat_number`` become onboarding form answers under the dataset's
+    ``vendor_form_labels``; ``form_answers`` are further (label, text) answers, and
+    ``description``/``name_legal`` free text where a customer may also have written them.
+    """
 
     id: str
     name: str
@@ -174,6 +228,9 @@ class SeedVendor:
     org_number: str | None = None
     vat_number: str | None = None
     net_payment_terms: int = 30
+    form_answers: tuple[tuple[str, str], ...] = ()
+    description: str | None = None
+    name_legal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,6 +366,15 @@ class Dataset:
     currencies: tuple[str, ...] = field(default=("NOK", "SEK", "EUR", "DKK", "USD"))
     # Ramp's own chart (a customer with history); None: Visma's chart mirrored as if pushed.
     ramp_chart: SeedRampChart | None = None
+    # Ramp: the labels of the vendor form answers that hold org_number / vat_number.
+    vendor_form_labels: tuple[str, str] = (FORM_ORG_NUMBER, FORM_VAT_NUMBER)
+    # Visma: supplier set-up, and whether suppliers are numbered by Visma ("auto") or by
+    # whoever creates one ("manual": a create without a number is refused).
+    supplier_classes: tuple[SeedSupplierClass, ...] = DEFAULT_SUPPLIER_CLASSES
+    default_supplier_class: str | None = "LEV"
+    credit_terms: tuple[SeedCreditTerms, ...] = DEFAULT_CREDIT_TERMS
+    vat_zones: tuple[SeedVatZone, ...] = DEFAULT_VAT_ZONES
+    supplier_numbering: str = "auto"
 
 
 def _periods(today: date) -> tuple[SeedPeriod, ...]:

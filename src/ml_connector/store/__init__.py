@@ -34,6 +34,7 @@ from ml_connector.store.records import (
     SyncRecord,
 )
 from ml_connector.store.states import SyncStatus, Transition
+from ml_connector.store.supplier_index import IndexedSupplier, SupplierIndexState
 
 __all__ = [
     "Attempt",
@@ -47,6 +48,7 @@ __all__ = [
     "EventSource",
     "EventStatus",
     "InboxEvent",
+    "IndexedSupplier",
     "Link",
     "LinkClaim",
     "LinkKind",
@@ -55,6 +57,7 @@ __all__ = [
     "MappingVersion",
     "Rejection",
     "Store",
+    "SupplierIndexState",
     "SyncRecord",
     "SyncStatus",
     "Transition",

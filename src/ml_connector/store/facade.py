@@ -2,8 +2,8 @@
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
 webhook inbox, mapping and field binding versions, the chart map, users, their sessions, login
-throttling, the security log, stats, cross-process wake-ups, alerts and the sealing of
-credential-like values at rest) over one
+throttling, the security log, stats, cross-process wake-ups, alerts, the sealing of
+credential-like values at rest and the supplier index) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -28,6 +28,7 @@ from ml_connector.store.notify import NotifyRepository
 from ml_connector.store.security_log import SecurityLogRepository
 from ml_connector.store.sessions import SessionRepository
 from ml_connector.store.stats import StatsRepository
+from ml_connector.store.supplier_index import SupplierIndexRepository
 from ml_connector.store.throttle import ThrottleRepository
 from ml_connector.store.users import UserRepository
 from ml_connector.store.work import WorkRepository
@@ -54,6 +55,7 @@ class Store(
     NotifyRepository,
     AlertRepository,
     AtRestRepository,
+    SupplierIndexRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 

@@ -119,7 +119,7 @@ def _vendors() -> tuple[SeedVendor, ...]:
         ),
         SeedVendor(
             VENDOR_KAFFE, "Bergen Kaffebrenneri AS", "NO", "NOK", "post@kaffe.example",
-            "Bryggen 1", "Bergen", "5003", org_number="912345670",
+            "Bryggen 1", "Bergen", "5003", org_number="912345602",
         ),
         SeedVendor(
             VENDOR_KJELL, "Kjell & Company AB", "SE", "SEK", "faktura@kjell.example",

@@ -143,3 +143,27 @@ def test_payments_without_a_cash_account_are_refused(operator: Operator) -> None
     assert refused.exit_code == 1
     assert "not a number" in refused.output
     assert operator.stored() == {"mapping": {"default_vat": "1"}}
+
+
+def test_supplier_form_labels_and_numbering(operator: Operator) -> None:
+    """Form labels add up, numbering settings are stored, a bad value is refused unstored."""
+    result = operator.run(
+        "connection", "set", "acme", "--org-label", "Foretaksregister-ID",
+        "--vat-label", "Avgiftsnr", "--supplier-numbering", "manual",
+        "--supplier-number-prefix", "R",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    more = operator.run("connection", "set", "acme", "--org-label", "Org-ID")
+    assert more.exit_code == 0, more.output
+    assert operator.stored()["suppliers"] == {
+        "org_labels": ["Foretaksregister-ID", "Org-ID"],
+        "vat_labels": ["Avgiftsnr"],
+        "numbering": "manual",
+        "number_prefix": "R",
+    }
+    refused = operator.run("connection", "set", "acme", "--supplier-numbering", "sometimes")
+    assert refused.exit_code == 1
+    assert "suppliers.numbering" in refused.output
+    cleared = operator.run("connection", "set", "acme", "--clear-form-labels")
+    assert cleared.exit_code == 0, cleared.output
+    assert "org_labels" not in operator.stored()["suppliers"]

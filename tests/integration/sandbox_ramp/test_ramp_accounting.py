@@ -236,6 +236,30 @@ async def test_vendor_detail_has_org_and_vat_answers(client: httpx.AsyncClient, 
     assert "custom_form_collection_response" not in listed["data"][0]
 
 
+async def test_vendor_form_uses_the_businesss_own_labels(
+    client: httpx.AsyncClient, sandbox: RampSandbox, token: str
+) -> None:
+    """Labels are the business's; further answers and free-text fields come through as given."""
+    sandbox.state.form_labels = ("Foretaksregister-ID", "Avgiftsnummer (EU)")
+    created = sandbox.create_vendor(
+        name="Kontorspar AS",
+        org_number="918110836",
+        form_answers=[("Bransje", "Kontorrekvisita")],
+        description="Org.nr. 918 110 836",
+        name_legal="Kontorspar Bedrift AS",
+    )
+    vendor = (
+        await client.get(f"/developer/v1/vendors/{created['id']}", headers=bearer(token))
+    ).json()
+    forms = vendor["custom_form_collection_response"]["custom_form_collection_log_entry"]["forms"]
+    answers = [(f["label"], f["value_display_string"]) for f in forms[0]["fields"]]
+    assert answers == [("Foretaksregister-ID", "918110836"), ("Bransje", "Kontorrekvisita")]
+    assert (vendor["description"], vendor["name_legal"]) == (
+        "Org.nr. 918 110 836",
+        "Kontorspar Bedrift AS",
+    )
+
+
 async def test_vendor_create_and_contacts(client: httpx.AsyncClient, token: str) -> None:
     """POST /vendors answers 200 with a default contact that the contacts endpoints serve."""
     created = await client.post(

@@ -46,13 +46,16 @@ async def test_create_and_change_an_account(
 
 
 async def test_dimension_with_and_without_values(client: httpx.AsyncClient, token: str) -> None:
-    """The SUBACCOUNT dimension lists its segments; values only with expandSegmentsValues."""
+    """The SUBACCOUNT dimension lists its segments; values only with expandSegmentsValues.
+
+    The supplier key (SUPLLIER) is listed too; see test_visma_supplier_setup.
+    """
     names = (await send(client, "GET", "/v1/dimension", token)).json()
     bare = (await send(client, "GET", "/v1/dimension/SUBACCOUNT", token)).json()
     full = (
         await send(client, "GET", "/v1/dimension/SUBACCOUNT?expandSegmentsValues=true", token)
     ).json()
-    assert names == ["SUBACCOUNT"]
+    assert names == ["SUBACCOUNT", "SUPLLIER"]
     assert [s["segmentId"] for s in bare["segments"]] == [1, 2]
     assert "segmentValues" not in bare["segments"][0]
     assert bare["length"] == 5

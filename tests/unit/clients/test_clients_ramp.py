@@ -24,7 +24,6 @@ from ml_connector.errors import (
     RetriableVendorError,
     ValidationRejected,
 )
-from ml_connector.sandbox.seed import FORM_ORG_NUMBER, FORM_VAT_NUMBER
 
 Handler = Callable[[Request], Any]
 Routes = Mapping[str, Handler]
@@ -152,12 +151,12 @@ async def test_bill_model_reads_money_dates_and_coding(
     assert bill.vendor.name == "Acme AS"
 
 
-async def test_vendor_org_and_vat_numbers_come_from_form_answers(
+async def test_vendor_form_answers_and_free_text_are_read_as_ramp_sends_them(
     inbox: Inbox, ramp_token: TokenEndpoint, make_ramp: Callable[..., RampClient]
 ) -> None:
-    """The onboarding answers labelled with the seed's form labels become org/VAT numbers."""
+    """Form answers come out as (label, text) under any label; a NUMBER loses its float tail."""
 
-    def answer(label: str, text: str) -> dict[str, Any]:
+    def answer(label: str, text: str, kind: str = "TEXT", value: Any = None) -> dict[str, Any]:
         return {
             "label": label,
             "field_id": label,
@@ -165,7 +164,7 @@ async def test_vendor_org_and_vat_numbers_come_from_form_answers(
             "description": None,
             "conditions": None,
             "value_display_string": text,
-            "field": {"field_type": "TEXT", "value": {"value": text}},
+            "field": {"field_type": kind, "value": {"value": text if value is None else value}},
         }
 
     vendor = {
@@ -182,8 +181,10 @@ async def test_vendor_org_and_vat_numbers_come_from_form_answers(
                     {
                         "label": None,
                         "fields": [
-                            answer(FORM_ORG_NUMBER, "923456789"),
-                            answer(FORM_VAT_NUMBER, "NO923456789MVA"),
+                            answer("Foretaksregister-ID", "923609016"),
+                            answer("Avgift", "NO923609016MVA"),
+                            answer("Ansatte", "12", "NUMBER", 12.0),
+                            answer("Tom", "  "),
                         ],
                     }
                 ],
@@ -192,7 +193,12 @@ async def test_vendor_org_and_vat_numbers_come_from_form_answers(
     }
     ramp = make_ramp(app_with(ramp_token, inbox, {"GET /vendors/v-1": json_answer(vendor)}))
     got = await ramp.get_vendor("v-1")
-    assert (got.org_number, got.vat_number) == ("923456789", "NO923456789MVA")
+    assert got.form_answers == (
+        ("Foretaksregister-ID", "923609016"),
+        ("Avgift", "NO923609016MVA"),
+        ("Ansatte", "12"),
+    )
+    assert got.free_texts == ()
 
 
 async def test_unknown_filters_and_fields_are_refused_before_sending(

@@ -108,7 +108,8 @@ class VendorContact:
 
 @dataclass
 class Vendor:
-    """A bill-pay vendor. ``org_number``/``vat_number`` surface as onboarding form answers."""
+    """A bill-pay vendor. ``org_number``/``vat_number`` surface as onboarding form answers
+    under the business's form labels, followed by ``form_answers`` (label, text)."""
 
     id: str
     name: str
@@ -120,9 +121,11 @@ class Vendor:
     postal_code: str | None = None
     state: str | None = None
     description: str | None = None
+    name_legal: str | None = None
     currency: str | None = None
     org_number: str | None = None
     vat_number: str | None = None
+    form_answers: list[tuple[str, str]] = field(default_factory=list)
     net_payment_terms: int | None = None
     accounting_vendor_remote_id: str | None = None
     is_active: bool = True

@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ml_connector.sandbox import seed
 from ml_connector.sandbox.ramp.chart import field_type
 from ml_connector.sandbox.ramp.model import (
     Bill,
@@ -248,16 +247,19 @@ def vendor(state: RampState, supplier: Vendor, now: float, *, detail: bool) -> d
         _put(out["address"], "state", supplier.state)
     _put(out, "state", supplier.state)
     _put(out, "description", supplier.description)
+    _put(out, "name_legal", supplier.name_legal)
     if detail:
-        out["custom_form_collection_response"] = _onboarding_answers(supplier)
+        out["custom_form_collection_response"] = _onboarding_answers(state, supplier)
     return out
 
 
-def _onboarding_answers(supplier: Vendor) -> dict[str, Any] | None:
-    """The vendor onboarding form: TEXT answers for organisation and VAT numbers."""
-    answers = [
-        (seed.FORM_ORG_NUMBER, supplier.org_number),
-        (seed.FORM_VAT_NUMBER, supplier.vat_number),
+def _onboarding_answers(state: RampState, supplier: Vendor) -> dict[str, Any] | None:
+    """The vendor onboarding form: TEXT answers under the business's own labels."""
+    org_label, vat_label = state.form_labels
+    answers: list[tuple[str, str | None]] = [
+        (org_label, supplier.org_number),
+        (vat_label, supplier.vat_number),
+        *supplier.form_answers,
     ]
     fields: list[dict[str, Any]] = [
         {

@@ -3,8 +3,8 @@
 - ``GET /vendors`` filters ``name`` (case-insensitive substring: a sandbox guess),
   ``is_active``, ``vendor_owner_id``, ``from_created_at``; ``sk_category_ids`` is accepted and
   ignored (the sandbox has no merchant categories).
-- ``GET /vendors/{id}`` adds ``custom_form_collection_response``: the onboarding answers, where
-  the organisation and VAT numbers live (labels ``seed.FORM_ORG_NUMBER``/``FORM_VAT_NUMBER``).
+- ``GET /vendors/{id}`` adds ``custom_form_collection_response``: the onboarding answers, the
+  organisation and VAT numbers under the business's own labels (``state.form_labels``).
 - ``POST /vendors`` answers **200** (as the spec says), with one default contact.
 - ``PATCH /vendors/{id}`` sets ``accounting_vendor_remote_id`` (which must name an accounting
   vendor of the chart), the address, country, state or ``is_active``.

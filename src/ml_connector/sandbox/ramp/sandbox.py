@@ -201,8 +201,15 @@ class RampSandbox:
         net_payment_terms: int | None = None,
         accounting_vendor_remote_id: str | None = None,
         vendor_id: str | None = None,
+        description: str | None = None,
+        name_legal: str | None = None,
+        form_answers: Sequence[Sequence[str]] = (),
     ) -> dict[str, Any]:
-        """A vendor with a default contact; answers the ``ApiVendorDetailResource``."""
+        """A vendor with a default contact; answers the ``ApiVendorDetailResource``.
+
+        ``org_number``/``vat_number`` are answered under the business's form labels,
+        ``form_answers`` are further ``(label, text)`` answers.
+        """
         supplier = self.ops.create_vendor(
             name=name,
             country=country,
@@ -215,6 +222,9 @@ class RampSandbox:
             org_number=org_number,
             vat_number=vat_number,
             net_payment_terms=net_payment_terms,
+            description=description,
+            name_legal=name_legal,
+            form_answers=[(str(label), str(text)) for label, text in form_answers],
         )
         if accounting_vendor_remote_id is not None:
             self.ops.link_accounting_vendor(supplier, accounting_vendor_remote_id)

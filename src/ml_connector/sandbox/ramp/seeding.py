@@ -75,6 +75,7 @@ _CLASSIFICATION = {
 def load_dataset(dataset: seed.Dataset, clock: Callable[[], float]) -> RampState:
     """A new business holding ``dataset``'s Ramp-side objects."""
     state = RampState.blank(dataset.company_name, dataset.base_currency)
+    state.form_labels = dataset.vendor_form_labels
     now = clock()
     for entity in dataset.entities:
         state.entities[entity.id] = Entity(
@@ -254,6 +255,9 @@ def _load_vendor(state: RampState, supplier: seed.SeedVendor, now: float) -> Non
         currency=supplier.currency,
         org_number=supplier.org_number,
         vat_number=supplier.vat_number,
+        form_answers=list(supplier.form_answers),
+        description=supplier.description,
+        name_legal=supplier.name_legal,
         net_payment_terms=supplier.net_payment_terms,
         seq=state.next_seq(),
     )

@@ -38,6 +38,7 @@ from ml_connector.sandbox.ramp.model import (
     Vendor,
     VendorContact,
 )
+from ml_connector.sandbox.seed import FORM_ORG_NUMBER, FORM_VAT_NUMBER
 
 if TYPE_CHECKING:
     from ml_connector.sandbox.ramp.webhooks import Subscription
@@ -68,6 +69,8 @@ class RampState:
     # The GL accounts' category: the field id (and name) GL selections on bills carry.
     gl_category_id: str = seed.FIELD_GL_ACCOUNT
     gl_category_name: str = "GL Account"
+    # The vendor onboarding form's labels for the organisation and VAT number answers.
+    form_labels: tuple[str, str] = (FORM_ORG_NUMBER, FORM_VAT_NUMBER)
     entities: dict[str, Entity] = field(default_factory=dict)
     vendors: dict[str, Vendor] = field(default_factory=dict)
     contacts: dict[str, VendorContact] = field(default_factory=dict)

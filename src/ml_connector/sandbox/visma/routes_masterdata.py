@@ -28,6 +28,7 @@ from ml_connector.sandbox.visma.listing import (
 from ml_connector.sandbox.visma.responses import ApiError, json_response
 from ml_connector.sandbox.visma.routing import ApiRequest, Router
 from ml_connector.sandbox.visma.state import Account, Segment, SegmentValue
+from ml_connector.sandbox.visma.supplier_setup import SUPPLIER_DIMENSION, supplier_dimension
 from ml_connector.sandbox.visma.views import (
     account_dto,
     period_dto,
@@ -118,7 +119,7 @@ def put_account(request: ApiRequest) -> Response:
 
 
 def list_dimensions(request: ApiRequest) -> Response:
-    return json_response([SUBACCOUNT_DIMENSION])
+    return json_response([SUBACCOUNT_DIMENSION, SUPPLIER_DIMENSION])
 
 
 def _segment(request: ApiRequest) -> Segment:
@@ -132,6 +133,8 @@ def _segment(request: ApiRequest) -> Segment:
 
 
 def get_dimension(request: ApiRequest) -> Response:
+    if request.params["dimensionId"].upper() == SUPPLIER_DIMENSION:
+        return json_response(supplier_dimension(request.company.supplier_setup))
     if request.params["dimensionId"].upper() != SUBACCOUNT_DIMENSION:
         raise ApiError.not_found(f"Dimension {request.params['dimensionId']} was not found.")
     expand = parse_bool(request.query, "expandSegmentsValues") is True

@@ -3,9 +3,11 @@
 List filters: ``name`` (whole name, case-insensitive, as the ERP's database collation compares),
 ``status``, ``vatRegistrationId``, ``corporateId``, ``greaterThanValue`` (numbers above),
 ``lastModifiedDateTime`` + condition, ``expandNote``; paging as every list. Create: 201 with
-``Location`` and ``ETag``; an omitted ``number`` is taken from the supplier number series, a
-given one must be free. Update: 204 with ``ETag``; ``If-Match`` must name the current version.
-Each write raises a Supplier Created/Updated notification.
+``Location`` and ``ETag``; an omitted ``number`` is taken from the supplier number series (a
+company with manual numbering refuses it), a given one must be free; class, credit terms and
+VAT zone are checked and class defaults applied (``supplier_setup``). Update: 204 with
+``ETag``; ``If-Match`` must name the current version. Each write raises a Supplier
+Created/Updated notification.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ml_connector.sandbox.visma.responses import ApiError, etag_header, json_res
 from ml_connector.sandbox.visma.routing import ApiRequest, Router
 from ml_connector.sandbox.visma.seeding import SUPPLIER_SERIES
 from ml_connector.sandbox.visma.state import CompanyState, Supplier
+from ml_connector.sandbox.visma.supplier_setup import apply_supplier_setup
 from ml_connector.sandbox.visma.views import supplier_dto
 from ml_connector.sandbox.visma.wrappers import SUPPLIER_WRITE, unwrap
 
@@ -41,6 +44,7 @@ def create_supplier(company: CompanyState, data: dict[str, Any]) -> Supplier:
         raise ApiError.bad_request("Error inserting the supplier. 'Supplier name' cannot be empty.")
     if data.get("currencyId"):
         check_currency(company, data["currencyId"])
+    apply_supplier_setup(company.supplier_setup, data, new=True)
     number = data.get("number")
     if number:
         if number in company.suppliers:
@@ -129,6 +133,7 @@ def put_supplier(request: ApiRequest) -> Response:
     data = unwrap(request.json(), SUPPLIER_WRITE)
     if data.get("currencyId"):
         check_currency(request.company, data["currencyId"])
+    apply_supplier_setup(request.company.supplier_setup, data, new=False)
     _apply(supplier, data)
     request.company.touch(supplier)
     request.events.publish(

@@ -38,6 +38,7 @@ from ml_connector.sandbox.visma import (
     routes_masterdata,
     routes_payments,
     routes_po,
+    routes_supplier_setup,
     routes_suppliers,
 )
 from ml_connector.sandbox.visma.auth import TokenService
@@ -124,6 +125,7 @@ class VismaSandbox:
         self.router = router = Router()
         for module in (
             routes_suppliers,
+            routes_supplier_setup,
             routes_invoices,
             routes_masterdata,
             routes_po,

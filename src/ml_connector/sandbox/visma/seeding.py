@@ -6,7 +6,8 @@ What the Visma side of a dataset becomes:
 - the SUBACCOUNT dimension: segment 1 = cost centre, segment 2 = department, each with values;
 - projects with their tasks, plus the non-project ``X`` (no tasks) when the dataset lacks it
   (Visma always has it);
-- existing suppliers; auto-numbering of new suppliers continues after the highest numeric one.
+- existing suppliers; auto-numbering of new suppliers continues after the highest numeric one;
+- supplier classes, credit terms, VAT zones and the supplier numbering (auto or manual).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ml_connector.sandbox.visma.state import (
     Supplier,
     VatCode,
 )
+from ml_connector.sandbox.visma.supplier_setup import setup_from_dataset
 
 __all__ = ["NON_PROJECT_ID", "SUPPLIER_SERIES", "company_from_dataset"]
 
@@ -58,6 +60,7 @@ def company_from_dataset(
         clock=clock,
         require_project_task=require_project_task,
     )
+    company.supplier_setup = setup_from_dataset(dataset)
     for currency in (dataset.base_currency, *dataset.currencies):
         company.currencies[currency] = _CURRENCY_NAMES.get(currency, currency)
     for seed_vat in dataset.vat_codes:

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ml_connector.sandbox.visma.supplier_setup import SupplierSetup
+
 __all__ = [
     "Account",
     "Attachment",
@@ -363,6 +365,7 @@ class CompanyState:
     # Project lines must name a project task (Visma's documented rule); False is the invented
     # convenience of accepting them without one.
     require_project_task: bool = True
+    supplier_setup: SupplierSetup = field(default_factory=SupplierSetup)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _row_version: int = 0
     _internal_id: int = 1000
