@@ -38,7 +38,7 @@ def _legacy_connection(site: SecureSite, name: str) -> None:
         "status, health_message, ramp_base_url, visma_base_url, visma_token_url, "
         "credentials, settings, created_at, updated_at"
     )
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(path, timeout=60) as db:  # the app may be writing: wait, never fail
         db.execute(
             f"INSERT INTO connections (name, {columns}) "
             f"SELECT ?, {columns} FROM connections WHERE name = 'acme'",
