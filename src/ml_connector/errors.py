@@ -151,7 +151,35 @@ class RateLimited(RetriableVendorError):
 
 
 class AmbiguousOutcome(RetriableVendorError):
-    """A write timed out or failed with 5xx: it may have been committed. Look it up first."""
+    """A write timed out or failed with 5xx: it may have been committed. Look it up first.
+
+    ``validation`` holds the vendor's validation message when the 5xx carried one (Visma
+    answers some business refusals with 500). If the lookup then finds nothing, the write was
+    refused, not lost: retrying cannot help, and a person must read that message.
+    """
+
+    def __init__(
+        self,
+        system: str,
+        message: str,
+        *,
+        status: int | None = None,
+        vendor_message: str = "",
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+        validation: str | None = None,
+    ) -> None:
+        super().__init__(
+            system,
+            message,
+            status=status,
+            vendor_message=vendor_message,
+            method=method,
+            path=path,
+            retry_after=retry_after,
+        )
+        self.validation = validation
 
 
 class FatalVendorError(VendorError):

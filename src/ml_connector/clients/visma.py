@@ -5,8 +5,9 @@ This is the only code in ml-connector that knows Visma's ``{"value": …}`` wrap
 ``*UpdateDto`` schemas say. Every call sends ``ipp-company-id`` and ``Accept: application/json``.
 
 Conventions kept from the spec and Visma's docs:
-- Lists page with ``pageNumber``/``pageSize`` until a short or empty page; the page size is capped
-  by ``metadata.maxPageSize`` of the first record. Endpoints without paging are read at once.
+- Lists page with ``pageNumber``/``pageSize`` until an empty page or until ``metadata.totalCount``
+  records were read; a short page proves nothing, because Visma caps the page size silently and
+  may leave out ``metadata.maxPageSize``. Endpoints without paging parameters are read once.
 - A create answers 201 with the new key as the last segment of ``Location``.
 - Reads of one object carry an ``ETag``; updates may send it back as ``If-Match`` (412 if moved).
 - Unknown query parameters are refused here: Visma ignores them and returns unfiltered rows.
@@ -34,6 +35,7 @@ from ml_connector.clients._ratelimit import QuotaLimiter, RateLimiter
 from ml_connector.clients.visma_models import (
     Account,
     ActionResult,
+    BackgroundState,
     Dimension,
     FinancialPeriod,
     LinkLineWrite,
@@ -49,7 +51,7 @@ from ml_connector.clients.visma_models import (
     SupplierWrite,
     VatCode,
 )
-from ml_connector.errors import AmbiguousOutcome, NotFound
+from ml_connector.errors import AmbiguousOutcome, FatalVendorError, NotFound
 from ml_connector.settings import DEFAULT_VISMA_BASE_URL, DEFAULT_VISMA_TOKEN_URL
 
 __all__ = ["DEFAULT_VISMA_SCOPES", "VismaClient", "VismaCredentials"]
@@ -303,25 +305,44 @@ class VismaClient(VendorClientBase):
         return key
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
-        """Records of a paged list: pageNumber 1, 2, … until a short or empty page."""
+        """Records of a paged list: pageNumber 1, 2, … until an empty page or ``totalCount``.
+
+        Visma caps ``pageSize`` silently and may leave out ``metadata.maxPageSize`` (reference
+        §4), so a page shorter than asked proves nothing: reading stops only at an empty page,
+        or once ``metadata.totalCount`` records have been read. ``maxPageSize``, when given,
+        only makes the next request ask for what Visma will answer.
+        """
         size, number, seen = self._page_size, 1, 0
+        previous: list[Any] | None = None
+        total: int | None = None
         while True:
             query = {**params, "pageNumber": str(number), "pageSize": str(size)}
             data = (await self._call("GET", path, params=query)).data
             rows = data.get("records", []) if isinstance(data, dict) else data or []
-            for row in rows:
-                yield row
             if not rows:
                 return
+            if rows == previous:  # the server ignores pageNumber: this is all it gives
+                if total is not None and seen < total:
+                    raise FatalVendorError(
+                        SYSTEM,
+                        f"{path} repeats page {number - 1} after {seen} of {total} records; "
+                        "paging stopped rather than leave records out silently",
+                    )
+                return
+            for row in rows:
+                yield row
             seen += len(rows)
             meta = rows[0].get("metadata") if isinstance(rows[0], dict) else None
             meta = meta if isinstance(meta, dict) else {}
-            if number == 1 and isinstance(meta.get("maxPageSize"), int) and meta["maxPageSize"] > 0:
-                size = min(size, meta["maxPageSize"])
-            total = meta.get("totalCount")
-            if len(rows) < size or (isinstance(total, int) and seen >= total):
-                return
-            number += 1
+            cap = meta.get("maxPageSize")
+            if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+                size = min(size, cap)
+            count = meta.get("totalCount")
+            if isinstance(count, int) and not isinstance(count, bool):
+                total = count
+                if seen >= total:
+                    return
+            previous, number = rows, number + 1
 
     async def _all(self, path: str, params: Mapping[str, str]) -> list[Any]:
         """An unpaged list endpoint, read at once."""
@@ -404,10 +425,10 @@ class VismaClient(VendorClientBase):
     async def release_supplier_invoice(
         self, document_type: str, number: str, etag: str | None = None
     ) -> ActionResult:
-        """Release the document; Visma may answer that the action was only queued."""
+        """Ask Visma to release the document; it answers with a background request (202) or,
+        on the 9.11 API, an action result. Neither means released: read the document back."""
         path = self._invoice_path(document_type, number) + "/action/release"
-        data = (await self._call("POST", path, etag=etag)).data
-        return _action_result(data)
+        return _action_result(await self._call("POST", path, etag=etag))
 
     async def attach_supplier_invoice_file(
         self, document_type: str, number: str, filename: str, content: bytes, content_type: str
@@ -507,11 +528,31 @@ class VismaClient(VendorClientBase):
     async def release_supplier_payment(
         self, number: str, payment_type: str = "Payment", etag: str | None = None
     ) -> ActionResult:
-        """Release the payment, which applies it to its documents; Visma may only queue it."""
+        """Ask Visma to release the payment, which applies it to its documents (see
+        ``release_supplier_invoice``: the answer only says the action was accepted)."""
         path = f"/v1/supplierPayment/{_seg(number)}/action/release"
         body = {"type": {"value": payment_type}}
-        data = (await self._call("POST", path, body=body, etag=etag)).data
-        return _action_result(data)
+        return _action_result(await self._call("POST", path, body=body, etag=etag))
+
+    # --- background requests (reference §8) -----------------------------------------------------
+
+    async def get_background_state(self, request_id: str) -> BackgroundState | None:
+        """Where a background request stands; None once Visma no longer keeps it (24 h)."""
+        reply = await self._one(f"/v1/background/{_seg(request_id)}")
+        return None if reply is None else BackgroundState.model_validate(reply.data)
+
+    async def get_background_content(self, request_id: str) -> Any:
+        """The finished operation's own answer (an error body, say); None when there is none
+        or it has expired (404, 410)."""
+        try:
+            reply = await self._call("GET", f"/v1/background/{_seg(request_id)}/content")
+        except NotFound:
+            return None
+        except FatalVendorError as exc:
+            if exc.status == 410:
+                return None
+            raise
+        return reply.data if reply.data is not None else reply.content.decode(errors="replace")
 
     # --- legacy webhook subscriptions (API 9.11) ------------------------------------------------
 
@@ -530,8 +571,14 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _action_result(data: Any) -> ActionResult:
-    data = data if isinstance(data, dict) else {}
+def _action_result(reply: Reply) -> ActionResult:
+    """A release answer: 202 ``{"id", "stateLocation"}``, or the 9.11 ``{"actionId", …}``."""
+    data = reply.data if isinstance(reply.data, dict) else {}
+    if reply.status == 202:
+        return ActionResult(
+            background_id=_opt_str(data.get("id")),
+            state_location=_opt_str(data.get("stateLocation")),
+        )
     return ActionResult(
         action_id=_opt_str(data.get("actionId")),
         action_result=_opt_str(data.get("actionResult")),

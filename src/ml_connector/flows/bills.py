@@ -45,16 +45,25 @@ from ml_connector.errors import (
     PreconditionFailed,
     RetriableVendorError,
 )
-from ml_connector.flows.coding import bill_coding, is_credit
+from ml_connector.flows.coding import bill_coding
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import queue_payment
 from ml_connector.flows.po_matching import OrderMatch, link_lines, order_for_bill
+from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.suppliers import ensure_supplier, linked_supplier, lookup_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
-from ml_connector.mapping.preflight import check_invoice
+from ml_connector.mapping.preflight import MasterData, check_invoice, period_at
 from ml_connector.store import Link, LinkKind
 
-__all__ = ["LINK_KIND", "BillOutcome", "external_ref", "plan_bill", "sync_bill"]
+__all__ = [
+    "LINK_KIND",
+    "BillOutcome",
+    "accounting_day",
+    "bill_period",
+    "external_ref",
+    "plan_bill",
+    "sync_bill",
+]
 
 LINK_KIND = LinkKind.BILL
 EDITABLE = frozenset({"Hold", "Balanced"})
@@ -77,29 +86,41 @@ def external_ref(bill_id: str) -> str:
     return f"ramp-bill:{bill_id}"
 
 
-def _period(day: date) -> str:
-    return f"{day.year:04d}{day.month:02d}"
-
-
 def _as_date(value: datetime | date | None) -> date | None:
     if value is None:
         return None
     return value.date() if isinstance(value, datetime) else value
 
 
-def build_invoice(
-    bill: Bill, supplier: str, lines: list[ResolvedLine], ctx: FlowContext
-) -> SupplierInvoiceWrite:
+def accounting_day(bill: Bill) -> date:
+    """The date the bill is booked on: Ramp's accounting date, else its issue date."""
     issued = _as_date(bill.issued_at) or date.today()
-    accounting = _as_date(bill.accounting_date) or issued
+    return _as_date(bill.accounting_date) or issued
+
+
+def bill_period(bill: Bill, master: MasterData) -> str:
+    """The Visma period of the bill's accounting date, from Visma's period table."""
+    return period_at(master, accounting_day(bill), what="accounting date")
+
+
+def build_invoice(
+    bill: Bill,
+    supplier: str,
+    lines: list[ResolvedLine],
+    ctx: FlowContext,
+    *,
+    financial_period: str,
+) -> SupplierInvoiceWrite:
+    """The supplier invoice (or credit) for ``bill``, in ``financial_period`` (``YYYYPP``)."""
+    issued = _as_date(bill.issued_at) or date.today()
     return SupplierInvoiceWrite(
-        document_type="DebitAdj" if is_credit(bill) else "Invoice",
+        document_type="DebitAdj" if ctx.options.is_credit(bill) else "Invoice",
         supplier_number=supplier,
         supplier_reference=(bill.invoice_number or bill.id)[:40],
         date=issued,
         due_date=_as_date(bill.due_at),
         currency_id=bill.amount.currency_code,
-        financial_period=_period(accounting),
+        financial_period=financial_period,
         description=(bill.memo or bill.vendor_memo or f"Ramp bill {bill.invoice_number}")[:150],
         note=external_ref(bill.id),
         hold=ctx.options.post_on_hold,
@@ -162,7 +183,7 @@ async def _read_links(ctx: FlowContext, bill: Bill) -> dict[tuple[LinkKind, str]
     return await ctx.store.get_links(
         ctx.connection_id,
         [(LINK_KIND, bill.id), (LinkKind.VENDOR, bill.vendor.id)],
-        all_of=() if is_credit(bill) else (LinkKind.PURCHASE_ORDER,),
+        all_of=() if ctx.options.is_credit(bill) else (LinkKind.PURCHASE_ORDER,),
     )
 
 
@@ -186,6 +207,8 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
 
     orders = [v for (kind, _), v in links.items() if kind == LinkKind.PURCHASE_ORDER]
     match = await _order_match(ctx, bill, orders)  # before any write: it may stop the bill
+    master = await ctx.master.get()
+    period = bill_period(bill, master)  # before any write: no period stops the bill
     supplier = linked_supplier(vendor_link) or await ensure_supplier(
         ctx, bill.vendor.id, bill.amount.currency_code
     )
@@ -198,14 +221,14 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         total_minor=bill.amount.amount,
         entity_id=bill.entity_id,
     )
-    invoice = build_invoice(bill, supplier.number, lines, ctx)
+    invoice = build_invoice(bill, supplier.number, lines, ctx, financial_period=period)
     if match is not None:
         invoice = link_lines(invoice, match)
     check_invoice(
-        financial_period=invoice.financial_period or "",
+        financial_period=period,
         currency=invoice.currency_id or "",
         lines=lines,
-        master=await ctx.master.get(),
+        master=master,
         supplier=invoice.supplier_number,
     )
     payload = payload_of(invoice)
@@ -239,7 +262,7 @@ async def _order_match(
 
     ``orders``: the connection's purchase-order links, when the caller has read them already.
     """
-    return None if is_credit(bill) else await order_for_bill(ctx, bill, links=orders)
+    return None if ctx.options.is_credit(bill) else await order_for_bill(ctx, bill, links=orders)
 
 
 async def _create(
@@ -297,9 +320,12 @@ async def _create(
             return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
-    except AmbiguousOutcome:
+    except AmbiguousOutcome as exc:
         found = await find_by_reference(ctx, supplier, doc_type, bill.id)
         if found is None:
+            refused = refusal_of(exc, "the supplier invoice")
+            if refused is not None:
+                raise refused from exc
             raise
         number = found.reference_number
     ref = f"{doc_type}/{number}"
@@ -389,7 +415,7 @@ async def _adopt_archived(ctx: FlowContext, bill: Bill, vendor: Link | None) -> 
     """The reference of the invoice an uncertain POST created, confirmed on the link; or None."""
     if vendor is None or not vendor.visma_id:
         return None  # no supplier yet, so no invoice can have been posted
-    doc_type = "DebitAdj" if is_credit(bill) else "Invoice"
+    doc_type = "DebitAdj" if ctx.options.is_credit(bill) else "Invoice"
     found = await find_by_reference(ctx, vendor.visma_id, doc_type, bill.id)
     if found is None:
         return None
@@ -471,14 +497,17 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
         total_minor=bill.amount.amount,
         entity_id=bill.entity_id,
     )
-    invoice = build_invoice(bill, supplier or f"(new supplier: {bill.vendor.name})", lines, ctx)
+    master = await ctx.master.get()
+    period = bill_period(bill, master)
+    shown = supplier or f"(new supplier: {bill.vendor.name})"
+    invoice = build_invoice(bill, shown, lines, ctx, financial_period=period)
     if match is not None:
         invoice = link_lines(invoice, match)
     check_invoice(
-        financial_period=invoice.financial_period or "",
+        financial_period=period,
         currency=invoice.currency_id or "",
         lines=lines,
-        master=await ctx.master.get(),
+        master=master,
         supplier=invoice.supplier_number,
     )
     return payload_of(invoice)

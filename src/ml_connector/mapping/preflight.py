@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from ml_connector.errors import MappingError, NeedsAttention
 from ml_connector.mapping.coding import ResolvedLine
+from ml_connector.mapping.periods import PeriodSpan, period_for, period_label
 
 __all__ = [
     "NON_PROJECT",
@@ -23,6 +25,7 @@ __all__ = [
     "ProjectInfo",
     "SegmentInfo",
     "check_invoice",
+    "period_at",
     "period_label",
 ]
 
@@ -50,8 +53,18 @@ class ProjectInfo:
 
 @dataclass(frozen=True)
 class PeriodInfo:
+    """One row of Visma's period table: its state and its own start and end dates."""
+
     closed_in_supplier_ledger: bool
     active: bool = True
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def span(self) -> PeriodSpan | None:
+        if self.start is None or self.end is None:
+            return None
+        return PeriodSpan(self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -71,9 +84,13 @@ class MasterData:
 NON_PROJECT = "X"
 
 
-def period_label(period_id: str) -> str:
-    """``"202609"`` → ``"09-2026"``, the way Visma's screens show periods."""
-    return f"{period_id[4:]}-{period_id[:4]}"
+def period_at(master: MasterData, day: date, *, what: str) -> str:
+    """The id of the period of Visma's table containing ``day`` (``mapping.periods``).
+
+    ``what`` names the date in the message ("accounting date", "payment date"). Raises
+    NeedsAttention when no period contains it.
+    """
+    return period_for(day, {pid: info.span for pid, info in master.periods.items()}, what=what)
 
 
 def _check_period(period_id: str, master: MasterData) -> None:
@@ -85,6 +102,13 @@ def _check_period(period_id: str, master: MasterData) -> None:
             hint="Create the period in Visma (General ledger > Financial periods), "
             "or change the bill's accounting date in Ramp.",
             code="period_missing",
+        )
+    if not period.active:
+        raise NeedsAttention(
+            f"Period {label} is not active in Visma",
+            hint="Activate the period in Visma (General ledger > Financial periods), "
+            "or change the bill's accounting date in Ramp.",
+            code="period_inactive",
         )
     if period.closed_in_supplier_ledger:
         raise NeedsAttention(

@@ -195,6 +195,7 @@ class Runtime:
             redactor=self.redactor,
             writeback=WriteBack(ramp, connection.id),
             owner=self.owner,
+            release_wait_s=self.settings.release_wait_s,
         )
         self._contexts[connection.id] = ctx
         return ctx

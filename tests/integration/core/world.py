@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from integration.core.company import READY_BILLS, VAT_BY_ACCOUNT, core_dataset
+from ml_connector.flows.coding import CREDIT_MEMO_PREFIX
 from ml_connector.flows.suppliers import normalise_name
 from ml_connector.runtime import admin
 from ml_connector.runtime.retry import RetryPolicy
@@ -257,10 +258,14 @@ class World:
 
 
 def operator_settings(dataset: Dataset) -> dict[str, Any]:
-    """The mapping an operator enters: a VAT code per account, 0 otherwise."""
+    """The mapping an operator enters: a VAT code per account, 0 otherwise; and the credit memo
+    rule on, because the test company marks its vendor credits with ``[CREDIT]``."""
     known = {a.number for a in dataset.accounts}
     vat = {number: code for number, code in VAT_BY_ACCOUNT.items() if number in known}
-    return {"mapping": {"vat_by_account": vat, "default_vat": "0"}}
+    return {
+        "mapping": {"vat_by_account": vat, "default_vat": "0"},
+        "credit_memo_prefix": CREDIT_MEMO_PREFIX,
+    }
 
 
 def credentials() -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 What the Visma side of a dataset becomes:
 - accounts (with their default VAT id, shown as ``taxCategory``), VAT codes with rates, financial
-  periods with the supplier-ledger closed flag, currencies (the base currency always included);
+  periods (renumbered into the company's financial year) with the supplier-ledger closed flag,
+  currencies (the base currency always included);
 - the SUBACCOUNT dimension: segment 1 = cost centre, segment 2 = department, each with values;
 - projects, plus the non-project ``X`` when the dataset lacks it (Visma always has it);
 - existing suppliers; auto-numbering of new suppliers continues after the highest numeric one.
@@ -11,12 +12,13 @@ What the Visma side of a dataset becomes:
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from ml_connector.sandbox.seed import Dataset
+from ml_connector.sandbox.visma.fiscal import FiscalCalendar
 from ml_connector.sandbox.visma.state import (
     Account,
     CompanyState,
-    Period,
     Project,
     Segment,
     SegmentValue,
@@ -40,15 +42,26 @@ _CURRENCY_NAMES = {
 
 
 def company_from_dataset(
-    dataset: Dataset, *, company_id: str, tenant_id: str, clock: Callable[[], float]
+    dataset: Dataset,
+    *,
+    company_id: str,
+    tenant_id: str,
+    clock: Callable[[], float],
+    calendar: FiscalCalendar | None = None,
 ) -> CompanyState:
-    """A fresh ``CompanyState`` holding the Visma half of ``dataset``."""
+    """A fresh ``CompanyState`` holding the Visma half of ``dataset``.
+
+    The dataset names its periods by calendar month (``YYYYMM``); ``calendar`` renumbers them
+    into the company's financial year (a July year: the month 202507 becomes period 202501, or
+    202601 when the year belongs to the next one), keeping each month's closed flag.
+    """
     company = CompanyState(
         company_id=company_id,
         tenant_id=tenant_id,
         name=dataset.company_name,
         base_currency=dataset.base_currency,
         clock=clock,
+        calendar=calendar or FiscalCalendar(),
     )
     for currency in (dataset.base_currency, *dataset.currencies):
         company.currencies[currency] = _CURRENCY_NAMES.get(currency, currency)
@@ -99,9 +112,10 @@ def company_from_dataset(
         company.touch(project)
         company.projects[NON_PROJECT_ID] = project
     for seed_period in dataset.periods:
-        company.periods[seed_period.period_id] = Period(
-            seed_period.period_id, seed_period.closed_in_supplier_ledger
-        )
+        month = date(int(seed_period.period_id[:4]), int(seed_period.period_id[4:]), 1)
+        period = company.new_period(company.calendar.period_id_of(month))
+        period.closed_in_supplier_ledger = seed_period.closed_in_supplier_ledger
+        company.periods[period.period_id] = period
     highest = 0
     for seed_supplier in dataset.suppliers:
         supplier = Supplier(
