@@ -162,7 +162,7 @@ def _no_cash_account(bill: Bill) -> str:
 
 _CASH_HINT = (
     "Set the Visma cash account the bills are paid from (ml-connector connection set NAME "
-    "--cash-account ACCOUNT), then replay the record."
+    "--cash-account ACCOUNT; stored as payments.cash_account), then replay the record."
 )
 
 

@@ -48,6 +48,7 @@ __all__ = ["ApiDispatcher", "ApiRequest", "Handler", "Router", "UploadedFile"]
 
 _LEGACY_API = re.compile(r"^/api/controller/api(?=/)", re.IGNORECASE)
 _LEGACY_RESOURCES = re.compile(r"^/api(?=/resources/)", re.IGNORECASE)
+_BUSINESS_REFUSAL = re.compile(r"^VismaId: [^ ]+\. Error: ")
 _VERB_SCOPES = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
 
@@ -275,14 +276,14 @@ class ApiDispatcher:
     def _refusal(self, method: str, error: ApiError) -> ApiError:
         """A business refusal of a write with the company's ``validation_status``.
 
-        The sandbox's business texts start with "Error"; request-shape errors do not, and stay
-        400 (model binding fails before the ERP's own checks run).
+        The sandbox's business texts read "VismaId: <id>. Error: …"; request-shape errors ("The
+        request is invalid …") stay 400: model binding fails before the ERP's own checks run.
         """
         wanted = self.behaviour.validation_status
         if error.status != 400 or wanted == 400 or method not in ("POST", "PUT"):
             return error
         text = str((error.body or {}).get("message", ""))
-        if ". Error" not in text:
+        if not _BUSINESS_REFUSAL.match(text):
             return error
         return ApiError(wanted, error.body, error.headers)
 
