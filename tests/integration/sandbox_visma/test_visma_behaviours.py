@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 
 from integration.sandbox_visma.visma_kit import (
     ManualClock,
@@ -70,7 +69,7 @@ async def test_page_metadata_can_be_left_out_entirely() -> None:
 async def test_a_july_year_numbers_its_periods_from_july() -> None:
     """Calendar months become periods of a July year: January 2026 is 202607, July 202701."""
     async with company(fiscal_year_start_month=7, fiscal_year_belongs_to_next=True) as (
-        sandbox,
+        _,
         client,
         token,
     ):
