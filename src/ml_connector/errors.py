@@ -18,6 +18,7 @@ ConnectorError
         ├── PermissionDenied      the token lacks a scope
         ├── NotFound              404
         ├── PreconditionFailed    412: the ETag moved; re-read and re-apply
+        ├── FileLinkRefused       a pre-signed file link was refused (expired): get a fresh one
         └── ValidationRejected    400/422 business validation; ``field`` when known
 ```
 
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectorError",
     "FatalVendorError",
+    "FileLinkRefused",
     "MappingError",
     "NeedsAttention",
     "NotFound",
@@ -200,6 +202,13 @@ class NotFound(FatalVendorError):
 
 class PreconditionFailed(FatalVendorError):
     """The object changed since it was read (ETag mismatch, HTTP 412)."""
+
+
+class FileLinkRefused(FatalVendorError):
+    """The host behind a pre-signed file link refused it (expired, or signed for another use).
+
+    The same link cannot work again; read the object that carries it for a fresh link.
+    """
 
 
 class ValidationRejected(FatalVendorError):

@@ -9,12 +9,15 @@ sent to the host of ``RampCredentials.base_url``.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from decimal import Decimal
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +39,7 @@ from ml_connector.clients.ramp_models import (
     FieldOptionUpload,
     GLAccount,
     GLAccountUpload,
+    InvoiceFile,
     PurchaseOrder,
     SyncFailure,
     SyncSuccess,
@@ -44,7 +48,7 @@ from ml_connector.clients.ramp_models import (
     WebhookSubscription,
     secret_of,
 )
-from ml_connector.errors import FatalVendorError, PermissionDenied
+from ml_connector.errors import FatalVendorError, FileLinkRefused, PermissionDenied
 from ml_connector.settings import DEFAULT_RAMP_BASE_URL
 
 __all__ = ["DEFAULT_RAMP_SCOPES", "RampClient", "RampCredentials"]
@@ -515,14 +519,73 @@ class RampClient(VendorClientBase):
         data = await self._call("POST", path, body={"challenge": challenge})
         return bool((data or {}).get("success", False))
 
-    async def download(self, url: str) -> bytes:
-        """Fetch an invoice file. The bearer token goes only to the Ramp API host itself."""
+    async def download(self, url: str) -> InvoiceFile:
+        """Fetch an invoice file from one of a bill's ``invoice_urls``.
+
+        Ramp's links are pre-signed URLs on a file host of their own (ramp-api.md §5.1): they
+        get no bearer token and do not count against the API's rate limit (both only ever
+        apply to the API host itself). A link the file host refuses (expired, or signed for
+        another host) raises ``FileLinkRefused``: read the bill again for a fresh one.
+        """
         target = self._http.url(url)
         ours = self._http.same_origin(target)
-        reply = await self._http.request(
-            "GET", str(target), auth=self._auth if ours else None, follow_redirects=not ours
+        try:
+            reply = await self._http.request(
+                "GET", str(target), auth=self._auth if ours else None, follow_redirects=not ours
+            )
+        except FatalVendorError as exc:
+            if ours or exc.status not in _REFUSED_LINK:
+                raise
+            raise FileLinkRefused(
+                SYSTEM,
+                f"the invoice file host refused the link (HTTP {exc.status})",
+                status=exc.status,
+                vendor_message=_s3_message(exc.vendor_message),
+                method="GET",
+                path=target.path,
+            ) from None
+        return InvoiceFile(
+            reply.content,
+            _content_type(reply.headers.get("content-type")),
+            _file_name(reply.headers.get("content-disposition")),
         )
-        return reply.content
+
+
+# What a file host answers to a link that no longer works: S3-style hosts say 403 (expired or
+# bad signature) or 400; some answer 401, 404 or 410 for a link that is gone.
+_REFUSED_LINK = frozenset({400, 401, 403, 404, 410})
+_S3_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.S)
+
+
+def _s3_message(text: str) -> str:
+    """The ``<Message>`` of an S3-style XML error body, else the text as it came."""
+    found = _S3_MESSAGE.search(text or "")
+    return found.group(1).strip() if found else (text or "").strip()
+
+
+def _content_type(value: str | None) -> str | None:
+    """The media type of a ``Content-Type`` header, without parameters; None when absent."""
+    kind = (value or "").split(";", 1)[0].strip().lower()
+    return kind or None
+
+
+def _file_name(value: str | None) -> str | None:
+    """The file name of a ``Content-Disposition`` header (``filename*`` first, RFC 6266)."""
+    if not value:
+        return None
+    header = Message()
+    header["content-disposition"] = value
+    params = header.get_params(header="content-disposition") or []
+    names = [v for k, v in params if k.lower() == "filename"]
+    # ``filename*`` (RFC 5987, decoded as a (charset, language, text) triple) wins over
+    # ``filename``, as RFC 6266 says; the plain one is the fallback for old clients.
+    extended = [v for v in names if isinstance(v, tuple)]
+    chosen = extended[0] if extended else (names[0] if names else None)
+    name = collapse_rfc2231_value(chosen) if chosen else ""
+    if not name:
+        return None
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()  # never a path
+    return name or None
 
 
 def _upload_row(item_id: str, **fields: str | None) -> dict[str, str]:

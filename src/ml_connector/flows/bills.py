@@ -10,7 +10,8 @@ One call of ``sync_bill`` is one unit of work for one Ramp bill:
      invoice up by its external reference first, and POST only if it is not there;
    - confirmed: compare the payload hash; PUT while Visma allows (Hold, Balanced), otherwise
      the record needs attention;
-4. attach the invoice files not attached yet; 5. mark the bill synced in Ramp;
+4. attach the invoice files not attached yet (``flows.attachments``); 5. mark the bill synced
+   in Ramp;
 6. a paid bill queues its payment (``flows.payments``) when the connection registers payments.
 
 A bill Ramp matched to a purchase order that reached Visma gets invoice lines linked to the
@@ -30,7 +31,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import Bill, SyncSuccess
@@ -45,6 +45,7 @@ from ml_connector.errors import (
     PreconditionFailed,
     RetriableVendorError,
 )
+from ml_connector.flows.attachments import attach_files
 from ml_connector.flows.coding import bill_coding
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import queue_payment
@@ -249,7 +250,7 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         outcome.action, outcome.visma_ref, supplier.created, outcome.reason, payload
     )
     if outcome.visma_ref:
-        await _attach_files(ctx, bill, outcome.visma_ref, data)
+        await attach_files(ctx, bill, outcome.visma_ref, data, link_kind=LINK_KIND)
         await _write_back(ctx, bill, outcome.visma_ref)
         await queue_payment(ctx, bill)
     return outcome
@@ -443,34 +444,6 @@ async def _archived(ctx: FlowContext, bill: Bill, ref: str | None) -> BillOutcom
     await ctx.visma.delete_supplier_invoice(doc_type, number)
     ctx.note(AuditKind.DECISION, {"decision": "delete", "why": "archived in Ramp"})
     return BillOutcome("deleted", ref, reason="archived in Ramp; draft invoice removed")
-
-
-def _file_key(url: str) -> str:
-    parts = urlsplit(url)  # pre-signed URLs change their query string; the path does not
-    return hashlib.sha256(f"{parts.netloc}{parts.path}".encode()).hexdigest()[:16]
-
-
-async def _attach_files(ctx: FlowContext, bill: Bill, ref: str, stored: dict[str, Any]) -> None:
-    """Attach the bill's files not attached yet; ``stored`` is the link's data as written last
-    in this unit of work (the unit holds the record's lease, so nobody else changes it)."""
-    if not ctx.options.attach_files or not bill.invoice_urls:
-        return
-    data = dict(stored)
-    attached: list[str] = list(data.get("attached", []))
-    doc_type, number = _split_ref(ref)
-    for index, url in enumerate(bill.invoice_urls):
-        key = _file_key(url)
-        if key in attached:
-            continue
-        content = await ctx.ramp.download(url)
-        name = urlsplit(url).path.rsplit("/", 1)[-1] or f"{bill.invoice_number}-{index + 1}.pdf"
-        await ctx.visma.attach_supplier_invoice_file(
-            doc_type, number, name, content, "application/pdf"
-        )
-        attached.append(key)
-        await ctx.store.update_link_data(
-            ctx.connection_id, LINK_KIND, bill.id, {**data, "attached": attached}
-        )
 
 
 async def _write_back(ctx: FlowContext, bill: Bill, ref: str) -> None:
