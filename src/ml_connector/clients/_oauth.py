@@ -44,10 +44,15 @@ class AccessToken:
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """What a connection check learned about its token: granted scopes and validity left."""
+    """What a connection check learned about its token: granted scopes and validity left.
+
+    ``missing_optional`` names requested optional scopes the vendor did not grant (the
+    features that need them stop; the connection works).
+    """
 
     scopes: tuple[str, ...] | None
     expires_in_s: float
+    missing_optional: tuple[str, ...] = ()
 
 
 def parse_token(data: Any, *, system: str, now: float, default_ttl_s: float) -> AccessToken:

@@ -51,23 +51,23 @@ from ml_connector.clients.ramp_models import (
 from ml_connector.errors import FatalVendorError, FileLinkRefused, PermissionDenied
 from ml_connector.settings import DEFAULT_RAMP_BASE_URL
 
-__all__ = ["DEFAULT_RAMP_SCOPES", "RampClient", "RampCredentials"]
+__all__ = ["DEFAULT_RAMP_OPTIONAL_SCOPES", "DEFAULT_RAMP_SCOPES", "RampClient", "RampCredentials"]
 
 SYSTEM = "Ramp"
 API = "/developer/v1"
 MAX_UPLOAD = 500  # Ramp's all-or-nothing batch limit for accounting uploads
 CLIENT_CREDENTIALS_TTL_S = 864_000.0  # ten days, Ramp's documented lifetime
 
+# What the core flows need (bills, suppliers, chart, write-back); see flows.scopes.
 DEFAULT_RAMP_SCOPES: tuple[str, ...] = (
     "bills:read",
-    "bills:write",
     "vendors:read",
     "vendors:write",
     "accounting:read",
     "accounting:write",
-    "purchase_orders:read",
-    "entities:read",
 )
+# Asked for, but not required, by a client built without a connection's scope plan.
+DEFAULT_RAMP_OPTIONAL_SCOPES: tuple[str, ...] = ("purchase_orders:read",)
 
 
 def _names(text: str) -> frozenset[str]:
@@ -110,7 +110,13 @@ class RampCredentials:
     client_id: str
     client_secret: SecretStr
     base_url: str = DEFAULT_RAMP_BASE_URL
-    scopes: tuple[str, ...] = DEFAULT_RAMP_SCOPES
+    scopes: tuple[str, ...] = DEFAULT_RAMP_SCOPES  # required: ping fails without them
+    optional_scopes: tuple[str, ...] = DEFAULT_RAMP_OPTIONAL_SCOPES  # asked for; may be absent
+
+    @property
+    def requested(self) -> tuple[str, ...]:
+        """Every scope the token request asks for, required first."""
+        return (*self.scopes, *(s for s in self.optional_scopes if s not in self.scopes))
 
 
 def _query_value(value: Any) -> str:
@@ -195,7 +201,7 @@ class RampClient(VendorClientBase):
         reply = await self._http.request(
             "POST",
             f"{API}/token",
-            form={"grant_type": "client_credentials", "scope": " ".join(self._creds.scopes)},
+            form={"grant_type": "client_credentials", "scope": " ".join(self._creds.requested)},
             headers={"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()},
             idempotent=True,
         )
@@ -251,12 +257,14 @@ class RampClient(VendorClientBase):
         return TokenInfo(token.scopes, token.expires_at - self._clock())
 
     async def ping(self) -> TokenInfo:
-        """Check the credentials end to end: a token with every requested scope, one cheap read.
+        """Check the credentials end to end: a token with every required scope, one cheap read.
 
-        Ramp silently drops scopes the app may not use, so missing scopes are reported here as
-        PermissionDenied naming them, rather than later as a 403 on some call.
+        Ramp silently drops scopes the app may not use, so a missing required scope is
+        reported here as PermissionDenied naming it, rather than later as a 403 on some call.
+        A missing optional scope is only reported (``TokenInfo.missing_optional``).
         """
         info = await self.get_token_info()
+        optional: tuple[str, ...] = ()
         if info.scopes is not None:
             missing = sorted(set(self._creds.scopes) - set(info.scopes))
             if missing:
@@ -265,9 +273,9 @@ class RampClient(VendorClientBase):
                     f"Ramp granted the token without the scopes {', '.join(missing)}. Enable "
                     "them for the app in Ramp (Developer settings) and reconnect.",
                 )
-        probe = "/entities" if "entities:read" in self._creds.scopes else "/bills"
-        await self._call("GET", probe, params={"page_size": "2"})
-        return info
+            optional = tuple(s for s in self._creds.optional_scopes if s not in info.scopes)
+        await self._call("GET", "/bills", params={"page_size": "2"})
+        return TokenInfo(info.scopes, info.expires_in_s, optional)
 
     # --- bills, vendors, entities, purchase orders ---------------------------------------------
 

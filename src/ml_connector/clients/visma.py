@@ -51,16 +51,23 @@ from ml_connector.clients.visma_models import (
     SupplierWrite,
     VatCode,
 )
-from ml_connector.errors import AmbiguousOutcome, FatalVendorError, NotFound
+from ml_connector.errors import AmbiguousOutcome, FatalVendorError, NotFound, PermissionDenied
 from ml_connector.settings import DEFAULT_VISMA_BASE_URL, DEFAULT_VISMA_TOKEN_URL
 
-__all__ = ["DEFAULT_VISMA_SCOPES", "VismaClient", "VismaCredentials"]
+__all__ = [
+    "DEFAULT_VISMA_OPTIONAL_SCOPES",
+    "DEFAULT_VISMA_SCOPES",
+    "VismaClient",
+    "VismaCredentials",
+]
 
 SYSTEM = "Visma"
 DEFAULT_TOKEN_TTL_S = 3600.0  # when Visma Connect leaves out expires_in
+# Required by the flows (writes and release actions); ``delete`` is asked for but optional.
 DEFAULT_VISMA_SCOPES: tuple[str, ...] = tuple(
-    f"vismanet_erp_service_api:{verb}" for verb in ("read", "create", "update", "delete")
+    f"vismanet_erp_service_api:{verb}" for verb in ("read", "create", "update")
 )
+DEFAULT_VISMA_OPTIONAL_SCOPES: tuple[str, ...] = ("vismanet_erp_service_api:delete",)
 
 
 def _names(text: str) -> frozenset[str]:
@@ -109,7 +116,8 @@ class VismaCredentials:
     company_id: str
     base_url: str = DEFAULT_VISMA_BASE_URL
     token_url: str = DEFAULT_VISMA_TOKEN_URL
-    scopes: tuple[str, ...] = DEFAULT_VISMA_SCOPES
+    scopes: tuple[str, ...] = DEFAULT_VISMA_SCOPES  # required
+    optional_scopes: tuple[str, ...] = DEFAULT_VISMA_OPTIONAL_SCOPES  # asked for; may be refused
 
 
 # --- wire form -----------------------------------------------------------------------------------
@@ -227,6 +235,7 @@ class VismaClient(VendorClientBase):
         self._creds = creds
         self._clock = clock
         self._page_size = max(1, page_size)
+        self._optional_refused = False  # Visma refused the optional scopes once
         self._connect(
             system=SYSTEM,
             base_url=creds.base_url,
@@ -251,13 +260,26 @@ class VismaClient(VendorClientBase):
     # --- plumbing ---------------------------------------------------------------------------
 
     async def _fetch_token(self) -> AccessToken:
+        """A token for the required and optional scopes; without the optional ones when Visma
+        refuses them (Visma Connect refuses a scope the application was not given with
+        ``invalid_scope``, rather than dropping it)."""
+        c = self._creds
+        optional = tuple(s for s in c.optional_scopes if s not in c.scopes)
+        if optional and not self._optional_refused:
+            try:
+                return await self._token_for((*c.scopes, *optional))
+            except PermissionDenied:
+                self._optional_refused = True  # retry once without them, and remember
+        return await self._token_for(c.scopes)
+
+    async def _token_for(self, scopes: tuple[str, ...]) -> AccessToken:
         c = self._creds
         form = {
             "grant_type": "client_credentials",
             "client_id": c.client_id,
             "client_secret": c.client_secret.get_secret_value(),
             "tenant_id": c.tenant_id,
-            "scope": " ".join(c.scopes),
+            "scope": " ".join(scopes),
         }
         headers = {"Accept": "application/json"}
         reply = await self._http.request(
@@ -352,10 +374,19 @@ class VismaClient(VendorClientBase):
     # --- connection check -----------------------------------------------------------------------
 
     async def ping(self) -> TokenInfo:
-        """Check credentials, tenant and company end to end: a token, then one cheap read."""
+        """Check credentials, tenant and company end to end: a token, then one cheap read.
+
+        Optional scopes Visma refused, or left out of the token, are named in
+        ``TokenInfo.missing_optional``; only a required one failing fails the check.
+        """
         token = await self._auth.token()
         await self._call("GET", "/v1/supplier", params={"pageNumber": "1", "pageSize": "1"})
-        return TokenInfo(token.scopes, token.expires_at - self._clock())
+        optional = tuple(s for s in self._creds.optional_scopes if s not in self._creds.scopes)
+        if not self._optional_refused and token.scopes is not None:
+            optional = tuple(s for s in optional if s not in token.scopes)
+        elif not self._optional_refused:
+            optional = ()
+        return TokenInfo(token.scopes, token.expires_at - self._clock(), optional)
 
     # --- suppliers ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ml_connector.errors import ConnectorError, VendorError
+from ml_connector.flows.scopes import scope_plan
 from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
 from ml_connector.vault import Vault
@@ -106,16 +107,31 @@ async def resume_connection(rt: Runtime, name: str) -> int:
 
 
 async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
-    """Try each system's token and one cheap read; report each result in plain words."""
+    """Try each system's token and one cheap read; report each result in plain words.
+
+    A missing required scope fails the check; a missing optional one (``flows.scopes``) is
+    named, with what stops without it, and the check still passes.
+    """
     connection = await rt.store.get_connection(name)
     ramp, visma = rt.clients(connection)
-    results = []
+    plan = scope_plan(connection.settings)
+    results: list[dict[str, Any]] = []
     for system, client in (("ramp", ramp), ("visma", visma)):
         try:
             async with client:
                 detail = await client.ping()
             scopes = " ".join(detail.scopes or ()) or "not reported"
-            results.append({"system": system, "ok": True, "detail": f"token ok (scopes: {scopes})"})
+            text = f"token ok (scopes: {scopes})"
+            if detail.missing_optional:
+                text += f"; optional {plan.explain(detail.missing_optional)}"
+            results.append(
+                {
+                    "system": system,
+                    "ok": True,
+                    "detail": text,
+                    "missing_optional_scopes": list(detail.missing_optional),
+                }
+            )
         except VendorError as exc:
             text = rt.redactor.scrub_text(str(exc))
             results.append({"system": system, "ok": False, "detail": text})

@@ -38,7 +38,7 @@ def file_app(token: TokenEndpoint, inbox: Inbox, answer: Callable[[], Response])
         (
             {
                 "content-type": "image/png; charset=binary",
-                "content-disposition": "attachment; filename=\"kvittering.png\"; "
+                "content-disposition": 'attachment; filename="kvittering.png"; '
                 "filename*=UTF-8''kvittering%20%C3%A6.png",
             },
             "image/png",

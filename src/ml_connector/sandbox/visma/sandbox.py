@@ -96,6 +96,7 @@ class VismaSandbox:
         webhook_max_attempts: int = 10,
         webhook_retry_base_s: float = 1.0,
         behaviour: CompanyBehaviour | None = None,
+        allowed_scopes: frozenset[str] | None = None,
     ) -> None:
         self.clock = clock
         self.company_id = company_id
@@ -106,7 +107,7 @@ class VismaSandbox:
             behaviour = dataclasses.replace(behaviour, max_page_size=max_page_size)
         self.behaviour = behaviour
         self.tokens = TokenService(clock=clock, ttl_s=token_ttl_s)
-        self.tokens.add_client(client_id, client_secret)
+        self.tokens.add_client(client_id, client_secret, allowed_scopes)
         self.tokens.add_tenant(tenant_id, company_id)
         self.companies: dict[str, CompanyState] = {company_id: self._seeded()}
         self.limiter = FixedWindowLimiter(rate_limit_per_hour, clock=clock)
