@@ -6,7 +6,8 @@ ConnectorError
 ├── VaultError                    a credential cannot be decrypted (wrong or missing master key)
 ├── StoreError                    the database refused or lost a write
 ├── WebhookVerificationError      an incoming webhook failed its signature check (answer 401)
-├── ResourceBusy                  another worker holds what this one needs: try again soon
+├── ResourceBusy                  another worker (or the vendor's queue) holds what this one
+│                                 needs: try again soon, without counting it as a failure
 ├── NeedsAttention                a business rule stops this record: a person must act
 │   └── MappingError              unmapped / inactive account, segment, project or VAT code
 └── VendorError                   a Ramp or Visma call failed (system, status, verbatim message)
@@ -72,9 +73,12 @@ class WebhookVerificationError(ConnectorError):
 
 
 class ResourceBusy(ConnectorError):
-    """Another worker holds a lock this unit needs; ``retry_after`` is when to look again.
+    """Another worker holds a lock this unit needs, or the vendor is still working on what it
+    waits for (a release running in Visma's background queue); ``retry_after`` is when to
+    look again.
 
-    Never a reason to give up: locks expire by themselves, so waiting always ends.
+    Never a reason to give up: locks expire by themselves, and Visma keeps a background
+    request's state for 24 hours, after which the flow reads the document instead.
     """
 
     def __init__(self, message: str, *, retry_after: float) -> None:

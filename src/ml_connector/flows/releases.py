@@ -10,7 +10,8 @@ answer is still understood (the legacy path), and it too is confirmed by reading
   it is polled, so a request still running when the worker stops is polled again on the next
   attempt, never posted twice.
 - Polling backs off from 50 ms, doubling to 2 s, for at most ``FlowContext.release_wait_s``;
-  a request still ``Started`` then becomes a durable retry (``RetriableVendorError``).
+  a request still ``Started`` then becomes a wait (``ResourceBusy``): the record is looked at
+  again after as long, and waiting on Visma's queue never counts as a failed attempt.
 - ``Failed``, or ``Finished`` with an error status, needs attention with Visma's own text.
 - A request Visma no longer knows (404: states are kept 24 hours) falls back to the document:
   released, fine; otherwise the release is posted again.
@@ -25,7 +26,12 @@ from dataclasses import dataclass
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients.visma_models import ActionResult, BackgroundState
-from ml_connector.errors import NeedsAttention, PreconditionFailed, RetriableVendorError
+from ml_connector.errors import (
+    NeedsAttention,
+    PreconditionFailed,
+    ResourceBusy,
+    RetriableVendorError,
+)
 from ml_connector.flows.context import FlowContext
 
 __all__ = ["Release", "release"]
@@ -48,7 +54,7 @@ async def release(ctx: FlowContext, target: Release, pending: str | None = None)
     """Release ``target`` and confirm it (module docstring); ``pending`` is a stored request id.
 
     Returns once the document reads back released. Raises NeedsAttention when Visma refused
-    or failed the release, RetriableVendorError while it is still running.
+    or failed the release, ResourceBusy while it is still running.
     """
     if pending is not None:
         state = await _wait(ctx, pending)
@@ -89,10 +95,10 @@ async def _settle(
 ) -> None:
     """Act on a background request's state: done, refused, failed or still running."""
     if state.status == "Started":
-        raise RetriableVendorError(
-            "Visma",
+        raise ResourceBusy(
             f"Visma is still releasing {target.label} (background request {request_id}); "
             "checking again later",
+            retry_after=max(ctx.release_wait_s, _FIRST_POLL_S),
         )
     await target.remember(None)
     if state.status == "Failed":
@@ -132,8 +138,9 @@ async def _settle_legacy(ctx: FlowContext, target: Release, answer: ActionResult
         if time.monotonic() + delay > deadline:
             break
         await asyncio.sleep(delay)
-    raise RetriableVendorError(
-        "Visma", f"Visma has queued the release of {target.label}; checking again later"
+    raise ResourceBusy(
+        f"Visma has queued the release of {target.label}; checking again later",
+        retry_after=max(ctx.release_wait_s, _FIRST_POLL_S),
     )
 
 

@@ -292,15 +292,24 @@ async def open_world(
     ramp_clock: Callable[[], float] | None = None,
     visma_token_ttl_s: int = 3600,
     owner: str = "core-a",
+    visma_options: dict[str, Any] | None = None,
+    ramp_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[World]:
     """Both sandboxes with ``dataset`` (the core company by default) and a Runtime on them.
 
-    Extra keyword arguments are ``Settings`` fields for the process (``token_leeway_s=5``).
+    ``visma_options`` and ``ramp_options`` are sandbox options (``behaviour=CompanyBehaviour(
+    …)``, ``allowed_scopes=…``, ``file_url_ttl_s=…``). Extra keyword arguments are
+    ``Settings`` fields for the process (``token_leeway_s=5``).
     """
     dataset = dataset or core_dataset()
     ramp = RampSandbox(
-        RAMP_ID, RAMP_SECRET, dataset=dataset, rate_limit=100_000, **_clock(ramp_clock)
+        RAMP_ID,
+        RAMP_SECRET,
+        dataset=dataset,
+        rate_limit=100_000,
+        **_clock(ramp_clock),
+        **(ramp_options or {}),
     )
     visma = VismaSandbox(
         VISMA_ID,
@@ -310,6 +319,7 @@ async def open_world(
         dataset=dataset,
         token_ttl_s=visma_token_ttl_s,
         **_clock(visma_clock),
+        **(visma_options or {}),
     )
     process_settings = Settings(
         master_key=SecretStr(Fernet.generate_key().decode()),
