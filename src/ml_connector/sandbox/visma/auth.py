@@ -72,6 +72,10 @@ class TokenService:
         self._tokens.clear()
         return count
 
+    def granted(self) -> list[frozenset[str]]:
+        """The scopes of every token issued (and not revoked), oldest first."""
+        return [grant.scopes for grant in self._tokens.values()]
+
     def active_tokens(self) -> int:
         now = self.clock()
         return sum(1 for grant in self._tokens.values() if grant.expires_at > now)
