@@ -54,7 +54,7 @@ async def test_a_refusal_in_a_500_needs_attention_with_vismas_text(tmp_path: Pat
         await world.sync()
 
         await world.check_exactly_once()
-        assert {b for b in READY_BILLS} == set(world.invoices_by_bill())
+        assert set(READY_BILLS) == set(world.invoices_by_bill())
 
 
 async def test_a_500_without_a_message_is_still_retried(tmp_path: Path) -> None:
