@@ -66,8 +66,13 @@ DEFAULT_RAMP_SCOPES: tuple[str, ...] = (
     "accounting:read",
     "accounting:write",
 )
-# Asked for, but not required, by a client built without a connection's scope plan.
-DEFAULT_RAMP_OPTIONAL_SCOPES: tuple[str, ...] = ("purchase_orders:read",)
+# Asked for, but not required, by a client built without a connection's scope plan (tools and
+# tests that use every method); the product asks for what its flows use (flows.scopes).
+DEFAULT_RAMP_OPTIONAL_SCOPES: tuple[str, ...] = (
+    "purchase_orders:read",
+    "bills:write",
+    "entities:read",
+)
 
 
 def _names(text: str) -> frozenset[str]:
@@ -274,7 +279,9 @@ class RampClient(VendorClientBase):
                     "them for the app in Ramp (Developer settings) and reconnect.",
                 )
             optional = tuple(s for s in self._creds.optional_scopes if s not in info.scopes)
-        await self._call("GET", "/bills", params={"page_size": "2"})
+        granted = info.scopes if info.scopes is not None else self._creds.requested
+        probe = "/entities" if "entities:read" in granted else "/bills"
+        await self._call("GET", probe, params={"page_size": "2"})
         return TokenInfo(info.scopes, info.expires_in_s, optional)
 
     # --- bills, vendors, entities, purchase orders ---------------------------------------------
