@@ -106,6 +106,10 @@ class ClientCredentialsAuth(httpx.Auth):
         """The token in hand, if any (it may be stale)."""
         return self._token
 
+    def forget(self) -> None:
+        """Drop the cached token: the next call fetches a new one (e.g. for more scopes)."""
+        self._token = None
+
     def _fresh(self, token: AccessToken | None) -> bool:
         if token is None:
             return False

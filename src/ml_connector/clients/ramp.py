@@ -9,6 +9,7 @@ sent to the host of ``RampCredentials.base_url``.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -329,11 +330,26 @@ class RampClient(VendorClientBase):
         async for row in self._pages("/entities", _query(filters, _ENTITY_FILTERS)):
             yield Entity.model_validate(row)
 
+    def _asking(self, scopes: Sequence[str]) -> None:
+        """Make sure the token is asked for ``scopes``, adding them as optional if not.
+
+        A connection asks only for what its enabled flows use (flows.scopes); an explicit
+        request for a flow that is off (``sync --only purchase-orders``, a webhook subscription
+        to its events) asks for its read scope when it first needs it.
+        """
+        missing = tuple(s for s in scopes if s not in self._creds.requested)
+        if missing:
+            extra = (*self._creds.optional_scopes, *missing)
+            self._creds = dataclasses.replace(self._creds, optional_scopes=extra)
+            self._auth.forget()
+
     async def list_purchase_orders(self, **filters: Any) -> AsyncIterator[PurchaseOrder]:
+        self._asking(("purchase_orders:read",))
         async for row in self._pages("/purchase-orders", _query(filters, _PO_FILTERS)):
             yield PurchaseOrder.model_validate(row)
 
     async def get_purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
+        self._asking(("purchase_orders:read",))
         data = await self._call("GET", f"/purchase-orders/{_segment(purchase_order_id)}")
         return PurchaseOrder.model_validate(data)
 
@@ -513,8 +529,12 @@ class RampClient(VendorClientBase):
     ) -> tuple[WebhookSubscription, SecretStr]:
         """Subscribe ``endpoint_url``; returns the subscription and its signing secret.
 
-        Ramp shows the secret only in this answer: store it (encrypted) at once.
+        Ramp shows the secret only in this answer: store it (encrypted) at once. Subscribing
+        needs the read scope of each event's resource (ramp-api.md §8), which the token is
+        asked for here if the connection's plan left it out.
         """
+        families = {event.split(".", 1)[0] for event in event_types}
+        self._asking(sorted(f"{family}:read" for family in families & _EVENT_FAMILIES))
         body: dict[str, Any] = {"endpoint_url": endpoint_url, "event_types": list(event_types)}
         if additional_headers:
             body["additional_headers"] = dict(additional_headers)
@@ -566,6 +586,10 @@ class RampClient(VendorClientBase):
         )
 
 
+# Event families whose subscription needs ``<family>:read`` (ramp-api.md §2.4, §8).
+_EVENT_FAMILIES = frozenset(
+    {"bills", "purchase_orders", "vendors", "transactions", "reimbursements", "transfers"}
+)
 # What a file host answers to a link that no longer works: S3-style hosts say 403 (expired or
 # bad signature) or 400; some answer 401, 404 or 410 for a link that is gone.
 _REFUSED_LINK = frozenset({400, 401, 403, 404, 410})
