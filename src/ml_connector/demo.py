@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ml_connector.flows.coding import CREDIT_MEMO_PREFIX
 from ml_connector.runtime import admin
 from ml_connector.runtime.sync import sync_once
 from ml_connector.runtime.wiring import Runtime
@@ -39,12 +40,17 @@ NOTE_PREFIX = "ramp-bill:"
 
 
 def operator_settings(dataset: Dataset) -> dict[str, Any]:
-    """The connection settings an operator would enter for the demo company."""
+    """The connection settings an operator would enter for the demo company.
+
+    The demo company marks vendor credits with a ``[CREDIT]`` memo, so its connection turns on
+    the credit memo rule (off by default: it is our convention, not Ramp's).
+    """
     return {
         "mapping": {
             "vat_by_account": {a.number: a.default_vat for a in dataset.accounts if a.default_vat},
             "default_vat": "0",
-        }
+        },
+        "credit_memo_prefix": CREDIT_MEMO_PREFIX,
     }
 
 

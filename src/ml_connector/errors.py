@@ -6,7 +6,8 @@ ConnectorError
 ├── VaultError                    a credential cannot be decrypted (wrong or missing master key)
 ├── StoreError                    the database refused or lost a write
 ├── WebhookVerificationError      an incoming webhook failed its signature check (answer 401)
-├── ResourceBusy                  another worker holds what this one needs: try again soon
+├── ResourceBusy                  another worker (or the vendor's queue) holds what this one
+│                                 needs: try again soon, without counting it as a failure
 ├── NeedsAttention                a business rule stops this record: a person must act
 │   └── MappingError              unmapped / inactive account, segment, project or VAT code
 └── VendorError                   a Ramp or Visma call failed (system, status, verbatim message)
@@ -18,6 +19,7 @@ ConnectorError
         ├── PermissionDenied      the token lacks a scope
         ├── NotFound              404
         ├── PreconditionFailed    412: the ETag moved; re-read and re-apply
+        ├── FileLinkRefused       a pre-signed file link was refused (expired): get a fresh one
         └── ValidationRejected    400/422 business validation; ``field`` when known
 ```
 
@@ -33,6 +35,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectorError",
     "FatalVendorError",
+    "FileLinkRefused",
     "MappingError",
     "NeedsAttention",
     "NotFound",
@@ -70,9 +73,12 @@ class WebhookVerificationError(ConnectorError):
 
 
 class ResourceBusy(ConnectorError):
-    """Another worker holds a lock this unit needs; ``retry_after`` is when to look again.
+    """Another worker holds a lock this unit needs, or the vendor is still working on what it
+    waits for (a release running in Visma's background queue); ``retry_after`` is when to
+    look again.
 
-    Never a reason to give up: locks expire by themselves, so waiting always ends.
+    Never a reason to give up: locks expire by themselves, and Visma keeps a background
+    request's state for 24 hours, after which the flow reads the document instead.
     """
 
     def __init__(self, message: str, *, retry_after: float) -> None:
@@ -151,7 +157,35 @@ class RateLimited(RetriableVendorError):
 
 
 class AmbiguousOutcome(RetriableVendorError):
-    """A write timed out or failed with 5xx: it may have been committed. Look it up first."""
+    """A write timed out or failed with 5xx: it may have been committed. Look it up first.
+
+    ``validation`` holds the vendor's validation message when the 5xx carried one (Visma
+    answers some business refusals with 500). If the lookup then finds nothing, the write was
+    refused, not lost: retrying cannot help, and a person must read that message.
+    """
+
+    def __init__(
+        self,
+        system: str,
+        message: str,
+        *,
+        status: int | None = None,
+        vendor_message: str = "",
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+        validation: str | None = None,
+    ) -> None:
+        super().__init__(
+            system,
+            message,
+            status=status,
+            vendor_message=vendor_message,
+            method=method,
+            path=path,
+            retry_after=retry_after,
+        )
+        self.validation = validation
 
 
 class FatalVendorError(VendorError):
@@ -172,6 +206,13 @@ class NotFound(FatalVendorError):
 
 class PreconditionFailed(FatalVendorError):
     """The object changed since it was read (ETag mismatch, HTTP 412)."""
+
+
+class FileLinkRefused(FatalVendorError):
+    """The host behind a pre-signed file link refused it (expired, or signed for another use).
+
+    The same link cannot work again; read the object that carries it for a fresh link.
+    """
 
 
 class ValidationRejected(FatalVendorError):

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         default=8, ge=1, description="Durable attempts before a record needs attention."
     )
+    release_wait_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long one unit of work polls a Visma release running in the background "
+        "before it leaves it to a durable retry (the request id is kept).",
+    )
 
     # --- alerts (runtime.alerts) --------------------------------------------------------------
     alert_group_window_s: float = Field(

@@ -372,6 +372,10 @@ class CliWorkspace:
             pair.visma.url,
             "--visma-token-url",
             pair.visma_token_url,
+            # The demo company marks its vendor credits with [CREDIT]: the operator turns on
+            # the connector's credit memo rule (off by default).
+            "--credit-memo-prefix",
+            "[CREDIT]",
             env=secrets_env,
         )
 

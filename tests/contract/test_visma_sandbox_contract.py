@@ -109,7 +109,9 @@ async def _session(recorder: RecordingTransport) -> None:
             "/v1/supplierInvoice?supplier=50001&expandNote=true&expandAttachment=true"
             "&pageNumber=1&pageSize=10",
         )
-        await call("POST", f"/v1/supplierInvoice/{ref}/action/release")
+        accepted = await call("POST", f"/v1/supplierInvoice/{ref}/action/release")
+        for _ in range(2):  # Started, then Finished: the current API releases in the background
+            await call("GET", f"/v1/background/{accepted.json()['id']}")
         draft = (await call("POST", "/v1/supplierInvoice", invoice_body())).headers["location"]
         await call("DELETE", f"/v1/supplierInvoice/{draft.rsplit('/', 1)[1]}")
 
@@ -189,7 +191,7 @@ async def test_every_answer_fits_the_spec(specs: tuple[SpecValidator, SpecValida
         if request.url.path == "/connect/token":
             continue
         assert response.status_code < 500, (path, response.text)
-        if "/action/release" in path or "/resources/" in path:
+        if "/resources/" in path:
             legacy.validate_response(
                 request.method,
                 _legacy_path(path),
@@ -202,7 +204,7 @@ async def test_every_answer_fits_the_spec(specs: tuple[SpecValidator, SpecValida
             current.validate_httpx_exchange(request, response)
         checked += 1
     statuses = {response.status_code for _, response in recorder.exchanges}
-    assert {200, 201, 204, 412} <= statuses
+    assert {200, 201, 202, 204, 412} <= statuses
     assert checked == len(recorder.exchanges) - 1 >= 40
 
 

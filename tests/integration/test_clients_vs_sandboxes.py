@@ -183,11 +183,14 @@ async def test_ramp_vendor_numbers_match_the_seed(ramp: RampClient, dataset: Dat
 
 
 async def test_ramp_invoice_file_downloads(ramp: RampClient) -> None:
-    """A bill's invoice URL downloads as a PDF."""
+    """A bill's invoice URL downloads as a PDF, with its type and file name in the headers."""
     bill = await anext(ramp.list_bills(sync_ready=True))
     assert bill.invoice_urls
-    content = await ramp.download(bill.invoice_urls[0])
-    assert content.startswith(b"%PDF")
+    downloaded = await ramp.download(bill.invoice_urls[0])
+    assert downloaded.content.startswith(b"%PDF")
+    assert downloaded.content_type == "application/pdf"
+    assert downloaded.filename is not None
+    assert downloaded.filename.endswith(".pdf")
 
 
 async def test_ramp_chart_push_lands_in_the_sandbox(

@@ -71,6 +71,14 @@ def connection_add(
         str | None, Opt(help="VAT code for lines whose account has no VAT mapping.")
     ] = None,
     default_project: Annotated[str | None, Opt(help='Project for uncoded lines, e.g. "X".')] = None,
+    credit_memo_prefix: Annotated[
+        str | None,
+        Opt(
+            "--credit-memo-prefix",
+            help="Our rule, off by default: bills whose memo starts with this text (e.g. "
+            '"[CREDIT]") are vendor credits. Ramp has no credit flag.',
+        ),
+    ] = None,
 ) -> None:
     """Add a connection; its credentials are encrypted at rest.
 
@@ -91,6 +99,9 @@ def connection_add(
         for k, v in {"default_vat": default_vat, "default_project": default_project}.items()
         if v
     }
+    settings: dict[str, Any] = {"mapping": mapping}
+    if credit_memo_prefix:
+        settings["credit_memo_prefix"] = credit_memo_prefix
 
     async def add(rt: Runtime) -> tuple[Connection, BindingReport | str]:
         connection = await admin.add_connection(
@@ -100,7 +111,7 @@ def connection_add(
             ramp_base_url=ramp_base_url,
             visma_base_url=visma_base_url,
             visma_token_url=visma_token_url,
-            settings={"mapping": mapping},
+            settings=settings,
         )
         try:  # the connection stands even when the vendors cannot be read yet
             return connection, await refresh(rt, name, write=True)
@@ -207,6 +218,22 @@ def connection_set(
         str | None,
         Opt("--payment-method", help="A Visma payment method id (the supplier's when unset)."),
     ] = None,
+    credit_memo_prefix: Annotated[
+        str | None,
+        Opt(
+            "--credit-memo-prefix",
+            help="Bills whose memo starts with this text are vendor credits (Visma DebitAdj); "
+            'our rule, not Ramp\'s. "" turns the rule off.',
+        ),
+    ] = None,
+    po_inventory_item: Annotated[
+        str | None,
+        Opt(
+            "--po-inventory-item",
+            help="A Visma non-stock item for purchase-order lines, for companies that refuse "
+            'lines without one. "" removes it.',
+        ),
+    ] = None,
     claim_weight: Annotated[
         int | None,
         Opt(
@@ -279,6 +306,8 @@ def connection_set(
         payments=payments,
         cash_account=cash_account,
         payment_method=payment_method,
+        po_inventory_item=po_inventory_item,
+        credit_memo_prefix=credit_memo_prefix,
     )
     suppliers = SupplierChange(
         supplier_class=supplier_class,
@@ -316,6 +345,7 @@ def connection_set(
         "poll_cron",
         "purchase_orders",
         "payments",
+        "credit_memo_prefix",
         WEIGHT_SETTING,
         SETTINGS_KEY,
     )

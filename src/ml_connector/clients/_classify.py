@@ -46,6 +46,7 @@ __all__ = [
     "parse_retry_after",
     "retry_delay",
     "transport_error",
+    "validation_in_server_error",
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -197,6 +198,7 @@ def classify(
         return AmbiguousOutcome(
             system,
             f"server error on a write; it may have been applied, look it up first{verbatim}",
+            validation=validation_in_server_error(system, text.message),
             **said,
         )
     credential = _credential_error(system, status, text, context, said)
@@ -213,6 +215,36 @@ def classify(
             system, text.message or f"rejected with HTTP {status}", field=text.field, **said
         )
     return FatalVendorError(system, f"unexpected HTTP {status}{verbatim}", **said)
+
+
+# What servers and gateways say in a 5xx that carries no validation: ASP.NET Web API's default
+# body, Azure API Management's, and the plain reason phrases.
+_GENERIC_SERVER_TEXTS = frozenset(
+    {
+        "an error has occurred.",
+        "an error has occurred",
+        "internal server error",
+        "bad gateway",
+        "service unavailable",
+        "gateway timeout",
+        "backend service unavailable",
+    }
+)
+
+
+def validation_in_server_error(system: str, message: str) -> str | None:
+    """Visma's validation text in a 5xx answer, or None when the 5xx says nothing specific.
+
+    Visma answers some business refusals with 500 and its usual ``{"message": "VismaId: …"}``
+    body (reference §6: "typically 400; also 500"). Generic server and gateway texts, HTML
+    pages and empty bodies carry no validation.
+    """
+    text = message.strip()
+    if system != "Visma" or not text or text.startswith("<"):
+        return None
+    if text.lower() in _GENERIC_SERVER_TEXTS:
+        return None
+    return text
 
 
 def _credential_error(

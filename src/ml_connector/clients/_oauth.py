@@ -44,10 +44,15 @@ class AccessToken:
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """What a connection check learned about its token: granted scopes and validity left."""
+    """What a connection check learned about its token: granted scopes and validity left.
+
+    ``missing_optional`` names requested optional scopes the vendor did not grant (the
+    features that need them stop; the connection works).
+    """
 
     scopes: tuple[str, ...] | None
     expires_in_s: float
+    missing_optional: tuple[str, ...] = ()
 
 
 def parse_token(data: Any, *, system: str, now: float, default_ttl_s: float) -> AccessToken:
@@ -100,6 +105,10 @@ class ClientCredentialsAuth(httpx.Auth):
     def cached(self) -> AccessToken | None:
         """The token in hand, if any (it may be stale)."""
         return self._token
+
+    def forget(self) -> None:
+        """Drop the cached token: the next call fetches a new one (e.g. for more scopes)."""
+        self._token = None
 
     def _fresh(self, token: AccessToken | None) -> bool:
         if token is None:

@@ -9,12 +9,16 @@ sent to the host of ``RampCredentials.base_url``.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from decimal import Decimal
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +40,7 @@ from ml_connector.clients.ramp_models import (
     FieldOptionUpload,
     GLAccount,
     GLAccountUpload,
+    InvoiceFile,
     PurchaseOrder,
     SyncFailure,
     SyncSuccess,
@@ -44,24 +49,29 @@ from ml_connector.clients.ramp_models import (
     WebhookSubscription,
     secret_of,
 )
-from ml_connector.errors import FatalVendorError, PermissionDenied
+from ml_connector.errors import FatalVendorError, FileLinkRefused, PermissionDenied
 from ml_connector.settings import DEFAULT_RAMP_BASE_URL
 
-__all__ = ["DEFAULT_RAMP_SCOPES", "RampClient", "RampCredentials"]
+__all__ = ["DEFAULT_RAMP_OPTIONAL_SCOPES", "DEFAULT_RAMP_SCOPES", "RampClient", "RampCredentials"]
 
 SYSTEM = "Ramp"
 API = "/developer/v1"
 MAX_UPLOAD = 500  # Ramp's all-or-nothing batch limit for accounting uploads
 CLIENT_CREDENTIALS_TTL_S = 864_000.0  # ten days, Ramp's documented lifetime
 
+# What the core flows need (bills, suppliers, chart, write-back); see flows.scopes.
 DEFAULT_RAMP_SCOPES: tuple[str, ...] = (
     "bills:read",
-    "bills:write",
     "vendors:read",
     "vendors:write",
     "accounting:read",
     "accounting:write",
+)
+# Asked for, but not required, by a client built without a connection's scope plan (tools and
+# tests that use every method); the product asks for what its flows use (flows.scopes).
+DEFAULT_RAMP_OPTIONAL_SCOPES: tuple[str, ...] = (
     "purchase_orders:read",
+    "bills:write",
     "entities:read",
 )
 
@@ -106,7 +116,13 @@ class RampCredentials:
     client_id: str
     client_secret: SecretStr
     base_url: str = DEFAULT_RAMP_BASE_URL
-    scopes: tuple[str, ...] = DEFAULT_RAMP_SCOPES
+    scopes: tuple[str, ...] = DEFAULT_RAMP_SCOPES  # required: ping fails without them
+    optional_scopes: tuple[str, ...] = DEFAULT_RAMP_OPTIONAL_SCOPES  # asked for; may be absent
+
+    @property
+    def requested(self) -> tuple[str, ...]:
+        """Every scope the token request asks for, required first."""
+        return (*self.scopes, *(s for s in self.optional_scopes if s not in self.scopes))
 
 
 def _query_value(value: Any) -> str:
@@ -191,7 +207,7 @@ class RampClient(VendorClientBase):
         reply = await self._http.request(
             "POST",
             f"{API}/token",
-            form={"grant_type": "client_credentials", "scope": " ".join(self._creds.scopes)},
+            form={"grant_type": "client_credentials", "scope": " ".join(self._creds.requested)},
             headers={"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()},
             idempotent=True,
         )
@@ -247,12 +263,14 @@ class RampClient(VendorClientBase):
         return TokenInfo(token.scopes, token.expires_at - self._clock())
 
     async def ping(self) -> TokenInfo:
-        """Check the credentials end to end: a token with every requested scope, one cheap read.
+        """Check the credentials end to end: a token with every required scope, one cheap read.
 
-        Ramp silently drops scopes the app may not use, so missing scopes are reported here as
-        PermissionDenied naming them, rather than later as a 403 on some call.
+        Ramp silently drops scopes the app may not use, so a missing required scope is
+        reported here as PermissionDenied naming it, rather than later as a 403 on some call.
+        A missing optional scope is only reported (``TokenInfo.missing_optional``).
         """
         info = await self.get_token_info()
+        optional: tuple[str, ...] = ()
         if info.scopes is not None:
             missing = sorted(set(self._creds.scopes) - set(info.scopes))
             if missing:
@@ -261,9 +279,11 @@ class RampClient(VendorClientBase):
                     f"Ramp granted the token without the scopes {', '.join(missing)}. Enable "
                     "them for the app in Ramp (Developer settings) and reconnect.",
                 )
-        probe = "/entities" if "entities:read" in self._creds.scopes else "/bills"
+            optional = tuple(s for s in self._creds.optional_scopes if s not in info.scopes)
+        granted = info.scopes if info.scopes is not None else self._creds.requested
+        probe = "/entities" if "entities:read" in granted else "/bills"
         await self._call("GET", probe, params={"page_size": "2"})
-        return info
+        return TokenInfo(info.scopes, info.expires_in_s, optional)
 
     # --- bills, vendors, entities, purchase orders ---------------------------------------------
 
@@ -310,11 +330,26 @@ class RampClient(VendorClientBase):
         async for row in self._pages("/entities", _query(filters, _ENTITY_FILTERS)):
             yield Entity.model_validate(row)
 
+    def _asking(self, scopes: Sequence[str]) -> None:
+        """Make sure the token is asked for ``scopes``, adding them as optional if not.
+
+        A connection asks only for what its enabled flows use (flows.scopes); an explicit
+        request for a flow that is off (``sync --only purchase-orders``, a webhook subscription
+        to its events) asks for its read scope when it first needs it.
+        """
+        missing = tuple(s for s in scopes if s not in self._creds.requested)
+        if missing:
+            extra = (*self._creds.optional_scopes, *missing)
+            self._creds = dataclasses.replace(self._creds, optional_scopes=extra)
+            self._auth.forget()
+
     async def list_purchase_orders(self, **filters: Any) -> AsyncIterator[PurchaseOrder]:
+        self._asking(("purchase_orders:read",))
         async for row in self._pages("/purchase-orders", _query(filters, _PO_FILTERS)):
             yield PurchaseOrder.model_validate(row)
 
     async def get_purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
+        self._asking(("purchase_orders:read",))
         data = await self._call("GET", f"/purchase-orders/{_segment(purchase_order_id)}")
         return PurchaseOrder.model_validate(data)
 
@@ -494,8 +529,12 @@ class RampClient(VendorClientBase):
     ) -> tuple[WebhookSubscription, SecretStr]:
         """Subscribe ``endpoint_url``; returns the subscription and its signing secret.
 
-        Ramp shows the secret only in this answer: store it (encrypted) at once.
+        Ramp shows the secret only in this answer: store it (encrypted) at once. Subscribing
+        needs the read scope of each event's resource (ramp-api.md §8), which the token is
+        asked for here if the connection's plan left it out.
         """
+        families = {event.split(".", 1)[0] for event in event_types}
+        self._asking(sorted(f"{family}:read" for family in families & _EVENT_FAMILIES))
         body: dict[str, Any] = {"endpoint_url": endpoint_url, "event_types": list(event_types)}
         if additional_headers:
             body["additional_headers"] = dict(additional_headers)
@@ -515,14 +554,77 @@ class RampClient(VendorClientBase):
         data = await self._call("POST", path, body={"challenge": challenge})
         return bool((data or {}).get("success", False))
 
-    async def download(self, url: str) -> bytes:
-        """Fetch an invoice file. The bearer token goes only to the Ramp API host itself."""
+    async def download(self, url: str) -> InvoiceFile:
+        """Fetch an invoice file from one of a bill's ``invoice_urls``.
+
+        Ramp's links are pre-signed URLs on a file host of their own (ramp-api.md §5.1): they
+        get no bearer token and do not count against the API's rate limit (both only ever
+        apply to the API host itself). A link the file host refuses (expired, or signed for
+        another host) raises ``FileLinkRefused``: read the bill again for a fresh one.
+        """
         target = self._http.url(url)
         ours = self._http.same_origin(target)
-        reply = await self._http.request(
-            "GET", str(target), auth=self._auth if ours else None, follow_redirects=not ours
+        try:
+            reply = await self._http.request(
+                "GET", str(target), auth=self._auth if ours else None, follow_redirects=not ours
+            )
+        except FatalVendorError as exc:
+            if ours or exc.status not in _REFUSED_LINK:
+                raise
+            raise FileLinkRefused(
+                SYSTEM,
+                f"the invoice file host refused the link (HTTP {exc.status})",
+                status=exc.status,
+                vendor_message=_s3_message(exc.vendor_message),
+                method="GET",
+                path=target.path,
+            ) from None
+        return InvoiceFile(
+            reply.content,
+            _content_type(reply.headers.get("content-type")),
+            _file_name(reply.headers.get("content-disposition")),
         )
-        return reply.content
+
+
+# Event families whose subscription needs ``<family>:read`` (ramp-api.md §2.4, §8).
+_EVENT_FAMILIES = frozenset(
+    {"bills", "purchase_orders", "vendors", "transactions", "reimbursements", "transfers"}
+)
+# What a file host answers to a link that no longer works: S3-style hosts say 403 (expired or
+# bad signature) or 400; some answer 401, 404 or 410 for a link that is gone.
+_REFUSED_LINK = frozenset({400, 401, 403, 404, 410})
+_S3_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.S)
+
+
+def _s3_message(text: str) -> str:
+    """The ``<Message>`` of an S3-style XML error body, else the text as it came."""
+    found = _S3_MESSAGE.search(text or "")
+    return found.group(1).strip() if found else (text or "").strip()
+
+
+def _content_type(value: str | None) -> str | None:
+    """The media type of a ``Content-Type`` header, without parameters; None when absent."""
+    kind = (value or "").split(";", 1)[0].strip().lower()
+    return kind or None
+
+
+def _file_name(value: str | None) -> str | None:
+    """The file name of a ``Content-Disposition`` header (``filename*`` first, RFC 6266)."""
+    if not value:
+        return None
+    header = Message()
+    header["content-disposition"] = value
+    params = header.get_params(header="content-disposition") or []
+    names = [v for k, v in params if k.lower() == "filename"]
+    # ``filename*`` (RFC 5987, decoded as a (charset, language, text) triple) wins over
+    # ``filename``, as RFC 6266 says; the plain one is the fallback for old clients.
+    extended = [v for v in names if isinstance(v, tuple)]
+    chosen = extended[0] if extended else (names[0] if names else None)
+    name = collapse_rfc2231_value(chosen) if chosen else ""
+    if not name:
+        return None
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()  # never a path
+    return name or None
 
 
 def _upload_row(item_id: str, **fields: str | None) -> dict[str, str]:

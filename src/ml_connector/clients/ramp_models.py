@@ -35,6 +35,7 @@ __all__ = [
     "GLAccount",
     "GLAccountUpload",
     "InventoryLineItem",
+    "InvoiceFile",
     "PurchaseOrder",
     "PurchaseOrderLineItem",
     "SyncFailure",
@@ -390,3 +391,16 @@ class SyncFailure:
 def secret_of(data: Any) -> SecretStr:
     """The webhook signing secret from a create-subscription answer, kept out of reprs."""
     return SecretStr(str(data.get("secret", "")) if isinstance(data, dict) else "")
+
+
+@dataclass(frozen=True)
+class InvoiceFile:
+    """A downloaded invoice file and what its host said about it.
+
+    ``content_type`` and ``filename`` come from the download's ``Content-Type`` and
+    ``Content-Disposition`` headers; None when the host left them out.
+    """
+
+    content: bytes
+    content_type: str | None
+    filename: str | None

@@ -5,8 +5,9 @@ This is the only code in ml-connector that knows Visma's ``{"value": …}`` wrap
 ``*UpdateDto`` schemas say. Every call sends ``ipp-company-id`` and ``Accept: application/json``.
 
 Conventions kept from the spec and Visma's docs:
-- Lists page with ``pageNumber``/``pageSize`` until a short or empty page; the page size is capped
-  by ``metadata.maxPageSize`` of the first record. Endpoints without paging are read at once.
+- Lists page with ``pageNumber``/``pageSize`` until an empty page or until ``metadata.totalCount``
+  records were read; a short page proves nothing, because Visma caps the page size silently and
+  may leave out ``metadata.maxPageSize``. Endpoints without paging parameters are read once.
 - A create answers 201 with the new key as the last segment of ``Location``.
 - Reads of one object carry an ``ETag``; updates may send it back as ``If-Match`` (412 if moved).
 - Unknown query parameters are refused here: Visma ignores them and returns unfiltered rows.
@@ -34,6 +35,7 @@ from ml_connector.clients._ratelimit import QuotaLimiter, RateLimiter
 from ml_connector.clients.visma_models import (
     Account,
     ActionResult,
+    BackgroundState,
     CreditTerm,
     Dimension,
     FinancialPeriod,
@@ -52,16 +54,23 @@ from ml_connector.clients.visma_models import (
     VatCode,
     VatZone,
 )
-from ml_connector.errors import AmbiguousOutcome, NotFound
+from ml_connector.errors import AmbiguousOutcome, FatalVendorError, NotFound, PermissionDenied
 from ml_connector.settings import DEFAULT_VISMA_BASE_URL, DEFAULT_VISMA_TOKEN_URL
 
-__all__ = ["DEFAULT_VISMA_SCOPES", "VismaClient", "VismaCredentials"]
+__all__ = [
+    "DEFAULT_VISMA_OPTIONAL_SCOPES",
+    "DEFAULT_VISMA_SCOPES",
+    "VismaClient",
+    "VismaCredentials",
+]
 
 SYSTEM = "Visma"
 DEFAULT_TOKEN_TTL_S = 3600.0  # when Visma Connect leaves out expires_in
+# Required by the flows (writes and release actions); ``delete`` is asked for but optional.
 DEFAULT_VISMA_SCOPES: tuple[str, ...] = tuple(
-    f"vismanet_erp_service_api:{verb}" for verb in ("read", "create", "update", "delete")
+    f"vismanet_erp_service_api:{verb}" for verb in ("read", "create", "update")
 )
+DEFAULT_VISMA_OPTIONAL_SCOPES: tuple[str, ...] = ("vismanet_erp_service_api:delete",)
 
 
 def _names(text: str) -> frozenset[str]:
@@ -110,7 +119,8 @@ class VismaCredentials:
     company_id: str
     base_url: str = DEFAULT_VISMA_BASE_URL
     token_url: str = DEFAULT_VISMA_TOKEN_URL
-    scopes: tuple[str, ...] = DEFAULT_VISMA_SCOPES
+    scopes: tuple[str, ...] = DEFAULT_VISMA_SCOPES  # required
+    optional_scopes: tuple[str, ...] = DEFAULT_VISMA_OPTIONAL_SCOPES  # asked for; may be refused
 
 
 # --- wire form -----------------------------------------------------------------------------------
@@ -228,6 +238,7 @@ class VismaClient(VendorClientBase):
         self._creds = creds
         self._clock = clock
         self._page_size = max(1, page_size)
+        self._optional_refused = False  # Visma refused the optional scopes once
         self._connect(
             system=SYSTEM,
             base_url=creds.base_url,
@@ -252,13 +263,26 @@ class VismaClient(VendorClientBase):
     # --- plumbing ---------------------------------------------------------------------------
 
     async def _fetch_token(self) -> AccessToken:
+        """A token for the required and optional scopes; without the optional ones when Visma
+        refuses them (Visma Connect refuses a scope the application was not given with
+        ``invalid_scope``, rather than dropping it)."""
+        c = self._creds
+        optional = tuple(s for s in c.optional_scopes if s not in c.scopes)
+        if optional and not self._optional_refused:
+            try:
+                return await self._token_for((*c.scopes, *optional))
+            except PermissionDenied:
+                self._optional_refused = True  # retry once without them, and remember
+        return await self._token_for(c.scopes)
+
+    async def _token_for(self, scopes: tuple[str, ...]) -> AccessToken:
         c = self._creds
         form = {
             "grant_type": "client_credentials",
             "client_id": c.client_id,
             "client_secret": c.client_secret.get_secret_value(),
             "tenant_id": c.tenant_id,
-            "scope": " ".join(c.scopes),
+            "scope": " ".join(scopes),
         }
         headers = {"Accept": "application/json"}
         reply = await self._http.request(
@@ -306,25 +330,44 @@ class VismaClient(VendorClientBase):
         return key
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
-        """Records of a paged list: pageNumber 1, 2, … until a short or empty page."""
+        """Records of a paged list: pageNumber 1, 2, … until an empty page or ``totalCount``.
+
+        Visma caps ``pageSize`` silently and may leave out ``metadata.maxPageSize`` (reference
+        §4), so a page shorter than asked proves nothing: reading stops only at an empty page,
+        or once ``metadata.totalCount`` records have been read. ``maxPageSize``, when given,
+        only makes the next request ask for what Visma will answer.
+        """
         size, number, seen = self._page_size, 1, 0
+        previous: list[Any] | None = None
+        total: int | None = None
         while True:
             query = {**params, "pageNumber": str(number), "pageSize": str(size)}
             data = (await self._call("GET", path, params=query)).data
             rows = data.get("records", []) if isinstance(data, dict) else data or []
-            for row in rows:
-                yield row
             if not rows:
                 return
+            if rows == previous:  # the server ignores pageNumber: this is all it gives
+                if total is not None and seen < total:
+                    raise FatalVendorError(
+                        SYSTEM,
+                        f"{path} repeats page {number - 1} after {seen} of {total} records; "
+                        "paging stopped rather than leave records out silently",
+                    )
+                return
+            for row in rows:
+                yield row
             seen += len(rows)
             meta = rows[0].get("metadata") if isinstance(rows[0], dict) else None
             meta = meta if isinstance(meta, dict) else {}
-            if number == 1 and isinstance(meta.get("maxPageSize"), int) and meta["maxPageSize"] > 0:
-                size = min(size, meta["maxPageSize"])
-            total = meta.get("totalCount")
-            if len(rows) < size or (isinstance(total, int) and seen >= total):
-                return
-            number += 1
+            cap = meta.get("maxPageSize")
+            if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+                size = min(size, cap)
+            count = meta.get("totalCount")
+            if isinstance(count, int) and not isinstance(count, bool):
+                total = count
+                if seen >= total:
+                    return
+            previous, number = rows, number + 1
 
     async def _all(self, path: str, params: Mapping[str, str]) -> list[Any]:
         """An unpaged list endpoint, read at once."""
@@ -334,10 +377,19 @@ class VismaClient(VendorClientBase):
     # --- connection check -----------------------------------------------------------------------
 
     async def ping(self) -> TokenInfo:
-        """Check credentials, tenant and company end to end: a token, then one cheap read."""
+        """Check credentials, tenant and company end to end: a token, then one cheap read.
+
+        Optional scopes Visma refused, or left out of the token, are named in
+        ``TokenInfo.missing_optional``; only a required one failing fails the check.
+        """
         token = await self._auth.token()
         await self._call("GET", "/v1/supplier", params={"pageNumber": "1", "pageSize": "1"})
-        return TokenInfo(token.scopes, token.expires_at - self._clock())
+        optional = tuple(s for s in self._creds.optional_scopes if s not in self._creds.scopes)
+        if not self._optional_refused and token.scopes is not None:
+            optional = tuple(s for s in optional if s not in token.scopes)
+        elif not self._optional_refused:
+            optional = ()
+        return TokenInfo(token.scopes, token.expires_at - self._clock(), optional)
 
     # --- suppliers ------------------------------------------------------------------------------
 
@@ -422,10 +474,10 @@ class VismaClient(VendorClientBase):
     async def release_supplier_invoice(
         self, document_type: str, number: str, etag: str | None = None
     ) -> ActionResult:
-        """Release the document; Visma may answer that the action was only queued."""
+        """Ask Visma to release the document; it answers with a background request (202) or,
+        on the 9.11 API, an action result. Neither means released: read the document back."""
         path = self._invoice_path(document_type, number) + "/action/release"
-        data = (await self._call("POST", path, etag=etag)).data
-        return _action_result(data)
+        return _action_result(await self._call("POST", path, etag=etag))
 
     async def attach_supplier_invoice_file(
         self, document_type: str, number: str, filename: str, content: bytes, content_type: str
@@ -527,11 +579,31 @@ class VismaClient(VendorClientBase):
     async def release_supplier_payment(
         self, number: str, payment_type: str = "Payment", etag: str | None = None
     ) -> ActionResult:
-        """Release the payment, which applies it to its documents; Visma may only queue it."""
+        """Ask Visma to release the payment, which applies it to its documents (see
+        ``release_supplier_invoice``: the answer only says the action was accepted)."""
         path = f"/v1/supplierPayment/{_seg(number)}/action/release"
         body = {"type": {"value": payment_type}}
-        data = (await self._call("POST", path, body=body, etag=etag)).data
-        return _action_result(data)
+        return _action_result(await self._call("POST", path, body=body, etag=etag))
+
+    # --- background requests (reference §8) -----------------------------------------------------
+
+    async def get_background_state(self, request_id: str) -> BackgroundState | None:
+        """Where a background request stands; None once Visma no longer keeps it (24 h)."""
+        reply = await self._one(f"/v1/background/{_seg(request_id)}")
+        return None if reply is None else BackgroundState.model_validate(reply.data)
+
+    async def get_background_content(self, request_id: str) -> Any:
+        """The finished operation's own answer (an error body, say); None when there is none
+        or it has expired (404, 410)."""
+        try:
+            reply = await self._call("GET", f"/v1/background/{_seg(request_id)}/content")
+        except NotFound:
+            return None
+        except FatalVendorError as exc:
+            if exc.status == 410:
+                return None
+            raise
+        return reply.data if reply.data is not None else reply.content.decode(errors="replace")
 
     # --- legacy webhook subscriptions (API 9.11) ------------------------------------------------
 
@@ -550,8 +622,14 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _action_result(data: Any) -> ActionResult:
-    data = data if isinstance(data, dict) else {}
+def _action_result(reply: Reply) -> ActionResult:
+    """A release answer: 202 ``{"id", "stateLocation"}``, or the 9.11 ``{"actionId", …}``."""
+    data = reply.data if isinstance(reply.data, dict) else {}
+    if reply.status == 202:
+        return ActionResult(
+            background_id=_opt_str(data.get("id")),
+            state_location=_opt_str(data.get("stateLocation")),
+        )
     return ActionResult(
         action_id=_opt_str(data.get("actionId")),
         action_result=_opt_str(data.get("actionResult")),

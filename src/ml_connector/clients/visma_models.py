@@ -25,6 +25,7 @@ __all__ = [
     "Account",
     "ActionResult",
     "AddressWrite",
+    "BackgroundState",
     "ContactWrite",
     "CreditTerm",
     "Dimension",
@@ -369,7 +370,8 @@ class VatCode(_VismaModel):
 
 
 class FinancialPeriod(_VismaModel):
-    """A period; ``period`` is YYYYMM."""
+    """A row of the period table; ``period`` is ``YYYYPP`` (financial year, period number),
+    which reads as a calendar month only when the financial year is the calendar year."""
 
     year: int | None = None
     period: str
@@ -459,11 +461,46 @@ class SupplierPayment(_VismaModel):
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What an action such as release answered; Visma may only have queued it."""
+    """What a release action answered.
 
-    action_id: str | None
-    action_result: str | None
+    The current API answers 202 with a background request (``background_id``, to poll at
+    ``GET /v1/background/{id}``); the 9.11 API answered 200 with ``action_result`` (``Queued``,
+    ``InProcess``, ``Failed`` or ``Done``) and ``error_info``. Neither says the document is
+    released: only reading the document back does.
+    """
+
+    action_id: str | None = None
+    action_result: str | None = None
     error_info: str | None = None
+    background_id: str | None = None
+    state_location: str | None = None
+
+
+class BackgroundState(_VismaModel):
+    """``BackgroundRequestStateDto``: where a background request stands.
+
+    ``status`` is ``Started``, ``Finished`` or ``Failed``; ``status_code`` is the HTTP status
+    of the finished operation (0 until it is done); the operation's own answer, if any, is at
+    ``GET /v1/background/{id}/content``.
+    """
+
+    id: str
+    status: str
+    status_code: int = 0
+    error_message: str | None = None
+    original_uri: str | None = None
+    has_response_content: bool = False
+    content_location: str | None = None
+    received_utc: datetime | None = None
+    finished_utc: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "Finished"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.finished and 200 <= self.status_code < 300
 
 
 # --- write models (unwrapped; see visma.py for the wire form) ---------------------------------

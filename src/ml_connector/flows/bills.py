@@ -13,7 +13,8 @@ One call of ``sync_bill`` is one unit of work for one Ramp bill:
      invoice up by its external reference first, and POST only if it is not there;
    - confirmed: compare the payload hash; PUT while Visma allows (Hold, Balanced), otherwise
      the record needs attention;
-4. attach the invoice files not attached yet; 5. mark the bill synced in Ramp;
+4. attach the invoice files not attached yet (``flows.attachments``); 5. mark the bill synced
+   in Ramp;
 6. a paid bill queues its payment (``flows.payments``) when the connection registers payments.
 
 A bill Ramp matched to a purchase order that reached Visma gets invoice lines linked to the
@@ -33,7 +34,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import Bill, SyncSuccess
@@ -48,17 +48,28 @@ from ml_connector.errors import (
     PreconditionFailed,
     RetriableVendorError,
 )
-from ml_connector.flows.coding import bill_coding, is_credit
+from ml_connector.flows.attachments import attach_files
+from ml_connector.flows.coding import bill_coding
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import queue_payment
 from ml_connector.flows.po_matching import OrderMatch, link_lines, order_for_bill
+from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.suppliers import ensure_supplier, linked_supplier, lookup_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
-from ml_connector.mapping.preflight import MasterData, check_invoice, check_lines
+from ml_connector.mapping.preflight import MasterData, check_invoice, check_lines, period_at
 from ml_connector.mapping.tasks import assign_tasks
 from ml_connector.store import Link, LinkKind
 
-__all__ = ["LINK_KIND", "BillOutcome", "coded_lines", "external_ref", "plan_bill", "sync_bill"]
+__all__ = [
+    "LINK_KIND",
+    "BillOutcome",
+    "accounting_day",
+    "bill_period",
+    "coded_lines",
+    "external_ref",
+    "plan_bill",
+    "sync_bill",
+]
 
 LINK_KIND = LinkKind.BILL
 EDITABLE = frozenset({"Hold", "Balanced"})
@@ -81,29 +92,41 @@ def external_ref(bill_id: str) -> str:
     return f"ramp-bill:{bill_id}"
 
 
-def _period(day: date) -> str:
-    return f"{day.year:04d}{day.month:02d}"
-
-
 def _as_date(value: datetime | date | None) -> date | None:
     if value is None:
         return None
     return value.date() if isinstance(value, datetime) else value
 
 
-def build_invoice(
-    bill: Bill, supplier: str, lines: list[ResolvedLine], ctx: FlowContext
-) -> SupplierInvoiceWrite:
+def accounting_day(bill: Bill) -> date:
+    """The date the bill is booked on: Ramp's accounting date, else its issue date."""
     issued = _as_date(bill.issued_at) or date.today()
-    accounting = _as_date(bill.accounting_date) or issued
+    return _as_date(bill.accounting_date) or issued
+
+
+def bill_period(bill: Bill, master: MasterData) -> str:
+    """The Visma period of the bill's accounting date, from Visma's period table."""
+    return period_at(master, accounting_day(bill), what="accounting date")
+
+
+def build_invoice(
+    bill: Bill,
+    supplier: str,
+    lines: list[ResolvedLine],
+    ctx: FlowContext,
+    *,
+    financial_period: str,
+) -> SupplierInvoiceWrite:
+    """The supplier invoice (or credit) for ``bill``, in ``financial_period`` (``YYYYPP``)."""
+    issued = _as_date(bill.issued_at) or date.today()
     return SupplierInvoiceWrite(
-        document_type="DebitAdj" if is_credit(bill) else "Invoice",
+        document_type="DebitAdj" if ctx.options.is_credit(bill) else "Invoice",
         supplier_number=supplier,
         supplier_reference=(bill.invoice_number or bill.id)[:40],
         date=issued,
         due_date=_as_date(bill.due_at),
         currency_id=bill.amount.currency_code,
-        financial_period=_period(accounting),
+        financial_period=financial_period,
         description=(bill.memo or bill.vendor_memo or f"Ramp bill {bill.invoice_number}")[:150],
         note=external_ref(bill.id),
         hold=ctx.options.post_on_hold,
@@ -185,7 +208,7 @@ async def _read_links(ctx: FlowContext, bill: Bill) -> dict[tuple[LinkKind, str]
     return await ctx.store.get_links(
         ctx.connection_id,
         [(LINK_KIND, bill.id), (LinkKind.VENDOR, bill.vendor.id)],
-        all_of=() if is_credit(bill) else (LinkKind.PURCHASE_ORDER,),
+        all_of=() if ctx.options.is_credit(bill) else (LinkKind.PURCHASE_ORDER,),
     )
 
 
@@ -210,15 +233,16 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     orders = [v for (kind, _), v in links.items() if kind == LinkKind.PURCHASE_ORDER]
     match = await _order_match(ctx, bill, orders)  # before any write: it may stop the bill
     master = await ctx.master.get()
+    period = bill_period(bill, master)  # before any write: no period stops the bill
     lines = coded_lines(ctx, bill, master)  # before any write, the supplier included
     supplier = linked_supplier(vendor_link) or await ensure_supplier(
         ctx, bill.vendor.id, bill.amount.currency_code
     )
-    invoice = build_invoice(bill, supplier.number, lines, ctx)
+    invoice = build_invoice(bill, supplier.number, lines, ctx, financial_period=period)
     if match is not None:
         invoice = link_lines(invoice, match)
     check_invoice(
-        financial_period=invoice.financial_period or "",
+        financial_period=period,
         currency=invoice.currency_id or "",
         lines=lines,
         master=master,
@@ -248,7 +272,7 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         outcome.action, outcome.visma_ref, supplier.created, outcome.reason, payload
     )
     if outcome.visma_ref:
-        await _attach_files(ctx, bill, outcome.visma_ref, data)
+        await attach_files(ctx, bill, outcome.visma_ref, data, link_kind=LINK_KIND)
         await _write_back(ctx, bill, outcome.visma_ref)
         await queue_payment(ctx, bill)
     return outcome
@@ -261,7 +285,7 @@ async def _order_match(
 
     ``orders``: the connection's purchase-order links, when the caller has read them already.
     """
-    return None if is_credit(bill) else await order_for_bill(ctx, bill, links=orders)
+    return None if ctx.options.is_credit(bill) else await order_for_bill(ctx, bill, links=orders)
 
 
 async def _create(
@@ -319,9 +343,12 @@ async def _create(
             return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
-    except AmbiguousOutcome:
+    except AmbiguousOutcome as exc:
         found = await find_by_reference(ctx, supplier, doc_type, bill.id)
         if found is None:
+            refused = refusal_of(exc, "the supplier invoice")
+            if refused is not None:
+                raise refused from exc
             raise
         number = found.reference_number
     ref = f"{doc_type}/{number}"
@@ -411,7 +438,7 @@ async def _adopt_archived(ctx: FlowContext, bill: Bill, vendor: Link | None) -> 
     """The reference of the invoice an uncertain POST created, confirmed on the link; or None."""
     if vendor is None or not vendor.visma_id:
         return None  # no supplier yet, so no invoice can have been posted
-    doc_type = "DebitAdj" if is_credit(bill) else "Invoice"
+    doc_type = "DebitAdj" if ctx.options.is_credit(bill) else "Invoice"
     found = await find_by_reference(ctx, vendor.visma_id, doc_type, bill.id)
     if found is None:
         return None
@@ -441,34 +468,6 @@ async def _archived(ctx: FlowContext, bill: Bill, ref: str | None) -> BillOutcom
     return BillOutcome("deleted", ref, reason="archived in Ramp; draft invoice removed")
 
 
-def _file_key(url: str) -> str:
-    parts = urlsplit(url)  # pre-signed URLs change their query string; the path does not
-    return hashlib.sha256(f"{parts.netloc}{parts.path}".encode()).hexdigest()[:16]
-
-
-async def _attach_files(ctx: FlowContext, bill: Bill, ref: str, stored: dict[str, Any]) -> None:
-    """Attach the bill's files not attached yet; ``stored`` is the link's data as written last
-    in this unit of work (the unit holds the record's lease, so nobody else changes it)."""
-    if not ctx.options.attach_files or not bill.invoice_urls:
-        return
-    data = dict(stored)
-    attached: list[str] = list(data.get("attached", []))
-    doc_type, number = _split_ref(ref)
-    for index, url in enumerate(bill.invoice_urls):
-        key = _file_key(url)
-        if key in attached:
-            continue
-        content = await ctx.ramp.download(url)
-        name = urlsplit(url).path.rsplit("/", 1)[-1] or f"{bill.invoice_number}-{index + 1}.pdf"
-        await ctx.visma.attach_supplier_invoice_file(
-            doc_type, number, name, content, "application/pdf"
-        )
-        attached.append(key)
-        await ctx.store.update_link_data(
-            ctx.connection_id, LINK_KIND, bill.id, {**data, "attached": attached}
-        )
-
-
 async def _write_back(ctx: FlowContext, bill: Bill, ref: str) -> None:
     if not ctx.options.write_back or bill.sync_status != "NOT_SYNCED":
         return
@@ -486,11 +485,13 @@ async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
     master = await ctx.master.get()
     lines = coded_lines(ctx, bill, master)
     supplier = await lookup_supplier(ctx, bill.vendor.id)
-    invoice = build_invoice(bill, supplier or f"(new supplier: {bill.vendor.name})", lines, ctx)
+    period = bill_period(bill, master)
+    shown = supplier or f"(new supplier: {bill.vendor.name})"
+    invoice = build_invoice(bill, shown, lines, ctx, financial_period=period)
     if match is not None:
         invoice = link_lines(invoice, match)
     check_invoice(
-        financial_period=invoice.financial_period or "",
+        financial_period=period,
         currency=invoice.currency_id or "",
         lines=lines,
         master=master,

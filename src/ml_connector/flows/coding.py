@@ -4,6 +4,12 @@ The mapping layer knows nothing about Ramp's JSON; this module is the one place 
 ``Bill`` (lines, inventory lines, accounting field selections) into ``CodedLine`` and
 ``Selection`` values (keyed by the field's ERP id, as field bindings are), and decides whether a
 bill is a vendor credit.
+
+Ramp's bill has no credit flag, and Ramp refuses negative line amounts, so a vendor credit
+entered in Ramp's bill pay is indistinguishable from an invoice. Two things make a bill a credit
+here: a negative bill amount, and, when a connection turns it on, **our own memo rule**: a memo
+starting with the connection's ``credit_memo_prefix`` (for example ``[CREDIT]``). The rule is
+off by default; it is a convention of this connector (and its sandbox), not Ramp's.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from ml_connector.mapping.coding import CodedLine, Selection
 
 __all__ = ["CREDIT_MEMO_PREFIX", "bill_coding", "field_key", "is_credit", "selections"]
 
-# How a vendor credit is marked on a Ramp bill (the sandbox follows the same convention).
+# The memo prefix the demo and the sandbox mark vendor credits with (a convention of ours).
 CREDIT_MEMO_PREFIX = "[CREDIT]"
 
 
@@ -39,12 +45,12 @@ def selections(raw: Iterable[AccountingFieldSelection]) -> tuple[Selection, ...]
     )
 
 
-def is_credit(bill: Bill) -> bool:
-    """A vendor credit: marked by ``CREDIT_MEMO_PREFIX`` in its memo, or a negative amount.
-
-    Ramp's bill object has no credit flag; the convention is documented in docs/mapping.md.
-    """
-    return bill.amount.amount < 0 or (bill.memo or "").startswith(CREDIT_MEMO_PREFIX)
+def is_credit(bill: Bill, memo_prefix: str | None = None) -> bool:
+    """A vendor credit: a negative amount, or (when the connection's rule is on, ``memo_prefix``
+    not None) a memo starting with ``memo_prefix``. See the module docstring."""
+    if bill.amount.amount < 0:
+        return True
+    return bool(memo_prefix) and (bill.memo or "").lstrip().startswith(str(memo_prefix))
 
 
 def bill_coding(bill: Bill) -> tuple[list[CodedLine], tuple[Selection, ...]]:

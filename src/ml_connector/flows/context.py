@@ -17,8 +17,10 @@ from typing import Any
 
 from ml_connector.audit import AuditKind, Redactor
 from ml_connector.clients import CallRecord, RampClient, VismaClient
+from ml_connector.clients.ramp_models import Bill
 from ml_connector.clients.visma_models import Project
 from ml_connector.errors import ConfigurationError
+from ml_connector.flows.coding import is_credit
 from ml_connector.flows.supplier_index import SupplierIndex
 from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.flows.writeback import WriteBack
@@ -41,6 +43,7 @@ __all__ = [
     "FlowContext",
     "MasterDataCache",
     "Timeline",
+    "credit_memo_prefix",
     "current_timeline",
     "supplier_match_order",
 ]
@@ -61,13 +64,33 @@ class ConnectionOptions:
     tax_calculation_mode: str = "Gross"  # Ramp amounts include VAT
     # F2 match steps, in order; leaving one out skips it (the stored link always comes first).
     supplier_match: tuple[str, ...] = SUPPLIER_MATCH_STEPS
+    # Our rule, off by default: a bill whose memo starts with this is a vendor credit (DebitAdj).
+    credit_memo_prefix: str | None = None
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> ConnectionOptions:
         known = {k: v for k, v in settings.items() if k in cls.__dataclass_fields__}
         if "supplier_match" in known:
             known["supplier_match"] = supplier_match_order(known["supplier_match"])
+        if "credit_memo_prefix" in known:
+            known["credit_memo_prefix"] = credit_memo_prefix(known["credit_memo_prefix"])
         return cls(**known)
+
+    def is_credit(self, bill: Bill) -> bool:
+        """Whether F1 writes ``bill`` as a vendor credit (``DebitAdj``): see flows.coding."""
+        return is_credit(bill, self.credit_memo_prefix)
+
+
+def credit_memo_prefix(value: Any) -> str | None:
+    """A validated credit memo prefix: None or empty turns the rule off."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError('credit_memo_prefix must be text, e.g. "[CREDIT]"')
+    text = value.strip()
+    if len(text) > 40:
+        raise ConfigurationError("credit_memo_prefix is limited to 40 characters")
+    return text or None
 
 
 def supplier_match_order(steps: Any) -> tuple[str, ...]:
@@ -186,7 +209,9 @@ class MasterDataCache:
         vat = frozenset(v.vat_id for v in vat_codes)
         vat_details = {v.vat_id: VatInfo(v.description or "", v.not_valid_after) for v in vat_codes}
         periods = {
-            p.period: PeriodInfo(p.closed_in_supplier_ledger, p.active is not False)
+            p.period: PeriodInfo(
+                p.closed_in_supplier_ledger, p.active is not False, p.start_date, p.end_date
+            )
             for p in await self._visma.list_financial_periods()
         }
         currencies = frozenset(await self._visma.list_currencies())
@@ -237,6 +262,8 @@ class FlowContext:
     supplier_options: SupplierOptions = field(default_factory=SupplierOptions)
     owner: str = "worker"
     vendor_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # How long a unit of work polls a Visma release running in the background (flows.releases).
+    release_wait_s: float = 20.0
 
     def vendor_lock(self, vendor_id: str) -> asyncio.Lock:
         """An in-process lock per Ramp vendor (the store lock guards across processes)."""

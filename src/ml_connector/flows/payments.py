@@ -23,36 +23,44 @@ the bill itself is marked synced (``BILL_SYNCED``); a bill paid before its first
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import Bill, SyncSuccess
 from ml_connector.clients.visma_models import (
+    ActionResult,
     SupplierInvoice,
-    SupplierPaymentLineWrite,
     SupplierPaymentWrite,
 )
 from ml_connector.errors import (
     AmbiguousOutcome,
     NeedsAttention,
-    PreconditionFailed,
     RetriableVendorError,
 )
 from ml_connector.flows.context import FlowContext
-from ml_connector.mapping.money import to_decimal
-from ml_connector.mapping.preflight import period_label
+from ml_connector.flows.payment_plan import (
+    PaymentOptions,
+    build_payment,
+    external_ref,
+    manual_method,
+    payment_summary,
+    settled_outside_visma,
+)
+from ml_connector.flows.refusals import refusal_of
+from ml_connector.flows.releases import Release, release
+from ml_connector.mapping.preflight import period_at, period_label
 from ml_connector.store import LinkKind
 
 __all__ = [
     "LINK_KIND",
-    "PaymentOptions",
+    "PaymentOptions",  # re-exported from flows.payment_plan
     "PaymentOutcome",
-    "build_payment",
-    "external_ref",
+    "build_payment",  # re-exported
+    "external_ref",  # re-exported
     "payment_options",
     "queue_payment",
     "sync_payment",
@@ -61,29 +69,10 @@ __all__ = [
 LINK_KIND = LinkKind.PAYMENT
 PAID = "PAID"
 _ALL_SYNCED = "BILL_AND_PAYMENT_SYNCED"
-
-
-@dataclass(frozen=True)
-class PaymentOptions:
-    """A connection's payment settings (``settings["payments"]``)."""
-
-    enabled: bool = False  # paid bills get a Visma payment without being asked
-    cash_account: str | None = None  # the Visma cash account the payments come from
-    payment_method: str | None = None  # a Visma payment method id; the supplier's when unset
-    release_invoices: bool = True  # release a still-Balanced invoice before paying it
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> PaymentOptions:
-        raw = settings.get("payments")
-        raw = raw if isinstance(raw, Mapping) else {}
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        for flag in ("enabled", "release_invoices"):
-            if flag in known:
-                known[flag] = bool(known[flag])
-        for name in ("cash_account", "payment_method"):
-            if known.get(name) is not None:
-                known[name] = str(known[name])
-        return cls(**known)
+_RELEASED = frozenset({"Open", "Closed"})  # what a released AP document or payment reads as
+# Link-data keys of background release requests still to be polled (flows.releases).
+_INVOICE_RELEASE = "invoice_release"
+_RELEASE = "release"
 
 
 @dataclass(frozen=True)
@@ -94,10 +83,6 @@ class PaymentOutcome:
     reason: str = ""
     payload: dict[str, Any] | None = None
     payment_sync: SyncSuccess | None = None  # the BILL_PAYMENT_SYNC the worker posts
-
-
-def external_ref(bill_id: str) -> str:
-    return f"ramp-payment:{bill_id}"
 
 
 async def payment_options(ctx: FlowContext) -> PaymentOptions:
@@ -119,51 +104,6 @@ async def queue_payment(ctx: FlowContext, bill: Bill) -> bool:
     return True
 
 
-def _payment_day(bill: Bill) -> date:
-    paid = (bill.payment.payment_date if bill.payment else None) or bill.paid_at
-    return paid.date() if paid is not None else datetime.now(UTC).date()
-
-
-def build_payment(
-    bill: Bill, invoice: SupplierInvoice, options: PaymentOptions
-) -> SupplierPaymentWrite:
-    """The supplier payment for ``bill``, applied in full to ``invoice`` (pure)."""
-    paid = bill.payment.amount if bill.payment else bill.amount
-    amount = to_decimal(abs(paid.amount), paid.currency_code)
-    return SupplierPaymentWrite(
-        type="Payment",
-        hold=False,
-        application_date=_payment_day(bill),
-        payment_ref=(bill.invoice_number or bill.id)[:40],
-        supplier=invoice.supplier_number,
-        payment_method=options.payment_method,
-        cash_account=options.cash_account,
-        currency=paid.currency_code,
-        description=external_ref(bill.id),
-        payment_amount=amount,
-        lines=(
-            SupplierPaymentLineWrite(
-                document_type=invoice.document_type,
-                ref_nbr=invoice.reference_number,
-                amount_paid=amount,
-            ),
-        ),
-    )
-
-
-def _plain(payment: SupplierPaymentWrite) -> dict[str, Any]:
-    data = {
-        "supplier": payment.supplier,
-        "cash_account": payment.cash_account,
-        "currency": payment.currency,
-        "date": str(payment.application_date),
-        "amount": str(payment.payment_amount),
-        "applied_to": [f"{line.document_type}/{line.ref_nbr}" for line in payment.lines],
-        "reference": payment.description,
-    }
-    return {k: v for k, v in data.items() if v is not None}
-
-
 async def sync_payment(
     ctx: FlowContext, bill: Bill, options: PaymentOptions, *, forced: bool = False
 ) -> PaymentOutcome:
@@ -172,13 +112,9 @@ async def sync_payment(
         return PaymentOutcome("skipped", reason=f"the bill is {bill.status}, not paid")
     if not (options.enabled or forced):
         return PaymentOutcome("skipped", reason="payment sync is off for this connection")
-    if not options.cash_account:
-        raise NeedsAttention(
-            "No cash account is configured for supplier payments",
-            hint="Set payments.cash_account in the connection's settings to the Visma cash "
-            "account the bills are paid from, then replay the record.",
-            code="payment_cash_account",
-        )
+    elsewhere = settled_outside_visma(bill)
+    if elsewhere is None and not options.cash_account:
+        raise NeedsAttention(_no_cash_account(bill), hint=_CASH_HINT, code="payment_cash_account")
     bill_link = await ctx.store.get_link(ctx.connection_id, LinkKind.BILL, bill.id)
     if bill_link is None or not bill_link.visma_id:
         await ctx.store.upsert_record(
@@ -188,6 +124,8 @@ async def sync_payment(
             "ml-connector", "the bill's invoice is not in Visma yet; its payment follows"
         )
     doc_type, _, invoice_number = bill_link.visma_id.partition("/")
+    if elsewhere is not None:
+        return await _settled_elsewhere(ctx, bill, invoice_number, elsewhere)
     if doc_type != "Invoice":
         return PaymentOutcome("skipped", reason=f"a {doc_type} is settled, not paid")
     link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill.id)
@@ -198,12 +136,49 @@ async def sync_payment(
         released = bool(link.data.get("released"))
     else:
         number, payload = await _create(
-            ctx, bill, doc_type, invoice_number, options, attempted=link is not None
+            ctx,
+            bill,
+            doc_type,
+            invoice_number,
+            options,
+            attempted=link is not None,
+            pending=link.data.get(_INVOICE_RELEASE) if link is not None else None,
         )
         action, released = "created", False
     if not released:
         await _release(ctx, bill.id, number)
     return await _write_back(ctx, bill, number, action, payload)
+
+
+def _no_cash_account(bill: Bill) -> str:
+    manual = manual_method(bill)
+    if manual is not None:
+        return (
+            f"The bill was paid outside Ramp ({manual}), and no Visma cash account is "
+            "configured for this connection to post that payment from"
+        )
+    return "No cash account is configured for supplier payments"
+
+
+_CASH_HINT = (
+    "Set the Visma cash account the bills are paid from (ml-connector connection set NAME "
+    "--cash-account ACCOUNT; stored as payments.cash_account), then replay the record."
+)
+
+
+async def _settled_elsewhere(
+    ctx: FlowContext, bill: Bill, invoice_number: str, method: str
+) -> PaymentOutcome:
+    """A bill settled without a Visma payment: nothing is posted, Ramp is told it is synced."""
+    why = {
+        "PAID_IN_ERP": "the payment was entered in Visma by hand (PAID_IN_ERP)",
+        "VENDOR_CREDIT": "the bill was settled with a vendor credit (VENDOR_CREDIT)",
+    }[method]
+    ctx.note(AuditKind.DECISION, {"decision": "no Visma payment", "why": why})
+    outcome = await _write_back(ctx, bill, invoice_number, "skipped", None)
+    return PaymentOutcome(
+        "skipped", reason=f"no payment posted: {why}", payment_sync=outcome.payment_sync
+    )
 
 
 async def find_by_reference(
@@ -227,7 +202,9 @@ async def _create(
     options: PaymentOptions,
     *,
     attempted: bool,
+    pending: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """Create the payment at most once; ``pending`` is an invoice release still running."""
     invoice = await ctx.visma.get_supplier_invoice(doc_type, invoice_number)
     if invoice is None:
         raise NeedsAttention(
@@ -247,22 +224,20 @@ async def _create(
                 "ml-connector", "another attempt is creating this payment; retrying later"
             )
     payment = build_payment(bill, invoice, options)
-    payload = _plain(payment)
+    payload = payment_summary(payment)
     await _check_payable(ctx, invoice, payment, release_invoices=options.release_invoices)
     ctx.note(AuditKind.MAPPED_PAYLOAD, {"payload": payload})
     if invoice.status == "Balanced":
-        try:
-            await ctx.visma.release_supplier_invoice(doc_type, invoice_number, etag=invoice.etag)
-        except PreconditionFailed:
-            raise RetriableVendorError(
-                "ml-connector", f"invoice {invoice_number} changed in Visma meanwhile; retrying"
-            ) from None
         ctx.note(AuditKind.DECISION, {"decision": "release invoice", "why": "the bill is paid"})
+        await release(ctx, _invoice_release(ctx, bill.id, invoice), pending)
     try:
         number = await ctx.visma.create_supplier_payment(payment)
-    except AmbiguousOutcome:
+    except AmbiguousOutcome as exc:
         found = await find_by_reference(ctx, supplier, invoice_number, bill.id)
         if found is None:
+            refused = refusal_of(exc, "the supplier payment")
+            if refused is not None:
+                raise refused from exc
             raise
         number = found
     await _confirm(ctx, bill.id, number, {"invoice": invoice_number, "payload": payload})
@@ -332,12 +307,14 @@ async def _check_payable(
             code="payment_exceeds_balance",
         )
     day = payment.application_date or datetime.now(UTC).date()
-    period = f"{day.year:04d}{day.month:02d}"
-    info = (await ctx.master.get()).periods.get(period)
-    if info is None or info.closed_in_supplier_ledger:
+    master = await ctx.master.get()
+    period = period_at(master, day, what="payment date")
+    info = master.periods[period]
+    if info.closed_in_supplier_ledger or not info.active:
+        state = "closed in the supplier ledger" if info.active else "not active"
         raise NeedsAttention(
             f"The payment date {day} falls in period {period_label(period)}, which is "
-            f"{'missing' if info is None else 'closed in the supplier ledger'} in Visma",
+            f"{state} in Visma",
             hint="Open the period in Visma, or register the payment by hand, then replay.",
             code="payment_period_closed",
         )
@@ -358,19 +335,60 @@ async def _release(ctx: FlowContext, bill_id: str, number: str) -> None:
             hint="Take it off hold and release it in Visma, then replay the record.",
             code="payment_on_hold",
         )
-    if current.status == "Balanced":
-        try:
-            await ctx.visma.release_supplier_payment(
-                number, current.type or "Payment", current.etag
-            )
-        except PreconditionFailed:
-            raise RetriableVendorError(
-                "ml-connector", f"payment {number} changed in Visma meanwhile; retrying"
-            ) from None
-        ctx.note(AuditKind.DECISION, {"decision": "release payment", "visma_ref": number})
     link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill_id)
     data = dict(link.data) if link else {}
+    if current.status == "Balanced":
+        payment_type = current.type or "Payment"
+
+        async def post() -> ActionResult:
+            return await ctx.visma.release_supplier_payment(number, payment_type, current.etag)
+
+        async def is_released() -> bool:
+            read = await ctx.visma.get_supplier_payment(number)
+            return read is not None and (bool(read.released) or read.status in _RELEASED)
+
+        target = Release(
+            f"supplier payment {number}", post, is_released, _remembering(ctx, bill_id, _RELEASE)
+        )
+        await release(ctx, target, data.get(_RELEASE))
+        link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill_id)
+        data = dict(link.data) if link else {}
+    data.pop(_RELEASE, None)
     await _confirm(ctx, bill_id, number, {**data, "released": True})
+
+
+def _invoice_release(ctx: FlowContext, bill_id: str, invoice: SupplierInvoice) -> Release:
+    """Releasing the bill's invoice before it is paid; the request id lives on the payment link."""
+    doc_type, number = invoice.document_type or "Invoice", invoice.reference_number
+
+    async def post() -> ActionResult:
+        return await ctx.visma.release_supplier_invoice(doc_type, number, etag=invoice.etag)
+
+    async def is_released() -> bool:
+        read = await ctx.visma.get_supplier_invoice(doc_type, number)
+        return read is not None and read.status in _RELEASED
+
+    return Release(
+        f"invoice {number}", post, is_released, _remembering(ctx, bill_id, _INVOICE_RELEASE)
+    )
+
+
+def _remembering(
+    ctx: FlowContext, bill_id: str, key: str
+) -> Callable[[str | None], Awaitable[None]]:
+    """Keep (or drop) a background request id under ``key`` in the payment link's data."""
+
+    async def remember(request_id: str | None) -> None:
+        link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill_id)
+        data = dict(link.data) if link else {}
+        if request_id is None:
+            if data.pop(key, None) is None:
+                return
+        else:
+            data[key] = request_id
+        await ctx.store.update_link_data(ctx.connection_id, LINK_KIND, bill_id, data)
+
+    return remember
 
 
 async def _write_back(

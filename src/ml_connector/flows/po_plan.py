@@ -30,7 +30,7 @@ from ml_connector.clients.visma_models import (
     PurchaseOrderLineWrite,
     PurchaseOrderWrite,
 )
-from ml_connector.errors import MappingError, NeedsAttention
+from ml_connector.errors import MappingError, NeedsAttention, ValidationRejected
 from ml_connector.flows.coding import selections
 from ml_connector.mapping.coding import ResolvedLine
 from ml_connector.mapping.money import to_decimal
@@ -42,6 +42,7 @@ __all__ = [
     "build_order",
     "check_order",
     "external_ref",
+    "inventory_refusal",
     "order_digest",
     "plan_update",
     "selections",
@@ -53,8 +54,10 @@ class ProcurementOptions:
     """A connection's purchase-order settings (``settings["purchase_orders"]``)."""
 
     enabled: bool = False  # webhooks, reconciliation and plain ``sync`` include purchase orders
-    line_type: str = "Service"  # Visma line type for Ramp lines (no inventory items involved)
+    line_type: str = "Service"  # Visma line type for Ramp lines
     order_type: str = "RegularOrder"
+    # A Visma non-stock item put on every line, for companies whose order lines must name one.
+    inventory_item: str | None = None
     # How far a matched bill may exceed its order's open amount, in percent of the order total.
     tolerance_percent: Decimal = Decimal(0)
 
@@ -70,6 +73,9 @@ class ProcurementOptions:
                 known.pop("tolerance_percent")
         if "enabled" in known:
             known["enabled"] = bool(known["enabled"])
+        if "inventory_item" in known:
+            item = "" if known["inventory_item"] is None else str(known["inventory_item"])
+            known["inventory_item"] = item.strip() or None
         return cls(**known)
 
 
@@ -159,6 +165,7 @@ def build_order(
             unit_cost = to_decimal(ramp_line.amount.amount, currency) / quantity
         planned[ramp_line.id] = PurchaseOrderLineWrite(
             line_type=options.line_type,
+            inventory=options.inventory_item,
             line_description=(ramp_line.description or "").strip()[:256] or None,
             order_qty=quantity,
             unit_cost=unit_cost,
@@ -168,6 +175,34 @@ def build_order(
             project_task=resolved.project_task,
         )
     return OrderPlan(header, planned)
+
+
+def inventory_refusal(
+    exc: ValidationRejected, options: ProcurementOptions
+) -> NeedsAttention | None:
+    """Visma refusing order lines for want of an inventory item, in words that say what to do.
+
+    Some Visma companies refuse purchase-order lines that name no inventory item. Ramp lines
+    carry no item, so the connection names one non-stock item for all of them; until it does,
+    such an order needs attention. None when ``exc`` is about something else.
+    """
+    said = exc.vendor_message or str(exc)
+    if "inventory" not in said.lower():
+        return None
+    if options.inventory_item is None:
+        return NeedsAttention(
+            f"Visma requires an inventory item on purchase-order lines: {said}",
+            hint="Create a non-stock item for Ramp purchases in Visma and set it for this "
+            "connection (ml-connector connection set NAME --po-inventory-item ITEM), then "
+            "replay the record.",
+            code="po_inventory_item",
+        )
+    return NeedsAttention(
+        f"Visma refused the purchase order's inventory item {options.inventory_item}: {said}",
+        hint="Check the item in Visma (it must exist and be a non-stock item), or set another "
+        "one with ml-connector connection set NAME --po-inventory-item ITEM, then replay.",
+        code="po_inventory_item",
+    )
 
 
 def _changed(wanted: Mapping[str, Any], previous: Mapping[str, Any]) -> list[str]:

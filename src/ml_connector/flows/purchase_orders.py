@@ -35,6 +35,7 @@ from ml_connector.errors import (
     NeedsAttention,
     PreconditionFailed,
     RetriableVendorError,
+    ValidationRejected,
 )
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.po_plan import (
@@ -43,10 +44,12 @@ from ml_connector.flows.po_plan import (
     build_order,
     check_order,
     external_ref,
+    inventory_refusal,
     order_digest,
     plan_update,
     selections,
 )
+from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.suppliers import ensure_supplier
 from ml_connector.mapping.coding import CodedLine, ResolvedLine, resolve_lines
 from ml_connector.mapping.preflight import MasterData
@@ -108,10 +111,16 @@ async def sync_purchase_order(
         AuditKind.MAPPED_PAYLOAD,
         {"payload": payload, "mapping_version": ctx.rules.mapping_version},
     )
-    if link is not None and link.visma_id:
-        outcome = await _update(ctx, order, plan, link.visma_id, link.data)
-    else:
-        outcome = await _create(ctx, order, plan, attempted=link.data if link else None)
+    try:
+        if link is not None and link.visma_id:
+            outcome = await _update(ctx, order, plan, link.visma_id, link.data)
+        else:
+            outcome = await _create(ctx, order, plan, attempted=link.data if link else None)
+    except ValidationRejected as exc:
+        refused = inventory_refusal(exc, options)
+        if refused is not None:
+            raise refused from exc
+        raise
     return replace(outcome, supplier_created=supplier.created, payload=payload)
 
 
@@ -187,9 +196,12 @@ async def _create(
     )
     try:
         number = await ctx.visma.create_purchase_order(posted)
-    except AmbiguousOutcome:
+    except AmbiguousOutcome as exc:
         found = await find_by_reference(ctx, supplier, order.id)
         if found is None:
+            refused = refusal_of(exc, "the purchase order")
+            if refused is not None:
+                raise refused from exc
             raise
         number = found
     await ctx.store.confirm_link(

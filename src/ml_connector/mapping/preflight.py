@@ -31,6 +31,7 @@ from datetime import date
 
 from ml_connector.errors import MappingError, NeedsAttention
 from ml_connector.mapping.coding import ResolvedLine
+from ml_connector.mapping.periods import PeriodSpan, period_for, period_label
 from ml_connector.mapping.table import NON_PROJECT
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "check_invoice",
     "check_lines",
     "check_project_task",
+    "period_at",
     "period_label",
 ]
 
@@ -113,8 +115,18 @@ class VatInfo:
 
 @dataclass(frozen=True)
 class PeriodInfo:
+    """One row of Visma's period table: its state and its own start and end dates."""
+
     closed_in_supplier_ledger: bool
     active: bool = True
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def span(self) -> PeriodSpan | None:
+        if self.start is None or self.end is None:
+            return None
+        return PeriodSpan(self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -131,9 +143,13 @@ class MasterData:
     vat_details: Mapping[str, VatInfo] = field(default_factory=dict)  # VAT id → details
 
 
-def period_label(period_id: str) -> str:
-    """``"202609"`` → ``"09-2026"``, the way Visma's screens show periods."""
-    return f"{period_id[4:]}-{period_id[:4]}"
+def period_at(master: MasterData, day: date, *, what: str) -> str:
+    """The id of the period of Visma's table containing ``day`` (``mapping.periods``).
+
+    ``what`` names the date in the message ("accounting date", "payment date"). Raises
+    NeedsAttention when no period contains it.
+    """
+    return period_for(day, {pid: info.span for pid, info in master.periods.items()}, what=what)
 
 
 def _check_period(period_id: str, master: MasterData) -> None:
@@ -145,6 +161,13 @@ def _check_period(period_id: str, master: MasterData) -> None:
             hint="Create the period in Visma (General ledger > Financial periods), "
             "or change the bill's accounting date in Ramp.",
             code="period_missing",
+        )
+    if not period.active:
+        raise NeedsAttention(
+            f"Period {label} is not active in Visma",
+            hint="Activate the period in Visma (General ledger > Financial periods), "
+            "or change the bill's accounting date in Ramp.",
+            code="period_inactive",
         )
     if period.closed_in_supplier_ledger:
         raise NeedsAttention(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ml_connector.errors import ConnectorError, VendorError
+from ml_connector.flows.scopes import scope_plan
 from ml_connector.runtime.bindings import refresh
 from ml_connector.runtime.sealing import check_plain_url
 from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
@@ -112,16 +113,29 @@ async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
 
     When both answer, a third check reports the field bindings discovery would make (it reads
     Ramp's fields and recent bills and Visma's master data, and writes nothing).
+    A missing required scope fails the check; a missing optional one (``flows.scopes``) is
+    named, with what stops without it, and the check still passes.
     """
     connection = await rt.store.get_connection(name)
     ramp, visma = rt.clients(connection)
-    results = []
+    plan = scope_plan(connection.settings)
+    results: list[dict[str, Any]] = []
     for system, client in (("ramp", ramp), ("visma", visma)):
         try:
             async with client:
                 detail = await client.ping()
             scopes = " ".join(detail.scopes or ()) or "not reported"
-            results.append({"system": system, "ok": True, "detail": f"token ok (scopes: {scopes})"})
+            text = f"token ok (scopes: {scopes})"
+            if detail.missing_optional:
+                text += f"; optional {plan.explain(detail.missing_optional)}"
+            results.append(
+                {
+                    "system": system,
+                    "ok": True,
+                    "detail": text,
+                    "missing_optional_scopes": list(detail.missing_optional),
+                }
+            )
         except VendorError as exc:
             text = rt.redactor.scrub_text(str(exc))
             results.append({"system": system, "ok": False, "detail": text})

@@ -1,9 +1,11 @@
-"""Per-connection switches for the optional flows: purchase orders (F3) and bill payments.
+"""Per-connection switches for the optional flows (purchase orders F3, bill payments) and the
+credit memo rule.
 
-Both are off by default and live in the connection's settings (``purchase_orders`` and
-``payments``), where the flows read them on every unit of work, so a change applies without a
-restart. This module merges an operator's change into the stored settings and validates the
-result with the flows' own parsers, so a bad value is refused before anything is stored.
+All are off by default and live in the connection's settings (``purchase_orders``,
+``payments``, ``credit_memo_prefix``), where the flows read them on every unit of work, so a
+change applies without a restart. This module merges an operator's change into the stored
+settings and validates the result with the flows' own parsers, so a bad value is refused before
+anything is stored.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ml_connector.errors import ConfigurationError
+from ml_connector.flows.context import credit_memo_prefix
 from ml_connector.flows.payments import PaymentOptions
 from ml_connector.flows.po_plan import ProcurementOptions
 
@@ -29,6 +32,8 @@ class FeatureChange:
     payments: bool | None = None
     cash_account: str | None = None
     payment_method: str | None = None
+    po_inventory_item: str | None = None  # "" removes it
+    credit_memo_prefix: str | None = None  # "" turns the rule off
 
     def is_empty(self) -> bool:
         return all(value is None for value in vars(self).values())
@@ -42,6 +47,8 @@ def merged_feature_settings(settings: Mapping[str, Any], change: FeatureChange) 
         orders["enabled"] = change.purchase_orders
     if change.po_tolerance_percent is not None:
         orders["tolerance_percent"] = _percent(change.po_tolerance_percent)
+    if change.po_inventory_item is not None:
+        orders["inventory_item"] = change.po_inventory_item.strip() or None
     payments = dict(_section(settings, "payments"))
     if change.payments is not None:
         payments["enabled"] = change.payments
@@ -54,6 +61,8 @@ def merged_feature_settings(settings: Mapping[str, Any], change: FeatureChange) 
             "payments: a Visma cash account is needed before payments can be switched on "
             "(--cash-account)"
         )
+    if change.credit_memo_prefix is not None:
+        merged["credit_memo_prefix"] = credit_memo_prefix(change.credit_memo_prefix)
     if orders:
         merged["purchase_orders"] = orders
     if payments:

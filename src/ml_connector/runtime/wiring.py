@@ -27,6 +27,7 @@ from ml_connector.flows.context import (
     MasterDataCache,
     record_call,
 )
+from ml_connector.flows.scopes import scope_plan
 from ml_connector.flows.supplier_index import SupplierIndex
 from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.flows.writeback import WriteBack
@@ -165,11 +166,14 @@ class Runtime:
             raise ConfigurationError(
                 f"connection {connection.name!r} lacks credentials: {', '.join(missing)}"
             )
+        plan = scope_plan(connection.settings)  # only what the enabled flows use
         ramp = RampClient(
             RampCredentials(
                 client_id=creds["ramp_client_id"],
                 client_secret=SecretStr(creds["ramp_client_secret"]),
                 base_url=connection.ramp_base_url,
+                scopes=plan.ramp_required,
+                optional_scopes=plan.ramp_optional,
             ),
             transport=self._transport(connection.ramp_base_url),
             timeout_s=self.settings.http_timeout_s,
@@ -185,6 +189,8 @@ class Runtime:
                 company_id=creds["visma_company_id"],
                 base_url=connection.visma_base_url,
                 token_url=connection.visma_token_url,
+                scopes=plan.visma_required,
+                optional_scopes=plan.visma_optional,
             ),
             transport=self._transport(connection.visma_base_url),
             timeout_s=self.settings.http_timeout_s,
@@ -257,6 +263,7 @@ class Runtime:
             suppliers=suppliers,
             supplier_options=supplier_options,
             owner=self.owner,
+            release_wait_s=self.settings.release_wait_s,
         )
         self._contexts[connection.id] = ctx
         return ctx

@@ -52,7 +52,8 @@ def _check_invoice(world: World, bill: SeedBill) -> None:
     for got, want in zip(lines, bill.lines, strict=True):
         _check_line(bill.id, got, want)
     attachments = invoice.get("attachments") or []
-    assert [(a["name"], a["revision"]) for a in attachments] == [(f"{bill.id}.pdf", 1)]
+    # Named as the file host says (Content-Disposition): the invoice number.
+    assert [(a["name"], a["revision"]) for a in attachments] == [(f"{bill.invoice_number}.pdf", 1)]
 
 
 async def test_amounts_and_coding_arrive_exactly(world: World) -> None:

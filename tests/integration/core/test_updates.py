@@ -32,10 +32,13 @@ _NEW_LINES = [
 
 
 async def _release(world: World, number: str) -> None:
-    """Release the invoice in Visma through the API, as an accountant would."""
+    """Release the invoice in Visma through the API, as an accountant would, and let Visma's
+    background worker finish it (the API answers 202 and releases later)."""
     connection = await world.runtime.store.get_connection(world.name)
     ctx = await world.runtime.context(connection)
-    await ctx.visma.release_supplier_invoice("Invoice", number)
+    accepted = await ctx.visma.release_supplier_invoice("Invoice", number)
+    assert accepted.background_id is not None
+    assert world.visma.run_background() == 1
 
 
 @pytest.mark.parametrize(("on_hold", "status"), [(False, "Balanced"), (True, "Hold")])

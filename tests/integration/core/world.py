@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from integration.core.company import READY_BILLS, VAT_BY_ACCOUNT, core_dataset
+from ml_connector.flows.coding import CREDIT_MEMO_PREFIX
 from ml_connector.flows.suppliers import normalise_name
 from ml_connector.runtime import admin
 from ml_connector.runtime.retry import RetryPolicy
@@ -257,10 +258,14 @@ class World:
 
 
 def operator_settings(dataset: Dataset) -> dict[str, Any]:
-    """The mapping an operator enters: a VAT code per account, 0 otherwise."""
+    """The mapping an operator enters: a VAT code per account, 0 otherwise; and the credit memo
+    rule on, because the test company marks its vendor credits with ``[CREDIT]``."""
     known = {a.number for a in dataset.accounts}
     vat = {number: code for number, code in VAT_BY_ACCOUNT.items() if number in known}
-    return {"mapping": {"vat_by_account": vat, "default_vat": "0"}}
+    return {
+        "mapping": {"vat_by_account": vat, "default_vat": "0"},
+        "credit_memo_prefix": CREDIT_MEMO_PREFIX,
+    }
 
 
 def credentials() -> dict[str, str]:
@@ -287,15 +292,24 @@ async def open_world(
     ramp_clock: Callable[[], float] | None = None,
     visma_token_ttl_s: int = 3600,
     owner: str = "core-a",
+    visma_options: dict[str, Any] | None = None,
+    ramp_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[World]:
     """Both sandboxes with ``dataset`` (the core company by default) and a Runtime on them.
 
-    Extra keyword arguments are ``Settings`` fields for the process (``token_leeway_s=5``).
+    ``visma_options`` and ``ramp_options`` are sandbox options (``behaviour=CompanyBehaviour(
+    …)``, ``allowed_scopes=…``, ``file_url_ttl_s=…``). Extra keyword arguments are
+    ``Settings`` fields for the process (``token_leeway_s=5``).
     """
     dataset = dataset or core_dataset()
     ramp = RampSandbox(
-        RAMP_ID, RAMP_SECRET, dataset=dataset, rate_limit=100_000, **_clock(ramp_clock)
+        RAMP_ID,
+        RAMP_SECRET,
+        dataset=dataset,
+        rate_limit=100_000,
+        **_clock(ramp_clock),
+        **(ramp_options or {}),
     )
     visma = VismaSandbox(
         VISMA_ID,
@@ -305,6 +319,7 @@ async def open_world(
         dataset=dataset,
         token_ttl_s=visma_token_ttl_s,
         **_clock(visma_clock),
+        **(visma_options or {}),
     )
     process_settings = Settings(
         master_key=SecretStr(Fernet.generate_key().decode()),

@@ -194,6 +194,13 @@ class Shop:
                 return
             await asyncio.sleep(0.02)
 
+    async def restart(self) -> None:
+        """Stop this process's Runtime and start a new one on the same database, as after a
+        crash or a deploy: nothing survives but what the store holds."""
+        old = self.runtime
+        self.runtime = await Runtime.open(old.settings, transports=old.transports)
+        await old.close()
+
     async def set_settings(self, **sections: dict[str, Any]) -> None:
         """Replace top-level sections of the connection's settings (``payments={…}``)."""
         connection = await self.runtime.store.get_connection(self.name)
@@ -254,10 +261,16 @@ class Shop:
 
 @asynccontextmanager
 async def open_shop(
-    directory: Path, *, settings: dict[str, Any] | None = None, dataset: Dataset | None = None
+    directory: Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    dataset: Dataset | None = None,
+    visma_options: dict[str, Any] | None = None,
+    **process: Any,
 ) -> AsyncIterator[Shop]:
     """Both sandboxes with the procurement company and connection ``core`` (``settings`` on top
-    of the operator's VAT mapping)."""
+    of the operator's VAT mapping). ``visma_options`` are Visma sandbox options; ``process``
+    are ``Settings`` fields (``release_wait_s=…``)."""
     dataset = dataset or procurement_dataset()
     receiver = _Late()
     ramp = RampSandbox(
@@ -268,7 +281,9 @@ async def open_shop(
         webhook_transport=httpx.ASGITransport(app=receiver),
         webhook_retry_base_s=0.01,
     )
-    visma = VismaSandbox(VISMA_ID, VISMA_SECRET, TENANT, COMPANY, dataset=dataset)
+    visma = VismaSandbox(
+        VISMA_ID, VISMA_SECRET, TENANT, COMPANY, dataset=dataset, **(visma_options or {})
+    )
     visma_hooks = Hooks(visma.app)
     ramp_wire = RecordingTransport(httpx.ASGITransport(app=ramp.app))
     visma_wire = RecordingTransport(httpx.ASGITransport(app=visma_hooks))
@@ -277,11 +292,13 @@ async def open_shop(
         master_key=SecretStr(Fernet.generate_key().decode()),
         master_key_file=directory / "unused.key",
         http_timeout_s=10.0,
+        **process,
     )
     runtime = await Runtime.open(
         process,
         transports={RAMP_ORIGIN: ramp_wire, VISMA_ORIGIN: visma_wire},
     )
+    shop: Shop | None = None
     try:
         connection = await admin.add_connection(
             runtime,
@@ -300,6 +317,7 @@ async def open_shop(
             settings={**operator_settings(dataset), **(settings or {})},
         )
         receiver.app = create_app(runtime)
-        yield Shop(ramp, visma, visma_hooks, runtime, connection.id, "core", ramp_wire, visma_wire)
+        shop = Shop(ramp, visma, visma_hooks, runtime, connection.id, "core", ramp_wire, visma_wire)
+        yield shop
     finally:
-        await runtime.close()
+        await (shop.runtime if shop is not None else runtime).close()

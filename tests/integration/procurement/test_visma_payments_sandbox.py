@@ -27,6 +27,7 @@ from integration.sandbox_visma.visma_kit import (
     invoice_body,
     invoice_line,
     make_dataset,
+    release,
     send,
     w,
 )
@@ -45,14 +46,18 @@ class Api:
     async def call(self, method: str, url: str, body: Any = None, **headers: str) -> httpx.Response:
         return await send(self.client, method, url, self.token, body, **headers)
 
+    async def release(self, url: str, body: Any = None, **headers: str) -> dict[str, Any]:
+        """Release and wait for Visma's background request; its final state."""
+        return await release(self.client, url, self.token, body, **headers)
+
     async def released_invoice(self, amount: str = "1000.00", supplier: str = "50001") -> str:
         """An Open invoice (no VAT: account 7140) of ``amount``; returns its number."""
         body = invoice_body(invoice_line("7140", amount), hold=w(False), supplierNumber=w(supplier))
         created = await self.call("POST", "/v1/supplierInvoice", body)
         assert created.status_code == 201, created.text
         number = created.headers["location"].rsplit("/", 1)[1]
-        released = await self.call("POST", f"/v1/supplierInvoice/{number}/action/release")
-        assert released.status_code == 200, released.text
+        released = await self.release(f"/v1/supplierInvoice/{number}/action/release")
+        assert (released["status"], released["statusCode"]) == ("Finished", 204), released
         return number
 
     async def invoice(self, number: str) -> dict[str, Any]:
@@ -113,15 +118,13 @@ async def test_release_pays_the_invoice_down_then_closes_it(api: Api) -> None:
     read = await api.call("GET", f"{PAYMENTS}/{payment}")
     assert read.json()["status"] == "Balanced"
     assert read.json()["released"] is False
-    released = await api.call(
-        "POST", f"{PAYMENTS}/{payment}/action/release", {"type": w("Payment")}
-    )
-    assert released.json()["actionResult"] == "Done"
+    released = await api.release(f"{PAYMENTS}/{payment}/action/release", {"type": w("Payment")})
+    assert (released["status"], released["statusCode"]) == ("Finished", 204)
     invoice = await api.invoice(number)
     assert (invoice["status"], Decimal(str(invoice["balance"]))) == ("Open", Decimal("600.00"))
 
     second = (await api.pay(number, "600.00")).headers["location"].rsplit("/", 1)[1]
-    await api.call("POST", f"{PAYMENTS}/{second}/action/release")
+    await api.release(f"{PAYMENTS}/{second}/action/release")
     invoice = await api.invoice(number)
     assert (invoice["status"], Decimal(str(invoice["balance"]))) == ("Closed", Decimal("0.00"))
     closed = (await api.call("GET", f"{PAYMENTS}/Payment/{second}")).json()
@@ -150,17 +153,18 @@ async def test_what_the_erp_refuses(api: Api) -> None:
 
 
 async def test_release_checks_version_and_state(api: Api) -> None:
-    """A stale If-Match answers 412; releasing twice is refused."""
+    """A stale If-Match answers 412 at once; a second release is refused in the background."""
     number = await api.released_invoice("50.00")
     payment = (await api.pay(number, "50.00")).headers["location"].rsplit("/", 1)[1]
     read = await api.call("GET", f"{PAYMENTS}/{payment}")
-    await api.call("POST", f"{PAYMENTS}/{payment}/action/release", if_match=read.headers["etag"])
-    stale = await api.call(
-        "POST", f"{PAYMENTS}/{payment}/action/release", if_match=read.headers["etag"]
-    )
+    url = f"{PAYMENTS}/{payment}/action/release"
+    first = await api.release(url, if_match=read.headers["etag"])
+    assert first["statusCode"] == 204
+    stale = await api.call("POST", url, if_match=read.headers["etag"])
     assert stale.status_code == 412
-    again = await api.call("POST", f"{PAYMENTS}/{payment}/action/release")
-    assert "cannot be released" in _message(again)
+    again = await api.release(url)
+    assert (again["status"], again["statusCode"]) == ("Finished", 400)
+    assert "cannot be released" in again["content"]["message"]
 
 
 async def _order(api: Api, supplier: str = "50001") -> str:

@@ -320,13 +320,14 @@ async def test_unknown_bill_is_404(client: httpx.AsyncClient, token: str) -> Non
 
 
 async def test_invoice_url_serves_a_pdf_without_auth(client: httpx.AsyncClient, token: str) -> None:
-    """invoice_urls point at the sandbox, which serves a PDF naming the bill, no token needed."""
+    """invoice_urls are pre-signed links on the file host: a PDF naming the bill, no token."""
     bill = (await client.get(f"{BILLS}/{BILL_APPROVED}", headers=bearer(token))).json()
     (url,) = bill["invoice_urls"]
-    assert url.startswith("http://ramp.test/_sandbox/files/")
+    assert url.startswith("http://files.ramp.test/files/")
     pdf = await client.get(url)
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].startswith("attachment; filename=")
     assert pdf.content.startswith(b"%PDF-1.4")
     assert BILL_APPROVED.encode() in pdf.content
     assert pdf.content.rstrip().endswith(b"%%EOF")

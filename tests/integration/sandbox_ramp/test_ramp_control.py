@@ -44,7 +44,7 @@ async def test_control_bill_lifecycle(
     bill = created.json()
     assert bill["approval_status"] == "PENDING"
     assert bill["due_at"] == "2026-04-01T00:00:00+00:00"  # 30 days by default
-    assert bill["invoice_urls"][0].startswith("http://ramp.test/_sandbox/files/")
+    assert bill["invoice_urls"][0].startswith("http://files.ramp.test/files/")
     bill_id = bill["id"]
     for action in ("approve", "pay"):
         assert (await client.post(f"/_sandbox/bills/{bill_id}/{action}")).status_code == 200

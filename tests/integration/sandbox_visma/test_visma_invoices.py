@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.sandbox_visma.visma_kit import invoice_body, invoice_line, send, w
+from integration.sandbox_visma.visma_kit import invoice_body, invoice_line, release, send, w
 from ml_connector.sandbox.visma import VismaSandbox
 
 
@@ -130,19 +130,17 @@ async def test_quantity_times_unit_cost_when_no_cost(
 async def test_status_follows_hold_and_release_opens(
     client: httpx.AsyncClient, sandbox: VismaSandbox, token: str
 ) -> None:
-    """hold=true → Hold; PUT hold=false → Balanced; release → Open with an action result."""
+    """hold=true → Hold; PUT hold=false → Balanced; release (in the background) → Open."""
     number = await _create(client, token, invoice_body())
     assert sandbox.invoices()[0]["status"] == "Hold"
-    on_hold = await send(client, "POST", f"/v1/supplierInvoice/{number}/action/release", token)
-    assert on_hold.status_code == 400
+    on_hold = await release(client, f"/v1/supplierInvoice/{number}/action/release", token)
+    assert (on_hold["status"], on_hold["statusCode"]) == ("Finished", 400)
+    assert "on hold" in on_hold["content"]["message"]
     put = await send(client, "PUT", f"/v1/supplierInvoice/{number}", token, {"hold": w(False)})
     assert put.status_code == 204
     assert sandbox.invoices()[0]["status"] == "Balanced"
-    released = await send(
-        client, "POST", f"/v1/supplierInvoice/Invoice/{number}/action/release", token
-    )
-    assert released.status_code == 200
-    assert released.json()["actionResult"] == "Done"
+    released = await release(client, f"/v1/supplierInvoice/Invoice/{number}/action/release", token)
+    assert (released["status"], released["statusCode"]) == ("Finished", 204)
     assert sandbox.invoices()[0]["status"] == "Open"
 
 
@@ -151,7 +149,7 @@ async def test_put_refused_after_release(
 ) -> None:
     """An Open document cannot be changed or deleted: 400 with a message, nothing changes."""
     number = await _create(client, token, invoice_body(hold=w(False)))
-    await send(client, "POST", f"/v1/supplierInvoice/{number}/action/release", token)
+    await release(client, f"/v1/supplierInvoice/{number}/action/release", token)
     put = await send(client, "PUT", f"/v1/supplierInvoice/{number}", token, {"description": w("x")})
     delete = await send(client, "DELETE", f"/v1/supplierInvoice/{number}", token)
     assert put.status_code == 400

@@ -24,6 +24,7 @@ from integration.sandbox_visma.visma_kit import (
     fetch_token,
     invoice_body,
     make_sandbox,
+    release,
     send,
     w,
 )
@@ -130,7 +131,7 @@ async def test_each_kind_of_change_is_announced(
     sandbox.set_project("P100", status="OnHold")
     created = await send(http, "POST", "/v1/supplierInvoice", token, invoice_body(hold=w(False)))
     number = created.headers["location"].rsplit("/", 1)[1]
-    await send(http, "POST", f"/v1/supplierInvoice/{number}/action/release", token)
+    await release(http, f"/v1/supplierInvoice/{number}/action/release", token)
     await send(http, "POST", "/v1/purchaseorder", token, {"supplier": w("50004"), "lines": []})
     await sandbox.webhooks.flush()
     assert [e["eventType"] for e in receiver.received] == [

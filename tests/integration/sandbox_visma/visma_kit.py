@@ -226,3 +226,28 @@ async def send(
         return await client.request(method, url, headers=all_headers)
     all_headers["content-type"] = "application/json"
     return await client.request(method, url, headers=all_headers, content=as_json(body))
+
+
+async def release(
+    client: httpx.AsyncClient, url: str, token: str, body: Any = None, **headers: str
+) -> dict[str, Any]:
+    """POST a release action and follow its background request until it is no longer Started.
+
+    Returns the request's final state plus ``content`` (the operation's own answer, if any).
+    Each poll is one more request to the company, which is what lets the queued release run.
+    """
+    accepted = await send(client, "POST", url, token, body, **headers)
+    assert accepted.status_code == 202, accepted.text
+    request_id = accepted.json()["id"]
+    for _ in range(20):
+        state: dict[str, Any] = (
+            await send(client, "GET", f"/v1/background/{request_id}", token)
+        ).json()
+        if state["status"] != "Started":
+            break
+    else:
+        raise AssertionError(f"background request {request_id} never finished")
+    if state.get("hasResponseContent"):
+        content = await send(client, "GET", f"/v1/background/{request_id}/content", token)
+        state["content"] = content.json()
+    return state

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 import ml_connector.clients as clients
 
 
@@ -24,21 +26,19 @@ def test_public_names_are_pinned() -> None:
         assert getattr(clients, name) is not None
 
 
-def test_default_scopes_match_the_brief() -> None:
-    """Ramp asks for the eight scopes the flows need; Visma for the four service-API verbs."""
+def test_default_scopes_are_what_the_core_flows_use() -> None:
+    """Ramp: bills, vendors and accounting (purchase orders optional); Visma: read, create and
+    update (delete optional). Nothing the flows never use, such as bills:write."""
     assert set(clients.DEFAULT_RAMP_SCOPES) == {
         "bills:read",
-        "bills:write",
         "vendors:read",
         "vendors:write",
         "accounting:read",
         "accounting:write",
-        "purchase_orders:read",
-        "entities:read",
     }
+    assert "purchase_orders:read" in clients.RampCredentials("id", SecretStr("s")).optional_scopes
     assert clients.DEFAULT_VISMA_SCOPES == (
         "vismanet_erp_service_api:read",
         "vismanet_erp_service_api:create",
         "vismanet_erp_service_api:update",
-        "vismanet_erp_service_api:delete",
     )

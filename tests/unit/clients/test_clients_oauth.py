@@ -48,7 +48,7 @@ async def test_ramp_token_request_uses_basic_auth_and_a_form_body(
     assert token_call.headers["authorization"] == f"Basic {expected}"
     assert token_call.headers["content-type"] == "application/x-www-form-urlencoded"
     form = parse_qs(token_call.body.decode())
-    assert form == {"grant_type": ["client_credentials"], "scope": [" ".join(RAMP_CREDS.scopes)]}
+    assert form == {"grant_type": ["client_credentials"], "scope": [" ".join(RAMP_CREDS.requested)]}
     assert inbox.to("/developer/v1/bills/b-1")[0].bearer == "tok-1"
 
 

@@ -327,8 +327,8 @@ async def test_download_sends_the_token_only_to_the_ramp_host(
 
     app = Starlette(routes=[ramp_token.route, Route("/files/{name}", file)])
     ramp = make_ramp(app)
-    assert await ramp.download("http://files.example/files/inv.pdf") == b"%PDF-1.7 fake"
-    assert await ramp.download("http://ramp.test/files/own.pdf") == b"%PDF-1.7 fake"
+    assert (await ramp.download("http://files.example/files/inv.pdf")).content == b"%PDF-1.7 fake"
+    assert (await ramp.download("http://ramp.test/files/own.pdf")).content == b"%PDF-1.7 fake"
     foreign, own = inbox.to("/files/inv.pdf"), inbox.to("/files/own.pdf")
     assert "authorization" not in foreign[0].headers
     assert own[0].bearer == "tok-1"

@@ -199,7 +199,7 @@ async def test_create_without_location_is_ambiguous(
         await visma.create_supplier(SupplierWrite(name="Acme"))
 
 
-async def test_paging_caps_to_max_page_size_and_stops_on_a_short_page(
+async def test_paging_caps_to_max_page_size_and_stops_at_total_count(
     inbox: Inbox, visma_token: TokenEndpoint, make_visma: Callable[..., VismaClient]
 ) -> None:
     """25 suppliers, server cap 10: pages 1 to 3 are read, with pageSize 10 after the first."""

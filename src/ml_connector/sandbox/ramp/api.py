@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from ml_connector.sandbox.ramp.auth import TokenStore
 from ml_connector.sandbox.ramp.errors import RampApiError, error_response
+from ml_connector.sandbox.ramp.filehost import FileHost
 from ml_connector.sandbox.ramp.model import (
     AccountingConnection,
     Bill,
@@ -51,6 +52,7 @@ class ApiContext:
     hub: WebhookHub
     tokens: TokenStore
     clock: Callable[[], float]
+    files: FileHost
 
     @property
     def state(self) -> RampState:

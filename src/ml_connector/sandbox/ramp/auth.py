@@ -144,6 +144,10 @@ class TokenStore:
         """How many tokens are currently valid or expired-but-known."""
         return len(self._tokens)
 
+    def granted(self) -> list[frozenset[str]]:
+        """The scopes of every token issued (and not revoked), oldest first."""
+        return [token.scopes for token in self._tokens.values()]
+
     def issue(self, scopes: frozenset[str]) -> tuple[str, Token]:
         value = f"ramp_tok_{secrets.token_urlsafe(32)}"
         token = Token(self.client_id, scopes, self._clock() + self.ttl_s)

@@ -25,7 +25,9 @@ the same ``RampSandbox`` method a Python test would. Bodies and answers are JSON
     GET    /_sandbox/state                   counts and every object (?objects=false: counts only)
     GET|DELETE /_sandbox/requests            the request journal (?method=&path_contains=)
     POST   /_sandbox/reset                   {"seed": "demo" | "empty"}
-    GET    /_sandbox/files/{bill_id}.pdf     the invoice file behind ``invoice_urls``
+    GET    /_sandbox/files/{bill_id}.pdf     a bill's invoice file (for people; the bills'
+                                             ``invoice_urls`` point at the file host)
+    GET    /_sandbox/files/served            what the file host answered (host, auth, status)
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from starlette.routing import Route
 from ml_connector.sandbox.faults import FaultRule
 from ml_connector.sandbox.ramp import render, render_chart
 from ml_connector.sandbox.ramp.errors import RampApiError, error_response
+from ml_connector.sandbox.ramp.filehost import describe
 from ml_connector.sandbox.ramp.files import invoice_pdf
 from ml_connector.sandbox.ramp.money import from_minor
 from ml_connector.sandbox.seed import demo_dataset, empty_dataset
@@ -125,7 +128,8 @@ def state_snapshot(sb: RampSandbox, *, objects: bool, base_url: str) -> dict[str
             "entities": [render.entity(e) for e in state.entities.values()],
             "vendors": [render.vendor(state, v, now, detail=True) for v in state.vendors.values()],
             "bills": [
-                render.bill(state, b, base_url) | {"sync_ready": state.is_sync_ready(b)}
+                render.bill(state, b, sb.files.urls(b, base_url))
+                | {"sync_ready": state.is_sync_ready(b)}
                 for b in state.bills.values()
             ],
             "purchase_orders": [
@@ -155,7 +159,7 @@ def state_snapshot(sb: RampSandbox, *, objects: bool, base_url: str) -> dict[str
 def control_routes(sb: RampSandbox) -> list[Route]:
     def bill_json(request: Request, bill_id: str) -> JSONResponse:
         item = sb.state.bills[bill_id]
-        return JSONResponse(render.bill(sb.state, item, str(request.base_url)))
+        return JSONResponse(render.bill(sb.state, item, sb.files.urls(item, str(request.base_url))))
 
     async def create_vendor(request: Request) -> Response:
         return JSONResponse(sb.create_vendor(**await _body(request)), status_code=201)
@@ -294,6 +298,9 @@ def control_routes(sb: RampSandbox) -> list[Route]:
             headers={"Content-Disposition": f'inline; filename="{item.id}.pdf"'},
         )
 
+    async def files_served(request: Request) -> Response:
+        return JSONResponse([describe(served) for served in sb.files.served])
+
     p = CONTROL_PREFIX
     table: list[tuple[str, Callable[[Request], Awaitable[Response]], list[str]]] = [
         ("/vendors", create_vendor, ["POST"]),
@@ -313,5 +320,6 @@ def control_routes(sb: RampSandbox) -> list[Route]:
         ("/requests", requests, ["GET", "DELETE"]),
         ("/reset", reset, ["POST"]),
         ("/files/{bill_id}.pdf", invoice_file, ["GET"]),
+        ("/files/served", files_served, ["GET"]),
     ]
     return [Route(p + path, _guarded(handler), methods=methods) for path, handler, methods in table]

@@ -1,8 +1,9 @@
 """A small, valid one-page PDF for a bill: what ``invoice_urls`` download from the sandbox.
 
-Ramp's ``invoice_urls`` are pre-signed links to the uploaded invoice files. The sandbox serves
-``/_sandbox/files/{bill_id}.pdf`` instead (no auth, like a pre-signed URL), with a page that
-names the vendor, invoice number, total and bill id, so an attachment can be traced back.
+Ramp's ``invoice_urls`` are pre-signed links to the uploaded invoice files; the sandbox's file
+host (``filehost.py``) serves them, and the control API also serves the same file at
+``/_sandbox/files/{bill_id}.pdf`` for people. The page names the vendor, invoice number,
+total and bill id, so an attachment can be traced back.
 """
 
 from __future__ import annotations

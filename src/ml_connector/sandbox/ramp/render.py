@@ -131,8 +131,8 @@ def _payment(item: Bill) -> dict[str, Any] | None:
     }
 
 
-def bill(state: RampState, item: Bill, base_url: str) -> dict[str, Any]:
-    """A ``Bill``; ``base_url`` (ending in ``/``) roots the invoice file URLs."""
+def bill(state: RampState, item: Bill, invoice_urls: list[str]) -> dict[str, Any]:
+    """A ``Bill``; ``invoice_urls`` are its files' pre-signed links (``filehost.FileHost``)."""
     supplier = state.vendors[item.vendor_id]
     vendor_out: dict[str, Any] = {"id": supplier.id, "name": supplier.name, "type": "BUSINESS"}
     if supplier.accounting_vendor_remote_id:
@@ -149,7 +149,7 @@ def bill(state: RampState, item: Bill, base_url: str) -> dict[str, Any]:
         "approval_status": item.approval_status.value,
         "sync_status": item.sync_status.value,
         "invoice_number": item.invoice_number,
-        "invoice_urls": [f"{base_url}_sandbox/files/{item.id}.pdf"],
+        "invoice_urls": invoice_urls,
         "issued_at": iso_date(item.issued_at),
         "due_at": iso_date(item.due_at),
         "created_at": iso(item.created_at),

@@ -202,7 +202,7 @@ def bill_routes(ctx: ApiContext) -> list[Route]:
             [b for b in bills.values() if keep(b)],
             bills,
             lambda b: b.id,
-            lambda b: render.bill(ctx.state, b, url),
+            lambda b: render.bill(ctx.state, b, ctx.files.urls(b, url)),
         )
         return json_response(page)
 
@@ -250,11 +250,13 @@ def bill_routes(ctx: ApiContext) -> list[Route]:
                 payment_date=paid_on,
                 manual_payment_method=str(manual["manual_payment_method"]),
             )
-        return json_response(render.bill(ctx.state, item, base_url(request)), 201)
+        return json_response(
+            render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))), 201
+        )
 
     async def get_bill(request: Request) -> Response:
         item = ctx.bill(request.path_params["bill_id"])
-        return json_response(render.bill(ctx.state, item, base_url(request)))
+        return json_response(render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))))
 
     async def patch_bill(request: Request) -> Response:
         item = ctx.bill(request.path_params["bill_id"])
@@ -303,7 +305,7 @@ def bill_routes(ctx: ApiContext) -> list[Route]:
                 bill.selections = header
 
         ctx.ops.edit_bill(item, apply)
-        return json_response(render.bill(ctx.state, item, base_url(request)))
+        return json_response(render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))))
 
     async def delete_bill(request: Request) -> Response:
         ctx.ops.archive_bill(ctx.bill(request.path_params["bill_id"]))

@@ -4,6 +4,9 @@
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app), base_url="http://ramp")
 
 Layers of ``sb.app``, outermost first:
+0. ``FilesOrApi``: ``/files/...`` is the file host behind the bills' pre-signed
+   ``invoice_urls`` (``filehost.py``: another host name, no bearer token, links expire);
+   everything else is the API below.
 1. ``SandboxMiddleware`` (``sandbox/faults.py``): journals every vendor-API call in
    ``sb.journal`` and applies ``sb.faults``; injected errors use Ramp's ``error_v2`` body.
 2. ``RateLimitMiddleware``: ``rate_limit`` requests per rolling ``rate_window_s`` → 429.
@@ -46,6 +49,7 @@ from ml_connector.sandbox.ramp.errors import (
     error_response,
     fault_error_body,
 )
+from ml_connector.sandbox.ramp.filehost import FileHost, FilesOrApi
 from ml_connector.sandbox.ramp.model import (
     ApprovalStatus,
     Bill,
@@ -93,9 +97,13 @@ class RampSandbox:
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         webhook_retry_base_s: float = 1.0,
         webhook_max_attempts: int = 10,
+        file_url_ttl_s: float | None = 3600.0,
+        files_base_url: str | None = None,
     ) -> None:
         self.clock = clock
         self.base_url = "http://ramp.sandbox/"  # roots invoice URLs outside a request
+        # Invoice files: pre-signed links on another host (filehost.py).
+        self.files = FileHost(clock, ttl_s=file_url_ttl_s, files_base_url=files_base_url)
         self.faults = FaultPlan()
         self.journal = RequestJournal()
         self.webhooks = WebhookDispatcher(
@@ -115,12 +123,18 @@ class RampSandbox:
         self._state = load_dataset(dataset or empty_dataset(), clock)
         self.hub = WebhookHub(self.webhooks, state=lambda: self._state, clock=clock)
         self.ops = Operations(lambda: self._state, self.hub, clock)
-        self.context = ApiContext(lambda: self._state, self.ops, self.hub, self.tokens, clock)
-        self.app = SandboxMiddleware(
-            RateLimitMiddleware(self._router(), self.rate_window, prefix=PREFIX),
-            self.faults,
-            self.journal,
-            error_body=fault_error_body,
+        self.context = ApiContext(
+            lambda: self._state, self.ops, self.hub, self.tokens, clock, self.files
+        )
+        self.app = FilesOrApi(
+            self.files,
+            lambda: self._state,
+            SandboxMiddleware(
+                RateLimitMiddleware(self._router(), self.rate_window, prefix=PREFIX),
+                self.faults,
+                self.journal,
+                error_body=fault_error_body,
+            ),
         )
 
     def __repr__(self) -> str:
@@ -411,7 +425,7 @@ class RampSandbox:
         return control_line(self.state, self.clock, spec)
 
     def _bill_json(self, item: Bill) -> dict[str, Any]:
-        return render.bill(self.state, item, self.base_url)
+        return render.bill(self.state, item, self.files.urls(item, self.base_url))
 
     def _today(self) -> date:
         return datetime.fromtimestamp(self.clock(), UTC).date()

@@ -4,7 +4,10 @@
 ``client_secret``, ``tenant_id``, ``scope``), or the client in HTTP Basic, as IdentityServer
 does. Errors are the standard OAuth body ``{"error": …, "error_description": …}`` with HTTP 400:
 ``invalid_client``, ``invalid_tenant``, ``invalid_scope``, ``unsupported_grant_type``,
-``invalid_request``. An omitted ``scope`` grants every scope the client may have.
+``invalid_request``. An omitted ``scope`` grants every scope the client may have. A client may
+be limited to some scopes (the application's scopes in Visma's Developer Portal): asking for
+another one is ``invalid_scope``, as OAuth 2.0 (RFC 6749 §5.2) says for a scope that
+"exceeds the scope granted"; the token is not issued with the rest silently dropped.
 
 A token is bound to one tenant and so to one company (Visma Connect: a tenant is a company).
 Scopes map to verbs: read = GET, create = POST, update = PUT and actions, delete = DELETE.
@@ -49,11 +52,16 @@ class TokenService:
     clock: Callable[[], float]
     ttl_s: int = 3600
     _clients: dict[str, str] = field(default_factory=dict, repr=False)
+    _allowed: dict[str, frozenset[str]] = field(default_factory=dict)
     _tenants: dict[str, str] = field(default_factory=dict)
     _tokens: dict[str, Grant] = field(default_factory=dict, repr=False)
 
-    def add_client(self, client_id: str, client_secret: str) -> None:
+    def add_client(
+        self, client_id: str, client_secret: str, scopes: frozenset[str] | None = None
+    ) -> None:
+        """Register a client; ``scopes`` limits what it may ask for (None: all four)."""
         self._clients[client_id] = client_secret
+        self._allowed[client_id] = frozenset(SCOPES) if scopes is None else scopes
 
     def add_tenant(self, tenant_id: str, company_id: str) -> None:
         self._tenants[tenant_id] = company_id
@@ -63,6 +71,10 @@ class TokenService:
         count = len(self._tokens)
         self._tokens.clear()
         return count
+
+    def granted(self) -> list[frozenset[str]]:
+        """The scopes of every token issued (and not revoked), oldest first."""
+        return [grant.scopes for grant in self._tokens.values()]
 
     def active_tokens(self) -> int:
         now = self.clock()
@@ -80,8 +92,9 @@ class TokenService:
             raise OAuthError(
                 "invalid_tenant", "The tenant is unknown or has not approved this client."
             )
-        requested = frozenset(scope.split()) if scope and scope.strip() else frozenset(SCOPES)
-        unknown = requested - set(SCOPES)
+        allowed = self._allowed.get(client_id, frozenset(SCOPES))
+        requested = frozenset(scope.split()) if scope and scope.strip() else allowed
+        unknown = requested - allowed
         if unknown:
             raise OAuthError("invalid_scope", f"Scope not allowed: {' '.join(sorted(unknown))}")
         grant = Grant(client_id, tenant_id, company_id, requested, self.clock() + self.ttl_s)

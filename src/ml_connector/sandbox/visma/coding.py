@@ -15,8 +15,9 @@ Rules (reference §9, §11 and the ERP's documented semantics):
   without one is refused unless the company's ``require_project_task`` is off (the invented
   convenience). The non-project ``X`` takes no task;
 - a VAT code with a "not valid after" date is refused on documents dated later;
-- a document's financial period comes from ``financialPeriod`` (YYYYMM), else ``postPeriod``
-  (MMYYYY), else the document date; it must exist and be open in the supplier ledger.
+- a document's financial period comes from ``financialPeriod`` (YYYYPP), else ``postPeriod``
+  (PPYYYY), else the period table's period containing the document date; it must exist and be
+  open in the supplier ledger.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "check_supplier",
     "check_vat",
     "check_vat_dates",
+    "period_of_date",
     "resolve_period",
 ]
 
@@ -212,9 +214,16 @@ def check_currency(company: CompanyState, currency: str | None) -> str:
 
 
 def resolve_period(
-    financial_period: str | None, post_period: str | None, document_date: datetime
+    company: CompanyState,
+    financial_period: str | None,
+    post_period: str | None,
+    document_date: datetime,
 ) -> str:
-    """The document's financial period as YYYYMM."""
+    """The document's financial period as ``YYYYPP``.
+
+    ``financialPeriod`` (YYYYPP) wins, then ``postPeriod`` (PPYYYY); otherwise the period
+    table decides: the period whose start and end dates contain the document date.
+    """
     if financial_period:
         if len(financial_period) != 6 or not financial_period.isdigit():
             raise ApiError.bad_request(
@@ -227,7 +236,17 @@ def resolve_period(
                 f"Error: postPeriod '{post_period}' is not in the format MMYYYY."
             )
         return post_period[2:] + post_period[:2]
-    return f"{document_date.year:04d}{document_date.month:02d}"
+    return period_of_date(company, document_date)
+
+
+def period_of_date(company: CompanyState, day: datetime) -> str:
+    """The id of the period containing ``day``; 400 when the period table has none."""
+    period = company.period_at(day.date())
+    if period is None:
+        raise ApiError.bad_request(
+            f"Error: No financial period is defined for the date {day.date().isoformat()}."
+        )
+    return period.period_id
 
 
 def check_period_open(company: CompanyState, period_id: str) -> None:

@@ -9,7 +9,7 @@
 - ``PUT /_sandbox/webhooks/faults`` ``{"drop_rate", "duplicate_rate", "reorder"}``.
 - ``GET /_sandbox/webhooks/deliveries``, ``GET /_sandbox/webhooks/events``: what happened.
 - ``POST /_sandbox/webhooks/flush``: deliver everything due now.
-- ``PUT /_sandbox/periods/{YYYYMM}`` ``{"closed": bool}``: close/open in the supplier ledger.
+- ``PUT /_sandbox/periods/{YYYYPP}`` ``{"closed": bool}``: close/open in the supplier ledger.
 - ``POST /_sandbox/accounts`` ``{"number", "description", "type", "active", "default_vat"}``.
 - ``PUT /_sandbox/accounts/{number}`` ``{"active": bool}``.
 - ``PUT /_sandbox/segments/{id}/values/{value}`` ``{"description", "active"}``: add/change.
@@ -23,6 +23,10 @@
 - ``GET /_sandbox/attachments/{id}``: the stored bytes of an attachment.
 - ``POST /_sandbox/purchase-orders/{number}/receive`` ``{"lines": [1, 2]}`` (optional; all
   lines when absent): receive lines in full, as a goods receipt would.
+- ``GET /_sandbox/background``: every background request (releases) and its state.
+- ``POST /_sandbox/background/run``: run every queued background request now.
+- ``POST /_sandbox/background/fail`` ``{"message", "count"}``: the next background requests
+  to run end ``Failed`` with that message.
 
 Errors: 400 ``{"error": …}`` for a bad body, 404 for an unknown object.
 """
@@ -293,6 +297,20 @@ def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
             raise ControlError(400, "lines must be a list of line numbers")
         return _ok(sandbox.receive_purchase_order(request.path_params["number"], lines))
 
+    async def background(request: Request) -> Response:
+        return _ok(sandbox.background_requests())
+
+    async def background_run(request: Request) -> Response:
+        return _ok({"ran": sandbox.run_background()})
+
+    async def background_fail(request: Request) -> Response:
+        data = await _body(request)
+        message, count = data.get("message"), data.get("count", 1)
+        if not isinstance(message, str) or not message or not isinstance(count, int):
+            raise ControlError(400, "message (text) and count (integer) are needed")
+        sandbox.fail_background(message, count)
+        return _ok({"failing": count})
+
     table: list[tuple[str, Endpoint, list[str]]] = [
         ("/_sandbox/state", state, ["GET"]),
         ("/_sandbox/requests", requests, ["GET"]),
@@ -314,5 +332,8 @@ def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
         ("/_sandbox/suppliers/{number}", supplier, ["PUT"]),
         ("/_sandbox/attachments/{attachment_id}", attachment, ["GET"]),
         ("/_sandbox/purchase-orders/{number}/receive", receive, ["POST"]),
+        ("/_sandbox/background", background, ["GET"]),
+        ("/_sandbox/background/run", background_run, ["POST"]),
+        ("/_sandbox/background/fail", background_fail, ["POST"]),
     ]
     return [Route(path, _guarded(endpoint), methods=methods) for path, endpoint, methods in table]

@@ -74,7 +74,9 @@ def create_invoice(company: CompanyState, data: dict[str, Any]) -> SupplierInvoi
     currency = check_currency(company, data.get("currencyId") or supplier.currency_id)
     today = company.now().replace(hour=0, minute=0, second=0, microsecond=0)
     document_date: datetime = data.get("date") or today
-    period = resolve_period(data.get("financialPeriod"), data.get("postPeriod"), document_date)
+    period = resolve_period(
+        company, data.get("financialPeriod"), data.get("postPeriod"), document_date
+    )
     check_period_open(company, period)
     reference = data.get("referenceNumber")
     if reference:
@@ -120,7 +122,9 @@ def apply_update(company: CompanyState, invoice: SupplierInvoice, data: dict[str
         check_currency(company, data["currencyId"])
     document_date = data.get("date") or invoice.date
     if {"date", "financialPeriod", "postPeriod"} & data.keys():
-        period = resolve_period(data.get("financialPeriod"), data.get("postPeriod"), document_date)
+        period = resolve_period(
+            company, data.get("financialPeriod"), data.get("postPeriod"), document_date
+        )
         check_period_open(company, period)
     else:
         period = invoice.financial_period

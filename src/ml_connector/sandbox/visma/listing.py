@@ -3,7 +3,8 @@
 - ``pageNumber`` (1-based) and ``pageSize``; a page size above the endpoint's maximum is capped
   silently; a page past the end is ``[]``; without paging parameters the first page of
   ``maxPageSize`` records is returned (reference §4).
-- Every record of a list carries ``"metadata": {"totalCount": …, "maxPageSize": …}``.
+- Every record of a list carries ``"metadata": {"totalCount": …, "maxPageSize": …}`` (the
+  company's ``page_metadata`` option may leave out ``maxPageSize``, or ``metadata`` entirely).
 - ``<field>`` + ``<field>Condition`` (``>``, ``>=``, ``<``, ``<=``) filter on a date-time. The two
   are "mutually inclusive": one without the other is refused with 400. Values are the formats
   Visma lists (``yyyy-MM-dd``, ``yyyy-MM-dd HH:mm:ss[.FFF]``, ``yyyy-MM-ddTHH:mm:ss[.FFF]``); a
@@ -15,6 +16,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 from ml_connector.sandbox.visma.responses import ApiError
 
 __all__ = [
+    "PAGE_METADATA",
     "Paging",
     "Query",
     "date_condition",
@@ -32,6 +35,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# What ``metadata`` a list record carries: "full", "total_only" (no maxPageSize) or "none".
+# The dispatcher sets it from the company's behaviour around each handler.
+PAGE_METADATA: ContextVar[str] = ContextVar("page_metadata", default="full")
 
 _CONDITIONS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
@@ -88,8 +95,16 @@ def paginate(records: Sequence[T], query: Query, max_page_size: int) -> tuple[li
 def with_metadata(
     dtos: Iterable[dict[str, Any]], total: int, max_page_size: int
 ) -> list[dict[str, Any]]:
-    """Attach ``metadata`` to each record, as Visma repeats it on every item of a list."""
-    meta = {"totalCount": total, "maxPageSize": max_page_size}
+    """Attach ``metadata`` to each record, as Visma repeats it on every item of a list.
+
+    ``PAGE_METADATA`` may leave out ``maxPageSize`` ("total_only") or the whole object ("none").
+    """
+    mode = PAGE_METADATA.get()
+    if mode == "none":
+        return list(dtos)
+    meta: dict[str, int] = {"totalCount": total}
+    if mode == "full":
+        meta["maxPageSize"] = max_page_size
     return [{**dto, "metadata": dict(meta)} for dto in dtos]
 
 

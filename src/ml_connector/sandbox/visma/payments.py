@@ -28,6 +28,7 @@ from ml_connector.sandbox.visma.coding import (
     check_currency,
     check_period_open,
     check_supplier,
+    period_of_date,
 )
 from ml_connector.sandbox.visma.invoices import money
 from ml_connector.sandbox.visma.responses import ApiError
@@ -97,7 +98,7 @@ def create_payment(company: CompanyState, data: dict[str, Any]) -> SupplierPayme
     currency = check_currency(company, data.get("currency") or supplier.currency_id)
     today = company.now().replace(hour=0, minute=0, second=0, microsecond=0)
     date: datetime = data.get("applicationDate") or today
-    period = f"{date.year:04d}{date.month:02d}"
+    period = period_of_date(company, date)
     check_period_open(company, period)
     amount = data.get("paymentAmount")
     if amount is None or amount <= 0:

@@ -2,10 +2,11 @@
 
 Read shape: ``SupplierInvoiceDto`` as plain JSON. Lists carry ``metadata`` on every record and
 include ``note`` only with ``expandNote=true`` and ``attachments`` only with
-``expandAttachment=true``; reading one document always includes both. ``release`` answers 200
-with ``{"actionId", "actionResult": "Done"}`` (the 9.11 spec's ``ReleaseSupplierInvoiceAction
-ResultDto``; the current spec lists only 202/412 for actions). Attachments are multipart, one
-file per request; re-sending a file name makes a new revision of the same attachment.
+``expandAttachment=true``; reading one document always includes both. ``release`` answers 202
+with a background request (the current spec lists only 202/412 for actions), or with the 9.11
+spec's ``{"actionId", "actionResult"}`` as the legacy option (``routes_background``).
+Attachments are multipart, one file per request; re-sending a file name makes a new revision of
+the same attachment.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ml_connector.sandbox.visma.responses import (
     json_response,
     timestamp_of,
 )
+from ml_connector.sandbox.visma.routes_background import release_answer
 from ml_connector.sandbox.visma.routing import ApiRequest, Router
 from ml_connector.sandbox.visma.state import (
     Attachment,
@@ -244,10 +246,21 @@ def delete_invoice(request: ApiRequest) -> Response:
 def release_invoice(request: ApiRequest) -> Response:
     invoice = _find(request)
     request.require_version(invoice.version, "SupplierInvoice")
-    release(request.company, invoice)
-    request.company.touch(invoice)
-    _status_changed(request, invoice)
-    return json_response({"actionId": str(uuid.uuid4()), "actionResult": "Done"})
+
+    def work() -> None:
+        release(request.company, invoice)
+        request.company.touch(invoice)
+        _status_changed(request, invoice)
+
+    uri = request.url(
+        "v1",
+        "supplierInvoice",
+        invoice.document_type,
+        invoice.reference_number,
+        "action",
+        "release",
+    )
+    return release_answer(request, uri, work)
 
 
 def post_attachment(request: ApiRequest) -> Response:

@@ -3,15 +3,14 @@
 Read shape: ``SupplierPaymentDto`` as plain JSON; each application is a
 ``SupplierPaymentAdjustmentDto`` showing the document's current balance. ``balance`` is what the
 payment still has to apply and release: the whole amount until it is released, the unapplied
-rest afterwards. ``release`` answers 200 ``{"actionId", "actionResult": "Done"}`` like the invoice
-release (the 9.11 spec's ``ReleasePaymentActionResultDto``; the current spec lists only 202/412)
-and, for each document it closes, raises an APInvoice StatusChanged notification. The rules
+rest afterwards. ``release`` answers like the invoice release (``routes_background``: 202 and a
+background request by default, the 9.11 ``actionResult`` as an option) and, once it runs, raises
+an APInvoice StatusChanged notification for each document it closes. The rules
 live in ``payments.py``.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.responses import Response
@@ -29,6 +28,7 @@ from ml_connector.sandbox.visma.responses import (
     json_response,
     timestamp_of,
 )
+from ml_connector.sandbox.visma.routes_background import release_answer
 from ml_connector.sandbox.visma.routing import ApiRequest, Router
 from ml_connector.sandbox.visma.state import CompanyState, SupplierPayment
 from ml_connector.sandbox.visma.wrappers import unwrap
@@ -170,17 +170,22 @@ def release(request: ApiRequest) -> Response:
                 f"Error: Payment {payment.reference_number} is a {payment.payment_type}, "
                 f"not a {wanted}."
             )
-    closed = release_payment(request.company, payment)
-    request.company.touch(payment)
-    for invoice in closed:
-        request.events.publish(
-            request.company,
-            "APInvoice",
-            "StatusChanged",
-            invoice.reference_number,
-            f"v1/supplierInvoice/{invoice.document_type}/{invoice.reference_number}",
-        )
-    return json_response({"actionId": str(uuid.uuid4()), "actionResult": "Done"})
+    company, events = request.company, request.events
+
+    def work() -> None:
+        closed = release_payment(company, payment)
+        company.touch(payment)
+        for invoice in closed:
+            events.publish(
+                company,
+                "APInvoice",
+                "StatusChanged",
+                invoice.reference_number,
+                f"v1/supplierInvoice/{invoice.document_type}/{invoice.reference_number}",
+            )
+
+    uri = request.url("v1", "supplierPayment", payment.reference_number, "action", "release")
+    return release_answer(request, uri, work)
 
 
 def register(router: Router) -> None:

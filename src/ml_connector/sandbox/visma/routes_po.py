@@ -119,7 +119,8 @@ def _line_dto(
     if line.project_task is not None:
         dto["projectTask"] = task_ref(company, line.project, line.project_task)
     if line.inventory is not None:
-        dto["inventory"] = {"number": line.inventory, "description": line.inventory}
+        described = company.inventory_items.get(line.inventory, line.inventory)
+        dto["inventory"] = {"number": line.inventory, "description": described}
     optional = {
         "lineDescription": line.description,
         "uom": line.uom,
@@ -176,6 +177,7 @@ def _fill_line(
     for name, attribute in simple.items():
         if row.get(name) is not None:
             setattr(line, attribute, row[name])
+    _check_inventory(company, line, where)
     if row.get("orderQty") is not None:
         line.quantity = row["orderQty"]
     if row.get("unitCost") is not None:
@@ -184,6 +186,20 @@ def _fill_line(
         line.amount = money(row["extCost"])
     elif inserting or {"orderQty", "unitCost"} & row.keys():
         line.amount = money(line.quantity * line.unit_cost)
+
+
+def _check_inventory(company: CompanyState, line: PurchaseOrderLine, where: str) -> None:
+    """A company that keeps inventory items refuses a line without a known one (an option)."""
+    if line.line_type in ("Description", "Freight"):
+        return  # lines without goods or services never name an item
+    if line.inventory is None:
+        if company.po_lines_need_inventory:
+            raise ApiError.bad_request(f"Error: {where}: 'Inventory ID' cannot be empty.")
+        return
+    if company.inventory_items and line.inventory not in company.inventory_items:
+        raise ApiError.bad_request(
+            f"Error: {where}: Inventory item '{line.inventory}' cannot be found in the system."
+        )
 
 
 def _apply_header(order: PurchaseOrder, data: dict[str, Any]) -> None:

@@ -32,7 +32,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ml_connector.sandbox.visma.auth import SCOPE_PREFIX, Grant, TokenService
-from ml_connector.sandbox.visma.listing import Query
+from ml_connector.sandbox.visma.behaviour import CompanyBehaviour
+from ml_connector.sandbox.visma.listing import PAGE_METADATA, Query
 from ml_connector.sandbox.visma.ratelimit import FixedWindowLimiter
 from ml_connector.sandbox.visma.responses import (
     ApiError,
@@ -47,6 +48,7 @@ __all__ = ["ApiDispatcher", "ApiRequest", "Handler", "Router", "UploadedFile"]
 
 _LEGACY_API = re.compile(r"^/api/controller/api(?=/)", re.IGNORECASE)
 _LEGACY_RESOURCES = re.compile(r"^/api(?=/resources/)", re.IGNORECASE)
+_BUSINESS_REFUSAL = re.compile(r"^VismaId: [^ ]+\. Error: ")
 _VERB_SCOPES = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
 
@@ -71,7 +73,11 @@ class ApiRequest:
     company: CompanyState
     grant: Grant
     events: EventPublisher
-    max_page_size: int
+    behaviour: CompanyBehaviour
+
+    @property
+    def max_page_size(self) -> int:
+        return self.behaviour.max_page_size
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -191,14 +197,14 @@ class ApiDispatcher:
         limiter: FixedWindowLimiter,
         companies: dict[str, CompanyState],
         events: EventPublisher,
-        max_page_size: int,
+        behaviour: CompanyBehaviour,
     ) -> None:
         self.router = router
         self.tokens = tokens
         self.limiter = limiter
         self.companies = companies
         self.events = events
-        self.max_page_size = max_page_size
+        self.behaviour = behaviour
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -251,16 +257,35 @@ class ApiDispatcher:
                 company=company,
                 grant=grant,
                 events=self.events,
-                max_page_size=self.max_page_size,
+                behaviour=self.behaviour,
             )
             await _read_body(request, api_request)
             with company.lock:
-                response = route.handler(api_request)
+                company.background.tick(company.now())  # queued releases run meanwhile
+                metadata = PAGE_METADATA.set(self.behaviour.page_metadata)
+                try:
+                    response = route.handler(api_request)
+                finally:
+                    PAGE_METADATA.reset(metadata)
         except ApiError as error:
-            response = error.response()
+            response = self._refusal(request.method, error).response()
         for name, value in rate_headers.items():
             response.headers[name] = value
         return response
+
+    def _refusal(self, method: str, error: ApiError) -> ApiError:
+        """A business refusal of a write with the company's ``validation_status``.
+
+        The sandbox's business texts read "VismaId: <id>. Error: …"; request-shape errors ("The
+        request is invalid …") stay 400: model binding fails before the ERP's own checks run.
+        """
+        wanted = self.behaviour.validation_status
+        if error.status != 400 or wanted == 400 or method not in ("POST", "PUT"):
+            return error
+        text = str((error.body or {}).get("message", ""))
+        if not _BUSINESS_REFUSAL.match(text):
+            return error
+        return ApiError(wanted, error.body, error.headers)
 
 
 async def _read_body(request: Request, api_request: ApiRequest) -> None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from typing import Any
 
 import httpx
@@ -33,6 +35,7 @@ from ml_connector.sandbox.faults import FaultPlan, RequestJournal, SandboxMiddle
 from ml_connector.sandbox.seed import Dataset, empty_dataset
 from ml_connector.sandbox.visma import (
     control,
+    routes_background,
     routes_invoices,
     routes_legacy,
     routes_masterdata,
@@ -42,6 +45,7 @@ from ml_connector.sandbox.visma import (
     routes_suppliers,
 )
 from ml_connector.sandbox.visma.auth import TokenService
+from ml_connector.sandbox.visma.behaviour import CompanyBehaviour
 from ml_connector.sandbox.visma.ratelimit import FixedWindowLimiter
 from ml_connector.sandbox.visma.responses import dumps, visma_message
 from ml_connector.sandbox.visma.routes_invoices import invoice_dto
@@ -54,7 +58,6 @@ from ml_connector.sandbox.visma.state import (
     Account,
     Attachment,
     CompanyState,
-    Period,
     Project,
     ProjectTask,
     SegmentValue,
@@ -67,6 +70,10 @@ __all__ = ["VismaSandbox"]
 
 
 def _fault_body(status: int) -> tuple[bytes, dict[str, str]]:
+    """An injected fault's body: ASP.NET's generic text for a 5xx (a server failure says
+    nothing specific), Visma's message shape for anything else."""
+    if status >= 500:
+        return dumps({"message": "An error has occurred."}), {}
     return dumps(visma_message(f"Injected fault: HTTP {status}")), {}
 
 
@@ -87,10 +94,12 @@ class VismaSandbox:
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         webhook_secret: str | None = None,
         webhook_urls: list[str] | None = None,
-        max_page_size: int = 1000,
+        max_page_size: int | None = None,
         webhook_max_attempts: int = 10,
         webhook_retry_base_s: float = 1.0,
         require_project_task: bool = True,
+        behaviour: CompanyBehaviour | None = None,
+        allowed_scopes: frozenset[str] | None = None,
     ) -> None:
         self.clock = clock
         # Visma's documented rule: a project line names a project task. False is the invented
@@ -99,18 +108,14 @@ class VismaSandbox:
         self.company_id = company_id
         self.tenant_id = tenant_id
         self._dataset = dataset or empty_dataset()
+        behaviour = behaviour or CompanyBehaviour()
+        if max_page_size is not None:
+            behaviour = dataclasses.replace(behaviour, max_page_size=max_page_size)
+        self.behaviour = behaviour
         self.tokens = TokenService(clock=clock, ttl_s=token_ttl_s)
-        self.tokens.add_client(client_id, client_secret)
+        self.tokens.add_client(client_id, client_secret, allowed_scopes)
         self.tokens.add_tenant(tenant_id, company_id)
-        self.companies: dict[str, CompanyState] = {
-            company_id: company_from_dataset(
-                self._dataset,
-                company_id=company_id,
-                tenant_id=tenant_id,
-                clock=clock,
-                require_project_task=require_project_task,
-            )
-        }
+        self.companies: dict[str, CompanyState] = {company_id: self._seeded()}
         self.limiter = FixedWindowLimiter(rate_limit_per_hour, clock=clock)
         self.faults = FaultPlan()
         self.journal = RequestJournal()
@@ -130,6 +135,7 @@ class VismaSandbox:
             routes_masterdata,
             routes_po,
             routes_payments,
+            routes_background,
             routes_legacy,
         ):
             module.register(router)
@@ -139,7 +145,7 @@ class VismaSandbox:
             limiter=self.limiter,
             companies=self.companies,
             events=self.events,
-            max_page_size=max_page_size,
+            behaviour=behaviour,
         )
         self.app = Starlette(
             routes=[
@@ -160,6 +166,19 @@ class VismaSandbox:
 
     def __repr__(self) -> str:
         return f"VismaSandbox(tenant_id={self.tenant_id!r}, company_id={self.company_id!r})"
+
+    def _seeded(self) -> CompanyState:
+        company = company_from_dataset(
+            self._dataset,
+            company_id=self.company_id,
+            tenant_id=self.tenant_id,
+            clock=self.clock,
+            require_project_task=self.require_project_task,
+            calendar=self.behaviour.calendar(),
+        )
+        company.po_lines_need_inventory = self.behaviour.po_lines_need_inventory
+        company.inventory_items = dict(self.behaviour.inventory_items)
+        return company
 
     @property
     def state(self) -> CompanyState:
@@ -186,13 +205,7 @@ class VismaSandbox:
         if dataset is not None:
             self._dataset = dataset
         with self.state.lock:
-            self.companies[self.company_id] = company_from_dataset(
-                self._dataset,
-                company_id=self.company_id,
-                tenant_id=self.tenant_id,
-                clock=self.clock,
-                require_project_task=self.require_project_task,
-            )
+            self.companies[self.company_id] = self._seeded()
         self.journal.clear()
         self.faults.clear()
         self.limiter.reset()
@@ -209,11 +222,49 @@ class VismaSandbox:
     # -- master data --------------------------------------------------------------------------
 
     def set_period_closed(self, period_id: str, closed: bool) -> None:
-        """Open or close a financial period (YYYYMM) in the supplier ledger; adds it if new."""
+        """Open or close a financial period (YYYYPP) in the supplier ledger; adds it if new."""
         company = self.state
         with company.lock:
-            period = company.periods.setdefault(period_id, Period(period_id))
+            period = company.periods.get(period_id) or company.new_period(period_id)
+            company.periods[period_id] = period
             period.closed_in_supplier_ledger = closed
+
+    def period_of(self, day: date) -> str | None:
+        """The id of the period whose dates contain ``day``, as the period table says."""
+        company = self.state
+        with company.lock:
+            period = company.period_at(day)
+            return None if period is None else period.period_id
+
+    # -- background requests ------------------------------------------------------------------
+
+    def run_background(self) -> int:
+        """Run every queued release now (as Visma's workers eventually do); returns how many."""
+        company = self.state
+        with company.lock:
+            return company.background.run_all(company.now())
+
+    def fail_background(self, message: str, count: int = 1) -> None:
+        """The next ``count`` background requests to run end ``Failed`` with ``message``."""
+        company = self.state
+        with company.lock:
+            company.background.fail_next(message, count)
+
+    def background_requests(self) -> list[dict[str, Any]]:
+        """Every background request's state: id, status, statusCode, originalUri, error."""
+        company = self.state
+        with company.lock:
+            return [
+                {
+                    "id": r.id,
+                    "status": r.status,
+                    "statusCode": r.status_code,
+                    "originalUri": r.original_uri,
+                    "errorMessage": r.error_message,
+                    "content": r.content,
+                }
+                for r in company.background.requests.values()
+            ]
 
     def set_account_active(self, number: str, active: bool) -> None:
         company = self.state

@@ -2,7 +2,8 @@
 
 What the Visma side of a dataset becomes:
 - accounts (with their default VAT id, shown as ``taxCategory``), VAT codes with rates, financial
-  periods with the supplier-ledger closed flag, currencies (the base currency always included);
+  periods (renumbered into the company's financial year) with the supplier-ledger closed flag,
+  currencies (the base currency always included);
 - the SUBACCOUNT dimension: segment 1 = cost centre, segment 2 = department, each with values;
 - projects with their tasks, plus the non-project ``X`` (no tasks) when the dataset lacks it
   (Visma always has it);
@@ -13,12 +14,13 @@ What the Visma side of a dataset becomes:
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from ml_connector.sandbox.seed import Dataset
+from ml_connector.sandbox.visma.fiscal import FiscalCalendar
 from ml_connector.sandbox.visma.state import (
     Account,
     CompanyState,
-    Period,
     Project,
     ProjectTask,
     Segment,
@@ -50,8 +52,14 @@ def company_from_dataset(
     tenant_id: str,
     clock: Callable[[], float],
     require_project_task: bool = True,
+    calendar: FiscalCalendar | None = None,
 ) -> CompanyState:
-    """A fresh ``CompanyState`` holding the Visma half of ``dataset``."""
+    """A fresh ``CompanyState`` holding the Visma half of ``dataset``.
+
+    The dataset names its periods by calendar month (``YYYYMM``); ``calendar`` renumbers them
+    into the company's financial year (a July year: the month 202507 becomes period 202501, or
+    202601 when the year belongs to the next one), keeping each month's closed flag.
+    """
     company = CompanyState(
         company_id=company_id,
         tenant_id=tenant_id,
@@ -59,6 +67,7 @@ def company_from_dataset(
         base_currency=dataset.base_currency,
         clock=clock,
         require_project_task=require_project_task,
+        calendar=calendar or FiscalCalendar(),
     )
     company.supplier_setup = setup_from_dataset(dataset)
     for currency in (dataset.base_currency, *dataset.currencies):
@@ -122,9 +131,10 @@ def company_from_dataset(
         company.touch(project)
         company.projects[NON_PROJECT_ID] = project
     for seed_period in dataset.periods:
-        company.periods[seed_period.period_id] = Period(
-            seed_period.period_id, seed_period.closed_in_supplier_ledger
-        )
+        month = date(int(seed_period.period_id[:4]), int(seed_period.period_id[4:]), 1)
+        period = company.new_period(company.calendar.period_id_of(month))
+        period.closed_in_supplier_ledger = seed_period.closed_in_supplier_ledger
+        company.periods[period.period_id] = period
     highest = 0
     for seed_supplier in dataset.suppliers:
         supplier = Supplier(

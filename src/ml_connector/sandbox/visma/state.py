@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ml_connector.sandbox.visma.background import BackgroundQueue
+from ml_connector.sandbox.visma.fiscal import FiscalCalendar
 from ml_connector.sandbox.visma.supplier_setup import SupplierSetup
 
 __all__ = [
@@ -145,21 +147,31 @@ class VatCode:
 
 @dataclass
 class Period:
-    """A financial period, ``period_id`` in YYYYMM form."""
+    """A financial period: ``period_id`` is ``YYYYPP`` (financial year, period number).
+
+    ``start`` and ``end`` are the period's dates in the period table; when ``starts``/``ends``
+    are left out they are the calendar month the id names (a calendar-year company).
+    """
 
     period_id: str
     closed_in_supplier_ledger: bool = False
     active: bool = True
+    starts: InitVar[date | None] = None
+    ends: InitVar[date | None] = None
+    start: date = field(init=False)
+    end: date = field(init=False)
+
+    def __post_init__(self, starts: date | None, ends: date | None) -> None:
+        if starts is None or ends is None:
+            _, starts, ends = FiscalCalendar().bounds(self.period_id)
+        self.start, self.end = starts, ends
 
     @property
-    def start(self) -> date:
-        return date(int(self.period_id[:4]), int(self.period_id[4:]), 1)
+    def year(self) -> int:
+        return int(self.period_id[:4])
 
-    @property
-    def end(self) -> date:
-        year, month = self.start.year, self.start.month
-        following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-        return date.fromordinal(following.toordinal() - 1)
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
 
 
 @dataclass
@@ -366,6 +378,11 @@ class CompanyState:
     # convenience of accepting them without one.
     require_project_task: bool = True
     supplier_setup: SupplierSetup = field(default_factory=SupplierSetup)
+    calendar: FiscalCalendar = field(default_factory=FiscalCalendar)
+    background: BackgroundQueue = field(default_factory=BackgroundQueue)
+    # Company set-up: purchase-order lines must name an inventory item; the items it has.
+    po_lines_need_inventory: bool = False
+    inventory_items: dict[str, str] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _row_version: int = 0
     _internal_id: int = 1000
@@ -379,6 +396,15 @@ class CompanyState:
         self._row_version += 1
         record.version = self._row_version
         record.last_modified = self.now()
+
+    def period_at(self, day: date) -> Period | None:
+        """The period whose start and end dates contain ``day`` (the period table decides)."""
+        return next((p for p in self.periods.values() if p.covers(day)), None)
+
+    def new_period(self, period_id: str) -> Period:
+        """A period of this company's financial year, with its dates (not yet stored)."""
+        _, start, end = self.calendar.bounds(period_id)
+        return Period(period_id, starts=start, ends=end)
 
     def next_internal_id(self) -> int:
         self._internal_id += 1

@@ -217,9 +217,10 @@ def _vat_fields(vat: VatCode) -> dict[str, Any]:
 
 
 def period_dto(period: Period) -> dict[str, Any]:
+    """``FinancialPeriodDto``: the period id, its financial year and its own dates."""
     start, end = period.start, period.end
     return {
-        "year": start.year,
+        "year": period.year,
         "period": period.period_id,
         "startDate": datetime(start.year, start.month, start.day),
         "endDate": datetime(end.year, end.month, end.day),
