@@ -193,7 +193,7 @@ class Runtime:
             options=ConnectionOptions.from_settings(connection.settings),
             master=MasterDataCache(visma),
             redactor=self.redactor,
-            writeback=WriteBack(ramp, connection.id),
+            writeback=WriteBack(self.store, connection.id),
             owner=self.owner,
         )
         self._contexts[connection.id] = ctx

@@ -19,7 +19,15 @@ from ml_connector.store.inbox import (
     InboxEvent,
     Rejection,
 )
+from ml_connector.store.inbox_guard import UNKNOWN_SCOPE, RejectionTally
 from ml_connector.store.mappings import MappingCatalog, MappingVersion
+from ml_connector.store.outbox import (
+    OutboxKind,
+    OutboxState,
+    Settlement,
+    WriteBackEntry,
+    WriteBackItem,
+)
 from ml_connector.store.records import (
     Attempt,
     AuditEntry,
@@ -35,6 +43,7 @@ from ml_connector.store.records import (
 from ml_connector.store.states import SyncStatus, Transition
 
 __all__ = [
+    "UNKNOWN_SCOPE",
     "Attempt",
     "AuditEntry",
     "AuditProblem",
@@ -51,9 +60,15 @@ __all__ = [
     "LinkState",
     "MappingCatalog",
     "MappingVersion",
+    "OutboxKind",
+    "OutboxState",
     "Rejection",
+    "RejectionTally",
+    "Settlement",
     "Store",
     "SyncRecord",
     "SyncStatus",
     "Transition",
+    "WriteBackEntry",
+    "WriteBackItem",
 ]

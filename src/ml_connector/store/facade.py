@@ -1,7 +1,8 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping versions, the chart map, users, stats, cross-process wake-ups) over one
+webhook inbox and its guard, mapping versions, the chart map, users, stats, cross-process
+wake-ups, alerts, the Ramp write-back outbox) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -17,10 +18,12 @@ from ml_connector.store.connections import ConnectionRepository
 from ml_connector.store.cursors import CursorRepository
 from ml_connector.store.engine import Clock, Database, Dialect, utcnow
 from ml_connector.store.inbox import InboxRepository
+from ml_connector.store.inbox_guard import InboxGuardRepository
 from ml_connector.store.links import LinkRepository
 from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
 from ml_connector.store.notify import NotifyRepository
+from ml_connector.store.outbox import OutboxRepository
 from ml_connector.store.stats import StatsRepository
 from ml_connector.store.users import UserRepository
 from ml_connector.store.work import WorkRepository
@@ -42,6 +45,8 @@ class Store(
     StatsRepository,
     NotifyRepository,
     AlertRepository,
+    OutboxRepository,
+    InboxGuardRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 

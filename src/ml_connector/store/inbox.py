@@ -30,12 +30,14 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Executable, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.audit import AuditKind
 from ml_connector.errors import StoreError
 from ml_connector.store.audit import append_audit_in
 from ml_connector.store.engine import Repository
-from ml_connector.store.tables import EventRow, RejectionRow
+from ml_connector.store.inbox_guard import InboxSeenRow, remember_seen_in, seen_key, seen_keys_in
+from ml_connector.store.tables import CursorRow, EventRow, RejectionRow
 from ml_connector.store.work import RecordKey, upsert_records_in
 
 __all__ = [
@@ -108,6 +110,12 @@ class NewEvent:
     payload: dict[str, Any]
     status: EventStatus = EventStatus.RECEIVED
     object_type: str | None = None
+    # True when nothing signed dates the event: its id is checked against the keys of pruned
+    # events (``inbox_seen``), so a replay older than the retention is not taken for new.
+    check_seen: bool = False
+    # A cursor to stamp with the time, new event or repeat (a Visma notification asks for a
+    # poll even when its body repeats an earlier one; see ``runtime.chart``).
+    poll_hint: str | None = None
 
     def __post_init__(self) -> None:
         _check_key("event id", self.event_id)
@@ -130,6 +138,8 @@ class Ingested:
 
     inbox_id: int | None
     record_id: int | None = None
+    # True when the event's key belongs to an event the retention pruned: a replay, refused.
+    stale: bool = False
 
     @property
     def new(self) -> bool:
@@ -264,14 +274,57 @@ class InboxRepository(Repository):
         duplicate and changes nothing. Every new event is stored with its ``status``
         (``processed_at`` set unless ``received``); a new one with ``object_type`` queues its
         record as ``upsert_record(..., replay=True)`` would and appends an ``event_received``
-        audit entry naming it. Raises StoreError, with nothing written, when any of it fails.
+        audit entry naming it. An event with ``check_seen`` whose key belongs to a pruned event
+        is stored nowhere and answered ``stale``. Every ``poll_hint`` of the batch's events (new
+        or repeated) is stamped with the time. Raises StoreError, with nothing written, when any
+        of it fails.
         """
         if not events:
             return []
         now = self._now(now)
-        first: dict[tuple[int, str, str], NewEvent] = {}
+        async with self._db.write() as session:
+            stale = await self._stale_keys(session, events)
+            first: dict[tuple[int, str, str], NewEvent] = {}
+            for item in events:
+                if item.key not in stale:
+                    first.setdefault(item.key, item)
+            stored, queued = await self._store_new(session, first, now)
+            await self._stamp_hints(session, [e for e in events if e.key not in stale], now)
+        answers: list[Ingested] = []
+        claimed: set[tuple[int, str, str]] = set()
         for item in events:
-            first.setdefault(item.key, item)
+            pk = stored.get(item.key)
+            if item.key in stale:
+                answers.append(Ingested(None, stale=True))
+            elif pk is None or item.key in claimed:
+                answers.append(Ingested(None))
+            else:
+                claimed.add(item.key)
+                answers.append(Ingested(pk, queued.get(pk)))
+        return answers
+
+    async def _stale_keys(
+        self, session: AsyncSession, events: Sequence[NewEvent]
+    ) -> set[tuple[int, str, str]]:
+        """The keys of ``events`` (those to check) whose inbox rows the retention pruned."""
+        asked = {
+            (e.connection_id, e.key[1], seen_key(e.key[1], e.event_id)): e.key
+            for e in events
+            if e.check_seen
+        }
+        if not asked:
+            return set()
+        return {asked[found] for found in await seen_keys_in(session, asked)}
+
+    async def _store_new(
+        self,
+        session: AsyncSession,
+        first: Mapping[tuple[int, str, str], NewEvent],
+        now: datetime,
+    ) -> tuple[dict[tuple[int, str, str], int], dict[int, int]]:
+        """Insert the events, queue the new ones' work and audit it: (inbox ids, records)."""
+        if not first:
+            return {}, {}
         values = [
             {
                 "connection_id": item.connection_id,
@@ -286,50 +339,60 @@ class InboxRepository(Repository):
             }
             for key, item in first.items()
         ]
-        async with self._db.write() as session:
-            conn = await session.connection()
-            stored = {
-                (cid, src, eid): pk
-                for pk, cid, src, eid in await conn.execute(self._ingest_insert(), values)
+        conn = await session.connection()
+        stored = {
+            (cid, src, eid): pk
+            for pk, cid, src, eid in await conn.execute(self._ingest_insert(), values)
+        }
+        # Only the event that stored the row does the work; the rest of its key's are copies.
+        fresh = [
+            (pk, item)
+            for key, item in first.items()
+            if (pk := stored.get(key)) is not None and item.object_type is not None
+        ]
+        work: list[tuple[RecordKey, str]] = [
+            (
+                (item.connection_id, str(item.object_type), str(item.object_id)),
+                f"webhook {item.type}",
+            )
+            for _, item in fresh
+        ]
+        record_ids = await upsert_records_in(self._db, session, work, replay=True, now=now)
+        queued = {pk: rid for (pk, _), rid in zip(fresh, record_ids, strict=True)}
+        notes: dict[int, list[tuple[int | None, str, Mapping[str, Any], datetime]]] = {}
+        for (pk, item), rid in zip(fresh, record_ids, strict=True):
+            data = {
+                "source": EventSource(item.source).value,
+                "event_id": item.event_id,
+                "type": item.type,
+                "inbox_id": pk,
             }
-            # Only the event that stored the row does the work; the rest of its key's are copies.
-            fresh = [
-                (pk, item)
-                for key, item in first.items()
-                if (pk := stored.get(key)) is not None and item.object_type is not None
-            ]
-            work: list[tuple[RecordKey, str]] = [
-                (
-                    (item.connection_id, str(item.object_type), str(item.object_id)),
-                    f"webhook {item.type}",
-                )
-                for _, item in fresh
-            ]
-            record_ids = await upsert_records_in(self._db, session, work, replay=True, now=now)
-            queued = {pk: rid for (pk, _), rid in zip(fresh, record_ids, strict=True)}
-            notes: dict[int, list[tuple[int | None, str, Mapping[str, Any], datetime]]] = {}
-            for (pk, item), rid in zip(fresh, record_ids, strict=True):
-                data = {
-                    "source": EventSource(item.source).value,
-                    "event_id": item.event_id,
-                    "type": item.type,
-                    "inbox_id": pk,
-                }
-                notes.setdefault(item.connection_id, []).append(
-                    (rid, AuditKind.EVENT_RECEIVED, data, now)
-                )
-            for connection_id in sorted(notes):  # a fixed order: chains lock in the same order
-                await append_audit_in(self._db, session, connection_id, notes[connection_id])
-        answers: list[Ingested] = []
-        claimed: set[tuple[int, str, str]] = set()
-        for item in events:
-            pk = stored.get(item.key)
-            if pk is None or item.key in claimed:
-                answers.append(Ingested(None))
-            else:
-                claimed.add(item.key)
-                answers.append(Ingested(pk, queued.get(pk)))
-        return answers
+            notes.setdefault(item.connection_id, []).append(
+                (rid, AuditKind.EVENT_RECEIVED, data, now)
+            )
+        for connection_id in sorted(notes):  # a fixed order: chains lock in the same order
+            await append_audit_in(self._db, session, connection_id, notes[connection_id])
+        return stored, queued
+
+    async def _stamp_hints(
+        self, session: AsyncSession, events: Sequence[NewEvent], now: datetime
+    ) -> None:
+        """Stamp each poll-hint cursor the batch names, once per (connection, cursor)."""
+        hinted = sorted({(e.connection_id, e.poll_hint) for e in events if e.poll_hint})
+        if not hinted:
+            return
+        insert = self._db.insert(CursorRow)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[CursorRow.connection_id, CursorRow.name],
+            set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at},
+        )
+        conn = await session.connection()
+        stamp = now.isoformat()
+        for connection_id, name in hinted:
+            await conn.execute(
+                upsert,
+                {"connection_id": connection_id, "name": name, "value": stamp, "updated_at": now},
+            )
 
     async def get_event(self, event_pk: int) -> InboxEvent:
         """The inbox row with this (local) id. Raises StoreError when there is none."""
@@ -467,25 +530,38 @@ class InboxRepository(Repository):
             rows = await session.scalars(query.order_by(RejectionRow.id.desc()).limit(limit))
             return [_to_rejection(row) for row in rows]
 
-    async def prune_inbox(self, before: datetime) -> tuple[int, int]:
+    async def prune_inbox(
+        self, before: datetime, *, seen_before: datetime | None = None
+    ) -> tuple[int, int]:
         """Delete settled events and rejections received before ``before``.
 
-        Events still ``received`` are kept whatever their age. Returns (events, rejections)
-        deleted.
+        Events still ``received`` are kept whatever their age. Each deleted event leaves its
+        compact key in ``inbox_seen`` (so a replay of it is recognised); keys recorded before
+        ``seen_before`` are deleted. Returns (events, rejections) deleted.
         """
         cutoff = self._now(before)
+        prunable = (
+            EventRow.received_at < cutoff,
+            EventRow.status != EventStatus.RECEIVED.value,
+        )
         async with self._db.write() as session:
-            events = await session.execute(
-                delete(EventRow)
-                .where(
-                    EventRow.received_at < cutoff,
-                    EventRow.status != EventStatus.RECEIVED.value,
-                )
-                .returning(EventRow.id)
+            doomed = await session.execute(
+                select(EventRow.connection_id, EventRow.source, EventRow.event_id).where(*prunable)
             )
+            now = self._now(None)
+            await remember_seen_in(
+                self._db,
+                session,
+                (((cid, src, seen_key(src, eid)), now) for cid, src, eid in doomed),
+            )
+            events = await session.execute(delete(EventRow).where(*prunable).returning(EventRow.id))
             rejections = await session.execute(
                 delete(RejectionRow)
                 .where(RejectionRow.received_at < cutoff)
                 .returning(RejectionRow.id)
             )
+            if seen_before is not None:
+                await session.execute(
+                    delete(InboxSeenRow).where(InboxSeenRow.seen_at < self._now(seen_before))
+                )
             return len(events.all()), len(rejections.all())

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 __all__ = ["HEAD", "MIGRATIONS_DIR", "alembic_config", "current_revision", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
-HEAD = "0007"
+HEAD = "0011"
 """The newest revision id; keep it in step with versions/."""
 
 # An arbitrary constant: the key of the PostgreSQL advisory lock that serialises upgrades.
