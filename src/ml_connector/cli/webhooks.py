@@ -34,7 +34,11 @@ def register(
     ],
     event: Annotated[
         list[str] | None,
-        Opt("--event", help="An event type to subscribe to (repeatable); default: bills and POs."),
+        Opt(
+            "--event",
+            help="An event type to subscribe to (repeatable); default: the bill and purchase-"
+            "order types Ramp accepts (the spec's list, plus the newer ones where Ramp has them).",
+        ),
     ] = None,
     timeout_s: Annotated[
         float, Opt("--timeout", min=1.0, help="Seconds to wait for Ramp's challenge.")
@@ -42,7 +46,7 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """Subscribe NAME's receiver at Ramp, store the secret, and complete verification."""
-    types = tuple(event) if event else actions.DEFAULT_RAMP_EVENT_TYPES
+    types = tuple(event) if event else None
     result = run_with_runtime(
         lambda rt: actions.register_ramp(
             rt, name, public_url, event_types=types, timeout_s=timeout_s

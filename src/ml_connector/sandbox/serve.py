@@ -67,11 +67,21 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_HOST")] = "127.0.0.1",
         port: Annotated[int, Opt(envvar="ML_CONNECTOR_SANDBOX_RAMP_PORT")] = 8710,
         seed: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_SEED")] = "demo",
+        newer_event_types: Annotated[
+            bool,
+            Opt(
+                "--newer-event-types",
+                envvar="ML_CONNECTOR_SANDBOX_RAMP_NEWER_EVENT_TYPES",
+                help="Also accept the 2026 webhook event types (bills.ready_to_sync, …).",
+            ),
+        ] = False,
     ) -> None:
         """Run the Ramp sandbox (Developer API under /developer/v1, control API under /_sandbox)."""
         from ml_connector.sandbox.ramp import RampSandbox
 
-        sandbox = RampSandbox(client_id, client_secret, dataset=_dataset(seed))
+        sandbox = RampSandbox(
+            client_id, client_secret, dataset=_dataset(seed), newer_event_types=newer_event_types
+        )
         uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")
 
     @app.command("visma")
