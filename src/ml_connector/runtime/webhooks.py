@@ -15,8 +15,10 @@ subscriptions during a move, or an old and a new Visma secret during a rotation)
 | ramp   | ``webhooks.verification``            | received, until ``register`` answers it   |
 | ramp   | ``purchase_orders.*`` (created,      | a queued ``purchase_order`` record;       |
 |        | updated; 2026: archived)             | processed                                 |
-| visma  | Supplier, Account, Segment,          | processed (chart alignment reads them     |
-|        | Dimension, Project                   | from the inbox)                           |
+| visma  | Supplier, Account, Segment,          | processed: a hint to poll (chart          |
+|        | Dimension, Project, and a body that  | alignment reads them from the inbox, and  |
+|        | names no type (``notification``)     | every such hint, even a repeated one,     |
+|        |                                      | asks for a delta poll: ``runtime.chart``) |
 | visma  | APInvoice, PurchaseOrder             | received, for the flows that consume them |
 | either | anything else                        | ignored (stored, never acted on)          |
 
@@ -53,6 +55,7 @@ from ml_connector.audit import AuditKind
 from ml_connector.clients import RampClient
 from ml_connector.clients.ramp_models import WebhookSubscription
 from ml_connector.errors import ConfigurationError, FatalVendorError, NotFound
+from ml_connector.runtime.chart import HINT_CURSOR, is_chart_event
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import (
     Connection,
@@ -67,6 +70,7 @@ from ml_connector.store.inbox import NewEvent
 __all__ = [
     "DEFAULT_RAMP_EVENT_TYPES",
     "NEWER_RAMP_EVENT_TYPES",
+    "NOTIFICATION_TYPE",
     "SECRET_KEYS",
     "Applied",
     "Disposition",
@@ -114,6 +118,7 @@ NEWER_RAMP_EVENT_TYPES = (
     "vendors.updated",
 )
 VERIFICATION_TYPE = "webhooks.verification"
+NOTIFICATION_TYPE = "notification"  # a Visma notification whose body names no type
 _WINDOW_KEY = "ramp_verification_until"
 _VISMA_CHART_ENTITIES = frozenset({"Supplier", "Account", "Segment", "Dimension", "Project"})
 _VISMA_WAITING_ENTITIES = frozenset({"APInvoice", "PurchaseOrder"})
@@ -260,6 +265,11 @@ class Disposition:
     object_type: str | None = None
 
 
+def _visma_hint(event_type: str) -> bool:
+    """True for a Visma notification that asks for a chart poll (see the table above)."""
+    return event_type == NOTIFICATION_TYPE or is_chart_event(event_type)
+
+
 def dispose(source: EventSource, event_type: str) -> Disposition:
     """The disposition of an event type (the table in the module docstring)."""
     if EventSource(source) is EventSource.RAMP:
@@ -272,7 +282,7 @@ def dispose(source: EventSource, event_type: str) -> Disposition:
             return Disposition(EventStatus.RECEIVED)
         return Disposition(EventStatus.IGNORED)
     entity = event_type.split(".", 1)[0]
-    if entity in _VISMA_CHART_ENTITIES:
+    if entity in _VISMA_CHART_ENTITIES or event_type == NOTIFICATION_TYPE:
         return Disposition(EventStatus.PROCESSED)
     if entity in _VISMA_WAITING_ENTITIES:
         return Disposition(EventStatus.RECEIVED)
@@ -286,17 +296,32 @@ def new_event(
     event_type: str,
     object_id: str | None,
     payload: dict[str, Any],
+    *,
+    signed_time: bool = True,
 ) -> NewEvent:
     """A verified event, settled as its disposition says (what ``apply_event`` would do).
 
-    Raises StoreError when an id or type is empty or longer than the inbox keeps.
+    ``signed_time`` False (nothing signed dates the event) has the inbox check the event
+    against the keys of pruned events, so an old replay is not taken for new. A Visma hint to
+    poll stamps the chart's hint cursor, repeated or not. Raises StoreError when an id or type
+    is empty or longer than the inbox keeps.
     """
     disposition = dispose(source, event_type)
     status, object_type = disposition.status, disposition.object_type
     if object_type is not None and object_id is None:
         status, object_type = EventStatus.IGNORED, None  # nothing to fetch; kept for the record
+    hint = HINT_CURSOR if source is EventSource.VISMA and _visma_hint(event_type) else None
     return NewEvent(
-        connection_id, source, event_id, event_type, object_id, payload, status, object_type
+        connection_id,
+        source,
+        event_id,
+        event_type,
+        object_id,
+        payload,
+        status,
+        object_type,
+        check_seen=not signed_time,
+        poll_hint=hint,
     )
 
 
