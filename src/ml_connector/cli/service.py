@@ -33,7 +33,9 @@ from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
+from ml_connector.web.admin import metrics_app
 from ml_connector.web.app import create_app
+from ml_connector.web.webhooks import ReceiverConfig
 
 __all__ = ["ServiceOptions", "serve", "worker"]
 
@@ -160,24 +162,51 @@ def _http_protocol(http: HttpChoice) -> str:
     return http.value
 
 
+class _SideServer(uvicorn.Server):
+    """A second server in the same process (the metrics port): the main one owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _receiver_config(settings: Settings) -> ReceiverConfig:
+    return ReceiverConfig(
+        max_age_s=settings.webhook_max_age_s, max_skew_s=settings.webhook_max_skew_s
+    )
+
+
 async def _serve(host: str, port: int, http: str, options: ServiceOptions | None) -> None:
-    runtime = await Runtime.open(Settings())
+    settings = Settings()
+    runtime = await Runtime.open(settings)
     try:
         service = options.build(runtime) if options is not None else None
+        app = create_app(runtime, service=service, config=_receiver_config(settings))
         config = uvicorn.Config(
-            create_app(runtime, service=service),
-            host=host,
-            port=port,
-            http=http,
-            lifespan="on",
-            access_log=False,
+            app, host=host, port=port, http=http, lifespan="on", access_log=False,
             log_level="warning",
-        )
+        )  # fmt: skip
+        side: _SideServer | None = None
+        if settings.metrics_port is not None:  # /metrics only there, never beside the receivers
+            side_config = uvicorn.Config(
+                metrics_app(runtime), host=settings.metrics_host, port=settings.metrics_port,
+                http=http, lifespan="off", access_log=False, log_level="warning",
+            )  # fmt: skip
+            side = _SideServer(side_config)
         # Everything built so far lives as long as the process: keep it out of every collection.
         gc.collect()
         gc.freeze()
         # On SIGTERM/SIGINT: stop accepting, finish the requests in hand, then the lifespan.
-        await _Server(config).serve()
+        main = _Server(config)
+        if side is None:
+            await main.serve()
+            return
+        metrics_task = asyncio.create_task(side.serve(), name="metrics-server")
+        try:
+            await main.serve()
+        finally:
+            side.should_exit = True
+            await metrics_task
     finally:
         await runtime.close()
 
