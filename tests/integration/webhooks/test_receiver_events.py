@@ -212,3 +212,54 @@ async def test_app_sweeper_applies_and_prunes_in_the_background(rx: Receiving) -
     assert [e.event_id for e in await store.list_events(acme)] == ["stuck"]
     assert await store.list_rejections() == []
     assert [r.object_id for r in await store.list_records(acme)] == ["b1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "event_type", "object_id"),
+    [
+        (b"{}", "notification", None),
+        (b'{"entity": "Supplier"}', "Supplier", None),
+        (b'{"eventType": "Supplier.Updated"}', "Supplier.Updated", None),
+        (b'{"action": "Changed", "entityId": "50010"}', "notification", "50010"),
+        (b'{"resourceUri": "https://x.test/v1/supplier/50011"}', "notification", "50011"),
+        (b'{"eventId": 4711, "entity": "Account", "action": "Created"}', "Account.Created", None),
+        (b"[1, 2, 3]", "notification", None),
+        (b"not json at all", "notification", None),
+        (b'{"eventType": "' + b"x" * 300 + b'"}', "notification", None),
+    ],
+)
+async def test_any_signed_visma_notification_is_a_hint(
+    rx: Receiving, body: bytes, event_type: str, object_id: str | None
+) -> None:
+    """Visma does not document its body: any signed notification is accepted and kept as a hint
+    to poll (a chart entity or an unnamed one stamps the poll hint), never refused for its
+    shape."""
+    response = await rx.post_visma(body)
+    assert response.status_code == 200, response.text
+    acme = rx.connections["acme"].id
+    [event] = await rx.runtime.store.list_events(acme)
+    assert (event.type, event.object_id) == (event_type, object_id)
+    assert event.status is EventStatus.PROCESSED
+    assert event.event_id == (
+        "4711" if b"4711" in body else f"sha256:{hashlib.sha256(body).hexdigest()}"
+    )
+    assert "chart:hint" in await rx.runtime.store.list_cursors(acme)
+    assert await rx.runtime.store.list_rejections() == []
+
+
+async def test_a_repeated_visma_hint_is_not_stored_again_but_asks_for_a_poll(
+    rx: Receiving,
+) -> None:
+    """The same hint twice: one inbox row, and the poll hint is stamped again by the repeat."""
+    body = json.dumps({"entity": "Supplier", "entityId": "50010"}).encode()
+    acme = rx.connections["acme"].id
+    assert (await rx.post_visma(body)).json()["status"] == "accepted"
+    first = (await rx.runtime.store.list_cursors(acme))["chart:hint"]
+    await asyncio.sleep(0.002)
+    assert (await rx.post_visma(body)).json()["status"] == "duplicate"
+    second = (await rx.runtime.store.list_cursors(acme))["chart:hint"]
+    assert second > first
+    assert len(await rx.runtime.store.list_events(acme)) == 1
+    unrelated = json.dumps({"entity": "Customer", "entityId": "10001"}).encode()
+    assert (await rx.post_visma(unrelated)).status_code == 200
+    assert (await rx.runtime.store.list_cursors(acme))["chart:hint"] == second
