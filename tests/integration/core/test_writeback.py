@@ -63,7 +63,8 @@ async def test_bill_unsynced_in_ramp_is_marked_synced_again(world: World) -> Non
     assert summary.unchanged >= 1
     world.check_synced_in_ramp(READY_BILLS)
     keys = _syncs_naming(world, BILL_ATEA)
-    assert len(keys) == 2 and first in keys
+    assert len(keys) == 2
+    assert first in keys
     await world.check_exactly_once()
 
 
@@ -89,7 +90,8 @@ async def test_failure_that_recurs_is_reported_again(world: World) -> None:
     await world.sync()
 
     keys = _syncs_naming(world, bill_id, failed=True)
-    assert len(keys) == 2 and first in keys
+    assert len(keys) == 2
+    assert first in keys
     assert bill_id in {e.object_id for e in world.ramp.state.export_errors}
 
 
