@@ -11,10 +11,12 @@ Under ``serve`` and ``worker`` the service runs :meth:`~WriteBackSender.run`: a 
 burst are marked synced within about a second of their invoices, and a final flush after the
 worker has stopped. One-shot passes (``sync --once``, replay, backfill) flush through their
 worker instead. A crash between an invoice and its write-back loses nothing: the rows stay
-pending, and a claim whose sender died is due again once its lease has run out.
+pending, and a claim whose sender died is due again once its lease (``lease_s``, 15 s) has run
+out. A lease that runs out while its POST is still under way only means the batch may be posted
+twice under the same key, which Ramp answers with the first result.
 
-Rows that meet a transient failure are due again after a backoff (two seconds doubling, up to
-``max_backoff_s``) and keep their idempotency key. Rows Ramp refuses for good stay in the
+Rows that meet a transient failure are due again after a backoff (one second doubling, up to
+``max_backoff_s``, a minute) and keep their idempotency key. Rows Ramp refuses for good stay in the
 outbox as ``refused``, with Ramp's message (``records show`` shows it).
 """
 
@@ -71,9 +73,9 @@ class WriteBackSender:
         *,
         owner: str,
         batch_size: int = 100,
-        lease_s: float = 60.0,
+        lease_s: float = 15.0,
         interval_s: float = 1.0,
-        max_backoff_s: float = 300.0,
+        max_backoff_s: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -88,7 +90,7 @@ class WriteBackSender:
         self._lock = asyncio.Lock()
 
     def _retry_at(self, attempts: int) -> datetime:
-        delay = min(self.max_backoff_s, 2.0 ** max(attempts, 1))
+        delay = min(self.max_backoff_s, 2.0 ** max(attempts - 1, 0))
         return self.clock() + timedelta(seconds=delay)
 
     async def flush(self, *, rounds: int = 10) -> FlushResult:

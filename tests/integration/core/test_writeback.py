@@ -133,10 +133,12 @@ async def test_write_back_waits_through_an_outage_and_a_restart(world: World) ->
     assert "503" in str(shown["ramp_write_back"]["last_error"])
 
     world.ramp.faults.clear()
+    world.ramp.journal.clear()
     restarted = await world.open_runtime("core-restarted")
     await (await _sender(restarted, world)).flush()
 
     world.check_synced_in_ramp(READY_BILLS)
+    assert len(world.ramp.journal.entries("POST", SYNCS)) == 1  # one batch for every bill
     shown = await describe_record(restarted, world.name, BILL_POSTEN)
     told = shown["ramp_write_back"]
     assert told["status"] == "told"
