@@ -19,6 +19,7 @@ from ml_connector.store.cursors import CursorRepository
 from ml_connector.store.engine import Clock, Database, Dialect, utcnow
 from ml_connector.store.inbox import InboxRepository
 from ml_connector.store.inbox_guard import InboxGuardRepository
+from ml_connector.store.ingest import IngestRepository
 from ml_connector.store.links import LinkRepository
 from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
@@ -39,6 +40,7 @@ class Store(
     AuditRepository,
     CursorRepository,
     InboxRepository,
+    IngestRepository,
     MappingRepository,
     ChartRepository,
     UserRepository,
