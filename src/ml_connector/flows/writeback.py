@@ -17,8 +17,9 @@ new key, so Ramp applies it again instead of answering with the first result.
 meanwhile, say), the batch is split and each object posted on its own with its own key, so one
 bad bill never holds back the rest. A bill Ramp refuses on its own is read back: if Ramp already
 calls it synced (an earlier POST landed), the row is done; otherwise it is refused for good
-with Ramp's message, which ``records show`` shows. Transient failures keep the rows due again
-later, with the same key.
+with Ramp's message, which ``records show`` shows. Transient failures, and refusals that are
+not the batch's fault (rejected credentials, a missing scope), keep the rows due again later,
+with the same key.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ import structlog
 
 from ml_connector.clients import RampClient
 from ml_connector.clients.ramp_models import Bill, SyncFailure, SyncSuccess
-from ml_connector.errors import ConnectorError, FatalVendorError
+from ml_connector.errors import (
+    AuthenticationError,
+    ConnectorError,
+    FatalVendorError,
+    PermissionDenied,
+)
 from ml_connector.store import (
     OutboxKind,
     OutboxState,
@@ -169,15 +175,25 @@ async def post_batch(
         else:
             failures = [SyncFailure(o, e.message or "") for o, e in newest.items()]
             sync_id = await ramp.post_sync(batch.sync_type, batch.key, failed=failures)
+    except (AuthenticationError, PermissionDenied) as exc:  # ours to fix, not the batch's
+        return _later(batch, exc, retry_at)
     except FatalVendorError as exc:
         if len(objects) > 1:
             return await _split(ramp, batch, objects, retry_at)
         return await _refused(ramp, batch, exc)
-    except ConnectorError as exc:  # transient (or credentials): the same POST again later
-        log.warning("write-back not delivered; it stays queued", error=str(exc))
-        due = retry_at(batch.attempts)
-        return [Settlement(_ids(batch.entries), OutboxState.PENDING, next_at=due, error=str(exc))]
+    except ConnectorError as exc:  # transient: the same POST again later
+        return _later(batch, exc, retry_at)
     return [Settlement(_ids(batch.entries), OutboxState.SENT, sync_id=sync_id)]
+
+
+def _later(
+    batch: Batch, exc: ConnectorError, retry_at: Callable[[int], datetime]
+) -> list[Settlement]:
+    """The batch is due again later under the same key (the outcome of this POST is unknown,
+    or it was refused for a reason that is not the batch's: credentials, a missing scope)."""
+    log.warning("write-back not delivered; it stays queued", error=str(exc))
+    due = retry_at(batch.attempts)
+    return [Settlement(_ids(batch.entries), OutboxState.PENDING, next_at=due, error=str(exc))]
 
 
 async def _split(

@@ -181,3 +181,19 @@ async def test_two_senders_share_the_outbox_on_postgres(tmp_path: Path, postgres
         world.check_synced_in_ramp(READY_BILLS)
         for bill_id in READY_BILLS:
             assert len(_syncs_naming(world, bill_id)) == 1, bill_id
+
+
+async def test_a_missing_scope_keeps_write_backs_waiting_not_refused(world: World) -> None:
+    """Ramp answers 403 (the token lacks accounting:write): that is the connection's problem,
+    not the bills', so the write-backs wait and go out once it is fixed."""
+    world.ramp.faults.add(
+        FaultRule(kind="status", status=403, method="POST", path_contains=SYNCS, count=None)
+    )
+    await world.sync()
+    connection = await world.runtime.store.get_connection(world.name)
+    rows = await world.runtime.store.list_writebacks(connection.id)
+    assert {row.state for row in rows} == {OutboxState.PENDING}
+
+    world.ramp.faults.clear()
+    await (await _sender(world.runtime, world)).flush()
+    world.check_synced_in_ramp(READY_BILLS)
