@@ -30,6 +30,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +69,16 @@ TARGETS = (  # (issue, backend, acks/s), each with p99 under P99_LIMIT_MS
 
 
 def _events(count: int, tag: str) -> list[bytes]:
-    """Pre-built signed requests, one new bill per event."""
+    """Pre-built signed requests, one new bill per event, signed as created now (the
+    receivers refuse a signed time older than their tolerance)."""
     built = []
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for n in range(count):
         body = json.dumps(
             {
                 "id": f"evt_{tag}_{n}",
                 "type": "bills.approved",
-                "created_at": "2026-11-24T10:00:00Z",
+                "created_at": created,
                 "business_id": "945c7d8f-6c35-4d63-9c1c-79e67c9cee73",
                 "object": {"id": str(uuid.uuid4())},
             },

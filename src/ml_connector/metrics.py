@@ -383,8 +383,23 @@ async def render_metrics(store: Store, *, now: datetime) -> bytes:
     )
     rejected = CounterMetricFamily(
         "ml_connector_events_rejected",
-        "Webhook requests refused by the receivers, by connection (as addressed) and source.",
+        "Webhook requests refused by the receivers, by configured connection and source.",
         labels=["connection", "source"],
+    )
+    strangers = CounterMetricFamily(
+        "ml_connector_events_rejected_unknown_connection",
+        "Webhook requests refused because no connection has the name they were addressed to.",
+        labels=["source"],
+    )
+    writebacks = GaugeMetricFamily(
+        "ml_connector_writebacks_pending",
+        "Write-backs (bills to mark synced, failures to report) not yet accepted by Ramp.",
+        labels=["connection"],
+    )
+    writeback_age = GaugeMetricFamily(
+        "ml_connector_writeback_oldest_pending_age_seconds",
+        "How long the oldest write-back still waiting for Ramp has waited (0 when none).",
+        labels=["connection"],
     )
     for stats in await store.record_stats():
         name = names.get(stats.connection_id, str(stats.connection_id))
@@ -399,10 +414,40 @@ async def render_metrics(store: Store, *, now: datetime) -> bytes:
         oldest.add_metric([name], max(0.0, (now - first).total_seconds()) if first else 0.0)
     for (cid, source, status), count in sorted((await store.event_counts()).items()):
         events.add_metric([names.get(cid, str(cid)), source, status], count)
-    for (connection, source), count in sorted((await store.rejection_counts()).items()):
-        # The path segment as addressed: cap it, since anyone can send anything there.
-        rejected.add_metric([connection[:100], source], count)
-    families: list[Metric] = [records, by_type, depth, oldest, events, rejected]
+    # Only configured connections become label values: anyone can address any name, and the
+    # number of series must stay bounded. Everything else is one series per source.
+    configured = set(names.values())
+    refused: dict[tuple[str, str], int] = defaultdict(int)
+    unknown: dict[str, int] = defaultdict(int)
+    for (connection, source), count in (await store.rejection_counts()).items():
+        if connection in configured:
+            refused[(connection, source)] += count
+        else:
+            unknown[source] += count
+    for tally in await store.list_rejection_tallies():
+        if tally.scope in configured:
+            refused[(tally.scope, tally.source)] += tally.count
+        else:
+            unknown[tally.source] += tally.count
+    for (connection, source), count in sorted(refused.items()):
+        rejected.add_metric([connection, source], count)
+    for source, count in sorted(unknown.items()):
+        strangers.add_metric([source], count)
+    for cid, (pending, since) in sorted((await store.writeback_backlog()).items()):
+        name = names.get(cid, str(cid))
+        writebacks.add_metric([name], pending)
+        writeback_age.add_metric([name], max(0.0, (now - since).total_seconds()))
+    families: list[Metric] = [
+        records,
+        by_type,
+        depth,
+        oldest,
+        events,
+        rejected,
+        strangers,
+        writebacks,
+        writeback_age,
+    ]
     families += _durable_families(await store.counters(), names)
     registry = CollectorRegistry()
     registry.register(_StoreCollector(families))

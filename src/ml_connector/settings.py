@@ -79,6 +79,32 @@ class Settings(BaseSettings):
         "before it leaves it to a durable retry (the request id is kept).",
     )
 
+    # --- webhooks and metrics (docs/security.md, "Webhooks and metrics") -------------------------
+    webhook_max_age_s: float = Field(
+        default=3 * 86_400.0,
+        gt=0,
+        description="Refuse a webhook whose signed time (Ramp's created_at) is older than this; "
+        "capped at the inbox retention.",
+    )
+    webhook_max_skew_s: float = Field(
+        default=300.0, ge=0, description="Refuse a webhook signed more than this in the future."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics answers only requests with 'Authorization: Bearer "
+        "<token>' (compared in constant time).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="When set, `serve` answers /metrics only on this port (at metrics_host), "
+        "not beside the webhook receivers.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="The interface of the separate metrics port."
+    )
+
     # --- alerts (runtime.alerts) --------------------------------------------------------------
     alert_group_window_s: float = Field(
         default=900.0,

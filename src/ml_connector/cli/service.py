@@ -38,7 +38,9 @@ from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
+from ml_connector.web.admin import metrics_app
 from ml_connector.web.app import create_app
+from ml_connector.web.webhooks import ReceiverConfig
 
 __all__ = ["ServiceOptions", "serve", "server_config", "worker"]
 
@@ -166,7 +168,7 @@ def _http_protocol(http: HttpChoice) -> str:
 
 
 def server_config(app: ASGIApp, host: str, port: int, http: str) -> uvicorn.Config:
-    """uvicorn's configuration for ``serve``.
+    """uvicorn's configuration for ``serve`` (and its metrics address).
 
     ``proxy_headers=False``: uvicorn would otherwise believe ``X-Forwarded-For`` from loopback
     peers (its default ``forwarded_allow_ips``) and replace the peer address with whatever the
@@ -186,18 +188,50 @@ def server_config(app: ASGIApp, host: str, port: int, http: str) -> uvicorn.Conf
     )
 
 
+class _SideServer(uvicorn.Server):
+    """A second server in the same process (the metrics port): the main one owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _receiver_config(settings: Settings) -> ReceiverConfig:
+    return ReceiverConfig(
+        max_age_s=settings.webhook_max_age_s, max_skew_s=settings.webhook_max_skew_s
+    )
+
+
 async def _serve(
     host: str, port: int, http: str, options: ServiceOptions | None, *, behind_https: bool
 ) -> None:
-    runtime = await Runtime.open(Settings(behind_https=True) if behind_https else Settings())
+    settings = Settings(behind_https=True) if behind_https else Settings()
+    runtime = await Runtime.open(settings)
     try:
         service = options.build(runtime) if options is not None else None
-        config = server_config(create_app(runtime, service=service), host, port, http)
+        app = create_app(runtime, service=service, config=_receiver_config(settings))
+        config = server_config(app, host, port, http)
+        side: _SideServer | None = None
+        if settings.metrics_port is not None:  # /metrics only there, never beside the receivers
+            side_config = server_config(
+                metrics_app(runtime), settings.metrics_host, settings.metrics_port, http
+            )
+            side_config.lifespan = "off"
+            side = _SideServer(side_config)
         # Everything built so far lives as long as the process: keep it out of every collection.
         gc.collect()
         gc.freeze()
         # On SIGTERM/SIGINT: stop accepting, finish the requests in hand, then the lifespan.
-        await _Server(config).serve()
+        main = _Server(config)
+        if side is None:
+            await main.serve()
+            return
+        metrics_task = asyncio.create_task(side.serve(), name="metrics-server")
+        try:
+            await main.serve()
+        finally:
+            side.should_exit = True
+            await metrics_task
     finally:
         await runtime.close()
 

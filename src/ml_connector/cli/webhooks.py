@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ml_connector.cli._common import (
@@ -18,7 +19,7 @@ from ml_connector.cli._common import (
 )
 from ml_connector.runtime import webhooks as actions
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import EventSource, EventStatus
+from ml_connector.store import UNKNOWN_SCOPE, EventSource, EventStatus
 
 __all__ = ["events_app", "webhooks_app"]
 
@@ -42,7 +43,11 @@ def register(
     ],
     event: Annotated[
         list[str] | None,
-        Opt("--event", help="An event type to subscribe to (repeatable); default: bills and POs."),
+        Opt(
+            "--event",
+            help="An event type to subscribe to (repeatable); default: the bill and purchase-"
+            "order types Ramp accepts (the spec's list, plus the newer ones where Ramp has them).",
+        ),
     ] = None,
     timeout_s: Annotated[
         float, Opt("--timeout", min=1.0, help="Seconds to wait for Ramp's challenge.")
@@ -50,7 +55,7 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """Subscribe NAME's receiver at Ramp, store the secret, and complete verification."""
-    types = tuple(event) if event else actions.DEFAULT_RAMP_EVENT_TYPES
+    types = tuple(event) if event else None
     result = run_with_runtime(
         lambda rt: actions.register_ramp(
             rt, name, public_url, event_types=types, timeout_s=timeout_s
@@ -151,13 +156,47 @@ def register_visma(
     )
 
 
+def _rejection_counts(as_json: bool) -> None:
+    """The refusals counted rather than logged one by one (unknown names, floods)."""
+    tallies = run_with_runtime(lambda rt: rt.store.list_rejection_tallies())
+    data = [
+        {
+            "scope": "(unknown connection names)" if t.scope == UNKNOWN_SCOPE else t.scope,
+            "source": t.source,
+            "http_status": t.http_status,
+            "count": t.count,
+            "first_at": t.first_at.isoformat(),
+            "last_at": t.last_at.isoformat(),
+        }
+        for t in tallies
+    ]
+    if as_json:
+        print_json(data)
+        return
+    table = Table("addressed to", "source", "status", "count", "first", "last")
+    for row in data:
+        table.add_row(*(escape(str(row[key])) for key in row))
+    console.print(table)
+
+
 @webhooks_app.command("rejections")
 def rejections(
     name: Annotated[str | None, typer.Argument(help="Only this connection name.")] = None,
     limit: Annotated[int, Opt(min=1)] = 50,
+    counts: Annotated[
+        bool,
+        Opt(
+            "--counts",
+            help="Show the refusals counted instead of logged one by one: requests to unknown "
+            "connection names, and floods past a connection's logging rate.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Webhook requests the receivers refused, newest first (bodies are never shown)."""
+    if counts:
+        _rejection_counts(as_json)
+        return
     rows = run_with_runtime(lambda rt: rt.store.list_rejections(name, limit=limit))
     data: list[dict[str, Any]] = [
         {

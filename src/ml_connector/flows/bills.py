@@ -14,7 +14,8 @@ One call of ``sync_bill`` is one unit of work for one Ramp bill:
    - confirmed: compare the payload hash; PUT while Visma allows (Hold, Balanced), otherwise
      the record needs attention;
 4. attach the invoice files not attached yet (``flows.attachments``); 5. mark the bill synced
-   in Ramp;
+   in Ramp: the write-back is stored in the outbox in the same transaction that confirms the
+   link (``flows.writeback``), and posted by the sender within about a second;
 6. a paid bill queues its payment (``flows.payments``) when the connection registers payments.
 
 A bill Ramp matched to a purchase order that reached Visma gets invoice lines linked to the
@@ -36,7 +37,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ml_connector.audit import AuditKind
-from ml_connector.clients.ramp_models import Bill, SyncSuccess
+from ml_connector.clients.ramp_models import Bill
 from ml_connector.clients.visma_models import (
     SupplierInvoice,
     SupplierInvoiceLineWrite,
@@ -58,7 +59,7 @@ from ml_connector.flows.suppliers import ensure_supplier, linked_supplier, looku
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
 from ml_connector.mapping.preflight import MasterData, check_invoice, check_lines, period_at
 from ml_connector.mapping.tasks import assign_tasks
-from ml_connector.store import Link, LinkKind
+from ml_connector.store import Link, LinkKind, WriteBackItem
 
 __all__ = [
     "LINK_KIND",
@@ -273,7 +274,8 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     )
     if outcome.visma_ref:
         await attach_files(ctx, bill, outcome.visma_ref, data, link_kind=LINK_KIND)
-        await _write_back(ctx, bill, outcome.visma_ref)
+        if outcome.action == "unchanged":  # no link confirmation carried the write-back
+            await _write_back(ctx, bill, outcome.visma_ref)
         await queue_payment(ctx, bill)
     return outcome
 
@@ -312,7 +314,7 @@ async def _create(
             ref = f"{doc_type}/{found.reference_number}"
             posted = attempted.get("posted_hash")
             ctx.note(AuditKind.DECISION, {"decision": "adopt", "why": "found by reference"})
-            data = await _confirm(ctx, bill.id, ref, str(posted or ""))
+            data = await _confirm(ctx, bill, ref, str(posted or ""))
             if posted != digest:
                 _, data = await _update(
                     ctx, bill, invoice, payload, digest, ref, {"payload_hash": posted}
@@ -339,7 +341,7 @@ async def _create(
                     "ml-connector", "another attempt is creating this invoice; retrying later"
                 )
             ref = f"{doc_type}/{found.reference_number}"
-            data = await _confirm(ctx, bill.id, ref, digest)
+            data = await _confirm(ctx, bill, ref, digest)
             return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
@@ -352,20 +354,27 @@ async def _create(
             raise
         number = found.reference_number
     ref = f"{doc_type}/{number}"
-    return BillOutcome("created", ref), await _confirm(ctx, bill.id, ref, digest)
+    return BillOutcome("created", ref), await _confirm(ctx, bill, ref, digest)
 
 
 async def _confirm(
-    ctx: FlowContext, bill_id: str, ref: str, digest: str, data: dict[str, Any] | None = None
+    ctx: FlowContext, bill: Bill, ref: str, digest: str, data: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Confirm the bill's link with the payload hash; returns the link's data as stored."""
+    """Confirm the bill's link with the payload hash; returns the link's data as stored.
+
+    The bill's write-back (mark it synced in Ramp) is stored in the same transaction.
+    """
+    outbox = _write_back_items(ctx, bill, ref)
     link = await ctx.store.confirm_link(
         ctx.connection_id,
         LINK_KIND,
-        bill_id,
+        bill.id,
         visma_id=ref,
         data={**(data or {}), "payload_hash": digest},
+        outbox=outbox,
     )
+    if outbox:
+        ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC queued", "reference_id": _split_ref(ref)[1]})
     return link.data
 
 
@@ -409,7 +418,7 @@ async def _update(
             await ctx.visma.update_supplier_invoice(doc_type, number, update, etag=current.etag)
         except PreconditionFailed:
             continue  # someone changed it in Visma between our read and write: read again
-        stored = await _confirm(ctx, bill.id, ref, digest, data)
+        stored = await _confirm(ctx, bill, ref, digest, data)
         ctx.note(AuditKind.DECISION, {"decision": "update", "visma_ref": ref})
         return BillOutcome("updated", ref), stored
     raise RetriableVendorError(
@@ -468,12 +477,20 @@ async def _archived(ctx: FlowContext, bill: Bill, ref: str | None) -> BillOutcom
     return BillOutcome("deleted", ref, reason="archived in Ramp; draft invoice removed")
 
 
+def _write_back_items(ctx: FlowContext, bill: Bill, ref: str) -> list[WriteBackItem]:
+    """The write-back to store with the bill's link (none when off or already synced)."""
+    if not ctx.options.write_back:
+        return []
+    return ctx.writeback.items_for(bill, _split_ref(ref)[1])
+
+
 async def _write_back(ctx: FlowContext, bill: Bill, ref: str) -> None:
-    if not ctx.options.write_back or bill.sync_status != "NOT_SYNCED":
-        return
-    _, number = _split_ref(ref)
-    await ctx.writeback.add(SyncSuccess(id=bill.id, reference_id=number))
-    ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC queued", "reference_id": number})
+    """Queue the write-back of a bill whose invoice was already linked (Ramp still says not
+    synced: the earlier one never landed, or someone unsynced the bill in Ramp)."""
+    items = _write_back_items(ctx, bill, ref)
+    if items:
+        await ctx.store.enqueue_writebacks(ctx.connection_id, items)
+        ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC queued", "reference_id": _split_ref(ref)[1]})
 
 
 async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:

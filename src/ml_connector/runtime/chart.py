@@ -9,7 +9,9 @@ Four triggers, one code path (``flows.chart.push_chart``):
 - ``on_visma_change`` — a Visma change event (Account, Segment, Dimension, Project, Supplier):
   a delta push now; a ``Deleted`` event gets a full push, since a delta cannot see deletions.
 - ``chart_tick`` — the schedule hook: pushes when the webhook inbox holds chart events not yet
-  handled, when the poll interval has passed, or when the full-push interval has.
+  handled, when a Visma notification asked for a poll since the last push (the hint cursor,
+  stamped by every hint the receivers get, a repeated one included), when the poll interval has
+  passed, or when the full-push interval has.
 
 Why no change is missed. A source's cursor moves to the newest ``lastModifiedDateTime`` that
 Visma itself reported in a read (Visma's clock, never ours), and only after the push landed
@@ -47,6 +49,7 @@ from ml_connector.store import Connection, EventSource
 
 __all__ = [
     "CHART_ENTITIES",
+    "HINT_CURSOR",
     "ChartStatus",
     "chart_status",
     "chart_tick",
@@ -60,6 +63,10 @@ __all__ = [
 CHART_ENTITIES = frozenset({"account", "segment", "dimension", "project", "supplier", "vat"})
 _CURSOR = "chart:{}"  # one per delta source: chart:accounts, chart:projects, chart:suppliers
 _INBOX_CURSOR = "chart:inbox"  # the last inbox event id a push has covered
+# Stamped (with the time) by the receivers for every Visma hint to poll, stored or repeated;
+# the push that follows records the stamp it saw, so a hint that lands meanwhile is not lost.
+HINT_CURSOR = "chart:hint"
+_HINT_HANDLED = "chart:hint_handled"
 _LAST_POLL = "chart:last_poll"
 _LAST_FULL = "chart:last_full"
 _LAST_PUSH = "chart:last_push"  # JSON: when, full or delta, and how the newest push ended
@@ -237,15 +244,19 @@ async def chart_tick(
     last_poll = cursors.get(_LAST_POLL)
     full_every = _interval(connection.settings, "full_interval_s", DEFAULT_FULL_INTERVAL_S)
     poll_every = _interval(connection.settings, "poll_interval_s", DEFAULT_POLL_INTERVAL_S)
+    hint = cursors.get(HINT_CURSOR)
+    hinted = hint is not None and hint != cursors.get(_HINT_HANDLED)
     full_due = deleted or last_full is None or _older(last_full, now, full_every)
     if full_due:
         result = await _run(runtime, connection, delta=False)
-    elif waiting or last_poll is None or _older(last_poll, now, poll_every):
+    elif waiting or hinted or last_poll is None or _older(last_poll, now, poll_every):
         result = await _run(runtime, connection, delta=True)
     else:
         return None
     if newest:
         await runtime.store.set_cursor(connection.id, _INBOX_CURSOR, str(newest))
+    if hint is not None:
+        await runtime.store.set_cursor(connection.id, _HINT_HANDLED, hint)
     return result
 
 

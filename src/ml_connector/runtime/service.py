@@ -1,6 +1,6 @@
 """The long-running service: workers that drain the queue, and a scheduler that polls.
 
-``Service.run(stop)`` runs two loops until ``stop`` is set:
+``Service.run(stop)`` runs three loops until ``stop`` is set:
 
 - **work**: claim due records across the active connections (a fair share each), run them,
   flush write-backs; when nothing is due, sleep until woken (a webhook arrived: ``wake()``) or
@@ -8,6 +8,10 @@
   (LISTEN/NOTIFY, see ``store.notify``). On stop, the batch in hand is finished and nothing new is
   claimed, so a graceful shutdown leaves no record in flight. A killed process loses nothing
   either: its leases expire and another worker reclaims the records.
+- **write-backs**: a ``WriteBackSender`` posts the outbox's due rows to Ramp every
+  ``writeback_interval_s`` (a second), whatever the workers are doing, so every invoiced bill is
+  marked synced in Ramp within seconds of its invoice, not when more work happens to arrive. On
+  stop it flushes once more after the work loop has finished its batch.
 - **schedule**: per connection, a reconciliation pass: every bill Ramp lists as ready to sync
   gets a queued record, so a webhook that never arrived never loses a bill. This runs whatever
   the connection's mode, because webhooks are one-shot: in ``webhooks`` mode every
@@ -15,7 +19,8 @@
   ``poll_interval_s`` or ``poll_cron`` (see ``runtime.schedule``), timed by ``wall_clock``.
 
 Once a day the schedule loop also prunes each connection's audit entries older than its
-``audit_retention_days`` setting, if it has one (``runtime.retention``).
+``audit_retention_days`` setting, if it has one (``runtime.retention``), and the write-backs
+settled more than ``OUTBOX_KEEP`` ago.
 
 Connections are re-read every ``refresh_s``: a paused connection gets no new work, a resumed or
 new one joins without a restart.
@@ -28,7 +33,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -39,6 +44,7 @@ from ml_connector.flows.po_plan import ProcurementOptions
 from ml_connector.runtime import observe
 from ml_connector.runtime.chart import chart_tick
 from ml_connector.runtime.fairness import weight_from_settings
+from ml_connector.runtime.outbox import WriteBackSender
 from ml_connector.runtime.queueing import queue_payments, queue_purchase_orders
 from ml_connector.runtime.retention import PRUNE_EVERY, prune_audit, retention_days
 from ml_connector.runtime.retry import RetryPolicy
@@ -48,9 +54,11 @@ from ml_connector.runtime.worker import RunStats, Worker, dispatch
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
 from ml_connector.store.notify import Listener
 
-__all__ = ["ReconcileResult", "Service", "reconcile"]
+__all__ = ["OUTBOX_KEEP", "ReconcileResult", "Service", "reconcile"]
 
 log = structlog.get_logger(__name__)
+# How long settled write-backs stay in the outbox (what ``records show`` can still tell).
+OUTBOX_KEEP = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,8 @@ class Service:
     run_chart: bool = True
     # Wake on work queued by other processes (PostgreSQL LISTEN/NOTIFY; no-op on SQLite).
     listen: bool = True
+    # How often the write-back sender posts the outbox's due rows to Ramp.
+    writeback_interval_s: float = 1.0
     policy: RetryPolicy | None = None
     # After a failed pass (the database went away), wait this long, doubling up to the cap.
     outage_backoff_s: float = 0.5
@@ -117,11 +127,25 @@ class Service:
     _weights: dict[int, int] = field(default_factory=dict)
     _refreshed_at: float = -1e18
     _listener: Listener | None = None
+    _sender: WriteBackSender | None = None
+    _outbox_pruned: datetime | None = None
 
     @property
     def listening(self) -> bool:
         """True while a LISTEN for other processes' work is in place (PostgreSQL only)."""
         return self._listener is not None and self._listener.connected.is_set()
+
+    @property
+    def writebacks(self) -> WriteBackSender:
+        """The sender that posts this service's write-backs."""
+        if self._sender is None:
+            self._sender = WriteBackSender(
+                self.runtime.store,
+                self._contexts,
+                owner=self.runtime.owner,
+                interval_s=self.writeback_interval_s,
+            )
+        return self._sender
 
     def wake(self) -> None:
         """Something was queued: stop sleeping and claim now."""
@@ -156,7 +180,15 @@ class Service:
         With ``listen`` (the default) on PostgreSQL, work queued by any process (a webhook
         received by another ``serve``, a CLI replay) wakes this worker through LISTEN/NOTIFY.
         """
-        loops = [self._work(stop)]
+        worked = asyncio.Event()
+
+        async def work() -> None:
+            try:
+                await self._work(stop)
+            finally:
+                worked.set()
+
+        loops = [work(), self.writebacks.run(stop, last=worked)]
         if self.run_scheduler:
             loops.append(self._schedule(stop))
         if not self.listen:
@@ -225,6 +257,7 @@ class Service:
             concurrency=self.concurrency,
             lease_s=self.lease_s,
             weights=self._weights,
+            send_write_backs=False,  # the write-back loop posts them, busy or idle
         )
         return await worker.run_until_idle(stop=stop)
 
@@ -319,4 +352,9 @@ class Service:
         if self.run_chart:
             await self._chart(list(self._connections.values()))
         await self._retention(list(self._connections.values()), now)
+        if self._outbox_pruned is None or now - self._outbox_pruned >= PRUNE_EVERY:
+            self._outbox_pruned = now
+            pruned = await self.runtime.store.prune_writebacks(now - OUTBOX_KEEP)
+            if pruned:
+                log.info("write-back outbox pruned", rows=pruned)
         await observe.tick(self.runtime, self._contexts, now)  # metrics flush, alerts

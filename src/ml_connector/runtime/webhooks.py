@@ -9,11 +9,16 @@ subscriptions during a move, or an old and a new Visma secret during a rotation)
 
 | source | event types                          | becomes                                   |
 |--------|--------------------------------------|-------------------------------------------|
-| ramp   | ``bills.*``                          | a queued ``bill`` record; processed       |
+| ramp   | ``bills.*`` (created, approved, paid,| a queued ``bill`` record; processed       |
+|        | rejected; 2026: ready_to_sync,       | (the flow reads the bill afresh, so each  |
+|        | updated, archived)                   | type leads to the same right work)        |
 | ramp   | ``webhooks.verification``            | received, until ``register`` answers it   |
-| ramp   | ``purchase_orders.*``                | a queued ``purchase_order`` record; processed |
-| visma  | Supplier, Account, Segment,          | processed (chart alignment reads them     |
-|        | Dimension, Project                   | from the inbox)                           |
+| ramp   | ``purchase_orders.*`` (created,      | a queued ``purchase_order`` record;       |
+|        | updated; 2026: archived)             | processed                                 |
+| visma  | Supplier, Account, Segment,          | processed: a hint to poll (chart          |
+|        | Dimension, Project, and a body that  | alignment reads them from the inbox, and  |
+|        | names no type (``notification``)     | every such hint, even a repeated one,     |
+|        |                                      | asks for a delta poll: ``runtime.chart``) |
 | visma  | APInvoice, PurchaseOrder             | received, for the flows that consume them |
 | either | anything else                        | ignored (stored, never acted on)          |
 
@@ -44,10 +49,13 @@ from typing import Any
 from urllib.parse import quote
 
 import structlog
+from pydantic import SecretStr
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients import RampClient
+from ml_connector.clients.ramp_models import WebhookSubscription
 from ml_connector.errors import ConfigurationError, FatalVendorError, NotFound
+from ml_connector.runtime.chart import HINT_CURSOR, is_chart_event
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import (
     Connection,
@@ -61,6 +69,8 @@ from ml_connector.store.inbox import NewEvent
 
 __all__ = [
     "DEFAULT_RAMP_EVENT_TYPES",
+    "NEWER_RAMP_EVENT_TYPES",
+    "NOTIFICATION_TYPE",
     "SECRET_KEYS",
     "Applied",
     "Disposition",
@@ -89,8 +99,7 @@ SECRET_KEYS: Mapping[EventSource, str] = {
     EventSource.RAMP: "ramp_webhook_secrets",
     EventSource.VISMA: "visma_webhook_secrets",
 }
-# The bill and purchase-order events in the spec's subscription enum (Aug 2025). Newer ones
-# (bills.updated, bills.archived, bills.ready_to_sync, …) can be added with --event.
+# The bill and purchase-order events in the spec's subscription enum (Aug 2025, reference §8.4).
 DEFAULT_RAMP_EVENT_TYPES = (
     "bills.created",
     "bills.approved",
@@ -99,7 +108,17 @@ DEFAULT_RAMP_EVENT_TYPES = (
     "purchase_orders.created",
     "purchase_orders.updated",
 )
+# Ramp's 2026 documentation adds these; registration asks for them too and, when Ramp refuses
+# an event type it does not know, subscribes to the spec's list alone.
+NEWER_RAMP_EVENT_TYPES = (
+    "bills.ready_to_sync",
+    "bills.updated",
+    "bills.archived",
+    "purchase_orders.archived",
+    "vendors.updated",
+)
 VERIFICATION_TYPE = "webhooks.verification"
+NOTIFICATION_TYPE = "notification"  # a Visma notification whose body names no type
 _WINDOW_KEY = "ramp_verification_until"
 _VISMA_CHART_ENTITIES = frozenset({"Supplier", "Account", "Segment", "Dimension", "Project"})
 _VISMA_WAITING_ENTITIES = frozenset({"APInvoice", "PurchaseOrder"})
@@ -246,6 +265,11 @@ class Disposition:
     object_type: str | None = None
 
 
+def _visma_hint(event_type: str) -> bool:
+    """True for a Visma notification that asks for a chart poll (see the table above)."""
+    return event_type == NOTIFICATION_TYPE or is_chart_event(event_type)
+
+
 def dispose(source: EventSource, event_type: str) -> Disposition:
     """The disposition of an event type (the table in the module docstring)."""
     if EventSource(source) is EventSource.RAMP:
@@ -258,7 +282,7 @@ def dispose(source: EventSource, event_type: str) -> Disposition:
             return Disposition(EventStatus.RECEIVED)
         return Disposition(EventStatus.IGNORED)
     entity = event_type.split(".", 1)[0]
-    if entity in _VISMA_CHART_ENTITIES:
+    if entity in _VISMA_CHART_ENTITIES or event_type == NOTIFICATION_TYPE:
         return Disposition(EventStatus.PROCESSED)
     if entity in _VISMA_WAITING_ENTITIES:
         return Disposition(EventStatus.RECEIVED)
@@ -272,17 +296,32 @@ def new_event(
     event_type: str,
     object_id: str | None,
     payload: dict[str, Any],
+    *,
+    signed_time: bool = True,
 ) -> NewEvent:
     """A verified event, settled as its disposition says (what ``apply_event`` would do).
 
-    Raises StoreError when an id or type is empty or longer than the inbox keeps.
+    ``signed_time`` False (nothing signed dates the event) has the inbox check the event
+    against the keys of pruned events, so an old replay is not taken for new. A Visma hint to
+    poll stamps the chart's hint cursor, repeated or not. Raises StoreError when an id or type
+    is empty or longer than the inbox keeps.
     """
     disposition = dispose(source, event_type)
     status, object_type = disposition.status, disposition.object_type
     if object_type is not None and object_id is None:
         status, object_type = EventStatus.IGNORED, None  # nothing to fetch; kept for the record
+    hint = HINT_CURSOR if source is EventSource.VISMA and _visma_hint(event_type) else None
     return NewEvent(
-        connection_id, source, event_id, event_type, object_id, payload, status, object_type
+        connection_id,
+        source,
+        event_id,
+        event_type,
+        object_id,
+        payload,
+        status,
+        object_type,
+        check_seen=not signed_time,
+        poll_hint=hint,
     )
 
 
@@ -379,17 +418,41 @@ class Registration:
     detail: str
 
 
+async def _subscribe(
+    ramp: RampClient, url: str, event_types: Sequence[str] | None
+) -> tuple[WebhookSubscription, SecretStr, tuple[str, ...]]:
+    """Create the subscription: for ``event_types`` as given, or (None) for the spec's list plus
+    the newer types, falling back to the spec's list when Ramp refuses an unknown type."""
+    if event_types is not None:
+        subscription, secret = await ramp.create_webhook(url, list(event_types))
+        return subscription, secret, tuple(event_types)
+    preferred = (*DEFAULT_RAMP_EVENT_TYPES, *NEWER_RAMP_EVENT_TYPES)
+    try:
+        subscription, secret = await ramp.create_webhook(url, list(preferred))
+        return subscription, secret, preferred
+    except FatalVendorError as exc:
+        if exc.status not in (400, 422):
+            raise
+        log.info(
+            "ramp refused the newer event types; subscribing to the spec's list", error=str(exc)
+        )
+    subscription, secret = await ramp.create_webhook(url, list(DEFAULT_RAMP_EVENT_TYPES))
+    return subscription, secret, DEFAULT_RAMP_EVENT_TYPES
+
+
 async def register_ramp(
     runtime: Runtime,
     name: str,
     public_url: str,
     *,
-    event_types: Sequence[str] = DEFAULT_RAMP_EVENT_TYPES,
+    event_types: Sequence[str] | None = None,
     timeout_s: float = 60.0,
     poll_s: float = 0.2,
 ) -> Registration:
     """Subscribe the connection's receiver at Ramp, store the secret, complete verification.
 
+    ``event_types`` None asks for what Ramp accepts of the spec's bill and purchase-order types
+    plus the newer ones (``NEWER_RAMP_EVENT_TYPES``); the result names the types subscribed.
     ``serve`` must be reachable at ``public_url`` (from Ramp's side) for the challenge to
     arrive. On timeout the subscription stays ``pending_verification`` and ``verified`` is
     false.
@@ -401,7 +464,7 @@ async def register_ramp(
     ramp, visma = runtime.clients(connection)
     try:
         async with ramp, visma:
-            subscription, secret = await ramp.create_webhook(url, list(event_types))
+            subscription, secret, subscribed = await _subscribe(ramp, url, event_types)
             await add_webhook_secret(
                 runtime,
                 connection,
@@ -420,7 +483,7 @@ async def register_ramp(
         else f"no verification challenge arrived within {timeout_s:g} s: check that {url} "
         "reaches `ml-connector serve`, then unregister and register again"
     )
-    return Registration(subscription.id, url, tuple(event_types), verified, detail)
+    return Registration(subscription.id, url, subscribed, verified, detail)
 
 
 async def _answer_challenge(

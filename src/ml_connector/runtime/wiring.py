@@ -259,7 +259,7 @@ class Runtime:
             options=ConnectionOptions.from_settings(connection.settings),
             master=MasterDataCache(visma, suppliers),
             redactor=self.redactor,
-            writeback=WriteBack(ramp, connection.id),
+            writeback=WriteBack(self.store, connection.id),
             suppliers=suppliers,
             supplier_options=supplier_options,
             owner=self.owner,

@@ -16,9 +16,10 @@ audit trail whatever happens.
 
 Records carry an object type, and ``dispatcher`` runs the flow that type names: ``bill`` (F1),
 ``purchase_order`` (F3) and ``payment`` (the payment half of F6). The write-backs a flow asks
-for are posted in batches after each round: ``BILL_SYNC`` from the context's buffer, then
-``BILL_PAYMENT_SYNC`` from the worker's own buffer per connection (Ramp takes a bill's payment
-sync only after its bill sync).
+for (``BILL_SYNC`` with the bill's link, ``BILL_PAYMENT_SYNC`` from a payment's outcome, and the
+failure reports of records that stop) go to the store's outbox; a ``WriteBackSender`` posts
+them in batches: the worker's own for one-shot passes, the service's loop under ``serve``
+(``send_write_backs=False`` here).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import asyncio
 import contextlib
 import random
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,24 +37,24 @@ from typing import Any
 import structlog
 
 from ml_connector.audit import AuditKind
-from ml_connector.clients.ramp_models import SyncFailure
 from ml_connector.errors import (
     AuthenticationError,
+    ConnectorError,
     FatalVendorError,
     NeedsAttention,
     PermissionDenied,
     ResourceBusy,
     RetriableVendorError,
-    VendorError,
 )
 from ml_connector.flows.bills import BillOutcome, sync_bill
 from ml_connector.flows.context import FlowContext, Timeline, current_timeline
 from ml_connector.flows.payments import PaymentOutcome, payment_options, sync_payment
 from ml_connector.flows.po_plan import ProcurementOptions
 from ml_connector.flows.purchase_orders import OrderOutcome, sync_purchase_order
-from ml_connector.flows.writeback import WriteBack
+from ml_connector.flows.writeback import BILL_PAYMENT_SYNC, BILL_SYNC
 from ml_connector.runtime import observe
 from ml_connector.runtime.fairness import WeightedRoundRobin
+from ml_connector.runtime.outbox import WriteBackSender
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.store import ConnectionStatus, Store, SyncRecord
 
@@ -77,9 +77,8 @@ Handler = Callable[[FlowContext, SyncRecord], Awaitable[Outcome]]
 # The record object types a flow exists for, in the order a sync pass runs them.
 OBJECT_TYPES = ("purchase_order", "bill", "payment")
 PAUSE_RETRY = timedelta(minutes=15)
-_FAILED_NS = uuid.UUID("b1f0f4f1-0c55-4a8b-8f2c-7b7a3f7f1d22")
 # Where a failure shows in Ramp: purchase orders have no sync type, so only the record says it.
-_FAILED_SYNC_TYPES = {"bill": "BILL_SYNC", "payment": "BILL_PAYMENT_SYNC"}
+_FAILED_SYNC_TYPES = {"bill": BILL_SYNC, "payment": BILL_PAYMENT_SYNC}
 
 
 @dataclass
@@ -197,6 +196,7 @@ class Worker:
         on_done: Callable[[SyncRecord], None] | None = None,
         weights: Mapping[int, int] | None = None,
         quantum: int | None = None,
+        send_write_backs: bool = True,
     ) -> None:
         self.store = store
         self.contexts = contexts
@@ -217,7 +217,10 @@ class Worker:
         self._flushed_at = time.monotonic()
         self.stats = RunStats()
         self.paused: set[int] = set()
-        self._payment_syncs: dict[int, WriteBack] = {}
+        # Posts the outbox's write-backs as lanes finish (None: someone else does, the service).
+        self.writebacks = (
+            WriteBackSender(store, contexts, owner=owner, clock=clock) if send_write_backs else None
+        )
 
     async def claim(
         self, *, connection_id: int | None = None, busy: Mapping[int, int] | None = None
@@ -337,22 +340,12 @@ class Worker:
         return claimed
 
     async def flush_write_backs(self) -> None:
-        """Post the buffered Ramp write-backs of every connection this worker serves."""
+        """Post the outbox's due write-backs of the connections this worker serves (unless the
+        service posts them), then write the counted metrics."""
         self._flushed_at = time.monotonic()
-        for ctx in self.contexts.values():
-            with observe.calls_of(ctx, "bill"):
-                await ctx.writeback.flush()
-        for connection_id, payments in self._payment_syncs.items():
-            with observe.calls_of(self.contexts.get(connection_id), "payment"):
-                await payments.flush()
+        if self.writebacks is not None:
+            await self.writebacks.flush()
         await observe.flush(self.store, self.contexts)  # durable metrics counters
-
-    def _payment_writeback(self, ctx: FlowContext) -> WriteBack:
-        found = self._payment_syncs.get(ctx.connection_id)
-        if found is None:
-            found = WriteBack(ctx.ramp, ctx.connection_id, sync_type="BILL_PAYMENT_SYNC")
-            self._payment_syncs[ctx.connection_id] = found
-        return found
 
     async def _run_one(self, record: SyncRecord) -> None:
         if record.connection_id in self.paused:
@@ -387,6 +380,10 @@ class Worker:
             log.exception("unexpected error in flow", record_id=record.id)
             await self._retry(ctx, record, f"{type(exc).__name__}: {exc}", None, "internal")
         else:
+            if isinstance(outcome, PaymentOutcome) and outcome.payment_sync is not None:
+                # Stored before the record completes: a crash in between repeats the unit,
+                # never loses the write-back.
+                await ctx.writeback.add(outcome.payment_sync, sync_type=BILL_PAYMENT_SYNC)
             timeline.add(
                 AuditKind.RESULT,
                 {
@@ -401,8 +398,6 @@ class Worker:
             observe.record_succeeded(ctx, record, self.clock())
             log.debug("record synced", action=outcome.action, visma_ref=outcome.visma_ref)
             self.stats.add(record, outcome)
-            if isinstance(outcome, PaymentOutcome) and outcome.payment_sync is not None:
-                await self._payment_writeback(ctx).add(outcome.payment_sync)
         finally:
             current_timeline.reset(token)
             try:
@@ -427,21 +422,18 @@ class Worker:
     async def _report_failure(
         self, ctx: FlowContext, record: SyncRecord, message: str, code: str
     ) -> None:
-        """Tell Ramp, so the failure shows among its Export Errors (F6)."""
+        """Tell Ramp, so the failure shows among its Export Errors (F6), through the outbox.
+
+        Each report is its own occurrence with its own key: a failure that recurs (after a
+        replay, say) is reported again, and shows again if someone cleared it in Ramp.
+        """
         sync_type = _FAILED_SYNC_TYPES.get(record.object_type)
         if sync_type is None or not ctx.options.write_back:
             return
-        # One report per distinct failure: the same failure again is de-duplicated by Ramp.
-        name = f"{record.connection_id}:{record.object_id}:{message}"
-        if sync_type != "BILL_SYNC":
-            name = f"{name}:{sync_type}"
-        key = str(uuid.uuid5(_FAILED_NS, name))
         try:
-            await ctx.ramp.post_sync(
-                sync_type, key, failed=[SyncFailure(id=record.object_id, message=message)]
-            )
-        except VendorError as exc:  # reporting is best effort; the record already says it all
-            log.warning("could not report failed sync to Ramp", error=str(exc))
+            await ctx.writeback.report_failure(record.object_id, sync_type, message)
+        except ConnectorError as exc:  # reporting is best effort; the record already says it all
+            log.warning("could not queue the failure report for Ramp", error=str(exc))
 
     async def _retry(
         self,

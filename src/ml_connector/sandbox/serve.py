@@ -85,6 +85,14 @@ def register(app: typer.Typer) -> None:
                 "127.0.0.1 <-> localhost).",
             ),
         ] = None,
+        newer_event_types: Annotated[
+            bool,
+            Opt(
+                "--newer-event-types",
+                envvar="ML_CONNECTOR_SANDBOX_RAMP_NEWER_EVENT_TYPES",
+                help="Also accept the 2026 webhook event types (bills.ready_to_sync, …).",
+            ),
+        ] = False,
     ) -> None:
         """Run the Ramp sandbox (Developer API under /developer/v1, control API under /_sandbox,
         invoice files under /files on another host name)."""
@@ -96,6 +104,7 @@ def register(app: typer.Typer) -> None:
             dataset=_dataset(seed),
             file_url_ttl_s=file_url_ttl_s or None,
             files_base_url=files_base_url,
+            newer_event_types=newer_event_types,
         )
         uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")
 

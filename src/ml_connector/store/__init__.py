@@ -20,7 +20,15 @@ from ml_connector.store.inbox import (
     InboxEvent,
     Rejection,
 )
+from ml_connector.store.inbox_guard import UNKNOWN_SCOPE, RejectionTally
 from ml_connector.store.mappings import MappingCatalog, MappingVersion
+from ml_connector.store.outbox import (
+    OutboxKind,
+    OutboxState,
+    Settlement,
+    WriteBackEntry,
+    WriteBackItem,
+)
 from ml_connector.store.records import (
     Attempt,
     AuditEntry,
@@ -37,6 +45,7 @@ from ml_connector.store.states import SyncStatus, Transition
 from ml_connector.store.supplier_index import IndexedSupplier, SupplierIndexState
 
 __all__ = [
+    "UNKNOWN_SCOPE",
     "Attempt",
     "AuditEntry",
     "AuditProblem",
@@ -55,10 +64,16 @@ __all__ = [
     "LinkState",
     "MappingCatalog",
     "MappingVersion",
+    "OutboxKind",
+    "OutboxState",
     "Rejection",
+    "RejectionTally",
+    "Settlement",
     "Store",
     "SupplierIndexState",
     "SyncRecord",
     "SyncStatus",
     "Transition",
+    "WriteBackEntry",
+    "WriteBackItem",
 ]

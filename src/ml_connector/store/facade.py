@@ -1,9 +1,9 @@
 """``Store``: the one object the rest of ml-connector uses to reach the database.
 
 It combines the per-concept repositories (connections, links, locks, work, audit, cursors, the
-webhook inbox, mapping and field binding versions, the chart map, users, their sessions, login
-throttling, the security log, stats, cross-process wake-ups, alerts, the sealing of
-credential-like values at rest and the supplier index) over one
+webhook inbox and its guard, mapping and field binding versions, the chart map, users, their
+sessions, login throttling, the security log, stats, cross-process wake-ups, alerts, the sealing
+of credential-like values at rest, the supplier index and the Ramp write-back outbox) over one
 :class:`~ml_connector.store.engine.Database`. Every method is its own short transaction and
 returns frozen records; SQLAlchemy objects never leave the store, and database errors leave it
 as StoreError.
@@ -21,10 +21,13 @@ from ml_connector.store.connections import ConnectionRepository
 from ml_connector.store.cursors import CursorRepository
 from ml_connector.store.engine import Clock, Database, Dialect, utcnow
 from ml_connector.store.inbox import InboxRepository
+from ml_connector.store.inbox_guard import InboxGuardRepository
+from ml_connector.store.ingest import IngestRepository
 from ml_connector.store.links import LinkRepository
 from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
 from ml_connector.store.notify import NotifyRepository
+from ml_connector.store.outbox import OutboxRepository
 from ml_connector.store.security_log import SecurityLogRepository
 from ml_connector.store.sessions import SessionRepository
 from ml_connector.store.stats import StatsRepository
@@ -44,6 +47,7 @@ class Store(
     AuditRepository,
     CursorRepository,
     InboxRepository,
+    IngestRepository,
     MappingRepository,
     BindingRepository,
     ChartRepository,
@@ -56,6 +60,8 @@ class Store(
     AlertRepository,
     AtRestRepository,
     SupplierIndexRepository,
+    OutboxRepository,
+    InboxGuardRepository,
 ):
     """The connector's persistent state, on SQLite or PostgreSQL.
 

@@ -4,11 +4,8 @@ An event enters the inbox only after its signature verified. It is unique per (c
 source, event id), so a vendor's retries and duplicate deliveries collapse into one row:
 ``insert_event`` is a single INSERT … ON CONFLICT DO NOTHING and says whether the row is new.
 
-``ingest_events`` is the receivers' path (group commit): a whole batch of verified events in ONE
-write transaction. It inserts the events with ON CONFLICT DO NOTHING, learns which are new, and
-for the new ones only queues their records (``replay``, as ``upsert_record``), appends their
-``event_received`` audit entries and stores them already settled; duplicates change nothing.
-Either all of it commits or none of it does.
+``ingest_events`` (``store/ingest.py``) is the receivers' path: a whole batch of verified events
+in one write transaction, stored, queued and settled together.
 
 Each event moves once, from ``received`` to ``processed`` or ``ignored``
 (:class:`EventStatus`); events still ``received`` are either waiting for a flow that consumes
@@ -23,20 +20,17 @@ headers, so no signature or secret can end up there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Executable, delete, select, update
+from sqlalchemy import delete, select, update
 
-from ml_connector.audit import AuditKind
 from ml_connector.errors import StoreError
-from ml_connector.store.audit import append_audit_in
 from ml_connector.store.engine import Repository
+from ml_connector.store.inbox_guard import InboxSeenRow, remember_seen_in, seen_key
 from ml_connector.store.tables import EventRow, RejectionRow
-from ml_connector.store.work import RecordKey, upsert_records_in
 
 __all__ = [
     "EventReceipt",
@@ -108,6 +102,12 @@ class NewEvent:
     payload: dict[str, Any]
     status: EventStatus = EventStatus.RECEIVED
     object_type: str | None = None
+    # True when nothing signed dates the event: its id is checked against the keys of pruned
+    # events (``inbox_seen``), so a replay older than the retention is not taken for new.
+    check_seen: bool = False
+    # A cursor to stamp with the time, new event or repeat (a Visma notification asks for a
+    # poll even when its body repeats an earlier one; see ``runtime.chart``).
+    poll_hint: str | None = None
 
     def __post_init__(self) -> None:
         _check_key("event id", self.event_id)
@@ -130,6 +130,8 @@ class Ingested:
 
     inbox_id: int | None
     record_id: int | None = None
+    # True when the event's key belongs to an event the retention pruned: a replay, refused.
+    stale: bool = False
 
     @property
     def new(self) -> bool:
@@ -189,24 +191,6 @@ def _check_key(what: str, value: str) -> None:
 class InboxRepository(Repository):
     """Store, read and settle webhook events; log rejected requests."""
 
-    _ingest_statement: Executable | None = None
-
-    def _ingest_insert(self) -> Executable:
-        """The receivers' INSERT … ON CONFLICT DO NOTHING … RETURNING, built once.
-
-        Run as a Core executemany: SQLAlchemy sends the rows in one multi-row statement and
-        compiles it once (cached), where ``.values([...])`` would compile anew for each batch
-        size; reusing the object also spares computing its cache key on every batch.
-        """
-        if self._ingest_statement is None:
-            insert = self._db.insert(EventRow).on_conflict_do_nothing(
-                index_elements=[EventRow.connection_id, EventRow.source, EventRow.event_id]
-            )
-            self._ingest_statement = insert.returning(
-                EventRow.id, EventRow.connection_id, EventRow.source, EventRow.event_id
-            )
-        return self._ingest_statement
-
     async def insert_event(
         self,
         connection_id: int,
@@ -254,82 +238,6 @@ class InboxRepository(Repository):
             )
             row = (await session.scalars(query)).one()
             return EventReceipt(_to_event(row), new=False)
-
-    async def ingest_events(
-        self, events: Sequence[NewEvent], *, now: datetime | None = None
-    ) -> list[Ingested]:
-        """Store a batch of verified events in one transaction; one answer per event, in order.
-
-        An event whose key is already stored, or named earlier in the same batch, is a
-        duplicate and changes nothing. Every new event is stored with its ``status``
-        (``processed_at`` set unless ``received``); a new one with ``object_type`` queues its
-        record as ``upsert_record(..., replay=True)`` would and appends an ``event_received``
-        audit entry naming it. Raises StoreError, with nothing written, when any of it fails.
-        """
-        if not events:
-            return []
-        now = self._now(now)
-        first: dict[tuple[int, str, str], NewEvent] = {}
-        for item in events:
-            first.setdefault(item.key, item)
-        values = [
-            {
-                "connection_id": item.connection_id,
-                "source": key[1],
-                "event_id": item.event_id,
-                "type": item.type,
-                "object_id": item.object_id,
-                "payload": item.payload,
-                "received_at": now,
-                "status": EventStatus(item.status).value,
-                "processed_at": None if item.status is EventStatus.RECEIVED else now,
-            }
-            for key, item in first.items()
-        ]
-        async with self._db.write() as session:
-            conn = await session.connection()
-            stored = {
-                (cid, src, eid): pk
-                for pk, cid, src, eid in await conn.execute(self._ingest_insert(), values)
-            }
-            # Only the event that stored the row does the work; the rest of its key's are copies.
-            fresh = [
-                (pk, item)
-                for key, item in first.items()
-                if (pk := stored.get(key)) is not None and item.object_type is not None
-            ]
-            work: list[tuple[RecordKey, str]] = [
-                (
-                    (item.connection_id, str(item.object_type), str(item.object_id)),
-                    f"webhook {item.type}",
-                )
-                for _, item in fresh
-            ]
-            record_ids = await upsert_records_in(self._db, session, work, replay=True, now=now)
-            queued = {pk: rid for (pk, _), rid in zip(fresh, record_ids, strict=True)}
-            notes: dict[int, list[tuple[int | None, str, Mapping[str, Any], datetime]]] = {}
-            for (pk, item), rid in zip(fresh, record_ids, strict=True):
-                data = {
-                    "source": EventSource(item.source).value,
-                    "event_id": item.event_id,
-                    "type": item.type,
-                    "inbox_id": pk,
-                }
-                notes.setdefault(item.connection_id, []).append(
-                    (rid, AuditKind.EVENT_RECEIVED, data, now)
-                )
-            for connection_id in sorted(notes):  # a fixed order: chains lock in the same order
-                await append_audit_in(self._db, session, connection_id, notes[connection_id])
-        answers: list[Ingested] = []
-        claimed: set[tuple[int, str, str]] = set()
-        for item in events:
-            pk = stored.get(item.key)
-            if pk is None or item.key in claimed:
-                answers.append(Ingested(None))
-            else:
-                claimed.add(item.key)
-                answers.append(Ingested(pk, queued.get(pk)))
-        return answers
 
     async def get_event(self, event_pk: int) -> InboxEvent:
         """The inbox row with this (local) id. Raises StoreError when there is none."""
@@ -467,25 +375,38 @@ class InboxRepository(Repository):
             rows = await session.scalars(query.order_by(RejectionRow.id.desc()).limit(limit))
             return [_to_rejection(row) for row in rows]
 
-    async def prune_inbox(self, before: datetime) -> tuple[int, int]:
+    async def prune_inbox(
+        self, before: datetime, *, seen_before: datetime | None = None
+    ) -> tuple[int, int]:
         """Delete settled events and rejections received before ``before``.
 
-        Events still ``received`` are kept whatever their age. Returns (events, rejections)
-        deleted.
+        Events still ``received`` are kept whatever their age. Each deleted event leaves its
+        compact key in ``inbox_seen`` (so a replay of it is recognised); keys recorded before
+        ``seen_before`` are deleted. Returns (events, rejections) deleted.
         """
         cutoff = self._now(before)
+        prunable = (
+            EventRow.received_at < cutoff,
+            EventRow.status != EventStatus.RECEIVED.value,
+        )
         async with self._db.write() as session:
-            events = await session.execute(
-                delete(EventRow)
-                .where(
-                    EventRow.received_at < cutoff,
-                    EventRow.status != EventStatus.RECEIVED.value,
-                )
-                .returning(EventRow.id)
+            doomed = await session.execute(
+                select(EventRow.connection_id, EventRow.source, EventRow.event_id).where(*prunable)
             )
+            now = self._now(None)
+            await remember_seen_in(
+                self._db,
+                session,
+                (((cid, src, seen_key(src, eid)), now) for cid, src, eid in doomed),
+            )
+            events = await session.execute(delete(EventRow).where(*prunable).returning(EventRow.id))
             rejections = await session.execute(
                 delete(RejectionRow)
                 .where(RejectionRow.received_at < cutoff)
                 .returning(RejectionRow.id)
             )
+            if seen_before is not None:
+                await session.execute(
+                    delete(InboxSeenRow).where(InboxSeenRow.seen_at < self._now(seen_before))
+                )
             return len(events.all()), len(rejections.all())

@@ -15,7 +15,7 @@ statement, so the store costs a few round trips per bill, not a dozen.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.errors import StoreError
 from ml_connector.store.engine import Dialect, Repository
+from ml_connector.store.outbox import WriteBackItem, enqueue_writebacks_in
 from ml_connector.store.records import Link, LinkClaim, LinkKind, LinkState
 from ml_connector.store.tables import LinkRow
 
@@ -248,6 +249,7 @@ class LinkRepository(Repository):
         data: Mapping[str, Any] | None = None,
         *,
         external_ref: str | None = None,
+        outbox: Sequence[WriteBackItem] = (),
         now: datetime | None = None,
     ) -> Link:
         """Record that ``ramp_id`` is ``visma_id`` in Visma (creating the link if needed).
@@ -255,6 +257,8 @@ class LinkRepository(Repository):
         ``data`` replaces the link's data when given. ``external_ref`` defaults to the claimed
         one, or to ``ramp_id`` for a link that was never claimed (a match found by lookup).
         One UPDATE … RETURNING when the link exists (the usual case: it was claimed first).
+        ``outbox`` adds Ramp write-backs in the same transaction (``store.outbox``), so what
+        Ramp must be told is stored exactly when the link says the Visma object exists.
         """
         now = self._now(now)
         params = {
@@ -289,6 +293,7 @@ class LinkRepository(Repository):
                     row = (await conn.execute(change, params)).first()
             if row is None:  # pragma: no cover - only abandon_link deletes, and only attempts
                 raise StoreError(f"link {LinkKind(kind).value}/{ramp_id} vanished")
+            await enqueue_writebacks_in(conn, connection_id, outbox, now)
             return _to_record(row)
 
     async def update_link_data(

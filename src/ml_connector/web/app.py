@@ -16,6 +16,11 @@ The lifespan runs, beside the requests:
   events older than ``sweep_after_s``), and hourly deletes settled events and rejections
   older than ``retention_days``, expired sessions, stale login counters, and security log
   entries older than ``settings.security_log_retention_days``.
+  Each deleted event leaves its compact key behind for ``SEEN_KEEP``, so a replay of it is
+  still recognised.
+
+The receivers never accept a signed time older than the inbox retention: ``create_app`` caps
+the receiver's ``max_age_s`` at ``retention_days``.
 
 The receivers' group commit (``web/ingest.py``) needs no task while idle: its flusher runs only
 while events wait. On shutdown (uvicorn stops accepting and finishes the requests in hand first)
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -55,10 +61,12 @@ from ml_connector.web.auth import Auth, AuthConfig
 from ml_connector.web.headers import SecurityHeaders
 from ml_connector.web.webhooks import ReceiverConfig, WebhookReceiver, receiver_route
 
-__all__ = ["ConnectorApp", "create_app"]
+__all__ = ["SEEN_KEEP", "ConnectorApp", "create_app"]
 
 log = structlog.get_logger(__name__)
 _PRUNE_S = 3600.0  # how often the sweeper applies the retention
+# How long a pruned event's key is kept after pruning (at least the retention itself).
+SEEN_KEEP = timedelta(days=365)
 
 
 async def _housekeeping(runtime: Runtime, auth: Auth) -> None:
@@ -89,8 +97,12 @@ async def _sweep_loop(
                 pruned_at = now
                 await _housekeeping(runtime, auth)
                 if retention_days is not None:
-                    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-                    events, rejections = await runtime.store.prune_inbox(cutoff)
+                    now_at = datetime.now(UTC)
+                    cutoff = now_at - timedelta(days=retention_days)
+                    keep = max(SEEN_KEEP, timedelta(days=retention_days))
+                    events, rejections = await runtime.store.prune_inbox(
+                        cutoff, seen_before=now_at - keep
+                    )
                     if events or rejections:
                         log.info("inbox pruned", events=events, rejections=rejections)
         except ConnectorError as exc:
@@ -139,6 +151,9 @@ def create_app(
     """
     auth = auth or Auth(runtime.store, runtime.vault, AuthConfig.from_settings(runtime.settings))
     wake = on_work if on_work is not None else (service.wake if service is not None else None)
+    config = config or ReceiverConfig()
+    if retention_days is not None and config.max_age_s > retention_days * 86_400:
+        config = dataclasses.replace(config, max_age_s=retention_days * 86_400)
     receiver = WebhookReceiver(runtime, on_work=wake, config=config)
     tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -169,6 +184,7 @@ def create_app(
             yield
         finally:
             await receiver.ingestor.close()
+            await receiver.rejections.close()
             stop.set()
             results = await asyncio.gather(*tasks.values(), return_exceptions=True)
             for name, result in zip(tasks, results, strict=True):

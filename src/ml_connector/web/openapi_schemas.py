@@ -150,6 +150,22 @@ SCHEMAS: dict[str, Any] = {
                 timeline=seq(
                     obj(["seq", "at", "kind", "data"], seq=INT, at=STR, kind=STR, data={})
                 ),
+                ramp_write_back=obj(
+                    ["status"],
+                    status={
+                        "type": "string",
+                        "enum": ["told", "waiting", "refused", "not queued", "not applicable"],
+                    },
+                    sync_type=STR,
+                    sync_id=nullable("string"),
+                    told_at=nullable("string"),
+                    queued_at=nullable("string"),
+                    attempts=INT,
+                    next_try_at=nullable("string"),
+                    last_error=nullable("string"),
+                    error=nullable("string"),
+                    history=seq(ANY_OBJ),
+                ),
             ),
         ]
     },

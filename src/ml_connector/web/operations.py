@@ -271,7 +271,8 @@ async def find_record(rt: Runtime, connection: Connection, record_id: int) -> Sy
 
 
 async def record_detail(rt: Runtime, connection: Connection, record_id: int) -> dict[str, Any]:
-    """One record: both sides' ids and links, attempts, the timeline, last payload and error."""
+    """One record: both sides' ids and links, attempts, the timeline, last payload and error,
+    and whether Ramp was told (``ramp_write_back``)."""
     record = await find_record(rt, connection, record_id)
     attempts = await rt.store.list_attempts(record.id)
     timeline = await rt.store.list_audit(connection.id, record_id=record.id)
@@ -304,6 +305,7 @@ async def record_detail(rt: Runtime, connection: Connection, record_id: int) -> 
             }
             for e in timeline
         ],
+        "ramp_write_back": rt.redactor.scrub(await record_ops.write_back_status(rt, record)),
     }
 
 

@@ -1,17 +1,25 @@
 """The webhook receivers: verify, de-duplicate, persist and answer, with no vendor call.
 
 Each request to ``/webhooks/{ramp|visma}/{connection}`` goes through the same steps, and the
-first that fails answers with a 4xx and a row in the rejection log (never the inbox):
+first that fails answers with a 4xx and goes to the rejection log (never the inbox; a row only
+for a configured connection, within its rate, otherwise a count: ``web/rejections.py``):
 
 1. ``Content-Type`` must be ``application/json`` (415); the body is not read otherwise.
-2. The body is read up to ``max_body_bytes``; a larger one (declared or actual) gets 413 and
+2. The connection must exist (404); the names are cached ``secret_ttl_s``, so strangers cost
+   no store read per request, and their bodies are never read.
+3. The body is read up to ``max_body_bytes``; a larger one (declared or actual) gets 413 and
    the rest is never read.
-3. The connection must exist (404).
 4. The signature must match one of the connection's active secrets, over the raw bytes (401).
    Secrets are cached ``secret_ttl_s``; a failure is final only against secrets read after
    the request arrived (one re-read, shared by concurrent requests), so a secret stored a
    moment ago, by ``webhooks register`` or a rotation, is honoured at once.
-5. The body must be a JSON object carrying an event id and type (400).
+5. The event is read from the signed body alone (``web/bodies.py``): a Ramp body must be a
+   JSON object with a type (400); a Visma body is a hint to poll and always parses. Its id
+   comes from the body (or a digest of the signed bytes), never from an unsigned header.
+6. A signed time in the body (Ramp's ``created_at``) must lie within ``max_age_s`` in the past
+   (no more than the inbox retention) and ``max_skew_s`` in the future (400): an old delivery
+   is refused as a possible replay. An event that carries no signed time is checked against
+   the keys of events the retention pruned, and a replay of one is refused (409).
 
 Then the event is handed to the :class:`~ml_connector.web.ingest.Ingestor` (group commit): it is
 stored with the events of concurrent requests in one transaction, de-duplicated on its id, and,
@@ -33,8 +41,6 @@ are the same steps as Starlette endpoints, for apps that mount them as routes.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -48,12 +54,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from ml_connector.errors import ConnectorError, StoreError, WebhookVerificationError
-from ml_connector.runtime.webhooks import new_event, read_secrets, verification_window_open
+from ml_connector.errors import ConnectorError, WebhookVerificationError
+from ml_connector.runtime.webhooks import new_event, verification_window_open
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import Connection, EventSource
+from ml_connector.store import EventSource
 from ml_connector.web.bodies import Parsed, Rejected, is_verification, media_type, parse_event
 from ml_connector.web.ingest import IngestConfig, Ingestor
+from ml_connector.web.receiver_cache import CachedConnection, SecretCache
+from ml_connector.web.rejections import RejectionLog, RejectionPolicy
 from ml_connector.web.signatures import (
     RAMP_SIGNATURE_HEADERS,
     VISMA_SIGNATURE_HEADER,
@@ -73,8 +81,6 @@ _HEADERS = frozenset(
     {
         "content-type",
         "content-length",
-        "x-ramp-webhook-id",
-        "x-vwd-event-id",
         VISMA_SIGNATURE_HEADER,
         *RAMP_SIGNATURE_HEADERS,
     }
@@ -141,80 +147,23 @@ async def _body_chunks(receive: Receive) -> AsyncGenerator[bytes]:
             return
 
 
+DEFAULT_MAX_AGE_S = 3 * 86_400.0  # Ramp retries for hours at most (reference §8.6)
+
+
 @dataclass(frozen=True)
 class ReceiverConfig:
-    """Limits and timings of the receivers; ``clock`` (monotonic seconds) ages the cache."""
+    """Limits and timings of the receivers; ``clock`` (monotonic seconds) ages the caches,
+    ``wall_clock`` judges signed times: older than ``max_age_s`` or more than ``max_skew_s``
+    ahead is refused."""
 
     max_body_bytes: int = 1 << 20
     secret_ttl_s: float = 5.0
-    excerpt_chars: int = 120
+    max_age_s: float = DEFAULT_MAX_AGE_S
+    max_skew_s: float = 300.0
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     ingest: IngestConfig = field(default_factory=IngestConfig)
-
-
-@dataclass(frozen=True)
-class _Entry:
-    connection: Connection
-    secrets: Mapping[EventSource, tuple[str, ...]] = field(repr=False)
-    loaded_at: float
-
-
-class SecretCache:
-    """Connections and their decrypted webhook secrets, by name, kept briefly in memory."""
-
-    def __init__(self, runtime: Runtime, config: ReceiverConfig) -> None:
-        self._runtime = runtime
-        self._config = config
-        self._entries: dict[str, _Entry] = {}
-        self._loading: dict[str, tuple[float, asyncio.Future[_Entry | None]]] = {}
-
-    async def get(self, name: str, *, loaded_after: float | None = None) -> _Entry | None:
-        """The entry for ``name``: cached up to the TTL, and read no earlier than
-        ``loaded_after`` when given. None when there is no such connection.
-
-        Concurrent callers share one read. Raises StoreError or VaultError when the
-        connection cannot be read or decrypted.
-        """
-        now = self._config.clock()
-        cached = self._entries.get(name)
-        if (
-            cached is not None
-            and now - cached.loaded_at < self._config.secret_ttl_s
-            and (loaded_after is None or cached.loaded_at >= loaded_after)
-        ):
-            return cached
-        pending = self._loading.get(name)
-        if pending is None or (loaded_after is not None and pending[0] < loaded_after):
-            pending = (now, asyncio.ensure_future(self._load(name, now)))
-            self._loading[name] = pending
-            pending[1].add_done_callback(lambda _: self._forget_load(name, pending))
-        # Shielded: one caller giving up must not cancel the read the others wait for.
-        return await asyncio.shield(pending[1])
-
-    def _forget_load(self, name: str, done: tuple[float, asyncio.Future[_Entry | None]]) -> None:
-        if self._loading.get(name) is done:
-            del self._loading[name]
-
-    async def _load(self, name: str, started: float) -> _Entry | None:
-        try:
-            connection = await self._runtime.store.get_connection(name)
-        except ConnectorError as exc:
-            if isinstance(exc, StoreError):
-                raise
-            self._entries.pop(name, None)
-            return None
-        creds = self._runtime.credentials(connection)
-        secrets = {
-            source: tuple(s.secret for s in read_secrets(creds, source)) for source in EventSource
-        }
-        self._runtime.redactor.add(s for group in secrets.values() for s in group)
-        entry = _Entry(connection, secrets, started)
-        self._entries[name] = entry
-        return entry
-
-    def clear(self) -> None:
-        """Forget everything (the next request reads the store)."""
-        self._entries.clear()
+    rejections: RejectionPolicy = field(default_factory=RejectionPolicy)
 
 
 class WebhookReceiver:
@@ -230,8 +179,11 @@ class WebhookReceiver:
         self.runtime = runtime
         self.on_work = on_work
         self.config = config or ReceiverConfig()
-        self.secrets = SecretCache(runtime, self.config)
+        self.secrets = SecretCache(runtime, ttl_s=self.config.secret_ttl_s, clock=self.config.clock)
         self.ingestor = Ingestor(runtime.store.ingest_events, self.config.ingest)
+        self.rejections = RejectionLog(
+            runtime.store, runtime.redactor, self.config.rejections, clock=self.config.clock
+        )
 
     async def handle(
         self, scope: Scope, receive: Receive, send: Send, source: EventSource, name: str
@@ -280,14 +232,20 @@ class WebhookReceiver:
         """
         arrived = self.config.clock()
         body = b""
+        known = False
         try:
+            known = await self.secrets.known(name)
             if media_type(headers.get("content-type")) != "application/json":
                 raise Rejected(415, "the content type must be application/json")
+            if not known:
+                raise Rejected(404, "no connection by this name")
             body = await self._read_body(headers, chunks)
             entry = await self.secrets.get(name)
             if entry is None:
+                known = False
                 raise Rejected(404, "no connection by this name")
             parsed = await self._verified(headers, source, name, entry, body, arrived)
+            self._check_signed_time(parsed)
             event = new_event(
                 entry.connection.id,
                 source,
@@ -295,10 +253,17 @@ class WebhookReceiver:
                 parsed.type,
                 parsed.object_id,
                 parsed.payload,
+                signed_time=parsed.signed_at is not None,
             )
             outcome = await self.ingestor.submit(event)
+            if outcome.stale:
+                raise Rejected(
+                    409,
+                    "this event was received before and its inbox entry has expired; "
+                    "refused as a replay",
+                )
         except Rejected as rejected:
-            return await self._reject(headers, source, name, body, rejected)
+            return await self._reject(headers, source, name, body, rejected, known=known)
         except ConnectorError as exc:  # the store or the vault: the vendor should retry later
             log.error("webhook not stored", connection=name, source=str(source), error=str(exc))
             return _UNAVAILABLE
@@ -307,6 +272,20 @@ class WebhookReceiver:
         if outcome.record_id is not None and self.on_work is not None:
             self.on_work()
         return Answer.of(200, {"status": "accepted", "event_id": parsed.event_id})
+
+    def _check_signed_time(self, parsed: Parsed) -> None:
+        """Refuse an event whose signed time lies outside the accepted window."""
+        if parsed.signed_at is None:
+            return
+        age = (self.config.wall_clock() - parsed.signed_at).total_seconds()
+        if age > self.config.max_age_s:
+            raise Rejected(
+                400,
+                f"the event was signed {age:.0f} s ago, more than the {self.config.max_age_s:.0f}"
+                " s this receiver accepts; refused as a possible replay",
+            )
+        if -age > self.config.max_skew_s:
+            raise Rejected(400, f"the event's signed time lies {-age:.0f} s in the future")
 
     async def _read_body(self, headers: Mapping[str, str], chunks: AsyncGenerator[bytes]) -> bytes:
         limit = self.config.max_body_bytes
@@ -328,7 +307,7 @@ class WebhookReceiver:
         headers: Mapping[str, str],
         source: EventSource,
         name: str,
-        entry: _Entry,
+        entry: CachedConnection,
         body: bytes,
         arrived: float,
     ) -> Parsed:
@@ -363,32 +342,19 @@ class WebhookReceiver:
         name: str,
         body: bytes,
         rejected: Rejected,
+        *,
+        known: bool,
     ) -> Answer:
         declared = headers.get("content-length", "")
         size = len(body) if body else int(declared) if declared.isdigit() else 0
-        excerpt = self._excerpt(body) if rejected.excerpt and body else None
-        log.warning(
-            "webhook rejected",
-            connection=name,
-            source=str(source),
-            status=rejected.status,
-            reason=rejected.reason,
+        await self.rejections.refuse(
+            name,
+            source,
+            rejected.status,
+            rejected.reason,
+            known=known,
+            body=body,
+            size=size,
+            excerpt=rejected.excerpt,
         )
-        try:
-            await self.runtime.store.insert_rejection(
-                name,
-                source,
-                http_status=rejected.status,
-                reason=rejected.reason,
-                body_size=size,
-                body_sha256=hashlib.sha256(body).hexdigest() if body else None,
-                excerpt=excerpt,
-            )
-        except ConnectorError as exc:
-            log.error("rejection not logged", connection=name, error=str(exc))
         return Answer.of(rejected.status, {"error": rejected.reason})
-
-    def _excerpt(self, body: bytes) -> str:
-        text = body[: self.config.excerpt_chars].decode("utf-8", errors="replace")
-        printable = "".join(c if c.isprintable() else "?" for c in text)
-        return self.runtime.redactor.scrub_text(printable)

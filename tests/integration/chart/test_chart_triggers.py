@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -13,6 +15,7 @@ from ml_connector.flows.chart_plan import ChartPushResult
 from ml_connector.runtime import chart as chart_runtime
 from ml_connector.runtime.webhooks import add_webhook_secret
 from ml_connector.store import EventSource
+from ml_connector.web.signatures import visma_signature
 from ml_connector.web.webhooks import WebhookReceiver
 
 NO_OVERLAP = {"overlap_s": 0}
@@ -157,3 +160,42 @@ async def test_visma_webhooks_reach_ramp_through_the_inbox(tmp_path: Path) -> No
         assert "6995" in world.gl_accounts()
         assert any(v.name == "Webhook Leverandør AS" for v in world.vendors().values())
         assert await chart_runtime.chart_tick(runtime, connection, now=now) is None
+
+
+async def test_a_repeated_visma_hint_still_brings_the_second_change(tmp_path: Path) -> None:
+    """Visma's body is undocumented: a bare ``{"entity", "entityId"}`` hint, sent twice with the
+    same bytes for two changes of one project, is stored once, yet each hint leads to a poll,
+    so Ramp ends with the second change."""
+    async with open_chart_world(tmp_path, chart={"poll_interval_s": 3600}) as world:
+        runtime = world.runtime
+        connection = await world.connection()
+        receiver = WebhookReceiver(runtime)
+        app = Starlette(
+            routes=[Route("/webhooks/visma/{connection}", receiver.visma, methods=["POST"])]
+        )
+        await add_webhook_secret(runtime, connection, EventSource.VISMA, WEBHOOK_SECRET)
+        now = datetime.now(UTC)
+        assert await chart_runtime.chart_tick(runtime, connection, now=now) is not None
+        hint = json.dumps({"entity": "Project", "entityId": "P1001"}).encode()
+        headers = {
+            "content-type": "application/json",
+            "x-vwd-signature-v1": visma_signature(WEBHOOK_SECRET, hint),
+        }
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://connector") as client:
+            url = f"/webhooks/visma/{world.name}"
+            world.visma.set_project("P1001", "Equinor rådgivning fase 2")
+            first = await client.post(url, content=hint, headers=headers)
+            assert first.json()["status"] == "accepted"
+            assert await chart_runtime.chart_tick(runtime, connection, now=now) is not None
+            assert world.options("project")["P1001"].value == "Equinor rådgivning fase 2"
+            assert await chart_runtime.chart_tick(runtime, connection, now=now) is None
+
+            world.visma.set_project("P1001", "Equinor rådgivning fase 3")
+            again = await client.post(url, content=hint, headers=headers)
+            assert again.json()["status"] == "duplicate"
+            assert await chart_runtime.chart_tick(runtime, connection, now=now) is not None
+
+        assert world.options("project")["P1001"].value == "Equinor rådgivning fase 3"
+        hints = await runtime.store.list_events(connection.id, source=EventSource.VISMA)
+        assert [(e.type, e.object_id) for e in hints] == [("Project", "P1001")]

@@ -178,3 +178,32 @@ async def test_sync_body_is_validated(client: httpx.AsyncClient, token: str) -> 
     ):
         response = await client.post(SYNCS, json=body, headers=bearer(token))
         assert response.status_code == 422, body
+
+
+async def test_unsynced_bill_needs_a_new_key_to_be_marked_again(
+    client: httpx.AsyncClient, sandbox: RampSandbox, token: str
+) -> None:
+    """After an accountant unsyncs a bill, the old key replays the first result and leaves it
+    unsynced; only a new key marks it synced again (what the connector's keys are built for)."""
+    lists = {"successful_syncs": [{"id": BILL_APPROVED, "reference_id": "INV-900"}]}
+    first = await _sync(client, token, "key-first", "BILL_SYNC", **lists)
+    unsynced = sandbox.unsync_bill(BILL_APPROVED)
+    assert unsynced["sync_status"] == "NOT_SYNCED"
+    assert BILL_APPROVED in await _ready(client, token)
+
+    replayed = await _sync(client, token, "key-first", "BILL_SYNC", **lists)
+    assert replayed.json() == first.json()
+    assert sandbox.state.bills[BILL_APPROVED].sync_status.value == "NOT_SYNCED"
+
+    fresh = await _sync(client, token, "key-second", "BILL_SYNC", **lists)
+    assert fresh.status_code == 201
+    assert fresh.json() != first.json()
+    assert sandbox.state.bills[BILL_APPROVED].sync_status.value == "BILL_SYNCED"
+    assert set(sandbox.state.syncs) == {"key-first", "key-second"}
+
+
+async def test_unsync_control_refuses_an_unsynced_bill(client: httpx.AsyncClient) -> None:
+    """POST /_sandbox/bills/{id}/unsync on a bill that was never synced: 400, nothing changes."""
+    response = await client.post(f"/_sandbox/bills/{BILL_APPROVED}/unsync")
+    assert response.status_code == 400
+    assert "not synced" in response.text

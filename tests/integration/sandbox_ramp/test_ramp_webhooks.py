@@ -109,7 +109,9 @@ async def test_events_are_thin_signed_and_identified(
 async def test_bill_and_po_lifecycle_events(
     client: httpx.AsyncClient, sandbox: RampSandbox, receiver: Receiver, token: str
 ) -> None:
-    """Create, approve, update, pay, archive and PO changes each emit their event type."""
+    """Create, approve, update, pay, archive and PO changes each emit their event type (with the
+    2026 event types on)."""
+    sandbox.hub.newer_event_types = True
     await subscribe(
         client,
         sandbox,
@@ -155,7 +157,9 @@ async def test_bill_and_po_lifecycle_events(
 async def test_api_writes_emit_events(
     client: httpx.AsyncClient, sandbox: RampSandbox, receiver: Receiver, token: str
 ) -> None:
-    """PATCH and DELETE through the public API emit bills.updated and bills.archived."""
+    """PATCH and DELETE through the public API emit bills.updated and bills.archived (with the
+    2026 event types on)."""
+    sandbox.hub.newer_event_types = True
     await subscribe(client, sandbox, receiver, token, ["bills.updated", "bills.archived"])
     await client.patch(
         f"/developer/v1/bills/{BILL_APPROVED}", json={"memo": "x"}, headers=bearer(token)
@@ -163,6 +167,23 @@ async def test_api_writes_emit_events(
     await client.delete(f"/developer/v1/bills/{BILL_PENDING}", headers=bearer(token))
     await sandbox.webhooks.flush()
     assert [e["type"] for e in _events(receiver)] == ["bills.updated", "bills.archived"]
+
+
+async def test_event_types_are_the_specs_unless_the_newer_option_is_on(
+    client: httpx.AsyncClient, sandbox: RampSandbox, token: str
+) -> None:
+    """By default a subscription takes exactly the spec's enum; the option adds the 2026 types."""
+    spec = {"endpoint_url": WEBHOOK_URL, "event_types": ["bills.approved", "bills.paid"]}
+    newer = {"endpoint_url": WEBHOOK_URL, "event_types": ["bills.approved", "bills.ready_to_sync"]}
+    assert (await client.post(HOOKS, json=spec, headers=bearer(token))).status_code == 201
+    refused = await client.post(HOOKS, json=newer, headers=bearer(token))
+    assert refused.status_code == 422
+    assert refused.json()["error_v2"]["additional_info"] == {
+        "event_types": ["Unknown event types: ['bills.ready_to_sync']."]
+    }
+    sandbox.hub.newer_event_types = True
+    assert (await client.post(HOOKS, json=newer, headers=bearer(token))).status_code == 201
+    assert len(sandbox.hub.subscriptions) == 2
 
 
 async def test_only_subscribed_types_are_delivered(

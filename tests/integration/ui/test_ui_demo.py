@@ -179,7 +179,8 @@ async def test_chart_pending_diff_and_push_now(demo_site: DemoSite) -> None:
 
 
 async def test_search_by_invoice_number_and_vendor_and_deep_links(demo_site: DemoSite) -> None:
-    """A synced bill is found by invoice number and supplier, and links to its Visma screen."""
+    """A synced bill is found by invoice number and supplier, links to its Visma screen, and
+    says (API and page) when Ramp was told."""
     connection = await demo_site.runtime.store.get_connection(demo_site.name)
     (done, *_) = await demo_site.runtime.store.list_records(
         connection.id, status=SyncStatus.SUCCEEDED, object_type="bill", limit=1
@@ -197,6 +198,7 @@ async def test_search_by_invoice_number_and_vendor_and_deep_links(demo_site: Dem
         detail = await client.get(f"{BASE}/records/{done.id}", headers=headers)
         await login(client, "viewer@x.test")
         page = await client.get("/ui/c/nordlys/records", params={"q": invoice})
+        record_page = await client.get(f"/ui/c/nordlys/records/{done.id}")
     assert [r["id"] for r in by_number.json()] == [done.id]
     assert done.id in [r["id"] for r in by_vendor.json()]
     assert all(r["supplier"] == supplier for r in by_vendor.json())
@@ -206,3 +208,6 @@ async def test_search_by_invoice_number_and_vendor_and_deep_links(demo_site: Dem
     )
     assert invoice in page.text
     assert page.text.count("/ui/c/nordlys/records/") == 1
+    told = detail.json()["ramp_write_back"]  # when Ramp was told it is in Visma
+    assert (told["status"], told["sync_type"]) == ("told", "BILL_SYNC")
+    assert told["sync_id"] in record_page.text

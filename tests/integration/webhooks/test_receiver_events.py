@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -78,18 +79,21 @@ async def test_bill_event_requeues_a_finished_record(rx: Receiving) -> None:
     assert (record.status, record.reason) == (SyncStatus.PENDING, "webhook bills.updated")
 
 
-async def test_id_may_come_from_the_header_but_must_agree(rx: Receiving) -> None:
-    """X-Ramp-Webhook-ID stands in for a missing body id; a conflicting one is refused."""
-    body = json.dumps({"type": "bills.approved", "object": {"id": "bill_7"}}).encode()
-    ok = await rx.post_ramp(body, headers={"X-Ramp-Webhook-ID": "evt_hdr"})
-    assert ok.json() == {"status": "accepted", "event_id": "evt_hdr"}
-    clash = ramp_event("evt_body", "bills.approved")
-    refused = await rx.post_ramp(clash, headers={"X-Ramp-Webhook-ID": "evt_other"})
-    assert refused.status_code == 400
-    no_id = json.dumps({"type": "bills.approved"}).encode()
-    assert (await rx.post_ramp(no_id)).status_code == 400
-    reasons = [r.reason for r in await rx.runtime.store.list_rejections("acme")]
-    assert reasons == ["the event has no id", "the body's id and X-Ramp-Webhook-ID differ"]
+async def test_event_id_comes_from_the_signed_body_only(rx: Receiving) -> None:
+    """X-Ramp-Webhook-ID is not signed, so it never names an event: the body's id does, and a
+    body without one is keyed on the digest of its signed bytes."""
+    body = ramp_event("evt_body", "bills.approved", "bill_1")
+    ok = await rx.post_ramp(body, headers={"X-Ramp-Webhook-ID": "evt_other"})
+    assert ok.json() == {"status": "accepted", "event_id": "evt_body"}
+    no_id = json.dumps({"type": "bills.approved", "object": {"id": "bill_2"}}).encode()
+    keyed = await rx.post_ramp(no_id, headers={"X-Ramp-Webhook-ID": "evt_hdr"})
+    digest = f"sha256:{hashlib.sha256(no_id).hexdigest()}"
+    assert keyed.json() == {"status": "accepted", "event_id": digest}
+    again = await rx.post_ramp(no_id, headers={"X-Ramp-Webhook-ID": "evt_fresh"})
+    assert again.json() == {"status": "duplicate", "event_id": digest}
+    ids = {e.event_id for e in await rx.runtime.store.list_events(rx.connections["acme"].id)}
+    assert ids == {"evt_body", digest}
+    assert await rx.runtime.store.list_rejections() == []
 
 
 async def test_unsigned_challenge_is_refused_outside_registration(rx: Receiving) -> None:
@@ -143,14 +147,16 @@ async def test_visma_events(rx: Receiving) -> None:
     assert await rx.runtime.store.list_records(acme) == []
 
 
-async def test_visma_event_id_from_header(rx: Receiving) -> None:
-    """Without eventId in the body, the dispatcher's x-vwd-event-id names the event."""
+async def test_visma_event_without_id_is_keyed_on_its_signed_bytes(rx: Receiving) -> None:
+    """Without eventId in the body, the event is keyed on the digest of the signed bytes; the
+    dispatcher's x-vwd-event-id is not signed and is ignored."""
     body = json.dumps({"entity": "Project", "action": "Changed", "entityId": "P1"}).encode()
     headers = {"x-vwd-signature-v1": visma_signature("vwd_acme_visma_61a0f3c4d2", body)}
     response = await rx.post("visma", body, headers={**headers, "x-vwd-event-id": "vwd-1"})
-    assert response.json() == {"status": "accepted", "event_id": "vwd-1"}
+    digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
+    assert response.json() == {"status": "accepted", "event_id": digest}
     [event] = await rx.runtime.store.list_events(rx.connections["acme"].id)
-    assert (event.type, event.object_id) == ("Project.Changed", "P1")
+    assert (event.event_id, event.type, event.object_id) == (digest, "Project.Changed", "P1")
 
 
 async def test_sweep_applies_events_a_crash_left_behind(rx: Receiving) -> None:
@@ -206,3 +212,54 @@ async def test_app_sweeper_applies_and_prunes_in_the_background(rx: Receiving) -
     assert [e.event_id for e in await store.list_events(acme)] == ["stuck"]
     assert await store.list_rejections() == []
     assert [r.object_id for r in await store.list_records(acme)] == ["b1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "event_type", "object_id"),
+    [
+        (b"{}", "notification", None),
+        (b'{"entity": "Supplier"}', "Supplier", None),
+        (b'{"eventType": "Supplier.Updated"}', "Supplier.Updated", None),
+        (b'{"action": "Changed", "entityId": "50010"}', "notification", "50010"),
+        (b'{"resourceUri": "https://x.test/v1/supplier/50011"}', "notification", "50011"),
+        (b'{"eventId": 4711, "entity": "Account", "action": "Created"}', "Account.Created", None),
+        (b"[1, 2, 3]", "notification", None),
+        (b"not json at all", "notification", None),
+        (b'{"eventType": "' + b"x" * 300 + b'"}', "notification", None),
+    ],
+)
+async def test_any_signed_visma_notification_is_a_hint(
+    rx: Receiving, body: bytes, event_type: str, object_id: str | None
+) -> None:
+    """Visma does not document its body: any signed notification is accepted and kept as a hint
+    to poll (a chart entity or an unnamed one stamps the poll hint), never refused for its
+    shape."""
+    response = await rx.post_visma(body)
+    assert response.status_code == 200, response.text
+    acme = rx.connections["acme"].id
+    [event] = await rx.runtime.store.list_events(acme)
+    assert (event.type, event.object_id) == (event_type, object_id)
+    assert event.status is EventStatus.PROCESSED
+    assert event.event_id == (
+        "4711" if b"4711" in body else f"sha256:{hashlib.sha256(body).hexdigest()}"
+    )
+    assert "chart:hint" in await rx.runtime.store.list_cursors(acme)
+    assert await rx.runtime.store.list_rejections() == []
+
+
+async def test_a_repeated_visma_hint_is_not_stored_again_but_asks_for_a_poll(
+    rx: Receiving,
+) -> None:
+    """The same hint twice: one inbox row, and the poll hint is stamped again by the repeat."""
+    body = json.dumps({"entity": "Supplier", "entityId": "50010"}).encode()
+    acme = rx.connections["acme"].id
+    assert (await rx.post_visma(body)).json()["status"] == "accepted"
+    first = (await rx.runtime.store.list_cursors(acme))["chart:hint"]
+    await asyncio.sleep(0.002)
+    assert (await rx.post_visma(body)).json()["status"] == "duplicate"
+    second = (await rx.runtime.store.list_cursors(acme))["chart:hint"]
+    assert second > first
+    assert len(await rx.runtime.store.list_events(acme)) == 1
+    unrelated = json.dumps({"entity": "Customer", "entityId": "10001"}).encode()
+    assert (await rx.post_visma(unrelated)).status_code == 200
+    assert (await rx.runtime.store.list_cursors(acme))["chart:hint"] == second

@@ -21,7 +21,7 @@ from integration.webhooks.webhook_kit import (
 )
 from ml_connector.audit import AuditKind
 from ml_connector.runtime.webhooks import add_webhook_secret, remove_webhook_secrets
-from ml_connector.store import EventSource, EventStatus, SyncStatus
+from ml_connector.store import UNKNOWN_SCOPE, EventSource, EventStatus, SyncStatus
 from ml_connector.web.signatures import ramp_signature
 
 BILL_EVENT = ramp_event("evt_1", "bills.approved", "bill_1")
@@ -205,11 +205,19 @@ async def test_replayed_id_with_a_new_body_changes_nothing(rx: Receiving) -> Non
 
 
 async def test_unknown_connection_is_refused(rx: Receiving) -> None:
-    """A connection name nobody configured: 404, logged under that name."""
+    """A connection name nobody configured: 404, no row of its own, counted in one tally."""
     response = await rx.post_ramp(BILL_EVENT, name="nobody")
     assert response.status_code == 404
-    [rejection] = await rx.runtime.store.list_rejections("nobody")
-    assert rejection.http_status == 404
+    assert await rx.runtime.store.list_rejections() == []
+    assert rx.receiver is not None
+    await rx.receiver.rejections.flush()
+    [tally] = await rx.runtime.store.list_rejection_tallies()
+    assert (tally.scope, tally.source, tally.http_status, tally.count) == (
+        UNKNOWN_SCOPE,
+        "ramp",
+        404,
+        1,
+    )
 
 
 async def test_visma_signature_rules(rx: Receiving) -> None:
@@ -233,7 +241,7 @@ async def test_rejections_hold_no_secret_or_signature(rx: Receiving) -> None:
     ]
     await rx.post_ramp(BILL_EVENT, secret="whsec_wrong_0000")
     await rx.post_ramp(b"not json")
-    await rx.post_visma(b"{]", secret=VISMA_SECRET)
+    await rx.post_visma(b"{]", secret=RAMP_SECRET)
     rows = await rx.runtime.store.list_rejections()
     assert len(rows) == 3
     text = " ".join(f"{r.reason} {r.excerpt} {r.body_sha256} {r.connection}" for r in rows)

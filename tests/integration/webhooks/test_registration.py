@@ -18,6 +18,8 @@ from starlette.routing import Route
 from integration.webhooks.webhook_kit import store_settings
 from ml_connector.runtime import admin
 from ml_connector.runtime.webhooks import (
+    DEFAULT_RAMP_EVENT_TYPES,
+    NEWER_RAMP_EVENT_TYPES,
     add_webhook_secret,
     list_ramp_webhooks,
     read_secrets,
@@ -198,3 +200,38 @@ async def test_visma_legacy_registration_and_signed_delivery(wired: Wired) -> No
         EventStatus.PROCESSED,
     )
     assert await runtime.store.list_rejections() == []
+
+
+@pytest.mark.parametrize("wired", ["connector"], indirect=True)
+@pytest.mark.parametrize("newer", [False, True], ids=["spec-event-types", "newer-event-types"])
+async def test_register_takes_what_ramp_accepts_and_events_of_either_list_queue_work(
+    wired: Wired, newer: bool
+) -> None:
+    """A Ramp with the spec's event types refuses the newer ones: registration falls back to the
+    spec's list. With the newer types it subscribes to both. Either way a new approved bill
+    reaches the queue, and each bill event it got is processed as bill work."""
+    runtime, ramp = wired.runtime, wired.ramp
+    ramp.hub.newer_event_types = newer
+    result = await register_ramp(runtime, "acme", PUBLIC, timeout_s=10, poll_s=0.02)
+    assert result.verified
+    expected = (*DEFAULT_RAMP_EVENT_TYPES, *(NEWER_RAMP_EVENT_TYPES if newer else ()))
+    assert result.event_types == expected
+    assert ramp.hub.subscriptions[result.subscription_id].event_types == list(expected)
+
+    vendor = next(iter(ramp.state.vendors))
+    created = ramp.create_bill(
+        vendor_id=vendor,
+        invoice_number="EVT-1",
+        lines=[{"amount_minor": 12_500, "gl_account": "6540"}],
+    )
+    connection = await runtime.store.get_connection("acme")
+
+    async def queued() -> bool:
+        return await runtime.store.find_record(connection.id, "bill", created["id"]) is not None
+
+    await _until(queued)
+    await ramp.webhooks.flush()
+    events = await runtime.store.list_events(connection.id, type_prefix="bills.")
+    mine = {e.type: e.status for e in events if e.object_id == created["id"]}
+    wanted = {"bills.created", "bills.approved"} | ({"bills.ready_to_sync"} if newer else set())
+    assert mine == dict.fromkeys(wanted, EventStatus.PROCESSED)

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +65,23 @@ class FakeClock:
         self.now += seconds
 
 
-def ramp_event(event_id: str, event_type: str, object_id: str | None = "bill_1") -> bytes:
-    """A Ramp event body, compact like Ramp's."""
+def stamp(at: datetime | None = None) -> str:
+    """A UTC time as Ramp writes ``created_at`` (now, unless ``at`` is given)."""
+    return (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ramp_event(
+    event_id: str,
+    event_type: str,
+    object_id: str | None = "bill_1",
+    *,
+    created_at: datetime | None = None,
+) -> bytes:
+    """A Ramp event body, compact like Ramp's, signed into existence ``created_at`` (now)."""
     payload: dict[str, Any] = {
         "id": event_id,
         "type": event_type,
-        "created_at": "2026-11-24T10:00:00Z",
+        "created_at": stamp(created_at),
         "business_id": "945c7d8f-6c35-4d63-9c1c-79e67c9cee73",
     }
     if object_id is not None:
@@ -90,7 +102,7 @@ def visma_event(event_id: str, event_type: str, entity_id: str = "50010") -> byt
             "tenantId": "tenant",
             "companyId": "1",
             "resourceUri": f"https://api.finance.visma.net/v1/supplier/{entity_id}",
-            "timestamp": "2026-11-24T10:00:00.000Z",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
         }
     ).encode()
 

@@ -10,7 +10,7 @@ the same ``RampSandbox`` method a Python test would. Bodies and answers are JSON
     POST   /_sandbox/vendors                 create a vendor            -> Vendor detail
     POST   /_sandbox/bills                   create a bill              -> Bill (201)
     PATCH  /_sandbox/bills/{id}              edit a bill                -> Bill
-    POST   /_sandbox/bills/{id}/approve|reject|archive                  -> Bill
+    POST   /_sandbox/bills/{id}/approve|reject|archive|unsync           -> Bill
     POST   /_sandbox/bills/{id}/pay          {payment_date?, payment_method?,
                                               manual_payment_method?}      -> Bill
     POST   /_sandbox/purchase-orders         create a PO                -> PO (201)
@@ -21,7 +21,7 @@ the same ``RampSandbox`` method a Python test would. Bodies and answers are JSON
     POST   /_sandbox/webhooks/flush          deliver due webhooks now
     GET    /_sandbox/webhooks/deliveries     the delivery log
     POST   /_sandbox/settings                {sync_on_creation, rate_limit, rate_window_s,
-                                              token_ttl_s}
+                                              token_ttl_s, newer_event_types}
     GET    /_sandbox/state                   counts and every object (?objects=false: counts only)
     GET|DELETE /_sandbox/requests            the request journal (?method=&path_contains=)
     POST   /_sandbox/reset                   {"seed": "demo" | "empty"}
@@ -187,6 +187,8 @@ def control_routes(sb: RampSandbox) -> list[Route]:
             sb.pay_bill(bill_id, **body)
         elif action == "archive":
             sb.archive_bill(bill_id)
+        elif action == "unsync":
+            sb.unsync_bill(bill_id)
         else:
             raise RampApiError.not_found("Control action", action)
         return bill_json(request, bill_id)
@@ -233,7 +235,8 @@ def control_routes(sb: RampSandbox) -> list[Route]:
 
     async def settings(request: Request) -> Response:
         body = await _body(request)
-        unknown = set(body) - {"sync_on_creation", "rate_limit", "rate_window_s", "token_ttl_s"}
+        known = {"sync_on_creation", "rate_limit", "rate_window_s", "token_ttl_s"}
+        unknown = set(body) - known - {"newer_event_types"}
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         if "sync_on_creation" in body:
@@ -244,12 +247,15 @@ def control_routes(sb: RampSandbox) -> list[Route]:
             sb.rate_window.window_s = float(body["rate_window_s"])
         if "token_ttl_s" in body:
             sb.tokens.ttl_s = int(body["token_ttl_s"])
+        if "newer_event_types" in body:
+            sb.hub.newer_event_types = bool(body["newer_event_types"])
         return JSONResponse(
             {
                 "sync_on_creation": sb.state.sync_on_creation,
                 "rate_limit": sb.rate_window.limit,
                 "rate_window_s": sb.rate_window.window_s,
                 "token_ttl_s": sb.tokens.ttl_s,
+                "newer_event_types": sb.hub.newer_event_types,
             }
         )
 

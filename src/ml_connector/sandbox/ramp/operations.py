@@ -223,6 +223,17 @@ class Operations:
         item.archived_at = self.clock()
         self.hub.publish("bills.archived", item.id)
 
+    def unsync_bill(self, item: Bill) -> None:
+        """An accountant undoes the bill's export in Ramp: back to ``NOT_SYNCED`` (the ERP
+        reference is dropped; a paid bill loses its payment sync too)."""
+        self._refuse_archived(item)
+        if item.sync_status is SyncStatus.NOT_SYNCED:
+            raise RampApiError(400, f"Bill {item.id} is not synced.")
+        was_ready = self.state.is_sync_ready(item)
+        item.sync_status = SyncStatus.NOT_SYNCED
+        item.sync_reference = None
+        self._ready_check(item, was_ready)
+
     def _refuse_archived(self, item: Bill) -> None:
         if item.archived_at is not None:
             raise RampApiError(400, f"Bill {item.id} is archived and cannot be changed.")

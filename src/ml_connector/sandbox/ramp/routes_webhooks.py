@@ -5,7 +5,8 @@ read scope of each event's resource (``bills.*`` needs ``bills:read``); the sand
 that with a 403 ``DEVELOPER_7100``. Other checks: ``endpoint_url`` must be an http(s) URL,
 every event type must be one Ramp knows, and ``additional_headers`` allows at most five
 headers (names up to 100 characters, values 1-1000, and not Host, User-Agent, Content-Type,
-the signature headers or any X-Forwarded*/X-Real*/X-Original* name).
+the signature headers or any X-Forwarded*/X-Real*/X-Original* name). Event types are the spec's
+enum, plus the 2026 ones when the sandbox runs with ``newer_event_types``.
 
 There is no update: to change a subscription, delete it and create a new one.
 """
@@ -21,7 +22,7 @@ from starlette.routing import Route
 from ml_connector.sandbox.ramp.api import ApiContext, json_response
 from ml_connector.sandbox.ramp.bodies import WebhookCreateIn, WebhookVerifyIn, read_json
 from ml_connector.sandbox.ramp.errors import ErrorCode, RampApiError
-from ml_connector.sandbox.ramp.webhooks import EVENT_TYPES, Subscription, required_read_scopes
+from ml_connector.sandbox.ramp.webhooks import Subscription, required_read_scopes
 
 __all__ = ["webhook_routes"]
 
@@ -58,7 +59,7 @@ def webhook_routes(ctx: ApiContext) -> list[Route]:
             raise RampApiError.invalid("endpoint_url", "Not a valid URL.")
         if not body.event_types:
             raise RampApiError.invalid("event_types", "Give at least one event type.")
-        unknown = sorted(set(body.event_types) - EVENT_TYPES)
+        unknown = sorted(set(body.event_types) - ctx.hub.accepted_event_types)
         if unknown:
             raise RampApiError.invalid("event_types", f"Unknown event types: {unknown}.")
         headers = body.additional_headers or {}

@@ -99,6 +99,7 @@ class RampSandbox:
         webhook_max_attempts: int = 10,
         file_url_ttl_s: float | None = 3600.0,
         files_base_url: str | None = None,
+        newer_event_types: bool = False,
     ) -> None:
         self.clock = clock
         self.base_url = "http://ramp.sandbox/"  # roots invoice URLs outside a request
@@ -121,7 +122,12 @@ class RampSandbox:
         )
         self.rate_window = RollingWindow(rate_limit, rate_window_s, clock)
         self._state = load_dataset(dataset or empty_dataset(), clock)
-        self.hub = WebhookHub(self.webhooks, state=lambda: self._state, clock=clock)
+        self.hub = WebhookHub(
+            self.webhooks,
+            state=lambda: self._state,
+            clock=clock,
+            newer_event_types=newer_event_types,
+        )
         self.ops = Operations(lambda: self._state, self.hub, clock)
         self.context = ApiContext(
             lambda: self._state, self.ops, self.hub, self.tokens, clock, self.files
@@ -336,6 +342,13 @@ class RampSandbox:
         """Archive as Ramp's DELETE does; paid bills are refused (``RampApiError`` 400)."""
         item = self.context.bill(bill_id)
         self.ops.archive_bill(item)
+        return self._bill_json(item)
+
+    def unsync_bill(self, bill_id: str) -> dict[str, Any]:
+        """Undo the bill's export, as an accountant can in Ramp's UI: ``sync_status`` back to
+        ``NOT_SYNCED``, so it is ready to sync again. Refused (400) for an unsynced bill."""
+        item = self.context.bill(bill_id)
+        self.ops.unsync_bill(item)
         return self._bill_json(item)
 
     def update_bill(self, bill_id: str, **changes: Any) -> dict[str, Any]:

@@ -12,8 +12,11 @@ body is signed with HMAC-SHA256 keyed by the subscription secret, lowercase hex,
 ``X-Ramp-Signature``; ``X-Ramp-Webhook-ID`` repeats the event id. Delivery, retries and
 network faults belong to the shared ``WebhookDispatcher``.
 
-Event types: the spec's (Aug 2025) list plus the 2026 additions the sandbox emits
-(``bills.archived``, ``bills.updated``, ``bills.ready_to_sync``, ``purchase_orders.archived``).
+Event types: by default the subscription accepts exactly the spec's (Aug 2025) enum
+(reference §8.4), as the documented API does. ``newer_event_types`` (an option) also accepts the
+2026 additions the reference lists, which the sandbox emits when subscribed to
+(``bills.archived``, ``bills.updated``, ``bills.ready_to_sync``, ``purchase_orders.archived``,
+``vendors.updated``, …).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ml_connector.sandbox.ramp.state import RampState, new_id
 
 __all__ = [
     "EVENT_TYPES",
+    "NEWER_EVENT_TYPES",
     "SPEC_EVENT_TYPES",
     "Subscription",
     "WebhookHub",
@@ -57,17 +61,20 @@ SPEC_EVENT_TYPES = frozenset(
         "webhooks.verification",
     }
 )
-EVENT_TYPES = SPEC_EVENT_TYPES | {
-    "bills.archived",
-    "bills.ready_to_sync",
-    "bills.updated",
-    "purchase_orders.archived",
-    "transactions.declined",
-    "transactions.synced",
-    "vendors.activated",
-    "vendors.approved",
-    "vendors.updated",
-}
+NEWER_EVENT_TYPES = frozenset(
+    {
+        "bills.archived",
+        "bills.ready_to_sync",
+        "bills.updated",
+        "purchase_orders.archived",
+        "transactions.declined",
+        "transactions.synced",
+        "vendors.activated",
+        "vendors.approved",
+        "vendors.updated",
+    }
+)
+EVENT_TYPES = SPEC_EVENT_TYPES | NEWER_EVENT_TYPES
 _READ_SCOPES = {
     "bills": "bills:read",
     "purchase_orders": "purchase_orders:read",
@@ -125,10 +132,18 @@ class WebhookHub:
         *,
         state: Callable[[], RampState],
         clock: Callable[[], float],
+        newer_event_types: bool = False,
     ) -> None:
         self.dispatcher = dispatcher
         self._state = state
         self._clock = clock
+        # Accept the 2026 event types on subscriptions too (an option; the spec has fewer).
+        self.newer_event_types = newer_event_types
+
+    @property
+    def accepted_event_types(self) -> frozenset[str]:
+        """The event types a subscription may name."""
+        return EVENT_TYPES if self.newer_event_types else SPEC_EVENT_TYPES
 
     @property
     def subscriptions(self) -> dict[str, Subscription]:

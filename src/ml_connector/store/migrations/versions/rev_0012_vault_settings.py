@@ -1,7 +1,7 @@
 """Alert webhook URLs move into the vault: a masked form is all that stays in plaintext.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2027-01-10
 
 A webhook URL often carries a token (``https://hooks.example.com/services/T0/B0/secret``), so
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
 
