@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 
@@ -73,7 +74,8 @@ async def test_names_are_unique_regardless_of_case_and_old_names_keep_working(
     site: SecureSite,
 ) -> None:
     """Beside an old "Legacy-Co", "legacy-co" is refused; the old connection still works."""
-    _legacy_connection(site, "Legacy-Co")
+    # In a thread: a blocking write on the loop would stall the app's own open transaction.
+    await asyncio.to_thread(_legacy_connection, site, "Legacy-Co")
     clash = await site.cli("connection", "add", "legacy-co", extra_env=CREDENTIALS)
     assert clash.returncode != 0
     assert "regardless of case" in clash.stdout + clash.stderr
