@@ -169,8 +169,19 @@ class SandboxPair:
     visma_creds: VismaCreds
 
     @classmethod
-    def start(cls, folder: Path, *, seed: str = "demo") -> SandboxPair:
-        """Start both sandboxes with fresh random secrets; returns once both answer HTTP."""
+    def start(
+        cls,
+        folder: Path,
+        *,
+        seed: str = "demo",
+        ramp_options: Mapping[str, str] | None = None,
+        visma_options: Mapping[str, str] | None = None,
+    ) -> SandboxPair:
+        """Start both sandboxes with fresh random secrets; returns once both answer HTTP.
+
+        ``seed``: ``demo``, ``empty`` or a dataset file; ``*_options``: more of the sandbox's
+        ``ML_CONNECTOR_SANDBOX_*`` settings (a company's behaviours, for instance).
+        """
         ramp_creds = RampCreds("acc-ramp-client", "ramp-sec-" + secrets.token_urlsafe(18))
         visma_creds = VismaCreds(
             "acc-visma-client",
@@ -188,6 +199,8 @@ class SandboxPair:
             "ML_CONNECTOR_SANDBOX_VISMA_TENANT_ID": visma_creds.tenant_id,
             "ML_CONNECTOR_SANDBOX_VISMA_COMPANY_ID": visma_creds.company_id,
         }
+        ramp_env |= dict(ramp_options or {})
+        visma_env |= dict(visma_options or {})
         ramp, visma = _start_all([("ramp", ramp_env), ("visma", visma_env)], folder, seed)
         return cls(ramp, visma, ramp_creds, visma_creds)
 
@@ -348,8 +361,14 @@ class CliWorkspace:
         ramp_secret: str | None = None,
         visma_secret: str | None = None,
         tenant_id: str | None = None,
+        credit_memo_prefix: str | None = "[CREDIT]",
     ) -> CliResult:
-        """``connection add`` pointing at ``pair``; secrets go through the environment only."""
+        """``connection add`` pointing at ``pair``; secrets go through the environment only.
+
+        ``credit_memo_prefix``: the demo company marks its vendor credits with ``[CREDIT]``, so
+        by default the operator turns on the connector's credit memo rule (off by default in
+        the product); None leaves it off.
+        """
         secrets_env = {
             "ML_CONNECTOR_RAMP_CLIENT_SECRET": ramp_secret or pair.ramp_creds.client_secret,
             "ML_CONNECTOR_VISMA_CLIENT_SECRET": visma_secret or pair.visma_creds.client_secret,
@@ -372,10 +391,7 @@ class CliWorkspace:
             pair.visma.url,
             "--visma-token-url",
             pair.visma_token_url,
-            # The demo company marks its vendor credits with [CREDIT]: the operator turns on
-            # the connector's credit memo rule (off by default).
-            "--credit-memo-prefix",
-            "[CREDIT]",
+            *(("--credit-memo-prefix", credit_memo_prefix) if credit_memo_prefix else ()),
             env=secrets_env,
         )
 

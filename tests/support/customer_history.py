@@ -37,11 +37,17 @@ from ml_connector.sandbox.seed import (
 __all__ = [
     "BILL_BILL_LEVEL",
     "BILL_CAMPAIGN",
+    "BILL_INACTIVE_COST_CENTRE",
     "BILL_PLAIN",
     "CAMPAIGN_FIELD",
+    "FIELD_TARGETS",
+    "INACTIVE_COST_CENTRE",
     "NEW_VENDOR_NAME",
+    "TELENOR_SUPPLIER",
+    "TELENOR_SUPPLIER_NAME",
     "VENDOR_TELENOR",
     "customer_history_dataset",
+    "customer_with_history",
 ]
 
 VENDOR_TELENOR = "f3c95789-ace1-4954-ac5d-6baed2eac902"  # supplier 50001 in Visma (org number)
@@ -49,6 +55,18 @@ NEW_VENDOR_NAME = "Scandic Hotels AS"  # no supplier in Visma yet: the campaign 
 BILL_PLAIN = "c0000000-0000-4000-8000-000000000001"
 BILL_CAMPAIGN = "c0000000-0000-4000-8000-000000000002"
 BILL_BILL_LEVEL = "c0000000-0000-4000-8000-000000000003"
+BILL_INACTIVE_COST_CENTRE = "c0000000-0000-4000-8000-000000000004"
+INACTIVE_COST_CENTRE = "950"  # inactive in Visma's segment 1, still offered in Ramp
+TELENOR_SUPPLIER = "50001"
+TELENOR_SUPPLIER_NAME = "Telenor Bedriftsmarked (fakturamottak)"  # not the Ramp vendor's name
+# What each of the customer's fields means in Visma (for checking invoices, never for coding).
+FIELD_TARGETS = {
+    "Category": "account",
+    "dim_kst": "segment:1",
+    "dim_avd": "segment:2",
+    "dim_prosjekt": "project",
+    "dim_mva": "vat",
+}
 CAMPAIGN_FIELD = "dim_kampanje"
 GL_CATEGORY = "Category"
 
@@ -182,3 +200,59 @@ def customer_history_dataset(today: date | None = None, *, project_by_code: bool
     )
     chart = _chart(base, project_by_code=project_by_code)
     return dataclasses.replace(base, bills=bills, purchase_orders=(), ramp_chart=chart)
+
+
+def customer_with_history(today: date | None = None) -> Dataset:
+    """The acceptance world: :func:`customer_history_dataset`, plus what a real company brings.
+
+    - The vendor onboarding form asks "Foretaksregister-ID" and "Avgiftsregister", labels the
+      connector has never seen. Telenor's organisation number sits bare under the first (not to
+      be trusted alone); its VAT number, written the Norwegian way ("NO 976 967 631 MVA"),
+      under the second.
+    - Telenor is supplier 50001 in Visma under another name, with that organisation number.
+    - One more bill is coded to cost centre 950, which Visma has made inactive while Ramp still
+      offers it.
+
+    Play it with a Visma company whose financial year starts in July.
+    """
+    base = customer_history_dataset(today)
+    vendors = tuple(
+        dataclasses.replace(v, vat_number="NO 976 967 631 MVA") if v.id == VENDOR_TELENOR else v
+        for v in base.vendors
+    )
+    suppliers = tuple(
+        dataclasses.replace(s, name=TELENOR_SUPPLIER_NAME, vat_registration_id=None)
+        if s.number == TELENOR_SUPPLIER
+        else s
+        for s in base.suppliers
+    )
+    first = base.bills[0]
+    inactive = SeedBill(
+        BILL_INACTIVE_COST_CENTRE,
+        VENDOR_TELENOR,
+        "CH-1004",
+        "NOK",
+        first.issued_at,
+        first.due_at,
+        (
+            SeedBillLine(
+                300_00,
+                "Sentralbord",
+                "",
+                selections=(
+                    (GL_CATEGORY, "6900"),
+                    ("dim_kst", INACTIVE_COST_CENTRE),
+                    ("dim_avd", "20"),
+                    ("dim_prosjekt", _project_option("P1001", True)),
+                    ("dim_mva", "11"),
+                ),
+            ),
+        ),
+    )
+    return dataclasses.replace(
+        base,
+        vendors=vendors,
+        suppliers=suppliers,
+        bills=(*base.bills, inactive),
+        vendor_form_labels=("Foretaksregister-ID", "Avgiftsregister"),
+    )

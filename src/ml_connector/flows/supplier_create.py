@@ -30,8 +30,9 @@ from datetime import datetime, timedelta
 
 from ml_connector.clients.ramp_models import Vendor
 from ml_connector.clients.visma_models import AddressWrite, ContactWrite, SupplierWrite
-from ml_connector.errors import NeedsAttention, ResourceBusy, ValidationRejected
+from ml_connector.errors import AmbiguousOutcome, NeedsAttention, ResourceBusy, ValidationRejected
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.supplier_index import index_entry
 from ml_connector.mapping.vendor_identity import VendorIdentity
 from ml_connector.store import IndexedSupplier
@@ -149,7 +150,7 @@ async def create_supplier(ctx: FlowContext, write: SupplierWrite) -> str:
     numbering = await supplier_numbering(ctx)
     if not numbering.manual:
         try:
-            number = await ctx.visma.create_supplier(write)
+            number = await _post(ctx, write)
         except ValidationRejected as exc:
             if not _needs_number(exc):
                 raise
@@ -159,6 +160,28 @@ async def create_supplier(ctx: FlowContext, write: SupplierWrite) -> str:
             await ctx.suppliers.remember(_entry(number, write))
             return number
     return await _create_numbered(ctx, write, numbering)
+
+
+async def _post(ctx: FlowContext, write: SupplierWrite) -> str:
+    """POST the supplier. After an uncertain answer (a 5xx, a timeout) a delta read of the index
+    looks for it: found, it is adopted; not found after a 5xx that carried Visma's validation
+    text, the bill needs attention quoting it (posting again would be refused again); otherwise
+    the error stays retriable (the next attempt matches before it creates)."""
+    started = ctx.suppliers.now()
+    try:
+        return await ctx.visma.create_supplier(write)
+    except AmbiguousOutcome as exc:
+        await ctx.suppliers.current(since=started)
+        entry = _entry(write.number or "", write)
+        found = await ctx.suppliers.find(
+            numbers=[write.number] if write.number else (), names=[entry.name_key]
+        )
+        if found:
+            return found[0].number
+        refused = refusal_of(exc, f"the new supplier {write.name}")
+        if refused is not None:
+            raise refused from exc
+        raise
 
 
 async def _create_numbered(ctx: FlowContext, write: SupplierWrite, numbering: Numbering) -> str:
@@ -172,7 +195,7 @@ async def _create_numbered(ctx: FlowContext, write: SupplierWrite, numbering: Nu
             await ctx.suppliers.current(since=since)
             number = await next_supplier_number(ctx, numbering)
             try:
-                created = await ctx.visma.create_supplier(replace(write, number=number))
+                created = await _post(ctx, replace(write, number=number))
             except ValidationRejected as exc:
                 if not _number_taken(exc):
                     raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ml_connector.sandbox.seed import Dataset, demo_dataset, empty_dataset
+from ml_connector.sandbox.seed_files import load_dataset
 
 __all__ = ["RunningServer", "register", "start_server"]
 
@@ -52,9 +54,17 @@ async def start_server(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> 
 
 
 def _dataset(seed: str) -> Dataset:
-    if seed not in ("demo", "empty"):
-        raise typer.BadParameter("seed must be 'demo' or 'empty'")
-    return demo_dataset() if seed == "demo" else empty_dataset()
+    """``demo``, ``empty``, or a dataset file (``*.json``, see ``sandbox.seed_files``)."""
+    if seed == "demo":
+        return demo_dataset()
+    if seed == "empty":
+        return empty_dataset()
+    if seed.endswith(".json"):
+        try:
+            return load_dataset(Path(seed))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--seed") from None
+    raise typer.BadParameter("seed must be 'demo', 'empty' or a dataset file (*.json)")
 
 
 Opt = typer.Option
@@ -69,7 +79,13 @@ def register(app: typer.Typer) -> None:
         client_secret: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_RAMP_CLIENT_SECRET")],
         host: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_HOST")] = "127.0.0.1",
         port: Annotated[int, Opt(envvar="ML_CONNECTOR_SANDBOX_RAMP_PORT")] = 8710,
-        seed: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_SEED")] = "demo",
+        seed: Annotated[
+            str,
+            Opt(
+                envvar="ML_CONNECTOR_SANDBOX_SEED",
+                help="demo, empty, or a dataset file (*.json, see sandbox/seed_files.py).",
+            ),
+        ] = "demo",
         file_url_ttl_s: Annotated[
             float,
             Opt(
@@ -116,7 +132,13 @@ def register(app: typer.Typer) -> None:
         company_id: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_VISMA_COMPANY_ID")],
         host: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_HOST")] = "127.0.0.1",
         port: Annotated[int, Opt(envvar="ML_CONNECTOR_SANDBOX_VISMA_PORT")] = 8720,
-        seed: Annotated[str, Opt(envvar="ML_CONNECTOR_SANDBOX_SEED")] = "demo",
+        seed: Annotated[
+            str,
+            Opt(
+                envvar="ML_CONNECTOR_SANDBOX_SEED",
+                help="demo, empty, or a dataset file (*.json, see sandbox/seed_files.py).",
+            ),
+        ] = "demo",
         rate_limit_per_hour: Annotated[
             int | None, Opt(envvar="ML_CONNECTOR_SANDBOX_VISMA_RATE_LIMIT")
         ] = None,

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from integration.core.company import BILL_ATEA, BILL_HETZNER_1, READY_BILLS
+from integration.core.company import (
+    BILL_ATEA,
+    BILL_HETZNER_1,
+    BILL_KAFFE_1,
+    BILL_KAFFE_2,
+    READY_BILLS,
+)
 from integration.core.world import INVOICE_PATH, World, open_world
 from ml_connector.sandbox.faults import FaultRule
 from ml_connector.sandbox.visma.behaviour import CompanyBehaviour
@@ -69,3 +75,33 @@ async def test_a_500_without_a_message_is_still_retried(tmp_path: Path) -> None:
         await world.check_exactly_once()
         assert [e.status for e in world.invoice_posts()].count(500) == 1
         assert len(world.invoice_posts()) == len(READY_BILLS) + 1
+
+
+async def test_a_supplier_refused_in_a_500_stops_its_bills_quoting_visma(tmp_path: Path) -> None:
+    """The supplier class was deleted in Visma: creating a new vendor's supplier gets a 500
+    naming it; a fresh read finds no such supplier, so the vendor's bills need attention with
+    Visma's text after at most one POST per bill, and once the class is back they sync exactly
+    once."""
+    async with open_world(tmp_path, visma_options=REFUSES_WITH_500) as world:
+        setup = world.visma.state.supplier_setup
+        deleted = setup.classes.pop(setup.default_class or "")
+        suppliers_before = len(world.visma.state.suppliers)
+
+        await world.sync()
+
+        records = await world.records()
+        refused = {b for b, r in records.items() if r.error_code == "visma_refused"}
+        assert {BILL_KAFFE_1, BILL_KAFFE_2} <= refused
+        for bill_id in refused:
+            assert records[bill_id].status == SyncStatus.NEEDS_ATTENTION
+            quoted = f"'Supplier class' cannot be found: '{deleted.class_id}'"
+            assert quoted in (records[bill_id].last_error or ""), bill_id
+        posts = world.supplier_posts()
+        assert {e.status for e in posts} == {500}
+        assert len(posts) <= len(refused)  # no retry loop: at most one POST per bill
+        assert len(world.visma.state.suppliers) == suppliers_before
+
+        setup.classes[deleted.class_id] = deleted
+        await world.requeue(*refused)
+        await world.sync()
+        await world.check_exactly_once()
