@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from ml_connector.sandbox.ramp.errors import RampApiError
 from ml_connector.sandbox.ramp.model import Selection
@@ -170,12 +170,10 @@ class SpendOperations:
                 f"A refund of {amount} on transaction {item.id} must be positive and at most "
                 f"the {item.amount_minor - given_back} not yet refunded.",
             )
-        scale = amount / item.amount_minor
-        original = (
-            -round(item.original_amount_minor * scale)
-            if item.original_amount_minor is not None
-            else None
-        )
+        original = None
+        if item.original_amount_minor is not None:  # the same share of the merchant's amount
+            exact = Decimal(item.original_amount_minor * amount) / item.amount_minor
+            original = -int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
         return self.create_transaction(
             NewTransaction(
                 user_id=item.user_id,
@@ -382,17 +380,21 @@ def _check_split(total: int, lines: list[SpendLine]) -> None:
 
 
 def _refund_lines(lines: list[SpendLine], amount: int, total: int) -> list[SpendLine]:
-    """The original split, scaled to the refunded share and negated; the last line takes the
-    rounding so the lines add up to the refund exactly."""
+    """The original split, scaled to the refunded share and negated. Largest remainders take
+    the leftover units, so the lines add up to the refund exactly and keep their sign."""
     if not lines:
         return []
-    out: list[SpendLine] = []
-    left = amount
-    for index, line in enumerate(lines):
-        share = left if index == len(lines) - 1 else round(line.amount_minor * amount / total)
-        left -= share
-        out.append(SpendLine(-share, line.memo, list(line.selections)))
-    return out
+    shares = [line.amount_minor * amount // total for line in lines]
+    leftover = amount - sum(shares)
+    by_remainder = sorted(
+        range(len(lines)), key=lambda i: (lines[i].amount_minor * amount) % total, reverse=True
+    )
+    for index in by_remainder[:leftover]:
+        shares[index] += 1
+    return [
+        SpendLine(-share, line.memo, list(line.selections))
+        for share, line in zip(shares, lines, strict=True)
+    ]
 
 
 def _noon(day: date) -> float:
