@@ -16,9 +16,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from ml_connector.sandbox._demo_spend import (
+    CARD_LIABILITY_ACCOUNT,
     DELIBERATE_REIMBURSEMENT_FAILURES,
     DELIBERATE_TRANSACTION_FAILURES,
+    EMPLOYEE_PAYABLE_ACCOUNT,
     build_spend,
+    entity_accounts,
 )
 from ml_connector.sandbox.seed import (
     Dataset,
@@ -26,7 +29,6 @@ from ml_connector.sandbox.seed import (
     SeedBill,
     SeedBillLine,
     SeedEntity,
-    SeedEntityAccount,
     SeedProject,
     SeedPurchaseOrder,
     SeedSegment,
@@ -50,8 +52,6 @@ __all__ = [
 
 UNKNOWN_ACCOUNT = "6999"
 DELIBERATE_FAILURES = 6  # 3 coded to UNKNOWN_ACCOUNT, 3 dated in a period closed for AP
-CARD_LIABILITY_ACCOUNT = "2920"  # where card spend is owed until the statement is paid
-EMPLOYEE_PAYABLE_ACCOUNT = "2930"  # reimbursements owed to employees
 
 _ACCOUNTS = (
     SeedAccount("1500", "Kundefordringer", "Asset"),
@@ -403,23 +403,6 @@ def _purchase_orders(
     return tuple(orders)
 
 
-def _entity_accounts() -> tuple[SeedEntityAccount, ...]:
-    """What the entities' accounting settings in Ramp point at in the shared chart."""
-    return (
-        SeedEntityAccount(
-            CARD_LIABILITY_ACCOUNT, "CARD_LIABILITY_ACCOUNT", classification="LIABILITY"
-        ),
-        SeedEntityAccount(
-            EMPLOYEE_PAYABLE_ACCOUNT,
-            "REIMBURSEMENT_ACCOUNTS_PAYABLE_ACCOUNT",
-            classification="LIABILITY",
-        ),
-        SeedEntityAccount("1920", "TRANSFER_BANK_ACCOUNT", classification="ASSET"),
-        SeedEntityAccount("1920", "REIMBURSEMENT_BANK_ACCOUNT", classification="ASSET"),
-        SeedEntityAccount("2400", "BILL_PAY_ACCOUNTS_PAYABLE_ACCOUNT", classification="LIABILITY"),
-    )
-
-
 def build_demo(today: date) -> Dataset:
     """Build the demo company as of ``today``.
 
@@ -437,13 +420,13 @@ def build_demo(today: date) -> Dataset:
         company_name="Nordlys Rådgivning AS",
         base_currency="NOK",
         entities=(
-            SeedEntity(entity_id, "Nordlys Rådgivning AS", "NOK", accounts=_entity_accounts()),
+            SeedEntity(entity_id, "Nordlys Rådgivning AS", "NOK", accounts=entity_accounts()),
             SeedEntity(
                 spend.second_entity_id,
                 "Nordlys Rådgivning AB",
                 "SEK",
                 is_primary=False,
-                accounts=_entity_accounts(),
+                accounts=entity_accounts(),
             ),
         ),
         accounts=_ACCOUNTS,

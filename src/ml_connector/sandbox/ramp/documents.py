@@ -15,7 +15,7 @@ from ml_connector.sandbox.ramp.files import invoice_pdf
 from ml_connector.sandbox.ramp.model import Bill
 from ml_connector.sandbox.ramp.money import from_minor
 from ml_connector.sandbox.ramp.spend_model import Receipt, Statement
-from ml_connector.sandbox.ramp.spend_ops import day_of
+from ml_connector.sandbox.ramp.spend_records import day_of
 from ml_connector.sandbox.ramp.state import RampState
 
 __all__ = ["document_for", "safe_name"]

@@ -14,7 +14,6 @@ demand, so spend can be coded to an account the ERP never had.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +24,6 @@ from ml_connector.sandbox.ramp.chart import ensure_selection
 from ml_connector.sandbox.ramp.errors import RampApiError
 from ml_connector.sandbox.ramp.filehost import FileHost
 from ml_connector.sandbox.ramp.model import Selection
-from ml_connector.sandbox.ramp.render import iso
 from ml_connector.sandbox.ramp.seeding_lines import LineSpec, control_line
 from ml_connector.sandbox.ramp.seeding_spend import card_id_of
 from ml_connector.sandbox.ramp.spend_model import (
@@ -46,6 +44,7 @@ from ml_connector.sandbox.ramp.statements import (
     create_statement,
     create_transfer,
 )
+from ml_connector.sandbox.ramp.syncs import describe_sync
 
 __all__ = ["SpendControl"]
 
@@ -347,35 +346,7 @@ class SpendControl:
     def sync_status(self, object_id: str) -> dict[str, Any]:
         """Where any syncable object stands: kind, ``sync_status``, when it was synced, the
         ERP reference it was synced with, and its export errors (failed syncs)."""
-        state = self._state
-        errors = [asdict(e) for e in state.export_errors if e.object_id == object_id]
-        if (bill := state.bills.get(object_id)) is not None:
-            return {
-                "id": bill.id,
-                "kind": "bill",
-                "sync_status": bill.sync_status.value,
-                "sync_ready": state.is_sync_ready(bill),
-                "synced_at": None,
-                "reference_id": bill.sync_reference,
-                "export_errors": errors,
-            }
-        for kind, objects in (
-            ("transaction", state.transactions),
-            ("reimbursement", state.reimbursements),
-            ("transfer", state.transfers),
-        ):
-            found = objects.get(object_id)
-            if found is not None:
-                return {
-                    "id": found.id,
-                    "kind": kind,
-                    "sync_status": found.sync_status.value,
-                    "sync_ready": found.sync_status.value == "SYNC_READY",
-                    "synced_at": iso(found.synced_at) if found.synced_at is not None else None,
-                    "reference_id": found.sync_reference,
-                    "export_errors": errors,
-                }
-        raise RampApiError.not_found("Syncable object", object_id)
+        return describe_sync(self._state, object_id)
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from ml_connector.sandbox.ramp.spend_model import (
     SpendSync,
     User,
 )
-from ml_connector.sandbox.ramp.spend_ops import (
+from ml_connector.sandbox.ramp.spend_records import (
     NewReimbursement,
     NewTransaction,
     add_reimbursement,

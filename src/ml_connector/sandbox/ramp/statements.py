@@ -29,7 +29,7 @@ from datetime import date
 
 from ml_connector.sandbox.ramp.errors import RampApiError
 from ml_connector.sandbox.ramp.spend_model import SpendSync, Statement, Transfer
-from ml_connector.sandbox.ramp.spend_ops import day_of
+from ml_connector.sandbox.ramp.spend_records import day_of
 from ml_connector.sandbox.ramp.state import RampState, new_id
 
 __all__ = [

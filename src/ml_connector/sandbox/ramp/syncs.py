@@ -19,10 +19,12 @@ them. A failed object keeps its status, so it stays in the ready queue.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from ml_connector.sandbox.ramp.errors import RampApiError
 from ml_connector.sandbox.ramp.model import Bill, ExportError, PaymentStatus, SyncRecord, SyncStatus
+from ml_connector.sandbox.ramp.render import iso
 from ml_connector.sandbox.ramp.spend_model import (
     CardTransaction,
     Reimbursement,
@@ -32,7 +34,7 @@ from ml_connector.sandbox.ramp.spend_model import (
 from ml_connector.sandbox.ramp.state import RampState, new_id
 from ml_connector.sandbox.ramp.webhooks import WebhookHub
 
-__all__ = ["SPEND_SYNC_TYPES", "SYNC_TYPES", "SyncOutcome", "record_sync"]
+__all__ = ["SPEND_SYNC_TYPES", "SYNC_TYPES", "SyncOutcome", "describe_sync", "record_sync"]
 
 _BILL_TYPES = frozenset({"BILL_SYNC", "BILL_PAYMENT_SYNC"})
 # sync type -> (what the object is called, where the state keeps it)
@@ -163,3 +165,37 @@ def _mark(item: Target, sync_type: str, reference: str, deep_link: str | None, a
     item.sync_status = SpendSync.SYNCED
     item.synced_at = at
     item.sync_reference = reference
+
+
+def describe_sync(state: RampState, object_id: str) -> dict[str, Any]:
+    """Where a bill, transaction, reimbursement or transfer stands (the control API's view):
+    kind, ``sync_status``, whether it is ready, when it was synced, the reference it was synced
+    with, and its export errors. 404 for an unknown id."""
+    errors = [asdict(e) for e in state.export_errors if e.object_id == object_id]
+    if (bill := state.bills.get(object_id)) is not None:
+        return {
+            "id": bill.id,
+            "kind": "bill",
+            "sync_status": bill.sync_status.value,
+            "sync_ready": state.is_sync_ready(bill),
+            "synced_at": None,
+            "reference_id": bill.sync_reference,
+            "export_errors": errors,
+        }
+    for kind, objects in (
+        ("transaction", state.transactions),
+        ("reimbursement", state.reimbursements),
+        ("transfer", state.transfers),
+    ):
+        found: CardTransaction | Reimbursement | Transfer | None = objects.get(object_id)
+        if found is not None:
+            return {
+                "id": found.id,
+                "kind": kind,
+                "sync_status": found.sync_status.value,
+                "sync_ready": found.sync_status is SpendSync.SYNC_READY,
+                "synced_at": iso(found.synced_at) if found.synced_at is not None else None,
+                "reference_id": found.sync_reference,
+                "export_errors": errors,
+            }
+    raise RampApiError.not_found("Syncable object", object_id)

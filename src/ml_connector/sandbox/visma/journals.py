@@ -12,7 +12,8 @@ Rules (reference §9.8; Visma's help "About general ledger batches" for GL301000
   is lenient), VAT codes (``vatCodeId``/``vatId`` must exist and be valid on the date);
 - **balance**: the debit total must equal the credit total (in the batch's currency), and a batch
   has at least two lines; otherwise it is refused, unless it is saved on hold (an out-of-balance
-  batch "can be saved as On hold"). Visma's text: "Batch is out of balance, please review.";
+  batch "can be saved as On hold"). The refusal reads "Batch is out of balance, please review."
+  (the sandbox's wording; Visma's exact text is not documented);
 - a given ``controlTotalInCurrency`` must equal the debit total;
 - currency: the company's base currency (rate 1), or another known currency with an
   ``exchangeRate`` (the sandbox has no currency rate table, so a foreign batch without a rate is
