@@ -207,3 +207,21 @@ async def test_spend_webhooks(spend: SpendWorld) -> None:
     assert [
         json.loads(r.body)["object"]["id"] for r in receiver.of_type("transactions.synced")
     ] == [created["id"]]
+
+
+async def test_commit_then_fail_sync_is_replayed_by_its_key(spend: SpendWorld) -> None:
+    """A sync whose answer is lost (commit, then 500) took effect; retrying with the same key
+    answers 201 with the first sync_id and changes nothing more."""
+    from ml_connector.sandbox.faults import FaultRule
+
+    spend.sandbox.faults.add(
+        FaultRule(kind="commit_then_fail", status=500, method="POST", path_contains="syncs")
+    )
+    body = {"successful_syncs": [{"id": TX_HOTEL, "reference_id": "GL-77"}]}
+    lost = await spend.sync("tx-lost", "TRANSACTION_SYNC", **body)
+    assert lost.status_code == 500
+    assert spend.sandbox.sync_status(TX_HOTEL)["sync_status"] == "SYNCED"
+    retried = await spend.sync("tx-lost", "TRANSACTION_SYNC", **body)
+    assert retried.status_code == 201
+    assert retried.json()["sync_id"] == spend.sandbox.state.syncs["tx-lost"].sync_id
+    assert len(spend.sandbox.state.syncs) == 1

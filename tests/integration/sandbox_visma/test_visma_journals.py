@@ -397,3 +397,40 @@ async def test_attachments_on_the_batch_and_its_lines(gl: Gl) -> None:
     assert "attachments" not in plain[0]
     assert gl.sandbox.attachment(attachment_id) is not None
     assert len(gl.sandbox.journals()) == 1
+
+
+async def test_commit_then_fail_leaves_a_batch_a_period_lookup_finds(gl: Gl) -> None:
+    """An injected commit-then-500 stores the batch; the period's GL list finds it by its
+    lines' reference, which is how a client avoids posting it twice."""
+    from ml_connector.sandbox.faults import FaultRule
+
+    gl.sandbox.faults.add(
+        FaultRule(
+            kind="commit_then_fail", status=500, method="POST", path_contains="journaltransaction"
+        )
+    )
+    ambiguous = await gl.post(journal_body())
+    assert ambiguous.status_code == 500
+    assert message(ambiguous) == "An error has occurred."
+    found = await gl.call(
+        "GET", f"{JOURNALS}?periodId=202603&module=GL&lastModifiedDateTime=2026-03-15"
+    )
+    references = {
+        line["referenceNumber"]
+        for batch in found.json()
+        for line in batch["journalTransactionLines"]
+    }
+    assert references == {"ramp:tx:1"}
+    assert len(gl.sandbox.state.journals) == 1
+
+
+async def test_release_notifies_portal_subscribers_only(gl: Gl) -> None:
+    """A released batch raises JournalTransaction.StatusChanged; legacy subscriptions (which
+    have no journal event) are left alone and the release still succeeds."""
+    hook = {"event": "supplier_changed", "hookUri": "https://receiver.test/visma"}
+    assert (await gl.call("POST", "/API/resources/v1/subscription", hook)).status_code == 201
+    number = await gl.create()
+    state = await release(gl.http, f"{JOURNALS}/{number}/action/release", gl.token)
+    assert state["statusCode"] == 204
+    published = [e.event_type for e in gl.sandbox.events.published]
+    assert published[-1] == "JournalTransaction.StatusChanged"
