@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -455,9 +455,6 @@ class RampSandbox(SpendControl):
 
     def _bill_json(self, item: Bill) -> dict[str, Any]:
         return render.bill(self.state, item, self.files.urls(item, self.base_url))
-
-    def _today(self) -> date:
-        return datetime.fromtimestamp(self.clock(), UTC).date()
 
     def _entity(self, entity_id: str | None) -> str:
         return self._entity_or_none(entity_id) or self.state.primary_entity_id()
