@@ -3,6 +3,9 @@
 Deterministic: the same ``today`` gives the same dataset. Numbers a reader may want to check:
 about 200 bills, 40 vendors (14 already suppliers in Visma), 3 currencies, and exactly
 ``DELIBERATE_FAILURES`` approved bills that cannot sync (unknown account, closed period).
+The people and spend (card transactions, reimbursements, statements, transfers, a second
+entity in Sweden) come from ``_demo_spend``, with ``DELIBERATE_TRANSACTION_FAILURES`` card
+transactions and ``DELIBERATE_REIMBURSEMENT_FAILURES`` reimbursements that cannot post.
 """
 
 from __future__ import annotations
@@ -12,6 +15,14 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
+from ml_connector.sandbox._demo_spend import (
+    CARD_LIABILITY_ACCOUNT,
+    DELIBERATE_REIMBURSEMENT_FAILURES,
+    DELIBERATE_TRANSACTION_FAILURES,
+    EMPLOYEE_PAYABLE_ACCOUNT,
+    build_spend,
+    entity_accounts,
+)
 from ml_connector.sandbox.seed import (
     Dataset,
     SeedAccount,
@@ -29,7 +40,15 @@ from ml_connector.sandbox.seed import (
     _periods,
 )
 
-__all__ = ["DELIBERATE_FAILURES", "UNKNOWN_ACCOUNT", "build_demo"]
+__all__ = [
+    "CARD_LIABILITY_ACCOUNT",
+    "DELIBERATE_FAILURES",
+    "DELIBERATE_REIMBURSEMENT_FAILURES",
+    "DELIBERATE_TRANSACTION_FAILURES",
+    "EMPLOYEE_PAYABLE_ACCOUNT",
+    "UNKNOWN_ACCOUNT",
+    "build_demo",
+]
 
 UNKNOWN_ACCOUNT = "6999"
 DELIBERATE_FAILURES = 6  # 3 coded to UNKNOWN_ACCOUNT, 3 dated in a period closed for AP
@@ -38,6 +57,8 @@ _ACCOUNTS = (
     SeedAccount("1500", "Kundefordringer", "Asset"),
     SeedAccount("1920", "Bankinnskudd", "Asset"),
     SeedAccount("2400", "Leverandørgjeld", "Liability"),
+    SeedAccount("2920", "Kredittkortgjeld Ramp", "Liability"),
+    SeedAccount("2930", "Skyldige utlegg til ansatte", "Liability"),
     SeedAccount("2710", "Inngående merverdiavgift", "Liability"),
     SeedAccount("3000", "Salgsinntekt", "Income", default_vat=None),
     SeedAccount("4000", "Innkjøp av varer", "Expense", default_vat="1"),
@@ -383,13 +404,31 @@ def _purchase_orders(
 
 
 def build_demo(today: date) -> Dataset:
-    """Build the demo company as of ``today``."""
+    """Build the demo company as of ``today``.
+
+    The random draws happen in the order they always did (vendors, the entity id, bills,
+    purchase orders); spend comes from a generator of its own (``_demo_spend``), so adding it
+    changed none of the bills.
+    """
     rng = random.Random(20261124)
     vendors, suppliers = _vendors_and_suppliers(rng)
+    entity_id = _uuid(rng)
+    bills = _bills(rng, today, vendors)
+    orders = _purchase_orders(rng, today, vendors)
+    spend = build_spend(today, entity_id, UNKNOWN_ACCOUNT)
     return Dataset(
         company_name="Nordlys Rådgivning AS",
         base_currency="NOK",
-        entities=(SeedEntity(_uuid(rng), "Nordlys Rådgivning AS", "NOK"),),
+        entities=(
+            SeedEntity(entity_id, "Nordlys Rådgivning AS", "NOK", accounts=entity_accounts()),
+            SeedEntity(
+                spend.second_entity_id,
+                "Nordlys Rådgivning AB",
+                "SEK",
+                is_primary=False,
+                accounts=entity_accounts(),
+            ),
+        ),
         accounts=_ACCOUNTS,
         segments=(
             SeedSegment(1, "Kostnadssted", 3, _COST_CENTRES),
@@ -397,9 +436,16 @@ def build_demo(today: date) -> Dataset:
         ),
         projects=_PROJECTS,
         vat_codes=_VAT,
-        periods=_periods(today),
+        periods=_periods(today, general_ledger=True),
         suppliers=suppliers,
         vendors=vendors,
-        bills=_bills(rng, today, vendors),
-        purchase_orders=_purchase_orders(rng, today, vendors),
+        bills=bills,
+        purchase_orders=orders,
+        departments=spend.departments,
+        locations=spend.locations,
+        users=spend.users,
+        card_transactions=spend.card_transactions,
+        reimbursements=spend.reimbursements,
+        statements=spend.statements,
+        transfers=spend.transfers,
     )

@@ -18,6 +18,10 @@ How the two sides line up (this is what the connector has to discover, not assum
   matches an existing Visma supplier; others are new and must be created.
 - A few bills are deliberately unsyncable: coded to an unknown account, or dated in a period that
   is closed in the supplier ledger.
+- Ramp also holds the business's people (users in departments and locations) and their spend:
+  card transactions (some in foreign currency, some refunds), reimbursements (mileage too),
+  card statements and the transfers that pay them (``seed_spend.py``). A few spend objects are
+  deliberately unpostable as well: coded to an unknown account, or dated in a closed period.
 
 A dataset may instead give Ramp a chart of its own (``Dataset.ramp_chart``): fields with the
 customer's ids, names and category types, options, GL accounts under a GL category of its own,
@@ -30,6 +34,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+
+from ml_connector.sandbox.seed_lines import SeedBillLine
+from ml_connector.sandbox.seed_spend import (
+    SeedCardTransaction,
+    SeedDepartment,
+    SeedEntityAccount,
+    SeedLocation,
+    SeedReimbursement,
+    SeedStatement,
+    SeedTransfer,
+    SeedUser,
+)
 
 __all__ = [
     "COST_CENTRE_SEGMENT",
@@ -46,8 +62,12 @@ __all__ = [
     "SeedAccount",
     "SeedBill",
     "SeedBillLine",
+    "SeedCardTransaction",
     "SeedCreditTerms",
+    "SeedDepartment",
     "SeedEntity",
+    "SeedEntityAccount",
+    "SeedLocation",
     "SeedPeriod",
     "SeedProject",
     "SeedPurchaseOrder",
@@ -55,11 +75,15 @@ __all__ = [
     "SeedRampField",
     "SeedRampGLAccount",
     "SeedRampOption",
+    "SeedReimbursement",
     "SeedSegment",
     "SeedSegmentValue",
+    "SeedStatement",
     "SeedSupplier",
     "SeedSupplierClass",
     "SeedTask",
+    "SeedTransfer",
+    "SeedUser",
     "SeedVat",
     "SeedVatZone",
     "SeedVendor",
@@ -144,10 +168,12 @@ class SeedVat:
 
 @dataclass(frozen=True)
 class SeedPeriod:
-    """A Visma financial period, ``period_id`` in YYYYMM form."""
+    """A Visma financial period, ``period_id`` in YYYYMM form, and the ledgers it is closed in
+    (journal transactions post to the general ledger, supplier documents to the supplier one)."""
 
     period_id: str
     closed_in_supplier_ledger: bool = False
+    closed_in_general_ledger: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,27 +260,6 @@ class SeedVendor:
 
 
 @dataclass(frozen=True)
-class SeedBillLine:
-    """One bill line; amounts in minor units, VAT included (what the company pays).
-
-    ``gl_account`` … ``vat_code`` code the line to the chart push's fields (the demo);
-    ``selections`` codes it to any other field, as (field ERP id, option ERP id) pairs, e.g. the
-    fields of a ``SeedRampChart``. ``gl_account`` may be empty when ``selections`` name the GL
-    category themselves.
-    """
-
-    amount_minor: int
-    memo: str
-    gl_account: str
-    cost_centre: str | None = None
-    department: str | None = None
-    project: str | None = None
-    vat_code: str | None = None
-    project_task: str | None = None  # the task field's option id, "<project id>/<task id>"
-    selections: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
 class SeedBill:
     """A Ramp bill. ``approval_status`` follows Ramp's enum."""
 
@@ -270,6 +275,7 @@ class SeedBill:
     is_credit: bool = False  # a vendor credit: becomes a Visma DebitAdj
     purchase_order_id: str | None = None
     selections: tuple[tuple[str, str], ...] = ()  # bill-level coding: (field id, option id)
+    entity_id: str | None = None  # the Ramp entity it belongs to; None: the primary one
 
     @property
     def amount_minor(self) -> int:
@@ -285,14 +291,18 @@ class SeedPurchaseOrder:
     promise_date: date
     lines: tuple[SeedBillLine, ...]
     memo: str = ""
+    entity_id: str | None = None  # None: the primary entity
 
 
 @dataclass(frozen=True)
 class SeedEntity:
+    """A Ramp entity (one legal company of the business) and its accounting settings."""
+
     id: str
     name: str
     currency: str
     is_primary: bool = True
+    accounts: tuple[SeedEntityAccount, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -375,10 +385,19 @@ class Dataset:
     credit_terms: tuple[SeedCreditTerms, ...] = DEFAULT_CREDIT_TERMS
     vat_zones: tuple[SeedVatZone, ...] = DEFAULT_VAT_ZONES
     supplier_numbering: str = "auto"
+    # Ramp: the people and spend beside bills (see seed_spend.py); all optional.
+    departments: tuple[SeedDepartment, ...] = ()
+    locations: tuple[SeedLocation, ...] = ()
+    users: tuple[SeedUser, ...] = ()
+    card_transactions: tuple[SeedCardTransaction, ...] = ()
+    reimbursements: tuple[SeedReimbursement, ...] = ()
+    statements: tuple[SeedStatement, ...] = ()
+    transfers: tuple[SeedTransfer, ...] = ()
 
 
-def _periods(today: date) -> tuple[SeedPeriod, ...]:
-    """Twenty-four monthly periods around ``today``; the month two back is closed for AP."""
+def _periods(today: date, *, general_ledger: bool = False) -> tuple[SeedPeriod, ...]:
+    """Twenty-four monthly periods around ``today``; the month two back (and every earlier
+    one) is closed for AP, and with ``general_ledger`` in the general ledger too."""
     periods = []
     year, month = today.year - 1, today.month
     for _ in range(24):
@@ -396,7 +415,12 @@ def _periods(today: date) -> tuple[SeedPeriod, ...]:
     )
     closed = f"{closed_year:04d}{closed_month:02d}"
     return tuple(
-        SeedPeriod(p.period_id, closed_in_supplier_ledger=p.period_id <= closed) for p in periods
+        SeedPeriod(
+            p.period_id,
+            closed_in_supplier_ledger=p.period_id <= closed,
+            closed_in_general_ledger=general_ledger and p.period_id <= closed,
+        )
+        for p in periods
     )
 
 

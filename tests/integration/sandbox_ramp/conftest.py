@@ -14,6 +14,7 @@ from integration.sandbox_ramp.ramp_kit import (
     fetch_token,
     make_sandbox,
 )
+from integration.sandbox_ramp.spend_kit import SpendWorld, spend_session
 from ml_connector.sandbox.ramp import RampSandbox
 
 
@@ -46,3 +47,10 @@ async def client(sandbox: RampSandbox) -> AsyncIterator[httpx.AsyncClient]:
 async def token(client: httpx.AsyncClient) -> str:
     """A token with every scope the connector uses."""
     return await fetch_token(client)
+
+
+@pytest.fixture
+async def spend(clock: ManualClock, receiver: Receiver) -> AsyncIterator[SpendWorld]:
+    """The spend company (``spend_kit``): its sandbox, a client and every spend scope."""
+    async with spend_session(clock, webhook_transport=receiver.transport) as (sb, http, auth):
+        yield SpendWorld(sb, http, auth, clock, receiver)

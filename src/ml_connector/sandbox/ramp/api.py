@@ -7,9 +7,11 @@ response. Handlers therefore only deal with the happy path and raise for everyth
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,12 +27,21 @@ from ml_connector.sandbox.ramp.model import (
     Vendor,
 )
 from ml_connector.sandbox.ramp.operations import Operations
+from ml_connector.sandbox.ramp.spend_ops import SpendOperations
 from ml_connector.sandbox.ramp.state import RampState
 from ml_connector.sandbox.ramp.webhooks import WebhookHub
 
-__all__ = ["PREFIX", "ApiContext", "Handler", "base_url", "json_response"]
+__all__ = [
+    "PREFIX",
+    "ApiContext",
+    "ExactJSONResponse",
+    "Handler",
+    "base_url",
+    "json_response",
+]
 
 PREFIX = "/developer/v1"
+T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -39,8 +50,38 @@ def base_url(request: Request) -> str:
     return str(request.base_url)
 
 
+class ExactJSONResponse(JSONResponse):
+    """JSON whose ``Decimal`` values are written as exact numbers (``90.5``, never via float):
+    the decimal amounts of transactions and reimbursements (``Transaction.amount``)."""
+
+    def render(self, content: Any) -> bytes:
+        out: list[str] = []
+        _encode(content, out)
+        return "".join(out).encode("utf-8")
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, Decimal):
+        out.append(format(value, "f"))
+    elif isinstance(value, dict):
+        out.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            out.append("," if index else "")
+            out.append(json.dumps(str(key), ensure_ascii=False) + ":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            out.append("," if index else "")
+            _encode(item, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(value, ensure_ascii=False, allow_nan=False))
+
+
 def json_response(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status)
+    return ExactJSONResponse(data, status_code=status)
 
 
 @dataclass
@@ -53,6 +94,7 @@ class ApiContext:
     tokens: TokenStore
     clock: Callable[[], float]
     files: FileHost
+    spend: SpendOperations
 
     @property
     def state(self) -> RampState:
@@ -89,6 +131,13 @@ class ApiContext:
         found = self.state.purchase_orders.get(order_id)
         if found is None:
             raise RampApiError.not_found("Purchase order", order_id)
+        return found
+
+    def find(self, what: str, objects: Mapping[str, T], object_id: str) -> T:
+        """``objects[object_id]``, or 404 naming ``what``."""
+        found = objects.get(object_id)
+        if found is None:
+            raise RampApiError.not_found(what, object_id)
         return found
 
     def connection(self) -> AccountingConnection:

@@ -43,7 +43,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ml_connector.sandbox.faults import FaultRule
-from ml_connector.sandbox.ramp import render, render_chart
+from ml_connector.sandbox.ramp import render, render_chart, render_spend
+from ml_connector.sandbox.ramp.api import ExactJSONResponse
 from ml_connector.sandbox.ramp.errors import RampApiError, error_response
 from ml_connector.sandbox.ramp.filehost import describe
 from ml_connector.sandbox.ramp.files import invoice_pdf
@@ -53,13 +54,13 @@ from ml_connector.sandbox.seed import demo_dataset, empty_dataset
 if TYPE_CHECKING:
     from ml_connector.sandbox.ramp.sandbox import RampSandbox
 
-__all__ = ["CONTROL_PREFIX", "control_routes", "state_snapshot"]
+__all__ = ["CONTROL_PREFIX", "control_routes", "guarded", "read_body", "state_snapshot"]
 
 CONTROL_PREFIX = "/_sandbox"
 _DATE_KEYS = frozenset({"issued_at", "due_at", "promise_date", "payment_date"})
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def read_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         data = json.loads(raw or b"{}")
@@ -76,7 +77,7 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[..., Any]:
+def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[..., Any]:
     """Turn sandbox errors and bad arguments into JSON error answers."""
 
     async def endpoint(request: Request) -> Response:
@@ -104,6 +105,20 @@ def state_snapshot(sb: RampSandbox, *, objects: bool, base_url: str) -> dict[str
         "accounting_vendors": len(state.accounting_vendors),
         "fields": len(state.fields),
         "field_options": len(state.options),
+        "users": len(state.users),
+        "departments": len(state.departments),
+        "locations": len(state.locations),
+        "transactions": len(state.transactions),
+        "transactions_sync_ready": sum(
+            t.sync_status.value == "SYNC_READY" for t in state.transactions.values()
+        ),
+        "reimbursements": len(state.reimbursements),
+        "reimbursements_sync_ready": sum(
+            r.sync_status.value == "SYNC_READY" for r in state.reimbursements.values()
+        ),
+        "receipts": len(state.receipts),
+        "statements": len(state.statements),
+        "transfers": len(state.transfers),
         "syncs": len(state.syncs),
         "export_errors": len(state.export_errors),
         "webhook_subscriptions": len(sb.hub.subscriptions),
@@ -125,7 +140,7 @@ def state_snapshot(sb: RampSandbox, *, objects: bool, base_url: str) -> dict[str
     }
     if objects:
         out |= {
-            "entities": [render.entity(e) for e in state.entities.values()],
+            "entities": [render.entity(state, e) for e in state.entities.values()],
             "vendors": [render.vendor(state, v, now, detail=True) for v in state.vendors.values()],
             "bills": [
                 render.bill(state, b, sb.files.urls(b, base_url))
@@ -145,6 +160,20 @@ def state_snapshot(sb: RampSandbox, *, objects: bool, base_url: str) -> dict[str
                 render_chart.field_option(o) | {"field_ramp_id": o.field_ramp_id}
                 for o in state.options.values()
             ],
+            "departments": [render_spend.department(d) for d in state.departments.values()],
+            "locations": [render_spend.location(p) for p in state.locations.values()],
+            "users": [render_spend.user(state, u) for u in state.users.values()],
+            "transactions": [
+                render_spend.transaction(state, t) for t in state.transactions.values()
+            ],
+            "reimbursements": [
+                render_spend.reimbursement(state, r) for r in state.reimbursements.values()
+            ],
+            "statements": [
+                render_spend.statement(state, s, sb.files.url(s.id, "statement", base_url))
+                for s in state.statements.values()
+            ],
+            "transfers": [render_spend.transfer(t) for t in state.transfers.values()],
             "syncs": [asdict(s) for s in state.syncs.values()],
             "export_errors": [asdict(e) for e in state.export_errors],
             "webhook_subscriptions": [
@@ -162,23 +191,23 @@ def control_routes(sb: RampSandbox) -> list[Route]:
         return JSONResponse(render.bill(sb.state, item, sb.files.urls(item, str(request.base_url))))
 
     async def create_vendor(request: Request) -> Response:
-        return JSONResponse(sb.create_vendor(**await _body(request)), status_code=201)
+        return JSONResponse(sb.create_vendor(**await read_body(request)), status_code=201)
 
     async def create_bill(request: Request) -> Response:
-        created = sb.create_bill(**await _body(request))
+        created = sb.create_bill(**await read_body(request))
         response = bill_json(request, created["id"])
         response.status_code = 201
         return response
 
     async def update_bill(request: Request) -> Response:
         bill_id = request.path_params["bill_id"]
-        sb.update_bill(bill_id, **await _body(request))
+        sb.update_bill(bill_id, **await read_body(request))
         return bill_json(request, bill_id)
 
     async def bill_action(request: Request) -> Response:
         bill_id = request.path_params["bill_id"]
         action = request.path_params["action"]
-        body = await _body(request)
+        body = await read_body(request)
         if action == "approve":
             sb.approve_bill(bill_id)
         elif action == "reject":
@@ -194,14 +223,14 @@ def control_routes(sb: RampSandbox) -> list[Route]:
         return bill_json(request, bill_id)
 
     async def create_order(request: Request) -> Response:
-        return JSONResponse(sb.create_purchase_order(**await _body(request)), status_code=201)
+        return JSONResponse(sb.create_purchase_order(**await read_body(request)), status_code=201)
 
     async def update_order(request: Request) -> Response:
         order_id = request.path_params["order_id"]
-        return JSONResponse(sb.update_purchase_order(order_id, **await _body(request)))
+        return JSONResponse(sb.update_purchase_order(order_id, **await read_body(request)))
 
     async def archive_order(request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         order_id = request.path_params["order_id"]
         return JSONResponse(sb.archive_purchase_order(order_id, body.get("archived_reason")))
 
@@ -211,14 +240,14 @@ def control_routes(sb: RampSandbox) -> list[Route]:
 
     async def faults(request: Request) -> Response:
         if request.method == "POST":
-            sb.faults.add(FaultRule.from_json(await _body(request)))
+            sb.faults.add(FaultRule.from_json(await read_body(request)))
         elif request.method == "DELETE":
             sb.faults.clear()
         return JSONResponse({"rules": sb.faults.rules()})
 
     async def webhook_faults(request: Request) -> Response:
         if request.method == "POST":
-            body = await _body(request)
+            body = await read_body(request)
             unknown = set(body) - {"drop_rate", "duplicate_rate", "reorder"}
             if unknown:
                 raise ValueError(f"unknown webhook fault fields: {sorted(unknown)}")
@@ -234,7 +263,7 @@ def control_routes(sb: RampSandbox) -> list[Route]:
         return JSONResponse([asdict(d) for d in sb.webhooks.deliveries])
 
     async def settings(request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         known = {"sync_on_creation", "rate_limit", "rate_window_s", "token_ttl_s"}
         unknown = set(body) - known - {"newer_event_types"}
         if unknown:
@@ -261,7 +290,8 @@ def control_routes(sb: RampSandbox) -> list[Route]:
 
     async def state(request: Request) -> Response:
         objects = request.query_params.get("objects", "true").lower() != "false"
-        return JSONResponse(state_snapshot(sb, objects=objects, base_url=str(request.base_url)))
+        snapshot = state_snapshot(sb, objects=objects, base_url=str(request.base_url))
+        return ExactJSONResponse(snapshot)
 
     async def requests(request: Request) -> Response:
         if request.method == "DELETE":
@@ -274,7 +304,7 @@ def control_routes(sb: RampSandbox) -> list[Route]:
         return JSONResponse([asdict(e) for e in entries])
 
     async def reset(request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         seed = body.get("seed", "demo")
         if seed not in ("demo", "empty"):
             raise RampApiError.invalid("seed", "Use 'demo' or 'empty'.")
@@ -328,4 +358,4 @@ def control_routes(sb: RampSandbox) -> list[Route]:
         ("/files/{bill_id}.pdf", invoice_file, ["GET"]),
         ("/files/served", files_served, ["GET"]),
     ]
-    return [Route(p + path, _guarded(handler), methods=methods) for path, handler, methods in table]
+    return [Route(p + path, guarded(handler), methods=methods) for path, handler, methods in table]

@@ -1,4 +1,5 @@
-"""Invoice files behind pre-signed URLs, on a host of their own (ramp-api.md §5.1).
+"""Files behind pre-signed URLs, on a host of their own (ramp-api.md §5.1): bills' invoice
+files, receipts (``Receipt.receipt_url``) and card statements (``Statement.statement_url``).
 
 A Ramp bill's ``invoice_urls`` are "pre-signed URLs to invoice files" (Ramp's example host is
 ``receipts.ramp.com``, not the API host): anyone holding one may download the file until it
@@ -7,7 +8,9 @@ own, modelled on S3-style pre-signed links (the common way such links work; the 
 Ramp uses is not documented):
 
 - ``FileHost.urls`` signs one link per bill file, every time a bill is rendered, so a fresh
-  read of the bill always carries a fresh link: ``{files origin}/files/{bill id}/{key}``
+  read of the bill always carries a fresh link (``FileHost.url`` does the same for a receipt or
+  a statement, whose ``receipt_url`` the spec says is "valid for 1 hour by default"):
+  ``{files origin}/files/{object id}/{key}``
   with ``X-Amz-Date`` (issued, epoch seconds), ``X-Amz-Expires`` (seconds) and
   ``X-Amz-Signature`` (HMAC-SHA256 over host, path, date and expiry);
 - the files origin is ``files_base_url`` when set; otherwise another host on the same
@@ -18,7 +21,7 @@ Ramp uses is not documented):
   expired", S3's wording), and a request carrying an ``Authorization`` header is refused with
   400, as S3 refuses a second auth mechanism on a pre-signed request. The file comes with
   ``Content-Type: application/pdf`` and ``Content-Disposition: attachment`` with the
-  invoice's own file name (``filename*`` when it is not ASCII);
+  document's own file name (``documents.py``; ``filename*`` when it is not ASCII);
 - ``ttl_s`` None makes links that never expire (an option; real ones do).
 
 ``served`` records each file request (host, path, whether it carried Authorization, status),
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,15 +42,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ml_connector.sandbox.ramp.files import invoice_pdf
+from ml_connector.sandbox.ramp.documents import document_for
 from ml_connector.sandbox.ramp.model import Bill
-from ml_connector.sandbox.ramp.money import from_minor
 from ml_connector.sandbox.ramp.state import RampState
 
 __all__ = ["FILES_PREFIX", "FileHost", "FileRequest", "FilesOrApi"]
 
 FILES_PREFIX = "/files/"
-_SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,18 @@ class FileHost:
 
     def urls(self, item: Bill, api_base: str) -> list[str]:
         """Fresh pre-signed links to the bill's files (one file per bill in the sandbox)."""
+        return [self.url(item.id, "invoice", api_base)]
+
+    def url(self, object_id: str, kind: str, api_base: str) -> str:
+        """A fresh pre-signed link to the file of ``object_id`` (a bill's invoice, a receipt,
+        a statement: ``kind`` only salts the opaque key)."""
         origin = self.origin_for(api_base)
-        path = f"{FILES_PREFIX}{item.id}/{_key(item.id)}"
+        path = f"{FILES_PREFIX}{object_id}/{_key(kind, object_id)}"
         issued = int(self.clock())
         expires = int(self.ttl_s) if self.ttl_s is not None else 0
         signature = self._sign(urlsplit(origin).netloc, path, issued, expires)
         query = f"X-Amz-Date={issued}&X-Amz-Expires={expires}&X-Amz-Signature={signature}"
-        return [f"{origin}{path}?{query}"]
+        return f"{origin}{path}?{query}"
 
     def _sign(self, host: str, path: str, issued: int, expires: int) -> str:
         text = f"{host.lower()}\n{path}\n{issued}\n{expires}".encode()
@@ -137,25 +142,21 @@ class FileHost:
             )
         if expires and self.clock() > issued + expires:
             return _s3_error(403, "AccessDenied", "Request has expired")
-        bill_id = request.url.path[len(FILES_PREFIX) :].split("/", 1)[0]
-        item = state.bills.get(bill_id)
-        if item is None:
+        object_id = request.url.path[len(FILES_PREFIX) :].split("/", 1)[0]
+        found = document_for(state, object_id)
+        if found is None:
             return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        content, name = found
         return Response(
-            _pdf(state, item),
+            content,
             media_type="application/pdf",
-            headers={"Content-Disposition": _disposition(_file_name(item))},
+            headers={"Content-Disposition": _disposition(name)},
         )
 
 
-def _key(bill_id: str) -> str:
+def _key(kind: str, object_id: str) -> str:
     """An opaque object key: the URL itself says nothing about the file's name or type."""
-    return hashlib.sha256(f"invoice:{bill_id}".encode()).hexdigest()[:24]
-
-
-def _file_name(item: Bill) -> str:
-    stem = _SAFE_NAME.sub("_", item.invoice_number or "").strip(" ._") or item.id
-    return f"{stem}.pdf"
+    return hashlib.sha256(f"{kind}:{object_id}".encode()).hexdigest()[:24]
 
 
 def _disposition(name: str) -> str:
@@ -164,21 +165,6 @@ def _disposition(name: str) -> str:
     if ascii_name == name:
         return f'attachment; filename="{name}"'
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _pdf(state: RampState, item: Bill) -> bytes:
-    supplier = state.vendors[item.vendor_id]
-    total = from_minor(item.amount_minor, item.currency)
-    return invoice_pdf(
-        [
-            f"INVOICE {item.invoice_number}",
-            f"From: {supplier.name}",
-            f"To: {state.company_name}",
-            f"Issued: {item.issued_at.isoformat()}  Due: {item.due_at.isoformat()}",
-            f"Total: {total} {item.currency}",
-            f"Ramp bill: {item.id}",
-        ]
-    )
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:

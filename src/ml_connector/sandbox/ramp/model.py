@@ -22,6 +22,7 @@ __all__ = [
     "BillLine",
     "CustomField",
     "Entity",
+    "EntityAccount",
     "ExportError",
     "FieldOption",
     "GLAccount",
@@ -85,6 +86,18 @@ class Selection:
     ramp_id: str
 
 
+@dataclass(frozen=True)
+class EntityAccount:
+    """An account on an entity's accounting settings (``EntityProviderAccount``)."""
+
+    internal_id: str
+    usage_type: str
+    external_id: str | None = None
+    external_name: str | None = None
+    classification: str | None = None
+    created_at: float = 0.0
+
+
 @dataclass
 class Entity:
     id: str
@@ -92,6 +105,7 @@ class Entity:
     currency: str
     is_primary: bool
     seq: int = 0
+    accounts: list[EntityAccount] = field(default_factory=list)
 
 
 @dataclass

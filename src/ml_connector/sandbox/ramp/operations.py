@@ -25,23 +25,20 @@ from ml_connector.sandbox.ramp.model import (
     ApprovalStatus,
     Bill,
     BillLine,
-    ExportError,
     InventoryLine,
     PaymentStatus,
     PurchaseOrder,
     PurchaseOrderLine,
     Selection,
-    SyncRecord,
     SyncStatus,
     Vendor,
     VendorContact,
 )
 from ml_connector.sandbox.ramp.state import RampState, new_id
+from ml_connector.sandbox.ramp.syncs import SyncOutcome, record_sync
 from ml_connector.sandbox.ramp.webhooks import WebhookHub
 
 __all__ = ["NewBill", "Operations", "SyncOutcome"]
-
-_BILL_SYNC_TYPES = frozenset({"BILL_SYNC", "BILL_PAYMENT_SYNC"})
 
 
 @dataclass
@@ -67,12 +64,6 @@ class NewBill:
     purchase_order_id: str | None = None
     is_credit: bool = False
     bill_id: str | None = None
-
-
-@dataclass(frozen=True)
-class SyncOutcome:
-    record: SyncRecord
-    replayed: bool  # True when the idempotency key had been used before
 
 
 class Operations:
@@ -252,81 +243,17 @@ class Operations:
         successful: Iterable[tuple[str, str, str | None]],
         failed: Iterable[tuple[str, str]],
     ) -> SyncOutcome:
-        """Mark objects synced (``successful``: id, reference, deep link) or failed.
-
-        Idempotent on ``idempotency_key``: a repeat returns the first result and changes
-        nothing. All-or-nothing: any object that is unknown, or not ready for this sync type,
-        refuses the whole call.
-        """
-        state = self.state
-        if idempotency_key in state.syncs:
-            return SyncOutcome(state.syncs[idempotency_key], replayed=True)
-        successes = list(successful)
-        failures = list(failed)
-        if not successes and not failures:
-            raise RampApiError(400, "Give successful_syncs, failed_syncs or both.")
-        ids = [s[0] for s in successes] + [f[0] for f in failures]
-        if len(ids) != len(set(ids)):
-            raise RampApiError(400, "An object appears more than once in this sync.")
-        bills = {object_id: self._syncable(sync_type, object_id) for object_id in ids}
-        for object_id, _, _ in successes:
-            self._check_ready(sync_type, bills[object_id])
-        record = SyncRecord(
-            sync_id=new_id(),
+        """Mark objects synced or failed; see ``syncs.record_sync`` (idempotent on the key,
+        all-or-nothing)."""
+        return record_sync(
+            self.state,
+            self.hub,
+            self.clock,
             idempotency_key=idempotency_key,
             sync_type=sync_type,
-            successful_ids=tuple(s[0] for s in successes),
-            failed_ids=tuple(f[0] for f in failures),
-            at=self.clock(),
+            successful=successful,
+            failed=failed,
         )
-        for object_id, reference, deep_link in successes:
-            item = bills[object_id]
-            if sync_type == "BILL_SYNC":
-                item.sync_status = SyncStatus.BILL_SYNCED
-                item.sync_reference = reference
-                if item.remote_id is None:
-                    item.remote_id = reference
-                if deep_link:
-                    item.deep_link_url = deep_link
-            else:
-                item.sync_status = SyncStatus.BILL_AND_PAYMENT_SYNCED
-            state.export_errors[:] = [
-                e
-                for e in state.export_errors
-                if not (e.object_id == object_id and e.sync_type == sync_type)
-            ]
-        for object_id, message in failures:
-            state.export_errors.append(
-                ExportError(object_id, sync_type, message, record.at, record.sync_id)
-            )
-        state.syncs[idempotency_key] = record
-        return SyncOutcome(record, replayed=False)
-
-    def _syncable(self, sync_type: str, object_id: str) -> Bill:
-        if sync_type not in _BILL_SYNC_TYPES:
-            raise RampApiError(
-                400, f"{sync_type}: object {object_id} not found (the sandbox only has bills)."
-            )
-        item = self.state.bills.get(object_id)
-        if item is None:
-            raise RampApiError(400, f"{sync_type}: bill {object_id} not found.")
-        return item
-
-    def _check_ready(self, sync_type: str, item: Bill) -> None:
-        if sync_type == "BILL_SYNC" and not self.state.is_sync_ready(item):
-            raise RampApiError(
-                400,
-                f"Bill {item.id} is not ready to sync (approval {item.approval_status}, "
-                f"sync status {item.sync_status}, archived {item.archived_at is not None}).",
-            )
-        if sync_type == "BILL_PAYMENT_SYNC" and (
-            item.status is not PaymentStatus.PAID or item.sync_status is not SyncStatus.BILL_SYNCED
-        ):
-            raise RampApiError(
-                400,
-                f"Bill {item.id} payment is not ready to sync (payment {item.status}, "
-                f"sync status {item.sync_status}); sync the bill first and wait until it is paid.",
-            )
 
     # -- purchase orders ------------------------------------------------------------------
 

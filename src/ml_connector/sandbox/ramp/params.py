@@ -81,18 +81,30 @@ def render_page(
     everything: Mapping[str, T],
     id_of: Callable[[T], str],
     render: Callable[[T], dict[str, Any]],
+    *,
+    order: Callable[[T], Any] | None = None,
+    descending: bool = False,
 ) -> dict[str, Any]:
     """One page of ``matching`` (already filtered) as Ramp's paginated envelope.
 
     ``everything`` maps every id of the resource to its object, to resolve ``start``.
+    ``order`` sorts by another key than creation (ties keep creation order), ``descending``
+    reverses it; ``start`` then means "after this object in that order".
     """
     page = read_page(request)
-    ordered = sorted(matching, key=lambda item: item.seq)
+
+    def key(item: T) -> tuple[Any, int]:
+        return (order(item) if order is not None else 0, item.seq)
+
+    ordered = sorted(matching, key=key, reverse=descending)
     if page.start is not None:
         anchor = everything.get(page.start)
         if anchor is None:
             raise RampApiError.invalid("start", f"Unknown start id: {page.start}")
-        ordered = [item for item in ordered if item.seq > anchor.seq]
+        bound = key(anchor)
+        ordered = [
+            item for item in ordered if (key(item) < bound if descending else key(item) > bound)
+        ]
     chunk = ordered[: page.size]
     more = len(ordered) > page.size
     next_url = (

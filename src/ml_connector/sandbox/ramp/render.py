@@ -296,14 +296,27 @@ def contact(item: VendorContact) -> dict[str, Any]:
     }
 
 
-def entity(item: Entity) -> dict[str, Any]:
+def entity(state: RampState, item: Entity) -> dict[str, Any]:
+    """An ``ApiEntityResource``: its locations, and the accounts of its accounting settings."""
+    accounts = []
+    for account in item.accounts:
+        row: dict[str, Any] = {
+            "internal_id": account.internal_id,
+            "usage_type": account.usage_type,
+            "bank_account_id": None,
+            "created_at": iso(account.created_at),
+        }
+        _put(row, "external_id", account.external_id)
+        _put(row, "external_name", account.external_name)
+        _put(row, "classification", account.classification)
+        accounts.append(row)
     return {
         "id": item.id,
         "entity_name": item.name,
         "is_primary": item.is_primary,
         "currency": item.currency,
-        "location_ids": [],
-        "accounts": [],
+        "location_ids": [p.id for p in state.locations.values() if p.entity_id == item.id],
+        "accounts": accounts,
     }
 
 

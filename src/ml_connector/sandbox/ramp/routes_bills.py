@@ -61,7 +61,7 @@ _PAYMENT = frozenset(s.value for s in PaymentStatus)
 _SYNC = frozenset(s.value for s in SyncStatus)
 
 
-def _midnight(day: date) -> float:
+def midnight(day: date) -> float:
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC).timestamp()
 
 
@@ -89,8 +89,8 @@ def _bill_filter(ctx: ApiContext, request: Request) -> Callable[[Bill], bool]:
         checks.append(lambda b: state.is_sync_ready(b) == ready)
     ranges: list[tuple[str, str, Callable[[Bill], float | None]]] = [
         ("from_created_at", "to_created_at", lambda b: b.created_at),
-        ("from_due_date", "to_due_date", lambda b: _midnight(b.due_at)),
-        ("from_issued_date", "to_issued_date", lambda b: _midnight(b.issued_at)),
+        ("from_due_date", "to_due_date", lambda b: midnight(b.due_at)),
+        ("from_issued_date", "to_issued_date", lambda b: midnight(b.issued_at)),
         ("from_paid_at", "to_paid_at", lambda b: b.paid_at),
     ]
     for low_name, high_name, value_of in ranges:

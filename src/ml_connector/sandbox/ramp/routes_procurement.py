@@ -59,7 +59,7 @@ def procurement_routes(ctx: ApiContext) -> list[Route]:
             [e for e in entities.values() if keep(e)],
             entities,
             lambda e: e.id,
-            render.entity,
+            lambda e: render.entity(ctx.state, e),
         )
         return json_response(page)
 
@@ -68,7 +68,7 @@ def procurement_routes(ctx: ApiContext) -> list[Route]:
         found = ctx.state.entities.get(entity_id)
         if found is None:
             raise RampApiError.not_found("Entity", entity_id)
-        return json_response(render.entity(found))
+        return json_response(render.entity(ctx.state, found))
 
     async def list_orders(request: Request) -> Response:
         source = q_enum(request, "creation_source", _CREATION_SOURCES)

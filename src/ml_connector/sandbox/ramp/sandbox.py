@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -43,6 +43,7 @@ from ml_connector.sandbox.ramp.api import PREFIX, ApiContext
 from ml_connector.sandbox.ramp.auth import TokenStore
 from ml_connector.sandbox.ramp.chart import ensure_selection
 from ml_connector.sandbox.ramp.control import control_routes
+from ml_connector.sandbox.ramp.control_spend import spend_control_routes
 from ml_connector.sandbox.ramp.errors import (
     ErrorCode,
     RampApiError,
@@ -63,11 +64,16 @@ from ml_connector.sandbox.ramp.operations import NewBill, Operations
 from ml_connector.sandbox.ramp.ratelimit import RateLimitMiddleware, RollingWindow
 from ml_connector.sandbox.ramp.routes_bills import bill_routes
 from ml_connector.sandbox.ramp.routes_chart import chart_routes
+from ml_connector.sandbox.ramp.routes_org import org_routes
 from ml_connector.sandbox.ramp.routes_procurement import procurement_routes
+from ml_connector.sandbox.ramp.routes_spend import spend_routes
+from ml_connector.sandbox.ramp.routes_statements import statement_routes
 from ml_connector.sandbox.ramp.routes_sync import sync_routes
 from ml_connector.sandbox.ramp.routes_vendors import vendor_routes
 from ml_connector.sandbox.ramp.routes_webhooks import webhook_routes
+from ml_connector.sandbox.ramp.sandbox_spend import SpendControl
 from ml_connector.sandbox.ramp.seeding import LineSpec, control_line, load_dataset
+from ml_connector.sandbox.ramp.spend_ops import SpendOperations
 from ml_connector.sandbox.ramp.state import RampState, new_id
 from ml_connector.sandbox.ramp.webhooks import WebhookHub
 from ml_connector.sandbox.seed import Dataset, empty_dataset
@@ -80,8 +86,13 @@ _BILL_EDITS = frozenset(
 _ORDER_EDITS = frozenset({"memo", "promise_date", "lines", "number", "vendor_id"})
 
 
-class RampSandbox:
-    """One simulated Ramp business behind the Developer API; see the module docstring."""
+class RampSandbox(SpendControl):
+    """One simulated Ramp business behind the Developer API; see the module docstring.
+
+    The control methods for people and spend (``create_transaction``, ``refund_transaction``,
+    ``mark_transaction_ready``, ``create_reimbursement``, ``create_transfer``, ``sync_status``,
+    …) come from ``SpendControl`` (``sandbox_spend.py``).
+    """
 
     def __init__(
         self,
@@ -129,8 +140,9 @@ class RampSandbox:
             newer_event_types=newer_event_types,
         )
         self.ops = Operations(lambda: self._state, self.hub, clock)
+        self.spend = SpendOperations(lambda: self._state, self.hub, clock)
         self.context = ApiContext(
-            lambda: self._state, self.ops, self.hub, self.tokens, clock, self.files
+            lambda: self._state, self.ops, self.hub, self.tokens, clock, self.files, self.spend
         )
         self.app = FilesOrApi(
             self.files,
@@ -164,7 +176,11 @@ class RampSandbox:
             *chart_routes(ctx),
             *sync_routes(ctx),
             *webhook_routes(ctx),
+            *spend_routes(ctx),
+            *statement_routes(ctx),
+            *org_routes(ctx),
             *control_routes(self),
+            *spend_control_routes(self),
         ]
 
         async def http_error(request: Request, exc: Exception) -> Response:
@@ -440,14 +456,5 @@ class RampSandbox:
     def _bill_json(self, item: Bill) -> dict[str, Any]:
         return render.bill(self.state, item, self.files.urls(item, self.base_url))
 
-    def _today(self) -> date:
-        return datetime.fromtimestamp(self.clock(), UTC).date()
-
     def _entity(self, entity_id: str | None) -> str:
-        entities = self.state.entities
-        if entity_id is not None:
-            if entity_id not in entities:
-                raise RampApiError.not_found("Entity", entity_id)
-            return entity_id
-        primary = next((e for e in entities.values() if e.is_primary), None)
-        return (primary or next(iter(entities.values()))).id
+        return self._entity_or_none(entity_id) or self.state.primary_entity_id()

@@ -23,9 +23,8 @@ Loading emits no webhooks: the objects existed before anyone could subscribe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from typing import Any
 
 from ml_connector.sandbox import seed
 from ml_connector.sandbox.ramp.chart import ensure_selection, new_field, new_gl_account, new_option
@@ -37,33 +36,17 @@ from ml_connector.sandbox.ramp.model import (
     Entity,
     PurchaseOrder,
     PurchaseOrderLine,
-    Selection,
     Vendor,
     VendorContact,
     credit_memo,
 )
+from ml_connector.sandbox.ramp.seeding_lines import LineSpec, control_line, line_selections
+from ml_connector.sandbox.ramp.seeding_spend import load_entity_accounts, load_spend
 from ml_connector.sandbox.ramp.state import RampState, new_id
 
 __all__ = ["SEED_PROVIDER_NAME", "LineSpec", "control_line", "line_selections", "load_dataset"]
 
 SEED_PROVIDER_NAME = "Visma.net ERP"
-# A bill or PO line for the control surface: a ``SeedBillLine``, or a mapping with its field
-# names (``amount_minor``, ``memo``, ``gl_account``, ``cost_centre``, ``department``,
-# ``project``, ``vat_code``, ``project_task``) plus optional ``selections`` {field ERP id: option
-# ERP id}.
-LineSpec = seed.SeedBillLine | Mapping[str, Any]
-_LINE_KEYS = frozenset(
-    {
-        "amount_minor",
-        "memo",
-        "gl_account",
-        "cost_centre",
-        "department",
-        "project",
-        "vat_code",
-        "project_task",
-    }
-)
 _CLASSIFICATION = {
     "Asset": "ASSET",
     "Liability": "LIABILITY",
@@ -77,6 +60,7 @@ def load_dataset(dataset: seed.Dataset, clock: Callable[[], float]) -> RampState
     state = RampState.blank(dataset.company_name, dataset.base_currency)
     state.form_labels = dataset.vendor_form_labels
     now = clock()
+    state.created_at = now - 3 * 365 * 86_400  # the business joined Ramp before its history
     for entity in dataset.entities:
         state.entities[entity.id] = Entity(
             entity.id, entity.name, entity.currency, entity.is_primary, seq=state.next_seq()
@@ -91,50 +75,9 @@ def load_dataset(dataset: seed.Dataset, clock: Callable[[], float]) -> RampState
         _load_purchase_order(state, order, clock, now)
     for bill in dataset.bills:
         _load_bill(state, bill, clock, now)
+    load_entity_accounts(state, dataset, now)
+    load_spend(state, dataset, clock, now)
     return state
-
-
-def line_selections(
-    state: RampState, clock: Callable[[], float], line: seed.SeedBillLine
-) -> list[Selection]:
-    """The selections of a seed line, by ERP id, creating what the chart lacks."""
-    wanted = [
-        (state.gl_category_id, line.gl_account),
-        (seed.FIELD_COST_CENTRE, line.cost_centre),
-        (seed.FIELD_DEPARTMENT, line.department),
-        (seed.FIELD_PROJECT, line.project),
-        (seed.FIELD_VAT, line.vat_code),
-        (seed.FIELD_TASK, line.project_task),
-        *line.selections,
-    ]
-    return [ensure_selection(state, clock, field, value) for field, value in wanted if value]
-
-
-def control_line(
-    state: RampState, clock: Callable[[], float], spec: LineSpec
-) -> tuple[int, str | None, list[Selection]]:
-    """(amount in minor units, memo, selections) of a control-surface line; ValueError if bad."""
-    if isinstance(spec, seed.SeedBillLine):
-        return spec.amount_minor, spec.memo or None, line_selections(state, clock, spec)
-    unknown = set(spec) - _LINE_KEYS - {"selections"}
-    if unknown:
-        raise ValueError(f"unknown line fields: {sorted(unknown)}")
-    if not isinstance(spec.get("amount_minor"), int):
-        raise ValueError("a line needs an integer amount_minor")
-    seed_line = seed.SeedBillLine(
-        amount_minor=spec["amount_minor"],
-        memo=str(spec.get("memo") or ""),
-        gl_account=str(spec.get("gl_account") or ""),
-        cost_centre=spec.get("cost_centre"),
-        department=spec.get("department"),
-        project=spec.get("project"),
-        vat_code=spec.get("vat_code"),
-        project_task=spec.get("project_task"),
-    )
-    chosen = line_selections(state, clock, seed_line)
-    for field_id, option_id in dict(spec.get("selections") or {}).items():
-        chosen.append(ensure_selection(state, clock, str(field_id), str(option_id)))
-    return seed_line.amount_minor, seed_line.memo or None, chosen
 
 
 def _load_chart(state: RampState, dataset: seed.Dataset, now: float) -> None:
@@ -269,11 +212,6 @@ def _load_vendor(state: RampState, supplier: seed.SeedVendor, now: float) -> Non
     state.contacts[person.id] = person
 
 
-def _primary_entity(state: RampState) -> str:
-    primary = next((e for e in state.entities.values() if e.is_primary), None)
-    return (primary or next(iter(state.entities.values()))).id
-
-
 def _created_at(day: date, now: float) -> float:
     """Seeded objects look created on their issue date (09:00 UTC), never in the future."""
     return min(now, datetime.combine(day, time(9), tzinfo=UTC).timestamp())
@@ -284,7 +222,7 @@ def _load_purchase_order(
 ) -> None:
     state.purchase_orders[order.id] = PurchaseOrder(
         id=order.id,
-        entity_id=_primary_entity(state),
+        entity_id=order.entity_id or state.primary_entity_id(),
         currency=order.currency,
         created_at=now,
         number=order.number,
@@ -309,7 +247,7 @@ def _load_bill(
         id=item.id,
         vendor_id=item.vendor_id,
         vendor_contact_id=supplier.contact_ids[0] if supplier.contact_ids else None,
-        entity_id=_primary_entity(state),
+        entity_id=item.entity_id or state.primary_entity_id(),
         invoice_number=item.invoice_number,
         currency=item.currency,
         issued_at=item.issued_at,

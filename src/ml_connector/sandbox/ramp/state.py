@@ -38,6 +38,16 @@ from ml_connector.sandbox.ramp.model import (
     Vendor,
     VendorContact,
 )
+from ml_connector.sandbox.ramp.spend_model import (
+    CardTransaction,
+    Department,
+    Location,
+    Receipt,
+    Reimbursement,
+    Statement,
+    Transfer,
+    User,
+)
 from ml_connector.sandbox.seed import FORM_ORG_NUMBER, FORM_VAT_NUMBER
 
 if TYPE_CHECKING:
@@ -66,6 +76,7 @@ class RampState:
     gl_category_ramp_id: str
     vendor_category_ramp_id: str
     sync_on_creation: bool = False
+    created_at: float = 0.0  # when the business joined Ramp (``Business.created_time``)
     # The GL accounts' category: the field id (and name) GL selections on bills carry.
     gl_category_id: str = seed.FIELD_GL_ACCOUNT
     gl_category_name: str = "GL Account"
@@ -83,6 +94,15 @@ class RampState:
     options: dict[str, FieldOption] = field(default_factory=dict)
     syncs: dict[str, SyncRecord] = field(default_factory=dict)  # by idempotency key
     export_errors: list[ExportError] = field(default_factory=list)
+    # People and spend (spend_model.py).
+    departments: dict[str, Department] = field(default_factory=dict)
+    locations: dict[str, Location] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    transactions: dict[str, CardTransaction] = field(default_factory=dict)
+    reimbursements: dict[str, Reimbursement] = field(default_factory=dict)
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+    statements: dict[str, Statement] = field(default_factory=dict)
+    transfers: dict[str, Transfer] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)  # every webhook event published
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -155,18 +175,31 @@ class RampState:
 
     def missing_required_fields(self, bill: Bill) -> list[str]:
         """ERP ids of active fields required for bills that the bill does not code."""
-        missing: list[str] = []
         lines = [line.selections for line in bill.lines]
         lines += [line.selections for line in bill.inventory_lines]
+        return self.missing_required("BILL", bill.selections, lines)
+
+    def missing_required(
+        self, object_type: str, header: list[Selection], lines: list[list[Selection]]
+    ) -> list[str]:
+        """ERP ids of active fields whose ``is_required_for`` names ``object_type`` (BILL,
+        TRANSACTION, REIMBURSEMENT, …) that are coded neither on the object nor on every line.
+        """
+        missing: list[str] = []
         for custom in self.visible_fields():
-            if not custom.is_active or "BILL" not in custom.is_required_for:
+            if not custom.is_active or object_type not in custom.is_required_for:
                 continue
             wanted = {o.ramp_id for o in self.options_of(custom.ramp_id)}
-            on_header = _codes(bill.selections, wanted)
+            on_header = _codes(header, wanted)
             on_every_line = bool(lines) and all(_codes(line, wanted) for line in lines)
             if not (on_header or on_every_line):
                 missing.append(custom.remote_id)
         return missing
+
+    def primary_entity_id(self) -> str:
+        """The primary entity (else the first one): where objects without an entity belong."""
+        primary = next((e for e in self.entities.values() if e.is_primary), None)
+        return (primary or next(iter(self.entities.values()))).id
 
     def is_sync_ready(self, bill: Bill) -> bool:
         """Ramp's ``sync_ready``: approved (or created, with sync-on-creation), live, unsynced."""

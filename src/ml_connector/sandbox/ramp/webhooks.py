@@ -16,7 +16,10 @@ Event types: by default the subscription accepts exactly the spec's (Aug 2025) e
 (reference §8.4), as the documented API does. ``newer_event_types`` (an option) also accepts the
 2026 additions the reference lists, which the sandbox emits when subscribed to
 (``bills.archived``, ``bills.updated``, ``bills.ready_to_sync``, ``purchase_orders.archived``,
-``vendors.updated``, …).
+``transactions.declined``, ``transactions.receipt_added``, ``transactions.synced``,
+``vendors.updated``, …). Transactions and reimbursements emit the spec's own types
+(``transactions.authorized|cleared|ready_to_sync``, ``reimbursements.ready_for_review|
+ready_to_sync``) by default; see ``spend_ops.py``.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ NEWER_EVENT_TYPES = frozenset(
         "bills.updated",
         "purchase_orders.archived",
         "transactions.declined",
+        "transactions.receipt_added",
         "transactions.synced",
         "vendors.activated",
         "vendors.approved",

@@ -18,6 +18,8 @@ turn on. ``docs/sandbox/visma.md`` lists each with its source and confidence.
 - ``validation_status``: the HTTP status of business-rule refusals on writes. 400 is the usual
   answer; 500 plays the ERP errors integrators report with a validation message in a 500 body
   (reference §6, "typically 400; also 500").
+- ``post_on_release``: a released journal transaction is ``Posted`` (Visma's General ledger
+  preference "Automatically post on release"); False leaves it ``Unposted``.
 - ``po_lines_need_inventory`` and ``inventory_items``: a company whose purchase-order lines
   must name an inventory item (Visma's minimal purchase order example sends ``inventory`` on
   every line; reference §9.3), and the non-stock items it has.
@@ -50,6 +52,7 @@ class CompanyBehaviour:
     validation_status: int = 400
     po_lines_need_inventory: bool = False
     inventory_items: Mapping[str, str] = field(default_factory=dict)  # number → description
+    post_on_release: bool = True
 
     def __post_init__(self) -> None:
         if self.max_page_size < 1:

@@ -8,8 +8,8 @@ Rules (reference §9, §11 and the ERP's documented semantics):
 - accounts must exist and be active;
 - segment values must exist in a validated segment, be active and fit the segment's length;
   omitted segments take the segment's first value (the sandbox's stand-in for the ERP default);
-- projects must exist and be ``Active`` and be visible in the module (AP or PO); the
-  non-project ``X`` always passes;
+- projects must exist and be ``Active`` and be visible in the module (AP or PO; the sandbox
+  shows every project in GL); the non-project ``X`` always passes;
 - a line on a real project names one of its tasks (``projectTaskId`` on AP lines,
   ``projectTask`` on PO lines), which must be ``Active`` and visible in the module; a line
   without one is refused unless the company's ``require_project_task`` is off (the invented
@@ -17,7 +17,8 @@ Rules (reference §9, §11 and the ERP's documented semantics):
 - a VAT code with a "not valid after" date is refused on documents dated later;
 - a document's financial period comes from ``financialPeriod`` (YYYYPP), else ``postPeriod``
   (PPYYYY), else the period table's period containing the document date; it must exist and be
-  open in the supplier ledger.
+  open in the ledger the document posts to (supplier ledger for AP documents, general ledger
+  for journal transactions).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 BLOCKED_SUPPLIER_STATUSES = frozenset({"Inactive", "OnHold"})
+Module = Literal["AP", "PO", "GL"]
+_MODULE_NAMES = {"AP": "Supplier ledger", "PO": "Purchase orders", "GL": "General ledger"}
 
 
 def check_supplier(company: CompanyState, number: str | None) -> Supplier:
@@ -116,7 +119,7 @@ def check_segments(
 
 
 def check_project(
-    company: CompanyState, project_id: str | None, where: str, module: Literal["AP", "PO"]
+    company: CompanyState, project_id: str | None, where: str, module: Module
 ) -> Project | None:
     if not project_id:
         return None
@@ -132,13 +135,16 @@ def check_project(
             f"Error: {where}: Project '{project_id}' has status {project.status}; "
             "only active projects take transactions."
         )
-    visible = project.visible_in_ap if module == "AP" else project.visible_in_po
-    if not visible:
-        module_name = "Supplier ledger" if module == "AP" else "Purchase orders"
+    if not _visible(project.visible_in_ap, project.visible_in_po, module):
         raise ApiError.bad_request(
-            f"Error: {where}: Project '{project_id}' is not visible in {module_name}."
+            f"Error: {where}: Project '{project_id}' is not visible in {_MODULE_NAMES[module]}."
         )
     return project
+
+
+def _visible(in_ap: bool, in_po: bool, module: Module) -> bool:
+    """Visible in ``module``: the sandbox keeps AP and PO visibility; GL always shows."""
+    return {"AP": in_ap, "PO": in_po, "GL": True}[module]
 
 
 class _ProjectLine(Protocol):
@@ -147,9 +153,7 @@ class _ProjectLine(Protocol):
     project_task: str | None
 
 
-def _task_message(
-    company: CompanyState, line: _ProjectLine, module: Literal["AP", "PO"]
-) -> str | None:
+def _task_message(company: CompanyState, line: _ProjectLine, module: Module) -> str | None:
     """Why Visma refuses the line's task, or None when it is fine."""
     project = company.projects.get(line.project or "")
     task_id = line.project_task
@@ -164,17 +168,16 @@ def _task_message(
         return (
             f"Project task '{task_id}' of project '{project.project_id}' has status {task.status}."
         )
-    if not (task.visible_in_ap if module == "AP" else task.visible_in_po):
-        module_name = "Supplier ledger" if module == "AP" else "Purchase orders"
+    if not _visible(task.visible_in_ap, task.visible_in_po, module):
         return (
             f"Project task '{task_id}' of project '{project.project_id}' is not visible in "
-            f"{module_name}."
+            f"{_MODULE_NAMES[module]}."
         )
     return None
 
 
 def check_project_tasks(
-    company: CompanyState, lines: Iterable[_ProjectLine], module: Literal["AP", "PO"]
+    company: CompanyState, lines: Iterable[_ProjectLine], module: Module
 ) -> None:
     """Every project line names a usable task of its project (run once the lines are set)."""
     for line in lines:
@@ -249,10 +252,15 @@ def period_of_date(company: CompanyState, day: datetime) -> str:
     return period.period_id
 
 
-def check_period_open(company: CompanyState, period_id: str) -> None:
+def check_period_open(
+    company: CompanyState, period_id: str, ledger: Literal["AP", "GL"] = "AP"
+) -> None:
+    """The period exists, is active, and is open in the ledger the document posts to."""
     shown = f"{period_id[4:]}-{period_id[:4]}"
     period = company.periods.get(period_id)
     if period is None or not period.active:
         raise ApiError.bad_request(f"Error: Financial period {shown} is not defined or not active.")
-    if period.closed_in_supplier_ledger:
+    if ledger == "AP" and period.closed_in_supplier_ledger:
         raise ApiError.bad_request(f"Error: Financial period {shown} is closed in Supplier ledger.")
+    if ledger == "GL" and period.closed_in_general_ledger:
+        raise ApiError.bad_request(f"Error: Financial period {shown} is closed in General ledger.")

@@ -9,7 +9,8 @@
 - ``PUT /_sandbox/webhooks/faults`` ``{"drop_rate", "duplicate_rate", "reorder"}``.
 - ``GET /_sandbox/webhooks/deliveries``, ``GET /_sandbox/webhooks/events``: what happened.
 - ``POST /_sandbox/webhooks/flush``: deliver everything due now.
-- ``PUT /_sandbox/periods/{YYYYPP}`` ``{"closed": bool}``: close/open in the supplier ledger.
+- ``PUT /_sandbox/periods/{YYYYPP}`` ``{"closed": bool, "ledger": "AP"|"GL"|"all"}``: close or
+  open in the supplier ledger (the default), the general ledger, or both.
 - ``POST /_sandbox/accounts`` ``{"number", "description", "type", "active", "default_vat"}``.
 - ``PUT /_sandbox/accounts/{number}`` ``{"active": bool}``.
 - ``PUT /_sandbox/segments/{id}/values/{value}`` ``{"description", "active"}``: add/change.
@@ -124,6 +125,7 @@ def snapshot(sandbox: VismaSandbox) -> dict[str, Any]:
             "invoices": sandbox.invoices(),
             "purchase_orders": sandbox.purchase_orders(),
             "supplier_payments": sandbox.supplier_payments(),
+            "journal_transactions": sandbox.journals(),
             "subscriptions": [
                 {"id": s.id, "event": s.event, "hookUri": s.hook_uri}
                 for s in company.subscriptions.values()
@@ -206,11 +208,14 @@ def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
         return _ok({"pending": sandbox.webhooks.pending})
 
     async def period(request: Request) -> Response:
-        closed = (await _body(request)).get("closed")
+        data = await _body(request)
+        closed, ledger = data.get("closed"), data.get("ledger", "AP")
         if not isinstance(closed, bool):
             raise ControlError(400, "closed must be true or false")
-        sandbox.set_period_closed(request.path_params["period_id"], closed)
-        return _ok({"period": request.path_params["period_id"], "closed": closed})
+        if ledger not in ("AP", "GL", "all"):
+            raise ControlError(400, "ledger must be 'AP', 'GL' or 'all'")
+        sandbox.set_period_closed(request.path_params["period_id"], closed, ledger=ledger)
+        return _ok({"period": request.path_params["period_id"], "closed": closed, "ledger": ledger})
 
     async def add_account(request: Request) -> Response:
         data = await _body(request)

@@ -11,11 +11,11 @@ the same attachment.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.responses import Response
 
+from ml_connector.sandbox.visma.attachments import store_attachment
 from ml_connector.sandbox.visma.invoices import (
     EDITABLE_STATUSES,
     apply_update,
@@ -46,7 +46,7 @@ from ml_connector.sandbox.visma.views import (
 )
 from ml_connector.sandbox.visma.wrappers import SUPPLIER_INVOICE_WRITE, unwrap
 
-__all__ = ["invoice_dto", "register"]
+__all__ = ["find_attachment", "invoice_dto", "register"]
 
 
 def invoice_dto(
@@ -274,32 +274,7 @@ def post_attachment(request: ApiRequest) -> Response:
                 f"Line {raw} of document {invoice.reference_number} not found."
             )
         line_number = int(raw)
-    if len(request.files) != 1:
-        raise ApiError.bad_request(
-            "Error: Send exactly one file per request as multipart/form-data."
-        )
-    upload = request.files[0]
-    same = next(
-        (
-            a
-            for a in invoice.attachments
-            if a.name == upload.filename and a.line_number == line_number
-        ),
-        None,
-    )
-    if same is not None:
-        same.revision += 1
-        same.content, same.content_type = upload.content, upload.content_type
-        attachment = same
-    else:
-        attachment = Attachment(
-            str(uuid.uuid4()),
-            upload.filename,
-            upload.content,
-            upload.content_type,
-            line_number=line_number,
-        )
-        invoice.attachments.append(attachment)
+    attachment = store_attachment(invoice.attachments, request.files, line_number)
     return Response(
         status_code=201, headers={"Location": request.url("v1", "attachment", attachment.id)}
     )
@@ -307,15 +282,25 @@ def post_attachment(request: ApiRequest) -> Response:
 
 def get_attachment(request: ApiRequest) -> Response:
     wanted = request.params["attachmentId"]
-    for invoice in request.company.invoices.values():
-        for attachment in invoice.attachments:
-            if attachment.id == wanted:
-                return Response(
-                    attachment.content,
-                    media_type=attachment.content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{attachment.name}"'},
-                )
-    raise ApiError.not_found(f"Attachment {wanted} was not found.")
+    found = find_attachment(request.company, wanted)
+    if found is None:
+        raise ApiError.not_found(f"Attachment {wanted} was not found.")
+    return Response(
+        found.content,
+        media_type=found.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.name}"'},
+    )
+
+
+def find_attachment(company: CompanyState, attachment_id: str) -> Attachment | None:
+    """An attachment of any supplier document or journal transaction, by id."""
+    holders = [i.attachments for i in company.invoices.values()]
+    holders += [j.attachments for j in company.journals.values()]
+    for attachments in holders:
+        for attachment in attachments:
+            if attachment.id == attachment_id:
+                return attachment
+    return None
 
 
 def _status_changed(request: ApiRequest, invoice: SupplierInvoice) -> None:

@@ -23,7 +23,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from starlette.applications import Starlette
@@ -37,6 +37,7 @@ from ml_connector.sandbox.visma import (
     control,
     routes_background,
     routes_invoices,
+    routes_journals,
     routes_legacy,
     routes_masterdata,
     routes_payments,
@@ -48,7 +49,8 @@ from ml_connector.sandbox.visma.auth import TokenService
 from ml_connector.sandbox.visma.behaviour import CompanyBehaviour
 from ml_connector.sandbox.visma.ratelimit import FixedWindowLimiter
 from ml_connector.sandbox.visma.responses import dumps, visma_message
-from ml_connector.sandbox.visma.routes_invoices import invoice_dto
+from ml_connector.sandbox.visma.routes_invoices import find_attachment, invoice_dto
+from ml_connector.sandbox.visma.routes_journals import journal_dto
 from ml_connector.sandbox.visma.routes_payments import payment_dto
 from ml_connector.sandbox.visma.routes_po import purchase_order_dto, receive_order
 from ml_connector.sandbox.visma.routes_suppliers import create_supplier
@@ -132,6 +134,7 @@ class VismaSandbox:
             routes_suppliers,
             routes_supplier_setup,
             routes_invoices,
+            routes_journals,
             routes_masterdata,
             routes_po,
             routes_payments,
@@ -221,13 +224,19 @@ class VismaSandbox:
 
     # -- master data --------------------------------------------------------------------------
 
-    def set_period_closed(self, period_id: str, closed: bool) -> None:
-        """Open or close a financial period (YYYYPP) in the supplier ledger; adds it if new."""
+    def set_period_closed(
+        self, period_id: str, closed: bool, *, ledger: Literal["AP", "GL", "all"] = "AP"
+    ) -> None:
+        """Open or close a financial period (YYYYPP) in the supplier ledger (``AP``), the
+        general ledger (``GL``) or both (``all``); adds the period if new."""
         company = self.state
         with company.lock:
             period = company.periods.get(period_id) or company.new_period(period_id)
             company.periods[period_id] = period
-            period.closed_in_supplier_ledger = closed
+            if ledger in ("AP", "all"):
+                period.closed_in_supplier_ledger = closed
+            if ledger in ("GL", "all"):
+                period.closed_in_general_ledger = closed
 
     def period_of(self, day: date) -> str | None:
         """The id of the period whose dates contain ``day``, as the period table says."""
@@ -460,6 +469,14 @@ class VismaSandbox:
             )
             return purchase_order_dto(company, order)
 
+    def journals(self) -> list[dict[str, Any]]:
+        """Every journal transaction (GL batch) in its read shape, attachments included."""
+        company = self.state
+        with company.lock:
+            return [
+                journal_dto(company, batch, attachments=True) for batch in company.journals.values()
+            ]
+
     def suppliers(self) -> list[dict[str, Any]]:
         company = self.state
         with company.lock:
@@ -469,8 +486,4 @@ class VismaSandbox:
         """A stored attachment (with its bytes), wherever it hangs."""
         company = self.state
         with company.lock:
-            for invoice in company.invoices.values():
-                for attachment in invoice.attachments:
-                    if attachment.id == attachment_id:
-                        return attachment
-        return None
+            return find_attachment(company, attachment_id)

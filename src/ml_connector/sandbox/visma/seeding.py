@@ -2,7 +2,8 @@
 
 What the Visma side of a dataset becomes:
 - accounts (with their default VAT id, shown as ``taxCategory``), VAT codes with rates, financial
-  periods (renumbered into the company's financial year) with the supplier-ledger closed flag,
+  periods (renumbered into the company's financial year) with the supplier- and general-ledger
+  closed flags,
   currencies (the base currency always included);
 - the SUBACCOUNT dimension: segment 1 = cost centre, segment 2 = department, each with values;
 - projects with their tasks, plus the non-project ``X`` (no tasks) when the dataset lacks it
@@ -134,6 +135,7 @@ def company_from_dataset(
         month = date(int(seed_period.period_id[:4]), int(seed_period.period_id[4:]), 1)
         period = company.new_period(company.calendar.period_id_of(month))
         period.closed_in_supplier_ledger = seed_period.closed_in_supplier_ledger
+        period.closed_in_general_ledger = seed_period.closed_in_general_ledger
         company.periods[period.period_id] = period
     highest = 0
     for seed_supplier in dataset.suppliers:

@@ -16,8 +16,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ml_connector.sandbox.visma.attachments import Attachment
 from ml_connector.sandbox.visma.background import BackgroundQueue
 from ml_connector.sandbox.visma.fiscal import FiscalCalendar
+from ml_connector.sandbox.visma.journal_state import JournalTransaction
 from ml_connector.sandbox.visma.supplier_setup import SupplierSetup
 
 __all__ = [
@@ -156,6 +158,7 @@ class Period:
     period_id: str
     closed_in_supplier_ledger: bool = False
     active: bool = True
+    closed_in_general_ledger: bool = False
     starts: InitVar[date | None] = None
     ends: InitVar[date | None] = None
     start: date = field(init=False)
@@ -188,18 +191,6 @@ class Supplier:
     details: dict[str, object] = field(default_factory=dict)
     version: int = 0
     last_modified: datetime = datetime.min
-
-
-@dataclass
-class Attachment:
-    """A file on a document (or one of its lines); ``content`` is the latest revision's bytes."""
-
-    id: str
-    name: str
-    content: bytes
-    content_type: str
-    revision: int = 1
-    line_number: int | None = None
 
 
 @dataclass
@@ -373,6 +364,7 @@ class CompanyState:
     invoices: dict[tuple[str, str], SupplierInvoice] = field(default_factory=dict)
     purchase_orders: dict[str, PurchaseOrder] = field(default_factory=dict)
     supplier_payments: dict[str, SupplierPayment] = field(default_factory=dict)
+    journals: dict[str, JournalTransaction] = field(default_factory=dict)  # by batch number
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     # Project lines must name a project task (Visma's documented rule); False is the invented
     # convenience of accepting them without one.

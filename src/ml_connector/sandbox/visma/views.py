@@ -229,7 +229,7 @@ def period_dto(period: Period) -> dict[str, Any]:
         "closedInSupplierLedger": period.closed_in_supplier_ledger,
         "closedInCustomerLedger": False,
         "closedInInventoryManagement": False,
-        "closedInGeneralLedger": False,
+        "closedInGeneralLedger": period.closed_in_general_ledger,
         "closedInCashManagement": False,
         "closedInFixedAssets": False,
     }

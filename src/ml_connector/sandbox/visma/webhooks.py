@@ -82,8 +82,10 @@ class ChangeEvent:
         return f"{self.entity}.{self.action}"
 
     @property
-    def legacy_event(self) -> str:
-        return EVENTS[(self.entity, self.action)]
+    def legacy_event(self) -> str | None:
+        """The legacy subscription event that also receives it (None: no legacy event, e.g.
+        journal transactions, which the 9.11 event list does not have)."""
+        return EVENTS.get((self.entity, self.action))
 
 
 def webhook_body(event: ChangeEvent, resource_base: str = DEFAULT_RESOURCE_BASE) -> bytes:
