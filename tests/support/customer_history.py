@@ -199,7 +199,19 @@ def customer_history_dataset(today: date | None = None, *, project_by_code: bool
         ),
     )
     chart = _chart(base, project_by_code=project_by_code)
-    return dataclasses.replace(base, bills=bills, purchase_orders=(), ramp_chart=chart)
+    # The demo's card spend is coded to the demo's own fields; this customer's Ramp has only
+    # its own, so it brings bills alone (a spend line coded to "subaccount-1" would create
+    # that field in Ramp before any chart push, which no such customer has).
+    return dataclasses.replace(
+        base,
+        bills=bills,
+        purchase_orders=(),
+        ramp_chart=chart,
+        card_transactions=(),
+        reimbursements=(),
+        statements=(),
+        transfers=(),
+    )
 
 
 def customer_with_history(today: date | None = None) -> Dataset:
