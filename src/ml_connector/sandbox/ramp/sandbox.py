@@ -51,6 +51,7 @@ from ml_connector.sandbox.ramp.operations import Operations
 from ml_connector.sandbox.ramp.ratelimit import RateLimitMiddleware, RollingWindow
 from ml_connector.sandbox.ramp.routes_bills import bill_routes
 from ml_connector.sandbox.ramp.routes_chart import chart_routes
+from ml_connector.sandbox.ramp.routes_fields import field_routes
 from ml_connector.sandbox.ramp.routes_org import org_routes
 from ml_connector.sandbox.ramp.routes_procurement import procurement_routes
 from ml_connector.sandbox.ramp.routes_spend import spend_routes
@@ -144,21 +145,21 @@ class RampSandbox(BillControl):
     # -- app ------------------------------------------------------------------------------
 
     def _router(self) -> Starlette:
-        ctx = self.context
         routes: list[Route] = [
             Route(f"{PREFIX}/token", self.tokens.token_endpoint, methods=["POST"]),
             Route(f"{PREFIX}/token/revoke", self.tokens.revoke_endpoint, methods=["POST"]),
-            *bill_routes(ctx),
-            *vendor_routes(ctx),
-            *procurement_routes(ctx),
-            *chart_routes(ctx),
-            *sync_routes(ctx),
-            *webhook_routes(ctx),
-            *spend_routes(ctx),
-            *statement_routes(ctx),
-            *org_routes(ctx),
-            *control_routes(self),
-            *spend_control_routes(self),
+            *bill_routes(),
+            *vendor_routes(),
+            *procurement_routes(),
+            *chart_routes(),
+            *field_routes(),
+            *sync_routes(),
+            *webhook_routes(),
+            *spend_routes(),
+            *statement_routes(),
+            *org_routes(),
+            *control_routes(),
+            *spend_control_routes(),
         ]
 
         async def http_error(request: Request, exc: Exception) -> Response:
@@ -167,11 +168,14 @@ class RampSandbox(BillControl):
             code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.VALIDATION
             return error_response(RampApiError(status, message, code=code))
 
-        return Starlette(
+        app = Starlette(
             routes=routes,
             lifespan=self._lifespan,
             exception_handlers={HTTPException: http_error},
         )
+        app.state.ramp_api = self.context  # what the route handlers find with api_of
+        app.state.ramp_sandbox = self  # and the control handlers with sandbox_of
+        return app
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
