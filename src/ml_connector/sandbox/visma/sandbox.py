@@ -158,10 +158,10 @@ class VismaSandbox(MasterDataControl):
             events=self.events,
             behaviour=behaviour,
         )
-        return Starlette(
+        app = Starlette(
             routes=[
                 Route("/connect/token", self.tokens.token_endpoint, methods=["POST"]),
-                *control.routes(self),
+                *control.routes(),
                 Mount("/", app=api),
             ],
             middleware=[
@@ -174,6 +174,8 @@ class VismaSandbox(MasterDataControl):
             ],
             lifespan=self._lifespan,
         )
+        app.state.visma_sandbox = self  # what the control handlers find with sandbox_of
+        return app
 
     def _seeded(self) -> CompanyState:
         company = company_from_dataset(
