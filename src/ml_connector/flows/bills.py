@@ -57,7 +57,8 @@ from ml_connector.flows.po_matching import OrderMatch, link_lines, order_for_bil
 from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.suppliers import ensure_supplier, linked_supplier, lookup_supplier
 from ml_connector.mapping.coding import ResolvedLine, resolve_lines
-from ml_connector.mapping.preflight import MasterData, check_invoice, check_lines, period_at
+from ml_connector.mapping.master_data import MasterData, period_at
+from ml_connector.mapping.preflight import check_invoice, check_lines
 from ml_connector.mapping.tasks import assign_tasks
 from ml_connector.store import Link, LinkKind, WriteBackItem
 

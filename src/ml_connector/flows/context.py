@@ -25,7 +25,7 @@ from ml_connector.flows.supplier_index import SupplierIndex
 from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.mapping.coding import CodingRules
-from ml_connector.mapping.preflight import (
+from ml_connector.mapping.master_data import (
     AccountInfo,
     MasterData,
     PeriodInfo,

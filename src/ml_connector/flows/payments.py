@@ -52,7 +52,8 @@ from ml_connector.flows.payment_plan import (
 )
 from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.releases import Release, release
-from ml_connector.mapping.preflight import period_at, period_label
+from ml_connector.mapping.master_data import period_at
+from ml_connector.mapping.periods import period_label
 from ml_connector.store import LinkKind
 
 __all__ = [

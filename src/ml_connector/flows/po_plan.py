@@ -33,8 +33,10 @@ from ml_connector.clients.visma_models import (
 from ml_connector.errors import MappingError, NeedsAttention, ValidationRejected
 from ml_connector.flows.coding import selections
 from ml_connector.mapping.coding import ResolvedLine
+from ml_connector.mapping.master_data import MasterData
 from ml_connector.mapping.money import to_decimal
-from ml_connector.mapping.preflight import NON_PROJECT, MasterData, check_project_task
+from ml_connector.mapping.preflight import check_project_task
+from ml_connector.mapping.table import NON_PROJECT
 
 __all__ = [
     "OrderPlan",

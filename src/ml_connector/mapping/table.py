@@ -34,12 +34,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ml_connector.errors import ConfigurationError
-
-if TYPE_CHECKING:  # preflight imports coding, which imports this module
-    from ml_connector.mapping.preflight import MasterData
+from ml_connector.mapping.master_data import MasterData
 
 __all__ = [
     "ANY",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml_connector.mapping.preflight import (
+from ml_connector.mapping.master_data import (
     AccountInfo,
     MasterData,
     ProjectInfo,
