@@ -42,6 +42,7 @@ __all__ = [
     "build_invoice",
     "coded_lines",
     "external_ref",
+    "issue_day",
     "order_match",
     "payload_of",
     "prepare_bill",
@@ -65,15 +66,19 @@ def external_ref(bill_id: str) -> str:
     return f"ramp-bill:{bill_id}"
 
 
-def accounting_day(bill: Bill) -> date:
+def issue_day(bill: Bill, today: date) -> date:
+    """The bill's issue date; ``today`` (the flow clock's date) for a bill without one."""
+    return as_date(bill.issued_at) or today
+
+
+def accounting_day(bill: Bill, today: date) -> date:
     """The date the bill is booked on: Ramp's accounting date, else its issue date."""
-    issued = as_date(bill.issued_at) or date.today()
-    return as_date(bill.accounting_date) or issued
+    return as_date(bill.accounting_date) or issue_day(bill, today)
 
 
-def bill_period(bill: Bill, master: MasterData) -> str:
+def bill_period(bill: Bill, master: MasterData, today: date) -> str:
     """The Visma period of the bill's accounting date, from Visma's period table."""
-    return period_at(master, accounting_day(bill), what="accounting date")
+    return period_at(master, accounting_day(bill, today), what="accounting date")
 
 
 def build_invoice(
@@ -85,12 +90,11 @@ def build_invoice(
     financial_period: str,
 ) -> SupplierInvoiceWrite:
     """The supplier invoice (or credit) for ``bill``, in ``financial_period`` (``YYYYPP``)."""
-    issued = as_date(bill.issued_at) or date.today()
     return SupplierInvoiceWrite(
         document_type="DebitAdj" if ctx.options.is_credit(bill) else "Invoice",
         supplier_number=supplier,
         supplier_reference=(bill.invoice_number or bill.id)[:40],
-        date=issued,
+        date=issue_day(bill, ctx.clock().date()),
         due_date=as_date(bill.due_at),
         currency_id=bill.amount.currency_code,
         financial_period=financial_period,
@@ -162,7 +166,7 @@ async def prepare_bill(
     """
     match = await order_match(ctx, bill, orders)
     master = await ctx.master.get()
-    period = bill_period(bill, master)
+    period = bill_period(bill, master, ctx.clock().date())
     lines = coded_lines(ctx, bill, master)
     found = await supplier()
     invoice = build_invoice(bill, found.number, lines, ctx, financial_period=period)

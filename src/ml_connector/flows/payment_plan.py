@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from ml_connector.clients.ramp_models import Bill
@@ -90,21 +90,24 @@ def manual_method(bill: Bill) -> str | None:
     return method if isinstance(method, str) and method else None
 
 
-def _payment_day(bill: Bill) -> date:
+def _payment_day(bill: Bill, today: date) -> date:
     paid = (bill.payment.payment_date if bill.payment else None) or bill.paid_at
-    return paid.date() if paid is not None else datetime.now(UTC).date()
+    return paid.date() if paid is not None else today
 
 
 def build_payment(
-    bill: Bill, invoice: SupplierInvoice, options: PaymentOptions
+    bill: Bill, invoice: SupplierInvoice, options: PaymentOptions, *, today: date
 ) -> SupplierPaymentWrite:
-    """The supplier payment for ``bill``, applied in full to ``invoice`` (pure)."""
+    """The supplier payment for ``bill``, applied in full to ``invoice`` (pure).
+
+    ``today`` (the flow clock's date) dates a payment Ramp gives no date.
+    """
     paid = bill.payment.amount if bill.payment else bill.amount
     amount = to_decimal(abs(paid.amount), paid.currency_code)
     return SupplierPaymentWrite(
         type="Payment",
         hold=False,
-        application_date=_payment_day(bill),
+        application_date=_payment_day(bill, today),
         payment_ref=(bill.invoice_number or bill.id)[:40],
         supplier=invoice.supplier_number,
         payment_method=options.payment_method,

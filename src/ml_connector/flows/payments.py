@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -224,7 +223,7 @@ async def _create(
             raise RetriableVendorError(
                 "ml-connector", "another attempt is creating this payment; retrying later"
             )
-    payment = build_payment(bill, invoice, options)
+    payment = build_payment(bill, invoice, options, today=ctx.clock().date())
     payload = payment_summary(payment)
     await _check_payable(ctx, invoice, payment, release_invoices=options.release_invoices)
     ctx.note(AuditKind.MAPPED_PAYLOAD, {"payload": payload})
@@ -307,7 +306,7 @@ async def _check_payable(
             hint="Check the invoice against the bill; correct it, then replay the payment.",
             code="payment_exceeds_balance",
         )
-    day = payment.application_date or datetime.now(UTC).date()
+    day = payment.application_date or ctx.clock().date()
     master = await ctx.master.get()
     period = period_at(master, day, what="payment date")
     info = master.periods[period]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ml_connector.clients import VismaClient
 from ml_connector.clients.visma_models import Supplier
@@ -123,7 +123,7 @@ class SupplierIndex:
         max_age_s: float = 300.0,
         full_every_s: float = 86_400.0,
         overlap_s: float = 120.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime],
     ) -> None:
         self._visma = visma
         self._store = store

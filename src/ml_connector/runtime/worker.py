@@ -356,7 +356,7 @@ class Worker:
     async def process(self, record: SyncRecord) -> None:
         """Run one claimed record to its next state; never raises for flow failures."""
         ctx = self.contexts[record.connection_id]
-        timeline = Timeline(record.connection_id, record.id, ctx.redactor)
+        timeline = Timeline(record.connection_id, record.id, ctx.redactor, ctx.clock)
         token = current_timeline.set(timeline)
         unit = observe.enter_unit(ctx, record)  # log context + vendor-call attribution
         self.stats.processed += 1
