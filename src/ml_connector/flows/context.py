@@ -22,6 +22,7 @@ from ml_connector.clients.ramp_models import Bill
 from ml_connector.clients.visma_models import Project
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.coding import is_credit
+from ml_connector.flows.ports import AuditSink, FlowStore
 from ml_connector.flows.supplier_index import SupplierIndex
 from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.flows.writeback import WriteBack
@@ -36,7 +37,6 @@ from ml_connector.mapping.master_data import (
     VatInfo,
 )
 from ml_connector.metrics import observe_call
-from ml_connector.store import Store
 
 __all__ = [
     "SUPPLIER_MATCH_STEPS",
@@ -145,7 +145,7 @@ class Timeline:
             },
         )
 
-    async def flush(self, store: Store) -> None:
+    async def flush(self, store: AuditSink) -> None:
         entries, self.entries = self.entries, []
         await store.record_audit(
             self.connection_id, [(self.record_id, kind, data, at) for kind, data, at in entries]
@@ -262,7 +262,7 @@ class FlowContext:
     connection_name: str
     ramp: RampClient
     visma: VismaClient
-    store: Store
+    store: FlowStore  # the narrow interfaces of flows.ports; the concrete Store has them all
     rules: CodingRules
     options: ConnectionOptions
     master: MasterDataCache

@@ -36,9 +36,10 @@ from datetime import datetime, timedelta
 from ml_connector.clients import VismaClient
 from ml_connector.clients.visma_models import Supplier
 from ml_connector.errors import ResourceBusy
+from ml_connector.flows.ports import SupplierIndexStore
 from ml_connector.mapping.identifiers import BusinessId, IdKind, parse_business_id
 from ml_connector.mapping.vendor_identity import fold_name
-from ml_connector.store import IndexedSupplier, Store
+from ml_connector.store import IndexedSupplier
 
 __all__ = ["BLOCKED_STATUSES", "SupplierIndex", "index_entry", "indexed", "match_keys"]
 
@@ -116,7 +117,7 @@ class SupplierIndex:
     def __init__(
         self,
         visma: VismaClient,
-        store: Store,
+        store: SupplierIndexStore,
         connection_id: int,
         *,
         owner: str = "worker",
