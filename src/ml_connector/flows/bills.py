@@ -191,25 +191,9 @@ async def _create(
             ctx.connection_id, LINK_KIND, bill.id, {"posted_hash": digest}
         )
     else:
-        claim = await ctx.store.claim_link(
-            ctx.connection_id,
-            LINK_KIND,
-            bill.id,
-            external_ref=external_ref(bill.id),
-            owner=ctx.owner,
-            data={"posted_hash": digest},
-        )
-        if not claim.won:
-            # Someone else started this create (a lease that expired under a slow worker):
-            # never post a second time; adopt what they made, or retry once it settles.
-            found = await find_by_reference(ctx, supplier, doc_type, bill.id)
-            if found is None:
-                raise RetriableVendorError(
-                    "ml-connector", "another attempt is creating this invoice; retrying later"
-                )
-            ref = f"{doc_type}/{found.reference_number}"
-            data = await _confirm(ctx, bill, ref, digest)
-            return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
+        adopted = await _claim(ctx, bill, doc_type, supplier, digest)
+        if adopted is not None:
+            return adopted
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
     except AmbiguousOutcome as exc:
@@ -222,6 +206,34 @@ async def _create(
         number = found.reference_number
     ref = f"{doc_type}/{number}"
     return BillOutcome("created", ref), await _confirm(ctx, bill, ref, digest)
+
+
+async def _claim(
+    ctx: FlowContext, bill: Bill, doc_type: str, supplier: str, digest: str
+) -> tuple[BillOutcome, dict[str, Any]] | None:
+    """Claim the bill's link before its first POST; None when this attempt may post.
+
+    When someone else started this create (a lease that expired under a slow worker), never
+    post a second time: adopt what they made, or retry once it settles.
+    """
+    claim = await ctx.store.claim_link(
+        ctx.connection_id,
+        LINK_KIND,
+        bill.id,
+        external_ref=external_ref(bill.id),
+        owner=ctx.owner,
+        data={"posted_hash": digest},
+    )
+    if claim.won:
+        return None
+    found = await find_by_reference(ctx, supplier, doc_type, bill.id)
+    if found is None:
+        raise RetriableVendorError(
+            "ml-connector", "another attempt is creating this invoice; retrying later"
+        )
+    ref = f"{doc_type}/{found.reference_number}"
+    data = await _confirm(ctx, bill, ref, digest)
+    return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
 
 
 async def _confirm(

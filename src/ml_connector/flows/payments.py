@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from ml_connector.audit import AuditKind
@@ -44,6 +43,7 @@ from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payment_plan import (
     PaymentOptions,
     build_payment,
+    check_payable,
     external_ref,
     manual_method,
     payment_summary,
@@ -263,49 +263,9 @@ async def _check_payable(
     *,
     release_invoices: bool,
 ) -> None:
-    """Everything Visma would refuse about this payment, checked before any write."""
-    number = invoice.reference_number
-    status = invoice.status or ""
-    if status == "Hold":
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is on hold in Visma",
-            hint="Take the invoice off hold in Visma, then replay the payment.",
-            code="invoice_on_hold",
-        )
-    if status == "Balanced" and not release_invoices:
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is not released in Visma",
-            hint="Release the invoice in Visma, then replay the payment.",
-            code="invoice_not_released",
-        )
-    if status == "Closed":
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is already fully paid in Visma",
-            hint="Check for a payment entered by hand in Visma; if the bill is settled, mark "
-            "this record resolved.",
-            code="invoice_already_paid",
-        )
-    if status not in ("Open", "Balanced"):
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is {status} in Visma",
-            hint="Settle the invoice in Visma by hand, then mark this record resolved.",
-            code="invoice_not_payable",
-        )
-    if payment.currency != invoice.currency_id:
-        raise NeedsAttention(
-            f"The payment is in {payment.currency}, invoice {number} in {invoice.currency_id}",
-            hint="Register the payment in Visma by hand, then mark this record resolved.",
-            code="payment_currency_mismatch",
-        )
-    amount = payment.payment_amount or Decimal(0)
-    balance = invoice.balance_in_currency if status == "Open" else invoice.amount
-    if balance is not None and amount > balance:
-        raise NeedsAttention(
-            f"The payment ({amount} {payment.currency}) exceeds the open balance of invoice "
-            f"{number} ({balance} {payment.currency})",
-            hint="Check the invoice against the bill; correct it, then replay the payment.",
-            code="payment_exceeds_balance",
-        )
+    """Everything Visma would refuse about this payment, checked before any write: the
+    invoice and the amount (``check_payable``), then the period of the payment date."""
+    check_payable(invoice, payment, release_invoices=release_invoices)
     day = payment.application_date or ctx.clock().date()
     master = await ctx.master.get()
     period = period_at(master, day, what="payment date")
