@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ml_connector.flows.coding import CREDIT_MEMO_PREFIX
 from ml_connector.runtime import admin
-from ml_connector.runtime.sync import sync_once
+from ml_connector.runtime.sync import SyncSummary, sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
 from ml_connector.sandbox.seed import Dataset, demo_dataset
@@ -129,30 +129,10 @@ async def run_demo(
                 console.print(
                     f"Ramp sandbox {ramp_server.url}  ·  Visma sandbox {visma_server.url}"
                 )
-            with Progress(
-                TextColumn("[bold]syncing bills"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                disable=quiet,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("sync", total=None)
-                summary = await sync_once(
-                    runtime,
-                    "demo",
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
+            summary = await _sync_with_progress(runtime, console, quiet=quiet)
             result = summary.as_dict()
             result["duplicates"] = setup.duplicates()
-            accounted = (
-                summary.visma_invoices_created
-                + summary.visma_invoices_updated
-                + summary.unchanged
-                + summary.needs_attention
-            )
-            result["unaccounted"] = summary.ramp_bills_ready - accounted
+            result["unaccounted"] = summary.ramp_bills_ready - _accounted(summary)
             result["elapsed_s"] = round(time.monotonic() - started, 3)
             if not once:
                 console.print("Sandboxes keep running; press Ctrl-C to stop.")
@@ -162,3 +142,32 @@ async def run_demo(
             await runtime.close()
             await ramp_server.stop()
             await visma_server.stop()
+
+
+async def _sync_with_progress(runtime: Runtime, console: Console, *, quiet: bool) -> SyncSummary:
+    """One sync of the demo connection, with a progress bar unless ``quiet``."""
+    with Progress(
+        TextColumn("[bold]syncing bills"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sync", total=None)
+        return await sync_once(
+            runtime,
+            "demo",
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def _accounted(summary: SyncSummary) -> int:
+    """The ready bills the sync accounted for: written, unchanged, or needing attention."""
+    return (
+        summary.visma_invoices_created
+        + summary.visma_invoices_updated
+        + summary.unchanged
+        + summary.needs_attention
+    )

@@ -1,89 +1,36 @@
 """Every Ramp sandbox exchange these scenarios make follows Ramp's own OpenAPI spec.
 
-Each test drives the sandbox through a recording transport, then checks every vendor-API
-request and response against ``ramp-developer-api.openapi.json``. Errors the spec declares
-(400 "raises InvalidInput") are validated like any response; the statuses it leaves
-undeclared but Ramp documents (401, 403, 404, 422, 429) are accepted by status and checked
-against the ``error_v2`` envelope here instead.
+Each test (those of spend and people: test_ramp_sandbox_spend_contract.py) drives the sandbox
+through a recording transport, then checks every vendor-API request and response against
+``ramp-developer-api.openapi.json``. Errors the spec declares (400 "raises InvalidInput") are
+validated like any response; the statuses it leaves undeclared but Ramp documents (401, 403,
+404, 422, 429) are accepted by status and checked against the ``error_v2`` envelope instead
+(``ramp_contract_kit.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from ml_connector.sandbox import seed
-from ml_connector.sandbox.ramp import RampSandbox
-from ml_connector.sandbox.seed import demo_dataset
-from support.openapi import SpecValidator
-from support.recording import RecordingTransport
-
-CLIENT_ID = "ramp_id_contract"
-CLIENT_SECRET = "ramp_sec_contract_only"
-SCOPES = (
-    "bills:read bills:write vendors:read vendors:write accounting:read accounting:write "
-    "purchase_orders:read purchase_orders:write entities:read"
+from contract.ramp_contract_kit import (
+    API,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Harness,
+    check_error_v2,
+    open_harness,
 )
-UNDECLARED_ERRORS = (401, 403, 404, 422, 429)
-API = "/developer/v1"
-
-
-@dataclass
-class Harness:
-    sandbox: RampSandbox
-    client: httpx.AsyncClient
-    recorder: RecordingTransport
-    spec: SpecValidator
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    async def call(self, method: str, path: str, **options: Any) -> httpx.Response:
-        options.setdefault("headers", self.auth)
-        return await self.client.request(method, path, **options)
-
-    def check(self) -> int:
-        """Validate every recorded vendor-API exchange; returns how many were checked."""
-        checked = 0
-        for request, response in self.recorder.exchanges:
-            if not request.url.path.startswith(API):
-                continue
-            self.spec.validate_httpx_exchange(request, response, undeclared_ok=UNDECLARED_ERRORS)
-            if response.status_code >= 400 and request.url.path != f"{API}/token":
-                _check_error_v2(response)
-            checked += 1
-        return checked
-
-
-def _check_error_v2(response: httpx.Response) -> None:
-    body = response.json()
-    inner = body["error_v2"]
-    assert isinstance(inner["error_code"], str)
-    assert isinstance(inner["message"], str)
-    assert isinstance(inner["additional_info"], dict)
-    assert "error" in body
+from ml_connector.sandbox import seed
 
 
 @pytest.fixture
 async def harness(shared_specs_dir: Path) -> AsyncIterator[Harness]:
     """A demo-seeded sandbox behind a recording client, with an all-scopes token."""
-    sandbox = RampSandbox(CLIENT_ID, CLIENT_SECRET, dataset=demo_dataset())
-    recorder = RecordingTransport(httpx.ASGITransport(app=sandbox.app))
-    spec = SpecValidator.load("ramp", shared_specs_dir)
-    async with httpx.AsyncClient(transport=recorder, base_url="https://api.ramp.com") as client:
-        token = await client.post(
-            f"{API}/token",
-            data={"grant_type": "client_credentials", "scope": SCOPES},
-            auth=(CLIENT_ID, CLIENT_SECRET),
-        )
-        yield Harness(sandbox, client, recorder, spec, token.json()["access_token"])
+    async with open_harness(shared_specs_dir) as h:
+        yield h
 
 
 def _ready_bill(h: Harness) -> str:
@@ -346,194 +293,6 @@ async def test_injected_faults_keep_the_error_envelope(harness: Harness) -> None
     broken = await h.call("GET", f"{API}/vendors")
     assert (limited.status_code, broken.status_code) == (429, 500)
     for response in (limited, broken):
-        _check_error_v2(response)
+        check_error_v2(response)
     for request, response in h.recorder.exchanges:
         h.spec.validate_httpx_exchange(request, response, undeclared_ok=(429, 500))
-
-
-SPEND_SCOPES = (
-    "transactions:read reimbursements:read transfers:read statements:read users:read "
-    "departments:read departments:write locations:read locations:write receipts:read "
-    "business:read entities:read accounting:read accounting:write"
-)
-
-
-async def _spend_token(h: Harness) -> dict[str, str]:
-    response = await h.client.post(
-        f"{API}/token",
-        data={"grant_type": "client_credentials", "scope": SPEND_SCOPES},
-        auth=(CLIENT_ID, CLIENT_SECRET),
-    )
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-async def test_spend_reads_follow_the_spec(harness: Harness) -> None:
-    """Transactions (foreign, split, refund, declined), reimbursements (mileage), receipts,
-    transfers and statements of the demo, listed with every kind of filter and read one by one."""
-    h = harness
-    auth = await _spend_token(h)
-    state = h.sandbox.state
-    cards = list(state.transactions.values())
-    page = await h.call(
-        "GET",
-        f"{API}/transactions",
-        params={"page_size": 5, "order_by_date_desc": "true"},
-        headers=auth,
-    )
-    await h.call("GET", page.json()["page"]["next"], headers=auth)
-    entity = next(iter(state.entities))
-    user = next(iter(state.users.values()))
-    await h.call(
-        "GET",
-        f"{API}/transactions",
-        params={
-            "sync_status": "SYNC_READY",
-            "entity_id": entity,
-            "from_date": "2020-01-01T00:00:00+00:00",
-            "to_date": "2100-01-01T00:00:00+00:00",
-            "state": "ALL",
-            "department_id": user.department_id,
-            "min_amount": "-5000.50",
-            "has_no_sync_commits": "true",
-        },
-        headers=auth,
-    )
-    await h.call(
-        "GET",
-        f"{API}/transactions",
-        params={"sync_ready": "true", "user_id": user.id},
-        headers=auth,
-    )
-    shown = [
-        next(c for c in cards if c.original_currency),
-        next(c for c in cards if c.lines),
-        next(c for c in cards if c.amount_minor < 0),
-        next(c for c in cards if c.state == "DECLINED"),
-        next(c for c in cards if c.state == "PENDING"),
-    ]
-    for card in shown:
-        await h.call("GET", f"{API}/transactions/{card.id}", headers=auth)
-    claims = list(state.reimbursements.values())
-    await h.call(
-        "GET",
-        f"{API}/reimbursements",
-        params={"page_size": 50, "sync_status": "SYNC_READY"},
-        headers=auth,
-    )
-    await h.call(
-        "GET",
-        f"{API}/reimbursements",
-        params={"direction": "USER_TO_BUSINESS", "entity_id": entity},
-        headers=auth,
-    )
-    for claim in (
-        next(r for r in claims if r.type == "MILEAGE"),
-        next(r for r in claims if r.original_currency),
-    ):
-        await h.call("GET", f"{API}/reimbursements/{claim.id}", headers=auth)
-    receipts = await h.call(
-        "GET", f"{API}/receipts", params={"transaction_id": shown[0].id}, headers=auth
-    )
-    await h.call("GET", f"{API}/receipts/{receipts.json()['data'][0]['id']}", headers=auth)
-    transfers = await h.call(
-        "GET", f"{API}/transfers", params={"status": "COMPLETED"}, headers=auth
-    )
-    await h.call("GET", f"{API}/transfers/{transfers.json()['data'][0]['id']}", headers=auth)
-    statements = await h.call("GET", f"{API}/statements", headers=auth)
-    for statement in statements.json()["data"]:
-        await h.call("GET", f"{API}/statements/{statement['id']}", headers=auth)
-    await h.call("GET", f"{API}/transactions/7e000000-0000-4000-8000-0000000000ff", headers=auth)
-    await h.call("GET", f"{API}/transactions", params={"page_size": 101}, headers=auth)  # 422
-    assert h.check() == 24
-
-
-async def test_people_and_spend_syncs_follow_the_spec(harness: Harness) -> None:
-    """Users, departments, locations, business, entities with accounts; spend syncs and hooks."""
-    h = harness
-    auth = await _spend_token(h)
-    state = h.sandbox.state
-    users = await h.call(
-        "GET", f"{API}/users", params={"page_size": 5, "role": "BUSINESS_USER"}, headers=auth
-    )
-    await h.call("GET", f"{API}/users/{users.json()['data'][0]['id']}", headers=auth)
-    await h.call("GET", f"{API}/departments", headers=auth)
-    department = await h.call("POST", f"{API}/departments", json={"name": "Legal"}, headers=auth)
-    await h.call("GET", f"{API}/departments/{department.json()['id']}", headers=auth)
-    await h.call(
-        "PATCH", f"{API}/departments/{department.json()['id']}", json={"name": "Law"}, headers=auth
-    )
-    entity = next(iter(state.entities))
-    await h.call("GET", f"{API}/locations", params={"entity_id": entity}, headers=auth)
-    place = await h.call(
-        "POST", f"{API}/locations", json={"name": "Tromsø", "entity_id": entity}, headers=auth
-    )
-    await h.call("GET", f"{API}/locations/{place.json()['id']}", headers=auth)
-    await h.call(
-        "PATCH",
-        f"{API}/locations/{place.json()['id']}",
-        json={"name": "Tromsø sentrum"},
-        headers=auth,
-    )
-    await h.call("GET", f"{API}/business", headers=auth)
-    await h.call("GET", f"{API}/entities", headers=auth)
-    ready_card = next(t for t in state.transactions.values() if t.sync_status.value == "SYNC_READY")
-    ready_claim = next(
-        r for r in state.reimbursements.values() if r.sync_status.value == "SYNC_READY"
-    )
-    ready_transfer = next(
-        t for t in state.transfers.values() if t.sync_status.value == "SYNC_READY"
-    )
-    for key, sync_type, object_id in (
-        ("ct-tx", "TRANSACTION_SYNC", ready_card.id),
-        ("ct-re", "REIMBURSEMENT_SYNC", ready_claim.id),
-        ("ct-tr", "TRANSFER_SYNC", ready_transfer.id),
-    ):
-        synced = await h.call(
-            "POST",
-            f"{API}/accounting/syncs",
-            json={
-                "idempotency_key": key,
-                "sync_type": sync_type,
-                "successful_syncs": [{"id": object_id, "reference_id": f"GL-{key}"}],
-            },
-            headers=auth,
-        )
-        assert synced.status_code == 201, synced.text
-    await h.call("GET", f"{API}/transactions/{ready_card.id}", headers=auth)  # SYNCED, synced_at
-    failing = next(t for t in state.transactions.values() if t.sync_status.value == "SYNC_READY")
-    await h.call(
-        "POST",
-        f"{API}/accounting/syncs",
-        json={
-            "idempotency_key": "ct-fail",
-            "sync_type": "TRANSACTION_SYNC",
-            "failed_syncs": [{"id": failing.id, "error": {"message": "Period closed"}}],
-        },
-        headers=auth,
-    )
-    refused = await h.call(
-        "POST",
-        f"{API}/accounting/syncs",
-        json={
-            "idempotency_key": "ct-again",
-            "sync_type": "TRANSACTION_SYNC",
-            "successful_syncs": [{"id": ready_card.id, "reference_id": "GL-2"}],
-        },
-        headers=auth,
-    )
-    assert refused.status_code == 400  # synced already: declared "raises InvalidInput"
-    hooks = await h.call(
-        "POST",
-        f"{API}/webhooks",
-        json={
-            "endpoint_url": "https://hooks.example/ramp",
-            "event_types": [
-                "transactions.ready_to_sync",
-                "reimbursements.ready_to_sync",
-                "transactions.cleared",
-            ],
-        },
-        headers=auth,
-    )
-    assert hooks.status_code == 201, hooks.text
-    assert h.check() == 21

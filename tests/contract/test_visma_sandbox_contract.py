@@ -98,105 +98,124 @@ async def _session(recorder: RecordingTransport) -> None:
         ) -> httpx.Response:
             return await send(http, method, url, token, body, **headers)
 
-        await call("GET", "/v1/supplier?pageNumber=1&pageSize=2&status=Active")
-        await call(
-            "GET",
-            "/v1/supplier?lastModifiedDateTime=2026-01-01&"
-            "lastModifiedDateTimeCondition=%3E&expandNote=true",
-        )
-        created = await call("POST", "/v1/supplier", SUPPLIER_BODY)
-        number = created.headers["location"].rsplit("/", 1)[1]
-        read = await call("GET", f"/v1/supplier/{number}")
-        await call("PUT", f"/v1/supplier/{number}", {"note": w("n")}, if_match=read.headers["etag"])
-        await call("PUT", f"/v1/supplier/{number}", {"note": w("x")}, if_match=read.headers["etag"])
-
-        body = invoice_body(
-            invoice_line(projectId=w("P100"), projectTaskId=w("01")),
-            invoice_line("6300", "99.90", vatCodeId=w("3")),
-            taxCalculationMode=w("Gross"),
-            note=w("ramp:bill:abc"),
-        )
-        invoice = (await call("POST", "/v1/supplierInvoice", body)).headers["location"]
-        ref = invoice.rsplit("/", 1)[1]
-        await call("GET", f"/v1/supplierInvoice/{ref}")
-        one = await call("GET", f"/v1/supplierInvoice/Invoice/{ref}")
-        await call(
-            "PUT",
-            f"/v1/supplierInvoice/Invoice/{ref}",
-            {"hold": w(False)},
-            if_match=one.headers["etag"],
-        )
-        await http.post(
-            f"/v1/supplierInvoice/{ref}/attachment",
-            files={"file": ("invoice.pdf", b"%PDF-1.7", "application/pdf")},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        await call(
-            "GET",
-            "/v1/supplierInvoice?supplier=50001&expandNote=true&expandAttachment=true"
-            "&pageNumber=1&pageSize=10",
-        )
-        accepted = await call("POST", f"/v1/supplierInvoice/{ref}/action/release")
-        for _ in range(2):  # Started, then Finished: the current API releases in the background
-            await call("GET", f"/v1/background/{accepted.json()['id']}")
-        draft = (await call("POST", "/v1/supplierInvoice", invoice_body())).headers["location"]
-        await call("DELETE", f"/v1/supplierInvoice/{draft.rsplit('/', 1)[1]}")
-
-        await call("GET", "/v1/account?active=true")
-        await call("GET", "/v1/account/6800")
-        await call(
-            "POST",
-            "/v1/account",
-            {"accountCD": w("6550"), "type": w("Expense"), "description": w("Verktøy")},
-        )
-        await call("PUT", "/v1/account/6550", {"active": w(False)})
-        await call("GET", "/v1/dimension")
-        await call("GET", "/v1/dimension/SUBACCOUNT?expandSegmentsValues=true")
-        await call("GET", "/v1/dimension/SUBACCOUNT/1")
-        await call("GET", "/v1/dimension/SUBACCOUNT/1/MTAw")
-        await call(
-            "PUT",
-            "/v1/dimension/SUBACCOUNT/2",
-            {
-                "segmentValues": [
-                    {
-                        "operation": "Insert",
-                        "value": "30",
-                        "description": w("Salg"),
-                        "active": w(True),
-                    }
-                ]
-            },
-        )
-        await call("GET", "/v1/subaccount?pageNumber=1&pageSize=50")
-        await call("GET", "/v1/subaccount/100-10")
-        await call("GET", "/v1/project?visibleInAP=true&pageNumber=1&pageSize=50")
-        await call("GET", "/v1/project/P100")
-        await call("GET", "/v1/vat")
-        await call("GET", "/v1/vat/1")
-        await call("GET", "/v1/financialPeriod")
-        await call("GET", "/v1/financialPeriod/202603")
-        await call("GET", "/v1/currency")
-        await call("GET", "/v1/currency/NOK")
-
-        order = (await call("POST", "/v1/purchaseorder", PO_BODY)).headers["location"]
-        po_number = order.rsplit("/", 1)[1]
-        po = await call("GET", f"/v1/purchaseorder/{po_number}")
-        await call(
-            "PUT",
-            f"/v1/purchaseorder/{po_number}",
-            {"lines": [{"operation": "Delete", "lineNumber": w(1)}]},
-            if_match=po.headers["etag"],
-        )
-        await call("GET", "/v1/purchaseorder?supplier=50001&pageNumber=1&pageSize=10")
-
+        await _supplier_and_invoice_session(call, http, token)
+        await _master_data_session(call)
+        await _purchase_order_session(call)
         await _journal_session(call, http, token)
+        await _legacy_session(call)
 
-        hook = {"event": "supplier_changed", "hookUri": "https://receiver.test/visma"}
-        subscription = await call("POST", "/API/resources/v1/subscription", hook)
-        await call("GET", "/API/resources/v1/subscription")
-        await call("GET", subscription.headers["location"].removeprefix(BASE_URL))
-        await call("GET", "/API/resources/v1/event")
+
+async def _supplier_and_invoice_session(
+    call: Callable[..., Awaitable[httpx.Response]], http: httpx.AsyncClient, token: str
+) -> None:
+    """Suppliers (list, create, read, update with a fresh and a stale ETag), then supplier
+    invoices (create, read, update, attach, list, release in the background, delete)."""
+    await call("GET", "/v1/supplier?pageNumber=1&pageSize=2&status=Active")
+    await call(
+        "GET",
+        "/v1/supplier?lastModifiedDateTime=2026-01-01&"
+        "lastModifiedDateTimeCondition=%3E&expandNote=true",
+    )
+    created = await call("POST", "/v1/supplier", SUPPLIER_BODY)
+    number = created.headers["location"].rsplit("/", 1)[1]
+    read = await call("GET", f"/v1/supplier/{number}")
+    await call("PUT", f"/v1/supplier/{number}", {"note": w("n")}, if_match=read.headers["etag"])
+    await call("PUT", f"/v1/supplier/{number}", {"note": w("x")}, if_match=read.headers["etag"])
+
+    body = invoice_body(
+        invoice_line(projectId=w("P100"), projectTaskId=w("01")),
+        invoice_line("6300", "99.90", vatCodeId=w("3")),
+        taxCalculationMode=w("Gross"),
+        note=w("ramp:bill:abc"),
+    )
+    invoice = (await call("POST", "/v1/supplierInvoice", body)).headers["location"]
+    ref = invoice.rsplit("/", 1)[1]
+    await call("GET", f"/v1/supplierInvoice/{ref}")
+    one = await call("GET", f"/v1/supplierInvoice/Invoice/{ref}")
+    await call(
+        "PUT",
+        f"/v1/supplierInvoice/Invoice/{ref}",
+        {"hold": w(False)},
+        if_match=one.headers["etag"],
+    )
+    await http.post(
+        f"/v1/supplierInvoice/{ref}/attachment",
+        files={"file": ("invoice.pdf", b"%PDF-1.7", "application/pdf")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    await call(
+        "GET",
+        "/v1/supplierInvoice?supplier=50001&expandNote=true&expandAttachment=true"
+        "&pageNumber=1&pageSize=10",
+    )
+    accepted = await call("POST", f"/v1/supplierInvoice/{ref}/action/release")
+    for _ in range(2):  # Started, then Finished: the current API releases in the background
+        await call("GET", f"/v1/background/{accepted.json()['id']}")
+    draft = (await call("POST", "/v1/supplierInvoice", invoice_body())).headers["location"]
+    await call("DELETE", f"/v1/supplierInvoice/{draft.rsplit('/', 1)[1]}")
+
+
+async def _master_data_session(call: Callable[..., Awaitable[httpx.Response]]) -> None:
+    """Accounts, dimensions and subaccounts, projects, VAT, periods and currencies."""
+    await call("GET", "/v1/account?active=true")
+    await call("GET", "/v1/account/6800")
+    await call(
+        "POST",
+        "/v1/account",
+        {"accountCD": w("6550"), "type": w("Expense"), "description": w("Verktøy")},
+    )
+    await call("PUT", "/v1/account/6550", {"active": w(False)})
+    await call("GET", "/v1/dimension")
+    await call("GET", "/v1/dimension/SUBACCOUNT?expandSegmentsValues=true")
+    await call("GET", "/v1/dimension/SUBACCOUNT/1")
+    await call("GET", "/v1/dimension/SUBACCOUNT/1/MTAw")
+    await call(
+        "PUT",
+        "/v1/dimension/SUBACCOUNT/2",
+        {
+            "segmentValues": [
+                {
+                    "operation": "Insert",
+                    "value": "30",
+                    "description": w("Salg"),
+                    "active": w(True),
+                }
+            ]
+        },
+    )
+    await call("GET", "/v1/subaccount?pageNumber=1&pageSize=50")
+    await call("GET", "/v1/subaccount/100-10")
+    await call("GET", "/v1/project?visibleInAP=true&pageNumber=1&pageSize=50")
+    await call("GET", "/v1/project/P100")
+    await call("GET", "/v1/vat")
+    await call("GET", "/v1/vat/1")
+    await call("GET", "/v1/financialPeriod")
+    await call("GET", "/v1/financialPeriod/202603")
+    await call("GET", "/v1/currency")
+    await call("GET", "/v1/currency/NOK")
+
+
+async def _purchase_order_session(call: Callable[..., Awaitable[httpx.Response]]) -> None:
+    """A purchase order: create, read, update with its ETag, list."""
+    order = (await call("POST", "/v1/purchaseorder", PO_BODY)).headers["location"]
+    po_number = order.rsplit("/", 1)[1]
+    po = await call("GET", f"/v1/purchaseorder/{po_number}")
+    await call(
+        "PUT",
+        f"/v1/purchaseorder/{po_number}",
+        {"lines": [{"operation": "Delete", "lineNumber": w(1)}]},
+        if_match=po.headers["etag"],
+    )
+    await call("GET", "/v1/purchaseorder?supplier=50001&pageNumber=1&pageSize=10")
+
+
+async def _legacy_session(call: Callable[..., Awaitable[httpx.Response]]) -> None:
+    """The legacy subscription and event resources."""
+    hook = {"event": "supplier_changed", "hookUri": "https://receiver.test/visma"}
+    subscription = await call("POST", "/API/resources/v1/subscription", hook)
+    await call("GET", "/API/resources/v1/subscription")
+    await call("GET", subscription.headers["location"].removeprefix(BASE_URL))
+    await call("GET", "/API/resources/v1/event")
 
 
 async def _journal_session(

@@ -18,7 +18,7 @@ from ml_connector.sandbox._demo_spend_base import (
     month_start,
     new_uuid,
 )
-from ml_connector.sandbox.seed_spend import SeedReimbursement
+from ml_connector.sandbox.seed_spend import SeedReimbursement, SeedUser
 
 __all__ = ["INACTIVE_ACCOUNT", "add_reimbursements"]
 
@@ -26,84 +26,102 @@ INACTIVE_ACCOUNT = "6590"
 _MILE_KM = Decimal("1.609344")
 
 
+# Out-of-pocket and per-diem claims: kind, memo, account, low, high (minor units), currency.
+_PLANS = (
+    ("OUT_OF_POCKET", "Parkering Oslo S", "7140", 9_000, 45_000, "NOK"),
+    ("OUT_OF_POCKET", "Taxi fra Gardermoen", "7140", 45_000, 110_000, "NOK"),
+    ("OUT_OF_POCKET", "Kundemiddag", "7350", 80_000, 260_000, "NOK"),
+    ("OUT_OF_POCKET", "Hotell København", "7140", 90_000, 180_000, "EUR"),
+    ("OUT_OF_POCKET", "Tog Göteborg", "7140", 29_000, 89_000, "SEK"),
+    ("OUT_OF_POCKET", "Bøker og kurs", "6860", 19_000, 89_000, "NOK"),
+    ("PER_DIEM", "Diett kundebesøk Tromsø", "7160", 0, 0, "NOK"),
+)
+
+
 def add_reimbursements(world: SpendWorld, rng: random.Random, today: date) -> None:
     open_from = month_start(today, 1)
     span = (today - open_from).days + 1
-    claims: list[SeedReimbursement] = []
-    plans = [
-        ("OUT_OF_POCKET", "Parkering Oslo S", "7140", 9_000, 45_000, "NOK"),
-        ("OUT_OF_POCKET", "Taxi fra Gardermoen", "7140", 45_000, 110_000, "NOK"),
-        ("OUT_OF_POCKET", "Kundemiddag", "7350", 80_000, 260_000, "NOK"),
-        ("OUT_OF_POCKET", "Hotell København", "7140", 90_000, 180_000, "EUR"),
-        ("OUT_OF_POCKET", "Tog Göteborg", "7140", 29_000, 89_000, "SEK"),
-        ("OUT_OF_POCKET", "Bøker og kurs", "6860", 19_000, 89_000, "NOK"),
-        ("PER_DIEM", "Diett kundebesøk Tromsø", "7160", 0, 0, "NOK"),
-    ]
     norwegians = [u for u in world.users if world.codes[u.id][1] != "400"]
-    for index, (kind, memo, account, low, high, currency) in enumerate(plans * 2):
-        person = norwegians[(index * 3) % len(norwegians)]
-        day = min(open_from + timedelta(days=rng.randrange(span)), today)
-        if kind == "PER_DIEM":
-            charged = 86_500 * (1 + index % 3)  # a full-day allowance, one to three days
-        else:
-            charged = rng.randrange(low // 100, high // 100) * 100
-        amount = converted(rng, charged, currency, "NOK")
-        state = (
-            "PENDING"
-            if index == 5
-            else "REJECTED"
-            if index == 9
-            else "REIMBURSED"
-            if index % 2
-            else "APPROVED"
-        )
-        claims.append(
-            SeedReimbursement(
-                id=new_uuid(rng),
-                user_id=person.id,
-                amount_minor=amount,
-                currency="NOK",
-                transaction_date=day,
-                type=kind,
-                merchant=None if kind == "PER_DIEM" else memo,
-                lines=(
-                    coding(
-                        world,
-                        rng,
-                        person.id,
-                        account,
-                        amount,
-                        memo,
-                        "0" if kind == "PER_DIEM" else None,
-                    ),
-                ),
-                original_amount_minor=charged if currency != "NOK" else None,
-                original_currency=currency if currency != "NOK" else None,
-                state=state,
-                sync_ready=state in ("APPROVED", "REIMBURSED"),
-                memo=memo,
-                receipts=0 if kind == "PER_DIEM" else 1,
-            )
-        )
+    claims: list[SeedReimbursement] = [
+        _claim(world, rng, (today, open_from, span), norwegians, index, plan)
+        for index, plan in enumerate(_PLANS * 2)
+    ]
     claims += _mileage(world, rng, today, open_from, span)
-    inactive = norwegians[2]
-    amount = rng.randrange(15_000, 60_000)
-    claims.append(
-        SeedReimbursement(
-            id=new_uuid(rng),
-            user_id=inactive.id,
-            amount_minor=amount,
-            currency="NOK",
-            transaction_date=min(open_from + timedelta(days=3), today),
-            merchant="Jernia",
-            lines=(
-                coding(world, rng, inactive.id, INACTIVE_ACCOUNT, amount, "Driftsmateriell", None),
-            ),
-            sync_ready=True,
-            memo="Driftsmateriell (konto ikke i bruk)",
-        )
-    )
+    claims.append(_inactive_claim(world, rng, today, open_from, norwegians[2]))
     world.reimbursements = tuple(claims)
+
+
+def _claim(
+    world: SpendWorld,
+    rng: random.Random,
+    window: tuple[date, date, int],
+    norwegians: list[SeedUser],
+    index: int,
+    plan: tuple[str, str, str, int, int, str],
+) -> SeedReimbursement:
+    """The ``index``-th out-of-pocket or per-diem claim, by a Norwegian employee."""
+    today, open_from, span = window
+    kind, memo, account, low, high, currency = plan
+    person = norwegians[(index * 3) % len(norwegians)]
+    day = min(open_from + timedelta(days=rng.randrange(span)), today)
+    if kind == "PER_DIEM":
+        charged = 86_500 * (1 + index % 3)  # a full-day allowance, one to three days
+    else:
+        charged = rng.randrange(low // 100, high // 100) * 100
+    amount = converted(rng, charged, currency, "NOK")
+    state = (
+        "PENDING"
+        if index == 5
+        else "REJECTED"
+        if index == 9
+        else "REIMBURSED"
+        if index % 2
+        else "APPROVED"
+    )
+    return SeedReimbursement(
+        id=new_uuid(rng),
+        user_id=person.id,
+        amount_minor=amount,
+        currency="NOK",
+        transaction_date=day,
+        type=kind,
+        merchant=None if kind == "PER_DIEM" else memo,
+        lines=(
+            coding(
+                world,
+                rng,
+                person.id,
+                account,
+                amount,
+                memo,
+                "0" if kind == "PER_DIEM" else None,
+            ),
+        ),
+        original_amount_minor=charged if currency != "NOK" else None,
+        original_currency=currency if currency != "NOK" else None,
+        state=state,
+        sync_ready=state in ("APPROVED", "REIMBURSED"),
+        memo=memo,
+        receipts=0 if kind == "PER_DIEM" else 1,
+    )
+
+
+def _inactive_claim(
+    world: SpendWorld, rng: random.Random, today: date, open_from: date, person: SeedUser
+) -> SeedReimbursement:
+    """A claim coded to an account that is not in use: it cannot post."""
+    amount = rng.randrange(15_000, 60_000)
+    return SeedReimbursement(
+        id=new_uuid(rng),
+        user_id=person.id,
+        amount_minor=amount,
+        currency="NOK",
+        transaction_date=min(open_from + timedelta(days=3), today),
+        merchant="Jernia",
+        lines=(coding(world, rng, person.id, INACTIVE_ACCOUNT, amount, "Driftsmateriell", None),),
+        sync_ready=True,
+        memo="Driftsmateriell (konto ikke i bruk)",
+    )
 
 
 def _mileage(

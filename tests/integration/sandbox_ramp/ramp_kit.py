@@ -96,77 +96,87 @@ def small_company() -> Dataset:
             SeedVat("1", "Input VAT 25%", Decimal("25")),
             SeedVat("0", "No VAT", Decimal(0)),
         ),
-        vendors=(
-            SeedVendor(
-                VENDOR_A,
-                "Kontorland AS",
-                "NO",
-                "NOK",
-                "faktura@kontorland.example",
-                "Storgata 1",
-                "Oslo",
-                "0155",
-                org_number="987654321",
-                vat_number="NO987654321MVA",
-            ),
-            SeedVendor(
-                VENDOR_B,
-                "Svensk Möbel AB",
-                "SE",
-                "SEK",
-                "ap@mobel.example",
-                "Gatan 2",
-                "Göteborg",
-                "41101",
-                net_payment_terms=20,
-            ),
-        ),
-        bills=(
-            SeedBill(
-                BILL_APPROVED,
-                VENDOR_A,
-                "INV-1001",
-                "NOK",
-                date(2026, 3, 1),
-                date(2026, 3, 31),
-                (_line(125000, "6540", cost_centre="100", project="P-100"), _line(5050, "6800")),
-            ),
-            SeedBill(
-                BILL_PENDING,
-                VENDOR_A,
-                "INV-1002",
-                "NOK",
-                date(2026, 3, 5),
-                date(2026, 4, 4),
-                (_line(40000, "6800", department="10"),),
-                approval_status="PENDING",
-            ),
-            SeedBill(
-                BILL_CREDIT,
-                VENDOR_A,
-                "CN-7",
-                "NOK",
-                date(2026, 3, 8),
-                date(2026, 3, 8),
-                (_line(5050, "6800"),),
-                memo="Returned chairs",
-                is_credit=True,
-            ),
-            SeedBill(
-                BILL_SEK,
-                VENDOR_B,
-                "SE-55",
-                "SEK",
-                date(2026, 2, 20),
-                date(2026, 3, 12),
-                (_line(99900, "9999", vat_code="1"),),
-                purchase_order_id=PO_ID,
-            ),
-        ),
+        vendors=_small_vendors(),
+        bills=_small_bills(),
         purchase_orders=(
             SeedPurchaseOrder(
                 PO_ID, "PO-1", VENDOR_B, "SEK", date(2026, 3, 30), (_line(99900, "6540"),)
             ),
+        ),
+    )
+
+
+def _small_vendors() -> tuple[SeedVendor, ...]:
+    """A Norwegian vendor with org and VAT numbers, and a Swedish one without."""
+    return (
+        SeedVendor(
+            VENDOR_A,
+            "Kontorland AS",
+            "NO",
+            "NOK",
+            "faktura@kontorland.example",
+            "Storgata 1",
+            "Oslo",
+            "0155",
+            org_number="987654321",
+            vat_number="NO987654321MVA",
+        ),
+        SeedVendor(
+            VENDOR_B,
+            "Svensk Möbel AB",
+            "SE",
+            "SEK",
+            "ap@mobel.example",
+            "Gatan 2",
+            "Göteborg",
+            "41101",
+            net_payment_terms=20,
+        ),
+    )
+
+
+def _small_bills() -> tuple[SeedBill, ...]:
+    """An approved bill, a pending one, a credit, and a SEK bill on the purchase order."""
+    return (
+        SeedBill(
+            BILL_APPROVED,
+            VENDOR_A,
+            "INV-1001",
+            "NOK",
+            date(2026, 3, 1),
+            date(2026, 3, 31),
+            (_line(125000, "6540", cost_centre="100", project="P-100"), _line(5050, "6800")),
+        ),
+        SeedBill(
+            BILL_PENDING,
+            VENDOR_A,
+            "INV-1002",
+            "NOK",
+            date(2026, 3, 5),
+            date(2026, 4, 4),
+            (_line(40000, "6800", department="10"),),
+            approval_status="PENDING",
+        ),
+        SeedBill(
+            BILL_CREDIT,
+            VENDOR_A,
+            "CN-7",
+            "NOK",
+            date(2026, 3, 8),
+            date(2026, 3, 8),
+            (_line(5050, "6800"),),
+            memo="Returned chairs",
+            is_credit=True,
+        ),
+        SeedBill(
+            BILL_SEK,
+            VENDOR_B,
+            "SE-55",
+            "SEK",
+            date(2026, 2, 20),
+            date(2026, 3, 12),
+            (_line(99900, "9999", vat_code="1"),),
+            purchase_order_id=PO_ID,
         ),
     )
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from integration.sandbox_visma.journal_kit import Gl
 from integration.sandbox_visma.visma_kit import ManualClock, client_for, fetch_token, make_sandbox
 from ml_connector.sandbox.visma import VismaSandbox
 
@@ -34,3 +35,11 @@ async def client(sandbox: VismaSandbox) -> AsyncIterator[httpx.AsyncClient]:
 async def token(client: httpx.AsyncClient) -> str:
     """A token with all four scopes."""
     return await fetch_token(client)
+
+
+@pytest.fixture
+async def gl() -> AsyncIterator[Gl]:
+    """A Visma sandbox with a client and a token, for the journal tests."""
+    sandbox = make_sandbox(ManualClock())
+    async with client_for(sandbox) as http:
+        yield Gl(sandbox, http, await fetch_token(http))

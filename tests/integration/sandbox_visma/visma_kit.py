@@ -87,27 +87,7 @@ def make_dataset() -> Dataset:
                 ),
             ),
         ),
-        projects=(
-            SeedProject("X", "Non-project"),
-            SeedProject(
-                "P100",
-                "Kunde A implementering",
-                tasks=(
-                    SeedTask("01", "Implementering"),
-                    SeedTask("02", "Forprosjekt", status="Completed"),
-                    SeedTask("03", "Intern tid", visible_in_ap=False, visible_in_po=False),
-                ),
-            ),
-            SeedProject(
-                "P200", "Internt (ikke AP)", visible_in_ap=False, tasks=(SeedTask("01", "Tid"),)
-            ),
-            SeedProject(
-                "P300",
-                "Avsluttet",
-                status="Completed",
-                tasks=(SeedTask("01", "Leveranse", status="Completed"),),
-            ),
-        ),
+        projects=_projects(),
         vat_codes=(
             SeedVat("0", "Ingen mva", Decimal("0")),
             SeedVat("1", "Inngående mva 25%", Decimal("25")),
@@ -123,6 +103,32 @@ def make_dataset() -> Dataset:
             SeedSupplier("50004", "Svenska Kontor AB", "SEK", "SE", "5561234567"),
         ),
         currencies=("NOK", "SEK", "EUR"),
+    )
+
+
+def _projects() -> tuple[SeedProject, ...]:
+    """The non-project code, a project with active, completed and hidden tasks, one hidden from
+    AP, and a completed one."""
+    return (
+        SeedProject("X", "Non-project"),
+        SeedProject(
+            "P100",
+            "Kunde A implementering",
+            tasks=(
+                SeedTask("01", "Implementering"),
+                SeedTask("02", "Forprosjekt", status="Completed"),
+                SeedTask("03", "Intern tid", visible_in_ap=False, visible_in_po=False),
+            ),
+        ),
+        SeedProject(
+            "P200", "Internt (ikke AP)", visible_in_ap=False, tasks=(SeedTask("01", "Tid"),)
+        ),
+        SeedProject(
+            "P300",
+            "Avsluttet",
+            status="Completed",
+            tasks=(SeedTask("01", "Leveranse", status="Completed"),),
+        ),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ml_connector.clients import RampCredentials, VismaCredentials
+from ml_connector.clients.visma_models import SupplierInvoiceLineWrite, SupplierInvoiceWrite
 
 RAMP_SECRET = "ramp_sec_TOPSECRET_42"
 VISMA_SECRET = "visma_sec_TOPSECRET_43"
@@ -110,3 +112,31 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# A Visma AP document as the bill flow writes it (wire-form and create tests).
+VISMA_INVOICE = SupplierInvoiceWrite(
+    document_type="Invoice",
+    supplier_number="50000",
+    supplier_reference="INV-2025-0042",
+    date=date(2025, 11, 8),
+    due_date=date(2025, 12, 8),
+    currency_id="NOK",
+    financial_period="202511",
+    description="Office supplies",
+    note="ramp-bill:b-1",
+    hold=True,
+    amount=Decimal("1250.00"),
+    lines=(
+        SupplierInvoiceLineWrite(
+            line_number=1,
+            account_number="6800",
+            subaccount=((1, "100"), (2, "20")),
+            transaction_description="Paper",
+            quantity=Decimal("1"),
+            unit_cost_in_currency=Decimal("1250.00"),
+            vat_code_id="1",
+            project_id="P-1",
+        ),
+    ),
+)

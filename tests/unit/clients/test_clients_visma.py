@@ -1,4 +1,5 @@
-"""VismaClient against inline apps: wrappers, Location, paging, ETags, headers, errors."""
+"""VismaClient against inline apps: Location, paging, ETags, headers, errors (the wrappers and
+keys themselves: test_clients_visma_wire.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
+from clients_inline import VISMA_INVOICE as INVOICE
 from clients_inline import VISMA_SECRET, Inbox, TokenEndpoint
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,47 +18,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ml_connector.clients import CallRecord, VismaClient
-from ml_connector.clients._http import Reply
-from ml_connector.clients.visma import key_from_location, to_wire
+from ml_connector.clients.visma import to_wire
 from ml_connector.clients.visma_models import (
-    AddressWrite,
-    ContactWrite,
-    LinkLineWrite,
-    PurchaseOrderLineWrite,
-    PurchaseOrderWrite,
-    SupplierInvoiceLineWrite,
     SupplierInvoiceWrite,
     SupplierWrite,
 )
 from ml_connector.errors import AmbiguousOutcome, PreconditionFailed, ValidationRejected
 
 Handler = Callable[[Request], Any]
-
-INVOICE = SupplierInvoiceWrite(
-    document_type="Invoice",
-    supplier_number="50000",
-    supplier_reference="INV-2025-0042",
-    date=date(2025, 11, 8),
-    due_date=date(2025, 12, 8),
-    currency_id="NOK",
-    financial_period="202511",
-    description="Office supplies",
-    note="ramp-bill:b-1",
-    hold=True,
-    amount=Decimal("1250.00"),
-    lines=(
-        SupplierInvoiceLineWrite(
-            line_number=1,
-            account_number="6800",
-            subaccount=((1, "100"), (2, "20")),
-            transaction_description="Paper",
-            quantity=Decimal("1"),
-            unit_cost_in_currency=Decimal("1250.00"),
-            vat_code_id="1",
-            project_id="P-1",
-        ),
-    ),
-)
 
 
 def app_with(visma_token: TokenEndpoint, inbox: Inbox, routes: dict[str, Handler]) -> Starlette:
@@ -81,98 +49,6 @@ def app_with(visma_token: TokenEndpoint, inbox: Inbox, routes: dict[str, Handler
 
 def created(location: str) -> Callable[[Request], Response]:
     return lambda request: JSONResponse({}, status_code=201, headers={"Location": location})
-
-
-def test_supplier_invoice_is_wrapped_as_the_update_dto() -> None:
-    """Scalars are wrapped, lines stay a plain list with a bare operation and segment list."""
-    assert to_wire(INVOICE) == {
-        "documentType": {"value": "Invoice"},
-        "supplierNumber": {"value": "50000"},
-        "supplierReference": {"value": "INV-2025-0042"},
-        "date": {"value": "2025-11-08T00:00:00"},
-        "dueDate": {"value": "2025-12-08T00:00:00"},
-        "currencyId": {"value": "NOK"},
-        "financialPeriod": {"value": "202511"},
-        "description": {"value": "Office supplies"},
-        "note": {"value": "ramp-bill:b-1"},
-        "hold": {"value": True},
-        "amount": {"value": Decimal("1250.00")},
-        "invoiceLines": [
-            {
-                "operation": "Insert",
-                "lineNumber": {"value": 1},
-                "accountNumber": {"value": "6800"},
-                "subaccount": [
-                    {"segmentId": 1, "segmentValue": "100"},
-                    {"segmentId": 2, "segmentValue": "20"},
-                ],
-                "transactionDescription": {"value": "Paper"},
-                "quantity": {"value": Decimal("1")},
-                "unitCostInCurrency": {"value": Decimal("1250.00")},
-                "vatCodeId": {"value": "1"},
-                "projectId": {"value": "P-1"},
-            }
-        ],
-    }
-
-
-def test_nested_objects_are_wrapped_twice_and_link_lines_once() -> None:
-    """Address and contact are {"value": {...wrapped...}}; a link line only wraps its scalars."""
-    supplier = SupplierWrite(
-        name="Acme Supplies AS",
-        main_address=AddressWrite(address_line1="Storgata 1", postal_code="0150", country_id="NO"),
-        main_contact=ContactWrite(email="ap@acme.example"),
-    )
-    assert to_wire(supplier) == {
-        "name": {"value": "Acme Supplies AS"},
-        "mainAddress": {
-            "value": {
-                "addressLine1": {"value": "Storgata 1"},
-                "postalCode": {"value": "0150"},
-                "countryId": {"value": "NO"},
-            }
-        },
-        "mainContact": {"value": {"email": {"value": "ap@acme.example"}}},
-    }
-    line = SupplierInvoiceLineWrite(
-        operation="Update", line_number=2, link_line=LinkLineWrite("PO-7", 3)
-    )
-    assert to_wire(line) == {
-        "operation": "Update",
-        "lineNumber": {"value": 2},
-        "linkLine": {
-            "purchaseNumber": {"value": "PO-7"},
-            "purchaseLineNbr": {"value": 3},
-            "purchaseType": "PurchaseOrder",
-        },
-    }
-    order_line = PurchaseOrderLineWrite(
-        line_type="Service", order_qty=Decimal("2"), sub=((1, "100"),)
-    )
-    order = PurchaseOrderWrite(supplier="50000", date=date(2025, 1, 2), lines=(order_line,))
-    assert to_wire(order)["lines"] == [
-        {
-            "operation": "Insert",
-            "lineType": {"value": "Service"},
-            "orderQty": {"value": Decimal("2")},
-            "sub": [{"segmentId": 1, "segmentValue": "100"}],
-        }
-    ]
-
-
-@pytest.mark.parametrize(
-    ("location", "key"),
-    [
-        ("https://api.finance.visma.net/v1/supplierInvoice/Invoice/000123", "000123"),
-        ("/v1/supplier/50010", "50010"),
-        ("http://visma.test/v1/supplier/A%2FB/", "A/B"),
-        ("", None),
-    ],
-)
-def test_keys_are_read_from_the_last_location_segment(location: str, key: str | None) -> None:
-    """The new key is the Location's last path segment, URL-decoded."""
-    headers = httpx.Headers({"Location": location} if location else {})
-    assert key_from_location(Reply(201, headers, b"", None)) == key
 
 
 async def test_create_invoice_posts_exact_json_and_returns_the_key(
