@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from ml_connector.flows.link_data import BillLinkData, OrderLinkData, SupplierLinkData
+from ml_connector.flows.link_data import (
+    BillLinkData,
+    OrderLinkData,
+    PaymentLinkData,
+    SupplierLinkData,
+)
 
 BILL_DATA: list[dict[str, Any]] = [
     {},
@@ -51,3 +56,17 @@ def test_attached_file_is_added_once_to_the_list() -> None:
     """``with_file`` appends one key; the stored form is a JSON list, as before."""
     data = BillLinkData.from_dict({"payload_hash": "h"}).with_file("k1").with_file("k2")
     assert data.to_dict() == {"payload_hash": "h", "attached": ["k1", "k2"]}
+
+
+def test_payment_link_data_round_trips_and_tracks_requests() -> None:
+    """A payment link's data keeps its keys; a release request id is set and dropped by key."""
+    data = {"invoice": "000042", "payload": {"amount": "12.00"}, "invoice_release": "r-1"}
+    view = PaymentLinkData.from_dict(data)
+    assert view.to_dict() == data
+    assert view.request("invoice_release") == "r-1"
+    dropped = view.with_request("invoice_release", None).with_request("release", "r-2")
+    assert dropped.to_dict() == {
+        "invoice": "000042",
+        "payload": {"amount": "12.00"},
+        "release": "r-2",
+    }

@@ -11,6 +11,10 @@ is what the flows always wrote. Keys a view does not name are kept in ``rest``, 
   of the invoice files already attached.
 - ``SupplierLinkData`` (vendor → supplier): ``matched_by``, the F2 step that found or made
   the supplier.
+- ``PaymentLinkData`` (paid bill → supplier payment): ``invoice``, the invoice it pays;
+  ``payload``, the payment as sent; ``released``, set once the payment is released;
+  ``release`` and ``invoice_release``, the ids of background release requests (of the payment,
+  of its invoice) still to be polled (``flows.releases``).
 - ``OrderLinkData`` (purchase order → Visma order): ``payload``, what was last sent (header
   and lines by Ramp line id); ``lines``, Ramp line id → Visma ``lineNbr``; ``pending``, the
   lines a PUT is inserting; ``vendor_id``, the order's Ramp vendor; ``source_digest``, the
@@ -21,9 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["BillLinkData", "OrderLinkData", "SupplierLinkData"]
+__all__ = ["BillLinkData", "OrderLinkData", "PaymentLinkData", "ReleaseKey", "SupplierLinkData"]
+
+# The fields of PaymentLinkData holding a background release request id.
+ReleaseKey = Literal["release", "invoice_release"]
 
 
 def _rest(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
@@ -123,3 +130,48 @@ class OrderLinkData:
         _set(out, "pending", None if self.pending is None else dict(self.pending))
         _set(out, "held", self.held)
         return out
+
+
+@dataclass(frozen=True)
+class PaymentLinkData:
+    """A payment link's data: what was paid, whether it is released, releases in flight."""
+
+    invoice: str | None = None
+    payload: Mapping[str, Any] | None = None
+    released: bool | None = None
+    release: str | None = None
+    invoice_release: str | None = None
+    rest: Mapping[str, Any] = field(default_factory=dict)
+
+    _KEYS = ("invoice", "payload", "released", "release", "invoice_release")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> PaymentLinkData:
+        data = data or {}
+        return cls(
+            invoice=data.get("invoice"),
+            payload=data.get("payload"),
+            released=data.get("released"),
+            release=data.get("release"),
+            invoice_release=data.get("invoice_release"),
+            rest=_rest(data, cls._KEYS),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.rest)
+        _set(out, "invoice", self.invoice)
+        _set(out, "payload", None if self.payload is None else dict(self.payload))
+        _set(out, "invoice_release", self.invoice_release)
+        _set(out, "release", self.release)
+        _set(out, "released", self.released)
+        return out
+
+    def request(self, key: ReleaseKey) -> str | None:
+        """The release request id kept under ``key``."""
+        return self.release if key == "release" else self.invoice_release
+
+    def with_request(self, key: ReleaseKey, request_id: str | None) -> PaymentLinkData:
+        """The same data with the request id under ``key`` set (None: dropped)."""
+        if key == "release":
+            return replace(self, release=request_id)
+        return replace(self, invoice_release=request_id)
