@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import Bill, InvoiceFile
 from ml_connector.errors import FileLinkRefused, NeedsAttention
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.link_data import BillLinkData
 from ml_connector.store import LinkKind
 
 __all__ = ["attach_files", "file_key", "file_name", "file_type"]
@@ -64,22 +64,21 @@ def file_name(downloaded: InvoiceFile, url: str, bill: Bill, position: int) -> s
 
 
 async def attach_files(
-    ctx: FlowContext, bill: Bill, ref: str, stored: dict[str, Any], *, link_kind: LinkKind
+    ctx: FlowContext, bill: Bill, ref: str, stored: BillLinkData, *, link_kind: LinkKind
 ) -> None:
     """Attach the bill's files not attached yet to the document ``ref`` (``Type/number``).
 
     ``stored`` is the bill link's data as written last in this unit of work (the unit holds the
-    record's lease, so nobody else changes it); the keys attached are added to it.
+    record's lease, so nobody else changes it); the keys attached are added to its ``attached``.
     """
     if not ctx.options.attach_files or not bill.invoice_urls:
         return
-    data = dict(stored)
-    attached: list[str] = list(data.get("attached", []))
+    data = stored
     doc_type, _, number = ref.partition("/")
     fresh: Bill | None = None
     for position, url in enumerate(bill.invoice_urls, start=1):
         key = file_key(url)
-        if key in attached:
+        if key in (data.attached or ()):
             continue
         try:
             downloaded = await ctx.ramp.download(url)
@@ -96,9 +95,8 @@ async def attach_files(
         await ctx.visma.attach_supplier_invoice_file(
             doc_type, number, name, downloaded.content, kind
         )
-        attached.append(key)
-        data["attached"] = attached
-        await ctx.store.update_link_data(ctx.connection_id, link_kind, bill.id, dict(data))
+        data = data.with_file(key)
+        await ctx.store.update_link_data(ctx.connection_id, link_kind, bill.id, data.to_dict())
 
 
 async def _download_again(

@@ -50,6 +50,7 @@ from ml_connector.errors import (
 from ml_connector.flows.attachments import attach_files
 from ml_connector.flows.bill_invoice import external_ref, prepare_bill
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.link_data import BillLinkData
 from ml_connector.flows.payments import queue_payment
 from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.suppliers import (
@@ -141,10 +142,16 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
     )
 
     if link is not None and link.visma_id:
-        outcome, data = await _update(ctx, bill, invoice, payload, digest, link.visma_id, link.data)
+        stored = BillLinkData.from_dict(link.data)
+        outcome, data = await _update(ctx, bill, invoice, payload, digest, link.visma_id, stored)
     else:
         outcome, data = await _create(
-            ctx, bill, invoice, payload, digest, attempted=link.data if link else None
+            ctx,
+            bill,
+            invoice,
+            payload,
+            digest,
+            attempted=BillLinkData.from_dict(link.data) if link else None,
         )
     outcome = BillOutcome(
         outcome.action, outcome.visma_ref, prepared.supplier.created, outcome.reason, payload
@@ -164,8 +171,8 @@ async def _create(
     payload: dict[str, Any],
     digest: str,
     *,
-    attempted: dict[str, Any] | None,
-) -> tuple[BillOutcome, dict[str, Any]]:
+    attempted: BillLinkData | None,
+) -> tuple[BillOutcome, BillLinkData]:
     """POST the invoice at most once; ``attempted`` is the data of a link claimed earlier.
 
     Before each POST the link records ``posted_hash``, the hash of the payload sent (a fresh
@@ -179,16 +186,16 @@ async def _create(
         found = await find_by_reference(ctx, supplier, doc_type, bill.id)
         if found is not None:
             ref = f"{doc_type}/{found.reference_number}"
-            posted = attempted.get("posted_hash")
+            posted = attempted.posted_hash
             ctx.note(AuditKind.DECISION, {"decision": "adopt", "why": "found by reference"})
             data = await _confirm(ctx, bill, ref, str(posted or ""))
             if posted != digest:
                 _, data = await _update(
-                    ctx, bill, invoice, payload, digest, ref, {"payload_hash": posted}
+                    ctx, bill, invoice, payload, digest, ref, BillLinkData(payload_hash=posted)
                 )
             return BillOutcome("created", ref, reason="adopted after an uncertain outcome"), data
         await ctx.store.update_link_data(
-            ctx.connection_id, LINK_KIND, bill.id, {"posted_hash": digest}
+            ctx.connection_id, LINK_KIND, bill.id, BillLinkData(posted_hash=digest).to_dict()
         )
     else:
         adopted = await _claim(ctx, bill, doc_type, supplier, digest)
@@ -210,7 +217,7 @@ async def _create(
 
 async def _claim(
     ctx: FlowContext, bill: Bill, doc_type: str, supplier: str, digest: str
-) -> tuple[BillOutcome, dict[str, Any]] | None:
+) -> tuple[BillOutcome, BillLinkData] | None:
     """Claim the bill's link before its first POST; None when this attempt may post.
 
     When someone else started this create (a lease that expired under a slow worker), never
@@ -222,7 +229,7 @@ async def _claim(
         bill.id,
         external_ref=external_ref(bill.id),
         owner=ctx.owner,
-        data={"posted_hash": digest},
+        data=BillLinkData(posted_hash=digest).to_dict(),
     )
     if claim.won:
         return None
@@ -237,8 +244,8 @@ async def _claim(
 
 
 async def _confirm(
-    ctx: FlowContext, bill: Bill, ref: str, digest: str, data: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    ctx: FlowContext, bill: Bill, ref: str, digest: str, data: BillLinkData | None = None
+) -> BillLinkData:
     """Confirm the bill's link with the payload hash; returns the link's data as stored.
 
     The bill's write-back (mark it synced in Ramp) is stored in the same transaction.
@@ -249,12 +256,12 @@ async def _confirm(
         LINK_KIND,
         bill.id,
         visma_id=ref,
-        data={**(data or {}), "payload_hash": digest},
+        data=dataclasses.replace(data or BillLinkData(), payload_hash=digest).to_dict(),
         outbox=outbox,
     )
     if outbox:
         ctx.note(AuditKind.RESULT, {"ramp": "BILL_SYNC queued", "reference_id": _split_ref(ref)[1]})
-    return link.data
+    return BillLinkData.from_dict(link.data)
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
@@ -269,10 +276,10 @@ async def _update(
     payload: dict[str, Any],
     digest: str,
     ref: str,
-    data: dict[str, Any],
-) -> tuple[BillOutcome, dict[str, Any]]:
+    data: BillLinkData,
+) -> tuple[BillOutcome, BillLinkData]:
     """PUT the changed invoice while Visma allows; returns the outcome and the link's data."""
-    if data.get("payload_hash") == digest:
+    if data.payload_hash == digest:
         return BillOutcome("unchanged", ref), data
     doc_type, number = _split_ref(ref)
     for _ in range(_PUT_TRIES):
@@ -331,7 +338,9 @@ async def _adopt_archived(ctx: FlowContext, bill: Bill, vendor: Link | None) -> 
     if found is None:
         return None
     ref = f"{doc_type}/{found.reference_number}"
-    await ctx.store.confirm_link(ctx.connection_id, LINK_KIND, bill.id, visma_id=ref, data={})
+    await ctx.store.confirm_link(
+        ctx.connection_id, LINK_KIND, bill.id, visma_id=ref, data=BillLinkData().to_dict()
+    )
     ctx.note(AuditKind.DECISION, {"decision": "adopt", "why": "archived after an uncertain POST"})
     return ref
 

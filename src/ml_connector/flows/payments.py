@@ -24,7 +24,7 @@ the bill itself is marked synced (``BILL_SYNCED``); a bill paid before its first
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ml_connector.audit import AuditKind
@@ -40,6 +40,7 @@ from ml_connector.errors import (
     RetriableVendorError,
 )
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.link_data import PaymentLinkData, ReleaseKey
 from ml_connector.flows.payment_plan import (
     PaymentOptions,
     build_payment,
@@ -71,8 +72,8 @@ PAID = "PAID"
 _ALL_SYNCED = "BILL_AND_PAYMENT_SYNCED"
 _RELEASED = frozenset({"Open", "Closed"})  # what a released AP document or payment reads as
 # Link-data keys of background release requests still to be polled (flows.releases).
-_INVOICE_RELEASE = "invoice_release"
-_RELEASE = "release"
+_INVOICE_RELEASE: ReleaseKey = "invoice_release"
+_RELEASE: ReleaseKey = "release"
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ async def sync_payment(
     action = "unchanged"
     if link is not None and link.visma_id:
         number = link.visma_id
-        released = bool(link.data.get("released"))
+        released = bool(PaymentLinkData.from_dict(link.data).released)
     else:
         number, payload = await _create(
             ctx,
@@ -142,7 +143,7 @@ async def sync_payment(
             invoice_number,
             options,
             attempted=link is not None,
-            pending=link.data.get(_INVOICE_RELEASE) if link is not None else None,
+            pending=PaymentLinkData.from_dict(link.data).invoice_release if link else None,
         )
         action, released = "created", False
     if not released:
@@ -217,7 +218,7 @@ async def _create(
         found = await find_by_reference(ctx, supplier, invoice_number, bill.id)
         if found is not None:
             ctx.note(AuditKind.DECISION, {"decision": "adopt", "visma_ref": found})
-            await _confirm(ctx, bill.id, found, {})
+            await _confirm(ctx, bill.id, found, PaymentLinkData())
             return found, {}
         if not attempted:
             raise RetriableVendorError(
@@ -240,7 +241,7 @@ async def _create(
                 raise refused from exc
             raise
         number = found
-    await _confirm(ctx, bill.id, number, {"invoice": invoice_number, "payload": payload})
+    await _confirm(ctx, bill.id, number, PaymentLinkData(invoice=invoice_number, payload=payload))
     ctx.note(AuditKind.DECISION, {"decision": "create payment", "visma_ref": number})
     return number, payload
 
@@ -252,8 +253,10 @@ async def _claim(ctx: FlowContext, bill: Bill) -> bool:
     return claim.won
 
 
-async def _confirm(ctx: FlowContext, bill_id: str, number: str, data: dict[str, Any]) -> None:
-    await ctx.store.confirm_link(ctx.connection_id, LINK_KIND, bill_id, visma_id=number, data=data)
+async def _confirm(ctx: FlowContext, bill_id: str, number: str, data: PaymentLinkData) -> None:
+    await ctx.store.confirm_link(
+        ctx.connection_id, LINK_KIND, bill_id, visma_id=number, data=data.to_dict()
+    )
 
 
 async def _check_payable(
@@ -296,7 +299,7 @@ async def _release(ctx: FlowContext, bill_id: str, number: str) -> None:
             code="payment_on_hold",
         )
     link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill_id)
-    data = dict(link.data) if link else {}
+    data = PaymentLinkData.from_dict(link.data if link else None)
     if current.status == "Balanced":
         payment_type = current.type or "Payment"
 
@@ -310,11 +313,10 @@ async def _release(ctx: FlowContext, bill_id: str, number: str) -> None:
         target = Release(
             f"supplier payment {number}", post, is_released, _remembering(ctx, bill_id, _RELEASE)
         )
-        await release(ctx, target, data.get(_RELEASE))
+        await release(ctx, target, data.release)
         link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill_id)
-        data = dict(link.data) if link else {}
-    data.pop(_RELEASE, None)
-    await _confirm(ctx, bill_id, number, {**data, "released": True})
+        data = PaymentLinkData.from_dict(link.data if link else None)
+    await _confirm(ctx, bill_id, number, replace(data, release=None, released=True))
 
 
 def _invoice_release(ctx: FlowContext, bill_id: str, invoice: SupplierInvoice) -> Release:
@@ -334,19 +336,17 @@ def _invoice_release(ctx: FlowContext, bill_id: str, invoice: SupplierInvoice) -
 
 
 def _remembering(
-    ctx: FlowContext, bill_id: str, key: str
+    ctx: FlowContext, bill_id: str, key: ReleaseKey
 ) -> Callable[[str | None], Awaitable[None]]:
     """Keep (or drop) a background request id under ``key`` in the payment link's data."""
 
     async def remember(request_id: str | None) -> None:
         link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, bill_id)
-        data = dict(link.data) if link else {}
-        if request_id is None:
-            if data.pop(key, None) is None:
-                return
-        else:
-            data[key] = request_id
-        await ctx.store.update_link_data(ctx.connection_id, LINK_KIND, bill_id, data)
+        data = PaymentLinkData.from_dict(link.data if link else None)
+        if request_id is None and data.request(key) is None:
+            return
+        data = data.with_request(key, request_id)
+        await ctx.store.update_link_data(ctx.connection_id, LINK_KIND, bill_id, data.to_dict())
 
     return remember
 

@@ -32,6 +32,7 @@ from ml_connector.clients.visma_models import (
 )
 from ml_connector.errors import NeedsAttention, NotFound
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.link_data import OrderLinkData
 from ml_connector.flows.po_plan import ProcurementOptions
 from ml_connector.flows.purchase_orders import LINK_KIND
 from ml_connector.mapping.money import to_decimal
@@ -83,7 +84,9 @@ async def _candidates(ctx: FlowContext, vendor_id: str, links: Iterable[Link] | 
     return [
         link
         for link in links
-        if link.kind == LINK_KIND and link.visma_id and link.data.get("vendor_id") == vendor_id
+        if link.kind == LINK_KIND
+        and link.visma_id
+        and OrderLinkData.from_dict(link.data).vendor_id == vendor_id
     ]
 
 

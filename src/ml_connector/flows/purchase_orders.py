@@ -38,6 +38,7 @@ from ml_connector.errors import (
     ValidationRejected,
 )
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.link_data import OrderLinkData
 from ml_connector.flows.po_plan import (
     OrderPlan,
     ProcurementOptions,
@@ -113,9 +114,12 @@ async def sync_purchase_order(
     )
     try:
         if link is not None and link.visma_id:
-            outcome = await _update(ctx, order, plan, link.visma_id, link.data)
+            outcome = await _update(
+                ctx, order, plan, link.visma_id, OrderLinkData.from_dict(link.data)
+            )
         else:
-            outcome = await _create(ctx, order, plan, attempted=link.data if link else None)
+            attempted = OrderLinkData.from_dict(link.data) if link else None
+            outcome = await _create(ctx, order, plan, attempted=attempted)
     except ValidationRejected as exc:
         refused = inventory_refusal(exc, options)
         if refused is not None:
@@ -146,17 +150,17 @@ def _order_lines(ctx: FlowContext, order: RampOrder, master: MasterData) -> list
     return assign_tasks(lines[: len(order.line_items)], master, module="PO")
 
 
-def _link_data(order: RampOrder, plan: OrderPlan, numbers: Mapping[str, int]) -> dict[str, Any]:
-    return {
-        "payload": plan.payload(),
-        "lines": dict(numbers),
-        "vendor_id": order.vendor_id,
-        "source_digest": order_digest(order),
-    }
+def _link_data(order: RampOrder, plan: OrderPlan, numbers: Mapping[str, int]) -> OrderLinkData:
+    return OrderLinkData(
+        payload=plan.payload(),
+        lines=dict(numbers),
+        vendor_id=order.vendor_id,
+        source_digest=order_digest(order),
+    )
 
 
 async def _create(
-    ctx: FlowContext, order: RampOrder, plan: OrderPlan, *, attempted: dict[str, Any] | None
+    ctx: FlowContext, order: RampOrder, plan: OrderPlan, *, attempted: OrderLinkData | None
 ) -> OrderOutcome:
     """POST the order at most once; ``attempted`` is the data of a link claimed earlier."""
     supplier = plan.header.supplier or ""
@@ -171,7 +175,7 @@ async def _create(
         )
         if not claim.won:
             # Someone else started this create: never post a second time.
-            data = dict(claim.link.data)
+            data = OrderLinkData.from_dict(claim.link.data)
             if claim.link.visma_id:
                 return await _update(ctx, order, plan, claim.link.visma_id, data)
             found = await find_by_reference(ctx, supplier, order.id)
@@ -192,7 +196,7 @@ async def _create(
         ),
     )
     await ctx.store.update_link_data(
-        ctx.connection_id, LINK_KIND, order.id, _link_data(order, plan, numbers)
+        ctx.connection_id, LINK_KIND, order.id, _link_data(order, plan, numbers).to_dict()
     )
     try:
         number = await ctx.visma.create_purchase_order(posted)
@@ -209,7 +213,7 @@ async def _create(
         LINK_KIND,
         order.id,
         visma_id=number,
-        data=_link_data(order, plan, numbers),
+        data=_link_data(order, plan, numbers).to_dict(),
     )
     ctx.note(AuditKind.DECISION, {"decision": "create", "visma_ref": number})
     return OrderOutcome("created", number)
@@ -220,29 +224,29 @@ async def _adopt(
     order: RampOrder,
     plan: OrderPlan,
     number: str,
-    attempted: dict[str, Any] | None,
+    attempted: OrderLinkData | None,
 ) -> OrderOutcome:
     """Confirm an order an uncertain POST created, then bring it up to date."""
-    data = dict(attempted or {})
-    if "payload" not in data:
+    data = attempted or OrderLinkData()
+    if data.payload is None:
         # A concurrent attempt posted it and has not recorded what it sent yet: its line map is
         # unknown here, so wait for it rather than guess (a guess could duplicate lines).
         raise RetriableVendorError(
             "ml-connector", f"purchase order {number} is being created by another attempt"
         )
     ctx.note(AuditKind.DECISION, {"decision": "adopt", "visma_ref": number})
-    await ctx.store.confirm_link(ctx.connection_id, LINK_KIND, order.id, visma_id=number, data=data)
+    await ctx.store.confirm_link(
+        ctx.connection_id, LINK_KIND, order.id, visma_id=number, data=data.to_dict()
+    )
     await _update(ctx, order, plan, number, data)
     return OrderOutcome("created", number, reason="adopted after an uncertain outcome")
 
 
-def _settle_pending(
-    data: Mapping[str, Any], plan: OrderPlan, current: PurchaseOrder
-) -> dict[str, int]:
+def _settle_pending(data: OrderLinkData, plan: OrderPlan, current: PurchaseOrder) -> dict[str, int]:
     """The line map, plus lines an interrupted PUT did insert (their number now holds them)."""
-    numbers = dict(data.get("lines", {}))
+    numbers = dict(data.lines or {})
     present = {line.line_nbr: line for line in current.lines}
-    for line_id, number in dict(data.get("pending", {})).items():
+    for line_id, number in dict(data.pending or {}).items():
         wanted = plan.lines.get(line_id)
         line = present.get(number)
         if (
@@ -255,15 +259,15 @@ def _settle_pending(
 
 
 async def _update(
-    ctx: FlowContext, order: RampOrder, plan: OrderPlan, number: str, data: dict[str, Any]
+    ctx: FlowContext, order: RampOrder, plan: OrderPlan, number: str, data: OrderLinkData
 ) -> OrderOutcome:
-    if data.get("payload") == plan.payload():
-        if data.get("source_digest") != order_digest(order):
+    if data.payload == plan.payload():
+        if data.source_digest != order_digest(order):
             await ctx.store.update_link_data(
                 ctx.connection_id,
                 LINK_KIND,
                 order.id,
-                {**data, "source_digest": order_digest(order)},
+                replace(data, source_digest=order_digest(order)).to_dict(),
             )
         return OrderOutcome("unchanged", number)
     for _ in range(_PUT_TRIES):
@@ -278,26 +282,26 @@ async def _update(
             )
         _refuse_locked(current, "changed in Ramp")
         numbers = _settle_pending(data, plan, current)
-        body, new_map, inserted = plan_update(plan, data.get("payload", {}), numbers, current)
+        body, new_map, inserted = plan_update(plan, data.payload or {}, numbers, current)
         if body is not None:
             await ctx.store.update_link_data(
                 ctx.connection_id,
                 LINK_KIND,
                 order.id,
-                {**data, "lines": numbers, "pending": inserted},
+                replace(data, lines=numbers, pending=inserted).to_dict(),
             )
             try:
                 await ctx.visma.update_purchase_order(number, body, etag=current.etag)
             except PreconditionFailed:
                 ctx.note(AuditKind.DECISION, {"decision": "re-read", "why": "changed in Visma"})
-                data = {**data, "lines": numbers, "pending": inserted}
+                data = replace(data, lines=numbers, pending=inserted)
                 continue  # a person changed it in Visma between our read and write: read again
         await ctx.store.confirm_link(
             ctx.connection_id,
             LINK_KIND,
             order.id,
             visma_id=number,
-            data=_link_data(order, plan, new_map),
+            data=_link_data(order, plan, new_map).to_dict(),
         )
         ctx.note(AuditKind.DECISION, {"decision": "update", "visma_ref": number})
         return OrderOutcome("updated" if body is not None else "unchanged", number)
@@ -351,12 +355,12 @@ async def _archived(
 
 async def _mark_held(ctx: FlowContext, order: RampOrder, number: str, reason: str) -> OrderOutcome:
     link = await ctx.store.get_link(ctx.connection_id, LINK_KIND, order.id)
-    data = dict(link.data) if link else {}
+    data = OrderLinkData.from_dict(link.data if link else None)
     await ctx.store.confirm_link(
         ctx.connection_id,
         LINK_KIND,
         order.id,
         visma_id=number,
-        data={**data, "held": True, "source_digest": order_digest(order)},
+        data=replace(data, held=True, source_digest=order_digest(order)).to_dict(),
     )
     return OrderOutcome("unchanged", number, reason=reason)

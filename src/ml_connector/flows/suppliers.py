@@ -41,6 +41,7 @@ from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import AccountingVendorUpload, Vendor
 from ml_connector.errors import NeedsAttention, ResourceBusy, ValidationRejected
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.link_data import SupplierLinkData
 from ml_connector.flows.supplier_create import (
     SUPPLIER_NAME_MAX,
     create_supplier,
@@ -243,7 +244,11 @@ async def _ensure_locked(
     # would never retry a push that failed.
     await _push_link_to_ramp(ctx, vendor, number)
     await ctx.store.confirm_link(
-        ctx.connection_id, LINK_KIND, vendor_id, visma_id=number, data={"matched_by": how}
+        ctx.connection_id,
+        LINK_KIND,
+        vendor_id,
+        visma_id=number,
+        data=SupplierLinkData(matched_by=how).to_dict(),
     )
     return SupplierOutcome(number, created=created, matched_by=how)
 
