@@ -19,20 +19,23 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import Request
 
-from ml_connector.errors import ConfigurationError
+from ml_connector.app.passwords import (
+    MAX_PASSWORD,
+    dummy_hash,
+    hash_password,
+    new_api_token,
+    token_digest,
+    verify_password,
+)
+from ml_connector.app.principal import Actor
 from ml_connector.settings import Network, Settings
 from ml_connector.store import Store
 from ml_connector.store.sessions import SessionPolicy
@@ -60,44 +63,6 @@ __all__ = [
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
-_TOKEN_PREFIX = "mlc_"
-_MAX_PASSWORD = 1024
-
-_HASHER = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash to verify against when the email is unknown, so both answers take as long.
-
-    Made on first use, not at import: argon2's memory cost (64 MiB) would otherwise raise the
-    peak memory of every process, CLI commands included.
-    """
-    return _HASHER.hash(secrets.token_urlsafe(16))
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password``; refuses passwords shorter than 10 characters."""
-    if len(password) < 10:
-        raise ConfigurationError("a password needs at least 10 characters")
-    return _HASHER.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_api_token() -> tuple[str, str]:
-    """A fresh API token and the digest the store keeps of it."""
-    token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return token, token_digest(token)
 
 
 @dataclass(frozen=True)
@@ -107,6 +72,11 @@ class Principal:
     user: User
     via: Literal["session", "token"]
     csrf: str = ""
+
+    @property
+    def actor(self) -> Actor:
+        """The application layer's principal for this caller."""
+        return Actor.of_user(self.user, self.via)
 
     @property
     def can_act(self) -> bool:
@@ -236,9 +206,9 @@ class Auth:
             )
         # A password far longer than any real one is wrong; hashing megabytes would be the
         # attacker's cheapest way to spend our CPU.
-        candidate = password if len(password) <= _MAX_PASSWORD else ""
+        candidate = password if len(password) <= MAX_PASSWORD else ""
         ok = bool(candidate) and verify_password(
-            user.password_hash if user else _dummy_hash(), candidate
+            user.password_hash if user else dummy_hash(), candidate
         )
         if user is None or not ok or user.disabled:
             cause = "unknown_email" if user is None else "disabled" if ok else "wrong_password"
