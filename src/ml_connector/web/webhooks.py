@@ -31,7 +31,7 @@ later; a failed batch stored none of its events.
 
 Ramp's verification event carries no id: its id is derived from the challenge. While
 ``webhooks register`` waits for it, it is accepted even when its signature cannot be checked
-yet (see ``runtime.webhooks``).
+yet (see ``runtime.webhook_secrets``).
 
 The receivers are the hot path, so ``serve`` answers them as plain ASGI (``handle``, reached
 through ``receiver_route`` before Starlette's middleware and router; ``web/app.py``): headers
@@ -55,7 +55,8 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ml_connector.errors import ConnectorError, WebhookVerificationError
-from ml_connector.runtime.webhooks import new_event, verification_window_open
+from ml_connector.runtime.webhook_secrets import verification_window_open
+from ml_connector.runtime.webhooks import new_event
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import EventSource
 from ml_connector.web.bodies import Parsed, Rejected, is_verification, media_type, parse_event
