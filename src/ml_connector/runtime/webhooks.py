@@ -29,22 +29,28 @@ registration with Ramp and Visma is a user action, in ``app/webhooks.py``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ml_connector.audit import AuditKind
 from ml_connector.runtime.chart import HINT_CURSOR, is_chart_event
+from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import EventSource, EventStatus, InboxEvent, Store, SyncRecord
-from ml_connector.store.inbox import NewEvent
+from ml_connector.store.inbox import Ingested, NewEvent
 
 __all__ = [
     "NOTIFICATION_TYPE",
     "VERIFICATION_TYPE",
     "Applied",
     "Disposition",
+    "EventSource",
+    "Ingested",
+    "NewEvent",
     "apply_event",
     "dispose",
+    "event_sink",
     "new_event",
     "sweep_events",
 ]
@@ -192,3 +198,9 @@ async def sweep_events(
         if len(events) < batch:
             return applied
         after = events[-1].id
+
+
+def event_sink(runtime: Runtime) -> Callable[[Sequence[NewEvent]], Awaitable[list[Ingested]]]:
+    """Where the receivers hand verified events: the store's group commit (each batch stored,
+    queued and settled in one transaction; duplicates answered as such)."""
+    return runtime.store.ingest_events
