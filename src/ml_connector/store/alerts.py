@@ -287,7 +287,9 @@ class AlertRepository(AlertOutboxRepository):
                 )
         return decided
 
-    async def _snapshot(self, session: Any) -> AlertSnapshot:
+    async def _attention(self, session: Any) -> dict[tuple[int, str], AttentionGroup]:
+        """Per (connection, error code): records needing attention (with the newest as the
+        example) and records still being retried with that code."""
         attention_status = SyncStatus.NEEDS_ATTENTION.value
         open_statuses = [
             attention_status,
@@ -334,6 +336,10 @@ class AlertRepository(AlertOutboxRepository):
                 (example.last_error or "") if example else "",
                 waiting.get(key, 0),
             )
+        return attention
+
+    async def _snapshot(self, session: Any) -> AlertSnapshot:
+        attention = await self._attention(session)
         connections = {
             cid: (name, ConnectionStatus(status), health or "")
             for cid, name, status, health in await session.execute(
