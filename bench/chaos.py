@@ -36,10 +36,11 @@ from pydantic import SecretStr
 from bench._fleet import Balancer, Fleet, load_average, pending_approval, write_result
 from bench._procs import free_port, machine, store_url, wait_ready
 from bench._world import COMPANY, RAMP_ID, RAMP_SECRET, TENANT, VISMA_ID, VISMA_SECRET, scaled_demo
+from ml_connector.app.principal import Actor
+from ml_connector.app.webhooks import register_ramp
 from ml_connector.demo import NOTE_PREFIX
 from ml_connector.log import configure_logging
 from ml_connector.runtime import admin
-from ml_connector.runtime.webhooks import register_ramp
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
 from ml_connector.sandbox.serve import start_server
@@ -233,7 +234,9 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
                 await wait_ready(f"http://127.0.0.1:{port}/readyz")
             balancer = Balancer([("127.0.0.1", port) for port in ports])
             await balancer.start()
-            registration = await register_ramp(runtime, CONNECTION, balancer.url, timeout_s=60)
+            registration = await register_ramp(
+                Actor.local_admin("bench"), runtime, CONNECTION, balancer.url, timeout_s=60
+            )
             if not registration.verified:
                 raise RuntimeError(f"webhook registration failed: {registration.detail}")
             for n in range(WORKERS):

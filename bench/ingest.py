@@ -49,7 +49,7 @@ from bench._procs import (
     wait_ready,
 )
 from ml_connector.runtime import admin
-from ml_connector.runtime.webhooks import add_webhook_secret
+from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store import EventSource, SyncStatus

@@ -37,9 +37,10 @@ from pydantic import SecretStr
 
 from bench._procs import Children, free_port, machine, percentile, store_url, wait_ready
 from bench._world import World, sandboxes
+from ml_connector.app.principal import Actor
+from ml_connector.app.webhooks import register_ramp
 from ml_connector.demo import NOTE_PREFIX
 from ml_connector.runtime import admin
-from ml_connector.runtime.webhooks import register_ramp
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store import SyncStatus
@@ -163,7 +164,9 @@ async def run_backend(world: World, backend: str, bills: int, rate: float) -> li
                 children.start("serve", "--port", str(port), "--reconcile-interval-s", "3600")
                 serve_url = f"http://127.0.0.1:{port}"
                 await wait_ready(f"{serve_url}/readyz")
-                registration = await register_ramp(runtime, CONNECTION, serve_url, timeout_s=60)
+                registration = await register_ramp(
+                    Actor.local_admin("bench"), runtime, CONNECTION, serve_url, timeout_s=60
+                )
                 if not registration.verified:
                     raise RuntimeError(registration.detail)
                 bill_ids = await _pending_bills(world, 2 * bills)

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ml_connector.app.login_throttle import Limit, ThrottlePolicy
 from ml_connector.settings import parse_networks
 from ml_connector.store.testing import Backend, scratch_database
 from ml_connector.web.auth import AuthConfig
-from ml_connector.web.login_throttle import Limit, ThrottlePolicy
 from security.security_kit import (
     PASSWORD,
     SecureSite,

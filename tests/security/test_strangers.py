@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
+from ml_connector.runtime.rejections import RejectionPolicy
 from ml_connector.store import UNKNOWN_SCOPE
-from ml_connector.web.rejections import RejectionPolicy
 from ml_connector.web.webhooks import ReceiverConfig
 from security.webhook_attack_kit import ramp_body, serving
 

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from ml_connector.runtime import admin
-from ml_connector.runtime.webhooks import add_webhook_secret
+from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.serve import RunningServer, start_server
 from ml_connector.settings import Settings

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ml_connector.app import alerts as alert_ops
 from ml_connector.cli._common import (
     Opt,
     app,
@@ -22,7 +23,7 @@ from ml_connector.cli._common import (
     run_with_runtime,
     styled,
 )
-from ml_connector.runtime import alerts as alert_ops
+from ml_connector.cli.users import cli_actor
 
 __all__ = ["alerts_app"]
 
@@ -101,6 +102,7 @@ def set_target(
     password = _from_env(smtp_password_from_env, "SMTP password")
     info = run_with_runtime(
         lambda rt: alert_ops.configure(
+            cli_actor(),
             rt,
             name,
             webhook_url=webhook_url,
@@ -111,15 +113,15 @@ def set_target(
         )
     )
     if as_json:
-        print_json(info)
+        print_json(info.as_dict())
     else:
-        _show(info)
+        _show(info.as_dict())
 
 
 @alerts_app.command("show")
 def show(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """The alert target (secrets only as set/unset), alert groups and recent messages."""
-    info = run_with_runtime(lambda rt: alert_ops.describe(rt, name))
+    info = run_with_runtime(lambda rt: alert_ops.describe(cli_actor(), rt, name)).as_dict()
     if as_json:
         print_json(info)
     else:
@@ -129,12 +131,14 @@ def show(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
 @alerts_app.command("test")
 def send_test(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Send a test alert on every configured channel now; exits 1 when one fails."""
-    results = run_with_runtime(lambda rt: alert_ops.send_test(rt, name, now=datetime.now(UTC)))
+    results = run_with_runtime(
+        lambda rt: alert_ops.send_test(cli_actor(), rt, name, now=datetime.now(UTC))
+    )
     if as_json:
-        print_json(results)
+        print_json([result.as_dict() for result in results])
     else:
         for result in results:
-            mark = "[green]ok[/green]" if result["ok"] else "[red]FAILED[/red]"
-            console.print(styled(f"{{:>7}}: {mark}  {{}}", result["channel"], result["detail"]))
-    if not all(result["ok"] for result in results):
+            mark = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
+            console.print(styled(f"{{:>7}}: {mark}  {{}}", result.channel, result.detail))
+    if not all(result.ok for result in results):
         raise typer.Exit(1)

@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import getpass
 import os
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from ml_connector.app import sessions as session_ops
+from ml_connector.app import users as user_ops
+from ml_connector.app.passwords import hash_password
+from ml_connector.app.principal import Actor
+from ml_connector.app.users import UNCHANGED, Role, Unchanged
 from ml_connector.cli._common import Opt, app, console, print_json, run_with_runtime
 from ml_connector.errors import ConfigurationError
-from ml_connector.runtime import users as user_ops
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store.users import UNCHANGED, Role, Unchanged
-from ml_connector.web.auth import hash_password, new_api_token
 
-__all__ = ["users_app"]
+__all__ = ["cli_actor", "users_app"]
 
 users_app = typer.Typer(help="Users of the dashboard and the admin API.")
 app.add_typer(users_app, name="users")
@@ -34,13 +36,13 @@ app.add_typer(users_app, name="users")
 _PASSWORD_ENV = "ML_CONNECTOR_USER_PASSWORD"
 
 
-def _actor() -> dict[str, Any]:
-    """Who acts from the command line, as the audit trail records it."""
+def cli_actor() -> Actor:
+    """Who acts from the command line: an admin named by the operating-system login."""
     try:
         login = getpass.getuser()
     except (KeyError, OSError):
         login = "unknown"
-    return {"user": f"cli:{login}", "role": "cli", "via": "cli"}
+    return Actor.local_admin(login)
 
 
 @users_app.command("add")
@@ -65,7 +67,7 @@ def add(
     async def work(rt: Runtime) -> None:
         scope = await user_ops.scope_ids(rt, connection or [])
         user = await user_ops.add_user(
-            rt, _actor(), email, password_hash=password_hash, role=role, scope=scope
+            cli_actor(), rt, email, password_hash=password_hash, role=role, scope=scope
         )
         where = ", ".join(connection) if connection else "all connections"
         console.print(f"user {user.email} ({user.role.value}) created; sees {where}")
@@ -78,12 +80,7 @@ def token(email: str) -> None:
     """Create an API token for the user and print it once (only its hash is kept)."""
 
     async def work(rt: Runtime) -> str:
-        user = await rt.store.find_user(email)
-        if user is None:
-            raise ConfigurationError(f"no user {email!r}")
-        value, digest = new_api_token()
-        await rt.store.add_api_token(user.id, digest)
-        return value
+        return await user_ops.create_api_token(cli_actor(), rt, email)
 
     secret = run_with_runtime(work)
     typer.echo(secret)
@@ -92,15 +89,19 @@ def token(email: str) -> None:
 @users_app.command("list")
 def list_users(as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Every user: role, connections, disabled, how many API tokens."""
-    users = run_with_runtime(user_ops.list_users)
+
+    async def work(rt: Runtime) -> list[user_ops.UserView]:
+        return await user_ops.list_users(cli_actor(), rt)
+
+    users = run_with_runtime(work)
     if as_json:
-        print_json(users)
+        print_json([u.as_dict() for u in users])
         return
     table = Table("email", "role", "connections", "disabled", "api tokens")
     for user in users:
-        scope = "all" if user["connections"] is None else ", ".join(user["connections"])
-        disabled = "yes" if user["disabled"] else ""
-        table.add_row(user["email"], user["role"], scope, disabled, str(user["api_tokens"]))
+        scope = "all" if user.connections is None else ", ".join(user.connections)
+        disabled = "yes" if user.disabled else ""
+        table.add_row(user.email, user.role, scope, disabled, str(user.api_tokens))
     console.print(table)
 
 
@@ -122,13 +123,13 @@ def set_role(
         raise typer.Exit(1)
 
     async def work(rt: Runtime) -> None:
-        user = await user_ops.find_user(rt, email)
+        user = await user_ops.find_user(cli_actor(), rt, email)
         scope: frozenset[int] | Unchanged | None = UNCHANGED
         if all_connections:
             scope = None
         elif connection:
             scope = await user_ops.scope_ids(rt, connection)
-        after = await user_ops.update_user(rt, _actor(), user, role=role, scope=scope)
+        after = await user_ops.update_user(cli_actor(), rt, user, role=role, scope=scope)
         console.print(f"user {after.email} is now {after.role.value}")
 
     run_with_runtime(work)
@@ -139,8 +140,8 @@ def disable(email: str) -> None:
     """Disable a user: no more logins, and their API tokens are revoked."""
 
     async def work(rt: Runtime) -> None:
-        user = await user_ops.find_user(rt, email)
-        await user_ops.update_user(rt, _actor(), user, disabled=True)
+        user = await user_ops.find_user(cli_actor(), rt, email)
+        await user_ops.update_user(cli_actor(), rt, user, disabled=True)
         console.print(f"user {user.email} disabled; API tokens revoked")
 
     run_with_runtime(work)
@@ -151,8 +152,8 @@ def remove(email: str) -> None:
     """Delete a user and their API tokens."""
 
     async def work(rt: Runtime) -> None:
-        user = await user_ops.find_user(rt, email)
-        await user_ops.remove_user(rt, _actor(), user)
+        user = await user_ops.find_user(cli_actor(), rt, email)
+        await user_ops.remove_user(cli_actor(), rt, user)
         console.print(f"user {user.email} removed")
 
     run_with_runtime(work)
@@ -163,11 +164,7 @@ def logout(email: str) -> None:
     """End every dashboard session of the user now (on every device); logged."""
 
     async def work(rt: Runtime) -> int:
-        user = await user_ops.find_user(rt, email)
-        ended = await rt.store.end_user_sessions(user.id)
-        data = {**_actor(), "action": "sessions ended", "target": user.email, "sessions": ended}
-        await rt.store.append_security_event("user_action", data)
-        return ended
+        return await session_ops.end_user_sessions(cli_actor(), rt, email)
 
     ended = run_with_runtime(work)
     console.print(f"{ended} session(s) of {email} ended")
@@ -180,13 +177,11 @@ def log(
 ) -> None:
     """The security log: logins, failures, locks, logouts and user changes, newest first."""
 
-    async def work(rt: Runtime) -> tuple[list[dict[str, Any]], list[str]]:
-        events = await rt.store.list_security_events(limit=limit)
-        problems = [str(p) for p in await rt.store.verify_security_log()]
-        rows = [{"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, **e.data} for e in events]
-        return rows, problems
+    async def work(rt: Runtime) -> session_ops.SecurityLog:
+        return await session_ops.security_log(cli_actor(), rt, limit)
 
-    rows, problems = run_with_runtime(work)
+    found = run_with_runtime(work)
+    rows, problems = found.events, found.problems
     if as_json:
         print_json({"events": rows, "chain_intact": not problems, "problems": problems})
         return

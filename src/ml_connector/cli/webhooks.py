@@ -8,6 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ml_connector.app import inbox
+from ml_connector.app import webhooks as actions
+from ml_connector.app.inbox import EventSource, EventStatus
 from ml_connector.cli._common import (
     Opt,
     app,
@@ -17,9 +20,7 @@ from ml_connector.cli._common import (
     run_with_runtime,
     styled,
 )
-from ml_connector.runtime import webhooks as actions
-from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import UNKNOWN_SCOPE, EventSource, EventStatus
+from ml_connector.cli.users import cli_actor
 
 __all__ = ["events_app", "webhooks_app"]
 
@@ -58,7 +59,7 @@ def register(
     types = tuple(event) if event else None
     result = run_with_runtime(
         lambda rt: actions.register_ramp(
-            rt, name, public_url, event_types=types, timeout_s=timeout_s
+            cli_actor(), rt, name, public_url, event_types=types, timeout_s=timeout_s
         )
     )
     if as_json:
@@ -84,18 +85,18 @@ def register(
 @webhooks_app.command("list")
 def list_subscriptions(name: str, as_json: JsonOpt = False) -> None:
     """NAME's Ramp subscriptions, and whether their secrets are stored here."""
-    rows = run_with_runtime(lambda rt: actions.list_ramp_webhooks(rt, name))
+    rows = run_with_runtime(lambda rt: actions.list_ramp_webhooks(cli_actor(), rt, name))
     if as_json:
-        print_json(rows)
+        print_json([row.as_dict() for row in rows])
         return
     table = Table("id", "status", "endpoint", "events", "secret stored")
     for row in rows:
         table.add_row(
-            row["id"],
-            row["status"],
-            row["endpoint_url"],
-            ", ".join(row["event_types"]),
-            "yes" if row["secret_stored"] else "no",
+            row.id,
+            row.status,
+            row.endpoint_url,
+            ", ".join(row.event_types),
+            "yes" if row.secret_stored else "no",
         )
     console.print(table)
 
@@ -103,7 +104,9 @@ def list_subscriptions(name: str, as_json: JsonOpt = False) -> None:
 @webhooks_app.command("unregister")
 def unregister(name: str, subscription_id: str) -> None:
     """Delete a Ramp subscription of NAME and drop its secret."""
-    dropped = run_with_runtime(lambda rt: actions.unregister_ramp(rt, name, subscription_id))
+    dropped = run_with_runtime(
+        lambda rt: actions.unregister_ramp(cli_actor(), rt, name, subscription_id)
+    )
     console.print(f"Deleted subscription {subscription_id}; dropped {dropped} secret(s).")
 
 
@@ -127,15 +130,9 @@ def set_visma_secret(
     ] = False,
 ) -> None:
     """Store the signing secret of NAME's Visma webhook subscription (encrypted)."""
-
-    async def store(rt: Runtime) -> int:
-        connection = await rt.store.get_connection(name)
-        active = await actions.add_webhook_secret(
-            rt, connection, EventSource.VISMA, secret, replace=replace
-        )
-        return len(active)
-
-    count = run_with_runtime(store)
+    count = run_with_runtime(
+        lambda rt: actions.set_visma_secret(cli_actor(), rt, name, secret, replace=replace)
+    )
     console.print(f"Stored; {count} Visma webhook secret(s) now active for {name}.")
 
 
@@ -148,7 +145,9 @@ def register_visma(
     ],
 ) -> None:
     """Subscribe NAME's receiver with Visma's legacy subscription API, where it still exists."""
-    created = run_with_runtime(lambda rt: actions.register_visma(rt, name, public_url, event))
+    created = run_with_runtime(
+        lambda rt: actions.register_visma(cli_actor(), rt, name, public_url, event)
+    )
     for event_name, subscription_id in created:
         console.print(f"{event_name}: subscription {subscription_id}")
     err_console.print(
@@ -158,18 +157,8 @@ def register_visma(
 
 def _rejection_counts(as_json: bool) -> None:
     """The refusals counted rather than logged one by one (unknown names, floods)."""
-    tallies = run_with_runtime(lambda rt: rt.store.list_rejection_tallies())
-    data = [
-        {
-            "scope": "(unknown connection names)" if t.scope == UNKNOWN_SCOPE else t.scope,
-            "source": t.source,
-            "http_status": t.http_status,
-            "count": t.count,
-            "first_at": t.first_at.isoformat(),
-            "last_at": t.last_at.isoformat(),
-        }
-        for t in tallies
-    ]
+    tallies = run_with_runtime(lambda rt: inbox.refusal_tallies(cli_actor(), rt))
+    data = [t.as_dict() for t in tallies]
     if as_json:
         print_json(data)
         return
@@ -197,21 +186,8 @@ def rejections(
     if counts:
         _rejection_counts(as_json)
         return
-    rows = run_with_runtime(lambda rt: rt.store.list_rejections(name, limit=limit))
-    data: list[dict[str, Any]] = [
-        {
-            "id": r.id,
-            "received_at": r.received_at.isoformat(),
-            "connection": r.connection,
-            "source": str(r.source),
-            "http_status": r.http_status,
-            "reason": r.reason,
-            "body_size": r.body_size,
-            "body_sha256": r.body_sha256,
-            "excerpt": r.excerpt,
-        }
-        for r in rows
-    ]
+    rows = run_with_runtime(lambda rt: inbox.refused_deliveries(cli_actor(), rt, name, limit=limit))
+    data: list[dict[str, Any]] = [r.as_dict() for r in rows]
     if as_json:
         print_json(data)
         return
@@ -247,24 +223,11 @@ def events_list(
 ) -> None:
     """NAME's inbox events, newest first."""
 
-    async def fetch(rt: Runtime) -> list[dict[str, Any]]:
-        connection = await rt.store.get_connection(name)
-        exact = prefix = None
-        if event_type is not None and event_type.endswith("*"):
-            prefix = event_type[:-1]
-        else:
-            exact = event_type
-        events = await rt.store.list_events(
-            connection.id,
-            source=source,
-            event_type=exact,
-            type_prefix=prefix,
-            status=status,
-            limit=limit,
+    rows = run_with_runtime(
+        lambda rt: inbox.list_events(
+            cli_actor(), rt, name, event_type=event_type, status=status, source=source, limit=limit
         )
-        return [actions.event_summary(e) for e in events]
-
-    rows = run_with_runtime(fetch)
+    )
     if as_json:
         print_json(rows)
         return
@@ -287,9 +250,4 @@ def events_show(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Inbox id, or the vendor's event id.")],
 ) -> None:
     """One inbox event of NAME, with its payload, as JSON."""
-
-    async def fetch(rt: Runtime) -> dict[str, Any]:
-        event = await actions.find_inbox_event(rt, name, ident)
-        return actions.event_summary(event, payload=True)
-
-    print_json(run_with_runtime(fetch))
+    print_json(run_with_runtime(lambda rt: inbox.find_event(cli_actor(), rt, name, ident)))

@@ -14,6 +14,9 @@ counted, and reported in one ``repeat`` message at most once per ``alert_group_w
 it clears, ``resolved`` is sent once. Messages go into the outbox, one row per channel (signed
 webhook, and e-mail when SMTP is configured), and :func:`deliver_due` sends them with
 exponential backoff, from the schedule loop, never from the worker.
+
+Setting a connection's alert target, showing it and sending a test message are an admin's
+actions, in ``app/alerts.py``.
 """
 
 from __future__ import annotations
@@ -24,24 +27,22 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 import structlog
 
 from ml_connector.audit import Redactor
-from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.alert_delivery import (
     DeliveryError,
     SmtpServer,
     send_email,
     send_webhook,
 )
-from ml_connector.runtime.sealing import WEBHOOK_URL_KEY, masked_url
+from ml_connector.runtime.sealing import WEBHOOK_URL_KEY
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import ConnectionStatus, Store
+from ml_connector.store.alert_outbox import AlertDelivery
 from ml_connector.store.alerts import (
-    AlertDelivery,
     AlertGroup,
     AlertPlan,
     AlertSnapshot,
@@ -53,13 +54,14 @@ __all__ = [
     "HEALTH",
     "AlertPolicy",
     "Observation",
-    "configure",
+    "alert_channels",
     "deliver_due",
-    "describe",
     "evaluate",
     "plan",
-    "send_test",
+    "send_alert",
     "step",
+    "target_of",
+    "target_secrets",
 ]
 
 log = structlog.get_logger(__name__)
@@ -257,7 +259,8 @@ async def evaluate(rt: Runtime, *, now: datetime, force: bool = False) -> AlertP
     return decided
 
 
-def _secrets(rt: Runtime, target: AlertTarget | None) -> dict[str, str]:
+def target_secrets(rt: Runtime, target: AlertTarget | None) -> dict[str, str]:
+    """The target's decrypted secrets (webhook URL and secret, SMTP password), redacted."""
     if target is None or target.secrets_ciphertext is None:
         return {}
     secrets = rt.vault.decrypt(target.secrets_ciphertext)
@@ -279,11 +282,11 @@ def _smtp(rt: Runtime, secrets: dict[str, str]) -> SmtpServer | None:
     )
 
 
-async def _send(rt: Runtime, target: AlertTarget | None, channel: str, payload: Any) -> None:
+async def send_alert(rt: Runtime, target: AlertTarget | None, channel: str, payload: Any) -> None:
     """Send one message on one channel; raises DeliveryError (scrubbed) when it fails."""
     if target is None:
         raise DeliveryError("no alert target is configured")
-    secrets = _secrets(rt, target)
+    secrets = target_secrets(rt, target)
     timeout = rt.settings.alert_timeout_s
     if channel == "webhook":
         url = secrets.get(WEBHOOK_URL_KEY)
@@ -306,7 +309,7 @@ async def _send(rt: Runtime, target: AlertTarget | None, channel: str, payload: 
 async def _deliver_one(rt: Runtime, delivery: AlertDelivery, now: datetime) -> None:
     target = await rt.store.get_alert_target(delivery.connection_id)
     try:
-        await _send(rt, target, delivery.channel, delivery.payload)
+        await send_alert(rt, target, delivery.channel, delivery.payload)
     except DeliveryError as exc:
         error = rt.redactor.scrub_text(str(exc))
         retry_at = None
@@ -333,128 +336,11 @@ async def deliver_due(rt: Runtime, *, now: datetime, limit: int = 20) -> int:
     return len(due)
 
 
-# --- operator commands -----------------------------------------------------------------------
+async def target_of(rt: Runtime, connection_id: int) -> AlertTarget | None:
+    """Where the connection's alerts go (None: nowhere yet)."""
+    return await rt.store.get_alert_target(connection_id)
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError("the alert webhook URL must be an http(s) URL")
-    return url
-
-
-async def configure(
-    rt: Runtime,
-    name: str,
-    *,
-    webhook_url: str | None = None,
-    webhook_secret: str | None = None,
-    email_to: str | None = None,
-    smtp_password: str | None = None,
-    clear: bool = False,
-) -> dict[str, Any]:
-    """Set where a connection's alerts go; what is not given is kept (unless ``clear``).
-
-    The webhook URL is kept in the vault with the secrets; only its masked form is stored in
-    plaintext.
-    """
-    connection = await rt.store.get_connection(name)
-    current = None if clear else await rt.store.get_alert_target(connection.id)
-    secrets = _secrets(rt, current)
-    if webhook_secret is not None:
-        secrets["webhook_secret"] = webhook_secret
-    if smtp_password is not None:
-        secrets["smtp_password"] = smtp_password
-    if webhook_url:
-        secrets[WEBHOOK_URL_KEY] = _check_url(webhook_url)
-        rt.redactor.add([webhook_url])
-    url = secrets.get(WEBHOOK_URL_KEY)
-    if url and not secrets.get("webhook_secret"):
-        raise ConfigurationError(
-            "a webhook needs a signing secret: pass --secret-from-env with a variable holding it"
-        )
-    email = email_to if email_to is not None else (current.email_to if current else None)
-    await rt.store.set_alert_target(
-        connection.id,
-        webhook_hint=masked_url(url),
-        email_to=email or None,
-        secrets_ciphertext=rt.vault.encrypt(secrets) if secrets else None,
-    )
-    return await describe(rt, name)
-
-
-async def describe(rt: Runtime, name: str) -> dict[str, Any]:
-    """A connection's alert target (secrets only as set/unset), groups and recent messages."""
-    connection = await rt.store.get_connection(name)
-    target = await rt.store.get_alert_target(connection.id)
-    secrets = _secrets(rt, target)
-    groups = await rt.store.list_alert_groups(connection.id)
-    deliveries = await rt.store.list_alert_deliveries(connection.id, limit=20)
-    return {
-        "connection": connection.name,
-        # Masked: scheme, host and port only (the URL itself is in the vault).
-        "webhook_url": target.webhook_hint if target else None,
-        "webhook_secret_set": "webhook_secret" in secrets,
-        "email_to": target.email_to if target else None,
-        "smtp": (
-            f"{rt.settings.smtp_host}:{rt.settings.smtp_port}" if rt.settings.smtp_host else None
-        ),
-        "smtp_password_set": "smtp_password" in secrets,
-        "group_window_s": rt.settings.alert_group_window_s,
-        "groups": [
-            {
-                "cause": g.cause,
-                "state": g.state,
-                "occurrences": g.occurrences,
-                "unsent": g.unsent,
-                "opened_at": g.opened_at.isoformat(),
-                "resolved_at": g.resolved_at.isoformat() if g.resolved_at else None,
-                "summary": g.summary,
-            }
-            for g in groups
-        ],
-        "deliveries": [
-            {
-                "id": d.id,
-                "channel": d.channel,
-                "kind": d.payload.get("kind"),
-                "cause": d.payload.get("cause"),
-                "state": d.state,
-                "attempts": d.attempts,
-                "last_error": d.last_error,
-                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
-            }
-            for d in deliveries
-        ],
-    }
-
-
-async def send_test(rt: Runtime, name: str, *, now: datetime) -> list[dict[str, Any]]:
-    """Send a test message on every configured channel now; one result per channel."""
-    connection = await rt.store.get_connection(name)
-    target = await rt.store.get_alert_target(connection.id)
-    policy = _policy(rt)
-    channels = _channels(target, policy)
-    if not channels:
-        raise ConfigurationError(
-            f"connection {name!r} has no alert channel: use `alerts set` (e-mail also needs "
-            "ML_CONNECTOR_SMTP_HOST)"
-        )
-    payload = {
-        "source": "ml-connector",
-        "kind": "test",
-        "status": "test",
-        "connection": connection.name,
-        "cause": "test",
-        "summary": f"Test alert for {connection.name}: delivery works.",
-        "sent_at": now.isoformat(),
-    }
-    results = []
-    for channel in channels:
-        try:
-            await _send(rt, target, channel, payload)
-            results.append({"channel": channel, "ok": True, "detail": "delivered"})
-        except DeliveryError as exc:
-            detail = rt.redactor.scrub_text(str(exc))
-            results.append({"channel": channel, "ok": False, "detail": detail})
-    return results
+def alert_channels(rt: Runtime, target: AlertTarget | None) -> list[str]:
+    """The channels an alert to ``target`` goes out on (e-mail only when SMTP is set up)."""
+    return _channels(target, _policy(rt))

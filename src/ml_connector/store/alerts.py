@@ -9,21 +9,19 @@
   :meth:`AlertRepository.run_alert_pass` reads a snapshot, hands it to the caller's planner
   (``runtime.alerts``) and writes the plan back, all in one transaction, so two processes never
   plan from the same state.
-- ``alert_outbox``: one row per message and channel. Senders claim due rows with a short lease
-  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two processes never send the same message.
+- ``alert_outbox``: one row per message and channel (``store/alert_outbox.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -35,13 +33,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ml_connector.errors import StoreError
-from ml_connector.store.engine import Repository
+from ml_connector.store.alert_outbox import AlertOutboxRepository, AlertOutboxRow
 from ml_connector.store.records import ConnectionStatus
 from ml_connector.store.states import SyncStatus
-from ml_connector.store.tables import Base, ConnectionRow, JSONType, SyncRecordRow
+from ml_connector.store.tables import Base, ConnectionRow, SyncRecordRow
 
 __all__ = [
-    "AlertDelivery",
     "AlertGroup",
     "AlertPlan",
     "AlertRepository",
@@ -88,27 +85,6 @@ class AlertGroupRow(Base):
     last_seen_at: Mapped[datetime]
     last_sent_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
-
-
-class AlertOutboxRow(Base):
-    __tablename__ = "alert_outbox"
-    __table_args__ = (
-        Index(None, "state", "next_at"),
-        CheckConstraint("channel IN ('webhook', 'email')", name="channel"),
-        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
-    group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_at: Mapped[datetime]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,23 +160,6 @@ class AlertPlan:
     messages: list[OutboxMessage] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertDelivery:
-    """One outbox row."""
-
-    id: int
-    connection_id: int
-    group_id: int
-    channel: str
-    state: str  # pending | sent | failed
-    payload: dict[str, Any]
-    attempts: int
-    next_at: datetime
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
 def _to_target(row: AlertTargetRow) -> AlertTarget:
     return AlertTarget(
         row.connection_id, row.webhook_hint, row.email_to, row.updated_at, row.secrets
@@ -224,24 +183,8 @@ def _to_group(row: AlertGroupRow) -> AlertGroup:
     )
 
 
-def _to_delivery(row: AlertOutboxRow) -> AlertDelivery:
-    return AlertDelivery(
-        id=row.id,
-        connection_id=row.connection_id,
-        group_id=row.group_id,
-        channel=row.channel,
-        state=row.state,
-        payload=dict(row.payload),
-        attempts=row.attempts,
-        next_at=row.next_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-    )
-
-
-class AlertRepository(Repository):
-    """Alert targets, groups and the alert outbox."""
+class AlertRepository(AlertOutboxRepository):
+    """Alert targets and groups, the alert pass, and (inherited) the alert outbox."""
 
     async def set_alert_target(
         self,
@@ -287,16 +230,6 @@ class AlertRepository(Repository):
             query = query.where(AlertGroupRow.state == "firing")
         async with self._db.read() as session:
             return [_to_group(row) for row in await session.scalars(query)]
-
-    async def list_alert_deliveries(
-        self, connection_id: int | None = None, *, limit: int = 50
-    ) -> list[AlertDelivery]:
-        """The newest outbox rows first."""
-        query = select(AlertOutboxRow).order_by(AlertOutboxRow.id.desc()).limit(limit)
-        if connection_id is not None:
-            query = query.where(AlertOutboxRow.connection_id == connection_id)
-        async with self._db.read() as session:
-            return [_to_delivery(row) for row in await session.scalars(query)]
 
     async def run_alert_pass(
         self, plan: Callable[[AlertSnapshot], AlertPlan], *, now: datetime | None = None
@@ -354,7 +287,9 @@ class AlertRepository(Repository):
                 )
         return decided
 
-    async def _snapshot(self, session: Any) -> AlertSnapshot:
+    async def _attention(self, session: Any) -> dict[tuple[int, str], AttentionGroup]:
+        """Per (connection, error code): records needing attention (with the newest as the
+        example) and records still being retried with that code."""
         attention_status = SyncStatus.NEEDS_ATTENTION.value
         open_statuses = [
             attention_status,
@@ -401,6 +336,10 @@ class AlertRepository(Repository):
                 (example.last_error or "") if example else "",
                 waiting.get(key, 0),
             )
+        return attention
+
+    async def _snapshot(self, session: Any) -> AlertSnapshot:
+        attention = await self._attention(session)
         connections = {
             cid: (name, ConnectionStatus(status), health or "")
             for cid, name, status, health in await session.execute(
@@ -421,64 +360,3 @@ class AlertRepository(Repository):
             for row in await session.scalars(select(AlertTargetRow))
         }
         return AlertSnapshot(attention, connections, groups, targets)
-
-    async def claim_alert_deliveries(
-        self, *, lease_s: float = 60.0, limit: int = 20, now: datetime | None = None
-    ) -> list[AlertDelivery]:
-        """Take up to ``limit`` due messages for sending; nobody else gets them for ``lease_s``.
-
-        Each claim counts as an attempt; a sender that dies leaves the row to be retried when
-        the lease runs out.
-        """
-        now = self._now(now)
-        due = (AlertOutboxRow.state == "pending", AlertOutboxRow.next_at <= now)
-        async with self._db.read() as session:
-            if (
-                await session.execute(select(AlertOutboxRow.id).where(*due).limit(1))
-            ).first() is None:
-                return []  # the usual case: no write transaction
-        query = (
-            select(AlertOutboxRow)
-            .where(*due)
-            .order_by(AlertOutboxRow.next_at, AlertOutboxRow.id)
-            .limit(limit)
-        )
-        if self._db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        async with self._db.write() as session:
-            rows = list(await session.scalars(query))
-            for row in rows:
-                row.attempts += 1
-                row.next_at = now + timedelta(seconds=lease_s)
-            return [_to_delivery(row) for row in rows]
-
-    async def finish_alert_delivery(
-        self,
-        delivery_id: int,
-        *,
-        error: str | None,
-        retry_at: datetime | None = None,
-        now: datetime | None = None,
-    ) -> AlertDelivery:
-        """Record a send: sent (``error`` None), due again at ``retry_at``, or failed for good."""
-        now = self._now(now)
-        async with self._db.write() as session:
-            row = await session.get(AlertOutboxRow, delivery_id, with_for_update=True)
-            if row is None:
-                raise StoreError(f"no alert delivery with id {delivery_id}")
-            row.last_error = error
-            if error is None:
-                row.state, row.sent_at = "sent", now
-            elif retry_at is not None:
-                row.next_at = self._now(retry_at)
-            else:
-                row.state = "failed"
-            return _to_delivery(row)
-
-    async def pending_alert_deliveries(self, connection_ids: Sequence[int] = ()) -> int:
-        """How many messages wait to be sent (of the given connections, or all)."""
-        query = select(func.count()).where(AlertOutboxRow.state == "pending")
-        if connection_ids:
-            query = query.where(AlertOutboxRow.connection_id.in_(list(connection_ids)))
-        async with self._db.read() as session:
-            return int((await session.execute(query)).scalar_one())

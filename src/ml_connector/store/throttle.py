@@ -1,7 +1,7 @@
 """Login throttling counters, shared by every process on the store (revision 0008).
 
 One row per (scope, key): an email, a client address, one trusted browser, or the single global
-counter (the web layer, ``web/login_throttle.py``, decides which apply to an attempt and hashes
+counter (``app/login_throttle.py`` decides which apply to an attempt and hashes
 the keys). Each row counts failures in a fixed window and, once the count passes the limit,
 holds a lock until ``locked_until``. Every further lock of the same key doubles in length, up to
 a ceiling, until the key has been quiet for that ceiling.

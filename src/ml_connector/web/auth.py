@@ -1,9 +1,9 @@
 """Who is calling, and what they may do: passwords, sessions, CSRF, API tokens, roles, logins.
 
-- **Passwords** are argon2id hashes (argon2-cffi defaults); a login with a wrong email costs the
-  same hash time as one with a wrong password, so timing does not reveal which users exist.
+- **Passwords** are argon2id hashes (``app/passwords.py``); a login with a wrong email costs
+  the same hash time as one with a wrong password, so timing does not reveal which users exist.
 - **Sessions** are server-side rows behind a random id in a signed cookie
-  (``web/sessions.py``); they end on logout, after an idle timeout and an absolute lifetime,
+  (``app/sessions.py``); they end on logout, after an idle timeout and an absolute lifetime,
   and when the user is disabled, removed, or changes role or password. The cookie is HttpOnly,
   SameSite=Lax and Secure (switchable off only for plain-HTTP development).
 - **CSRF**: the token is derived from the session. Forms send it as the ``csrf`` field, API
@@ -11,7 +11,7 @@
   carry no ambient credential and need none. The login form has its own token (``web/login.py``).
 - **API tokens** are 32 random bytes shown once; the store keeps their SHA-256 only.
 - **Logins** are throttled per email, per client address and globally, in the store, before the
-  password is checked (``web/login_throttle.py``); the client address believes
+  password is checked (``app/login_throttle.py``); the client address believes
   ``X-Forwarded-For`` only from trusted proxies (``web/proxies.py``). Every login that reached
   the password check, every lock and every logout is written to the security log with the
   client address (``store/security_log.py``).
@@ -19,28 +19,28 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import Request
 
-from ml_connector.errors import ConfigurationError
+from ml_connector.app.login_throttle import DEVICE_COOKIE, Limit, ThrottlePolicy
+from ml_connector.app.passwords import hash_password, new_api_token, token_digest, verify_password
+from ml_connector.app.principal import Actor
+from ml_connector.app.sessions import (
+    LoginRefused,
+    LoginResult,
+    Logins,
+    SessionPolicy,
+    Store,
+)
+from ml_connector.app.users import Role, User
 from ml_connector.settings import Network, Settings
-from ml_connector.store import Store
-from ml_connector.store.sessions import SessionPolicy
-from ml_connector.store.users import Role, User
 from ml_connector.vault import Vault
-from ml_connector.web.login_throttle import DEVICE_COOKIE, Limit, LoginThrottle, ThrottlePolicy
-from ml_connector.web.proxies import ProxyTrust
-from ml_connector.web.sessions import SESSION_COOKIE, SessionManager
+from ml_connector.web.proxies import ProxyTrust, throttle_key
 
 __all__ = [
     "CSRF_FIELD",
@@ -60,44 +60,7 @@ __all__ = [
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
-_TOKEN_PREFIX = "mlc_"
-_MAX_PASSWORD = 1024
-
-_HASHER = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash to verify against when the email is unknown, so both answers take as long.
-
-    Made on first use, not at import: argon2's memory cost (64 MiB) would otherwise raise the
-    peak memory of every process, CLI commands included.
-    """
-    return _HASHER.hash(secrets.token_urlsafe(16))
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password``; refuses passwords shorter than 10 characters."""
-    if len(password) < 10:
-        raise ConfigurationError("a password needs at least 10 characters")
-    return _HASHER.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_api_token() -> tuple[str, str]:
-    """A fresh API token and the digest the store keeps of it."""
-    token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return token, token_digest(token)
+SESSION_COOKIE = "mlc_session"
 
 
 @dataclass(frozen=True)
@@ -107,6 +70,11 @@ class Principal:
     user: User
     via: Literal["session", "token"]
     csrf: str = ""
+
+    @property
+    def actor(self) -> Actor:
+        """The application layer's principal for this caller."""
+        return Actor.of_user(self.user, self.via)
 
     @property
     def can_act(self) -> bool:
@@ -123,27 +91,6 @@ class Principal:
         if self.via == "token":
             return True
         return bool(sent) and hmac.compare_digest(str(sent), self.csrf)
-
-
-class LoginRefused(Exception):
-    """A login failed; ``message`` is safe to show (it never says which part was wrong)."""
-
-    def __init__(
-        self, message: str, *, throttled: bool = False, retry_after_s: float = 0.0
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.throttled = throttled
-        self.retry_after_s = retry_after_s
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """A successful login: the user, the session cookie and a trusted-device cookie."""
-
-    user: User
-    session_cookie: str
-    device_cookie: str | None
 
 
 @dataclass(frozen=True)
@@ -188,13 +135,19 @@ class Auth:
         *,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self.store = store
         self.config = config or AuthConfig()
-        self.sessions = SessionManager(store, vault, self.config.sessions, clock=clock)
-        self.throttle = LoginThrottle(store, vault, self.config.throttle, clock=clock)
+        self.logins = Logins(
+            store,
+            vault,
+            self.config.sessions,
+            self.config.throttle,
+            address_unit=throttle_key,
+            clock=clock,
+        )
+        self.sessions = self.logins.sessions
+        self.throttle = self.logins.throttle
         self.proxies = ProxyTrust(self.config.trusted_proxies)
         self.secure_cookies = self.config.secure_cookies
-        self._clock = clock
 
     def client(self, request: Request) -> str:
         """The caller's address (``X-Forwarded-For`` only from trusted proxies)."""
@@ -204,7 +157,7 @@ class Auth:
         """The caller: a Bearer API token, else the session cookie, else None."""
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            user = await self.store.user_for_token(token_digest(header[7:].strip()))
+            user = await self.logins.user_for_token(header[7:].strip())
             return None if user is None else Principal(user, "token")
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
@@ -214,61 +167,24 @@ class Auth:
 
     async def log(self, kind: str, **data: Any) -> None:
         """Append to the security log (``store/security_log.py``)."""
-        await self.store.append_security_event(kind, data, at=self._clock())
+        await self.logins.log(kind, **data)
 
     async def login(
         self, email: str, password: str, client: str, device_cookie: str | None = None
     ) -> LoginResult:
-        """Check the password under the throttle; a session on success.
+        """Check the password under the throttle; a session on success (``app/sessions.py``).
 
         Raises LoginRefused (``throttled`` with ``retry_after_s`` while a limit holds).
         """
-        wanted = email.strip().lower()[:320]
-        user = await self.store.find_user(wanted) if wanted else None
-        attempt = await self.throttle.admit(wanted, client, user, device_cookie)
-        if not attempt.verdict.allowed:
-            for scope in attempt.verdict.locked_now:  # once per lock, never per refusal
-                await self.log("login_locked", email=wanted, client=client, scope=scope)
-            raise LoginRefused(
-                "too many failed attempts; try again later",
-                throttled=True,
-                retry_after_s=attempt.verdict.retry_after_s,
-            )
-        # A password far longer than any real one is wrong; hashing megabytes would be the
-        # attacker's cheapest way to spend our CPU.
-        candidate = password if len(password) <= _MAX_PASSWORD else ""
-        ok = bool(candidate) and verify_password(
-            user.password_hash if user else _dummy_hash(), candidate
-        )
-        if user is None or not ok or user.disabled:
-            cause = "unknown_email" if user is None else "disabled" if ok else "wrong_password"
-            user_id = None if user is None else user.id
-            await self.log(
-                "login_failed", email=wanted, client=client, user_id=user_id, cause=cause
-            )
-            raise LoginRefused("wrong email or password")
-        await self.throttle.succeeded(attempt)
-        cookie = await self.sessions.start(user)
-        await self.log(
-            "login",
-            email=user.email,
-            client=client,
-            user_id=user.id,
-            trusted_device=attempt.trusted_device,
-        )
-        return LoginResult(user, cookie, self.throttle.device_cookie(user))
+        return await self.logins.login(email, password, client, device_cookie)
 
     async def logout(self, cookie: str, principal: Principal, client: str) -> None:
         """End the session behind ``cookie``; logged with the client address."""
-        await self.sessions.end(cookie)
-        await self.log(
-            "logout", email=principal.user.email, client=client, user_id=principal.user.id
-        )
+        await self.logins.logout(principal.actor, cookie, client)
 
     async def housekeeping(self) -> None:
         """Delete expired sessions and stale throttle counters."""
-        await self.sessions.prune()
-        await self.throttle.prune()
+        await self.logins.housekeeping()
 
     def cookie_options(self, max_age_s: int | None = None) -> dict[str, Any]:
         return {

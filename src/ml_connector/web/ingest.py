@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import structlog
 
 from ml_connector.errors import StoreError
-from ml_connector.store.inbox import Ingested, NewEvent
+from ml_connector.runtime.webhooks import Ingested, NewEvent
 
 __all__ = ["IngestConfig", "IngestStats", "Ingestor"]
 

@@ -9,7 +9,7 @@ or stored, so another site cannot log a victim's browser into an account of its 
 
 **Answers.** A wrong email or password is 401 with one message for both; a throttled attempt
 is 429 with ``Retry-After``. A successful login sets the session cookie and the trusted-device
-cookie (``web/login_throttle.py``), drops the pre-login cookie, and redirects (303) to ``next``
+cookie (``app/login_throttle.py``), drops the pre-login cookie, and redirects (303) to ``next``
 when it is a dashboard path, else to ``/ui``. Logging out ends the session in the store (every
 process refuses the cookie from then on) and is logged with the client address.
 """

@@ -3,7 +3,7 @@
 Each user row has its own form (role, connections, disabled; "Save user"); the add form takes
 the email, a first password, the role and the connections ("Add user"). An empty connection
 selection means every connection. Every change is audited with the admin's identity in the
-chains of the connections whose access it changes (``runtime/users.py``).
+chains of the connections whose access it changes (``app/users.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ml_connector.app.users import Role
 from ml_connector.errors import ConnectorError
-from ml_connector.store.users import Role
 from ml_connector.web import operations as ops
 from ml_connector.web import user_ops
 from ml_connector.web.auth import Principal
@@ -31,7 +31,7 @@ def user_routes(pages: Pages) -> list[BaseRoute]:
         request: Request, p: Principal, *, status: int = 200, error: str = ""
     ) -> Response:
         users = await user_ops.list_users(runtime, p)
-        connections = [c.name for c in await runtime.store.list_connections()]
+        connections = await user_ops.connection_names(runtime)
         return pages.render(
             request,
             "users.html",

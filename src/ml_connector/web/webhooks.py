@@ -2,7 +2,7 @@
 
 Each request to ``/webhooks/{ramp|visma}/{connection}`` goes through the same steps, and the
 first that fails answers with a 4xx and goes to the rejection log (never the inbox; a row only
-for a configured connection, within its rate, otherwise a count: ``web/rejections.py``):
+for a configured connection, within its rate, otherwise a count: ``runtime/rejections.py``):
 
 1. ``Content-Type`` must be ``application/json`` (415); the body is not read otherwise.
 2. The connection must exist (404); the names are cached ``secret_ttl_s``, so strangers cost
@@ -31,7 +31,7 @@ later; a failed batch stored none of its events.
 
 Ramp's verification event carries no id: its id is derived from the challenge. While
 ``webhooks register`` waits for it, it is accepted even when its signature cannot be checked
-yet (see ``runtime.webhooks``).
+yet (see ``runtime.webhook_secrets``).
 
 The receivers are the hot path, so ``serve`` answers them as plain ASGI (``handle``, reached
 through ``receiver_route`` before Starlette's middleware and router; ``web/app.py``): headers
@@ -55,13 +55,13 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ml_connector.errors import ConnectorError, WebhookVerificationError
-from ml_connector.runtime.webhooks import new_event, verification_window_open
+from ml_connector.runtime.receiver_cache import CachedConnection, SecretCache
+from ml_connector.runtime.rejections import RejectionLog, RejectionPolicy
+from ml_connector.runtime.webhook_secrets import verification_window_open
+from ml_connector.runtime.webhooks import EventSource, event_sink, new_event
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import EventSource
 from ml_connector.web.bodies import Parsed, Rejected, is_verification, media_type, parse_event
 from ml_connector.web.ingest import IngestConfig, Ingestor
-from ml_connector.web.receiver_cache import CachedConnection, SecretCache
-from ml_connector.web.rejections import RejectionLog, RejectionPolicy
 from ml_connector.web.signatures import (
     RAMP_SIGNATURE_HEADERS,
     VISMA_SIGNATURE_HEADER,
@@ -180,10 +180,8 @@ class WebhookReceiver:
         self.on_work = on_work
         self.config = config or ReceiverConfig()
         self.secrets = SecretCache(runtime, ttl_s=self.config.secret_ttl_s, clock=self.config.clock)
-        self.ingestor = Ingestor(runtime.store.ingest_events, self.config.ingest)
-        self.rejections = RejectionLog(
-            runtime.store, runtime.redactor, self.config.rejections, clock=self.config.clock
-        )
+        self.ingestor = Ingestor(event_sink(runtime), self.config.ingest)
+        self.rejections = RejectionLog.of(runtime, self.config.rejections, clock=self.config.clock)
 
     async def handle(
         self, scope: Scope, receive: Receive, send: Send, source: EventSource, name: str

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from integration.chart.chart_kit import API, ChartWorld, open_chart_world
 from ml_connector.flows.chart_plan import ChartPushResult
 from ml_connector.runtime import chart as chart_runtime
-from ml_connector.runtime.webhooks import add_webhook_secret
+from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.store import EventSource
 from ml_connector.web.signatures import visma_signature
 from ml_connector.web.webhooks import WebhookReceiver

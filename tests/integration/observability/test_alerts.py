@@ -25,6 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from integration.observability.obs_kit import NAME, World, open_world
+from ml_connector.app import alerts as alert_admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime import alerts
 from ml_connector.runtime.alert_delivery import (
     SIGNATURE_HEADER,
@@ -36,6 +38,7 @@ from ml_connector.sandbox.serve import RunningServer, start_server
 from ml_connector.store import ConnectionStatus, SyncStatus
 
 SECRET = "alert-signing-secret-for-tests"
+ADMIN = Actor.local_admin("tests")
 
 
 @dataclass
@@ -88,7 +91,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def alert_world(tmp_path: Path, receiver: Receiver) -> AsyncIterator[World]:
     """The demo world with a one-hour grouping window and the receiver as alert webhook."""
     world = await open_world(tmp_path, alert_group_window_s=3600.0)
-    await alerts.configure(world.runtime, NAME, webhook_url=receiver.url, webhook_secret=SECRET)
+    await alert_admin.configure(
+        ADMIN, world.runtime, NAME, webhook_url=receiver.url, webhook_secret=SECRET
+    )
     yield world
     await world.runtime.close()
 
@@ -238,9 +243,11 @@ async def test_alerts_are_mailed_when_smtp_is_configured(
     port, mailbox = smtp_server
     world = await open_world(tmp_path, smtp_host="127.0.0.1", smtp_port=port)
     try:
-        await alerts.configure(world.runtime, NAME, email_to="ops@example.test")
-        results = await alerts.send_test(world.runtime, NAME, now=datetime.now(UTC))
-        assert results == [{"channel": "email", "ok": True, "detail": "delivered"}]
+        await alert_admin.configure(ADMIN, world.runtime, NAME, email_to="ops@example.test")
+        results = await alert_admin.send_test(ADMIN, world.runtime, NAME, now=datetime.now(UTC))
+        assert [r.as_dict() for r in results] == [
+            {"channel": "email", "ok": True, "detail": "delivered"}
+        ]
         store = world.runtime.store
         connection = await store.get_connection(NAME)
         await store.set_connection_status(connection.id, ConnectionStatus.PAUSED, "rejected")

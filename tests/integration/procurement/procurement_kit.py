@@ -30,7 +30,7 @@ from integration.core.company import core_dataset
 from integration.core.world import FAST, Hooks, operator_settings
 from ml_connector.runtime import admin
 from ml_connector.runtime.sync import SyncSummary, sync_once
-from ml_connector.runtime.webhooks import add_webhook_secret
+from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.runtime.worker import Worker, dispatch
 from ml_connector.sandbox.ramp import RampSandbox

@@ -16,13 +16,13 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from integration.ui.ui_kit import PASSWORD, DemoSite, Site, add_connection, small_demo
+from ml_connector.app.login_throttle import Limit, ThrottlePolicy
 from ml_connector.runtime.sync import sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store.users import Role
 from ml_connector.web.admin import admin_routes
 from ml_connector.web.auth import Auth, AuthConfig, hash_password, new_api_token
-from ml_connector.web.login_throttle import Limit, ThrottlePolicy
 from support.demo_world import open_demo_world
 
 # Three failed logins per email and minute: the rate-limit test stays short.

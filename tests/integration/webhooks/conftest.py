@@ -18,7 +18,7 @@ from integration.webhooks.webhook_kit import (
     add_connection,
     store_settings,
 )
-from ml_connector.runtime.webhooks import add_webhook_secret
+from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import EventSource
 from ml_connector.web.app import create_app

@@ -19,10 +19,11 @@ import httpx
 import pytest
 
 from integration.webhooks.webhook_kit import generated_dataset, store_settings
+from ml_connector.app.principal import Actor
+from ml_connector.app.webhooks import register_ramp
 from ml_connector.demo import NOTE_PREFIX, DemoSetup, operator_settings
 from ml_connector.runtime import admin
 from ml_connector.runtime.service import Service
-from ml_connector.runtime.webhooks import register_ramp
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.delivery import DeliveryFaults, WebhookDispatcher
 from ml_connector.sandbox.ramp import RampSandbox
@@ -81,7 +82,9 @@ async def run_lossy_webhooks(tmp_path: Path, bills: int, *, deadline_s: float) -
             runtime, poll_interval_s=0.2, reconcile_interval_s=2.0, refresh_s=0.5, concurrency=8
         )
         app_server = await start_server(create_app(runtime, service=service))
-        registration = await register_ramp(runtime, "acme", app_server.url, timeout_s=30)
+        registration = await register_ramp(
+            Actor.local_admin("tests"), runtime, "acme", app_server.url, timeout_s=30
+        )
         assert registration.verified, registration.detail
 
         dispatcher = setup.ramp.webhooks

@@ -20,7 +20,7 @@ from integration.webhooks.webhook_kit import (
     visma_event,
 )
 from ml_connector.audit import AuditKind
-from ml_connector.runtime.webhooks import add_webhook_secret, remove_webhook_secrets
+from ml_connector.runtime.webhook_secrets import add_webhook_secret, remove_webhook_secrets
 from ml_connector.store import UNKNOWN_SCOPE, EventSource, EventStatus, SyncStatus
 from ml_connector.web.signatures import ramp_signature
 

@@ -16,17 +16,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from integration.webhooks.webhook_kit import store_settings
-from ml_connector.runtime import admin
-from ml_connector.runtime.webhooks import (
+from ml_connector.app.principal import Actor
+from ml_connector.app.webhooks import (
     DEFAULT_RAMP_EVENT_TYPES,
     NEWER_RAMP_EVENT_TYPES,
-    add_webhook_secret,
     list_ramp_webhooks,
-    read_secrets,
     register_ramp,
     register_visma,
     unregister_ramp,
 )
+from ml_connector.runtime import admin
+from ml_connector.runtime.webhook_secrets import add_webhook_secret, read_secrets
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
 from ml_connector.sandbox.seed import Dataset, demo_dataset
@@ -39,6 +39,7 @@ RAMP_ID, RAMP_CLIENT_SECRET = "ramp-reg-id", "ramp-reg-client-secret"
 VISMA_ID, VISMA_CLIENT_SECRET = "visma-reg-id", "visma-reg-client-secret"
 TENANT, COMPANY = "tenant-reg", "4711"
 VISMA_HOOK_SECRET = "vwd_portal_secret_93ab1c"
+ADMIN = Actor.local_admin("tests")
 
 
 def small_dataset() -> Dataset:
@@ -122,7 +123,7 @@ async def test_register_completes_verification_then_events_flow(wired: Wired) ->
     """register: subscription active in Ramp, secret stored, challenge consumed; then a bill
     approval arrives as a verified event and queues its record."""
     runtime, ramp = wired.runtime, wired.ramp
-    result = await register_ramp(runtime, "acme", PUBLIC, timeout_s=10, poll_s=0.02)
+    result = await register_ramp(ADMIN, runtime, "acme", PUBLIC, timeout_s=10, poll_s=0.02)
     assert result.verified
     assert result.endpoint_url == f"{PUBLIC}/webhooks/ramp/acme"
     subscription = ramp.hub.subscriptions[result.subscription_id]
@@ -149,15 +150,17 @@ async def test_register_completes_verification_then_events_flow(wired: Wired) ->
     assert [(e.object_id, e.status) for e in approved] == [(bill_id, EventStatus.PROCESSED)]
     assert await runtime.store.list_rejections() == []
 
-    [listed] = await list_ramp_webhooks(runtime, "acme")
-    assert (listed["id"], listed["status"], listed["secret_stored"]) == (
+    [listed] = await list_ramp_webhooks(ADMIN, runtime, "acme")
+    assert (listed.id, listed.status, listed.secret_stored) == (
         subscription.id,
         "active",
         True,
     )
-    assert await unregister_ramp(runtime, "acme", subscription.id) == 1
+    assert await unregister_ramp(ADMIN, runtime, "acme", subscription.id) == 1
     assert ramp.hub.subscriptions == {}
-    assert await unregister_ramp(runtime, "acme", subscription.id) == 0  # gone: nothing to do
+    assert (
+        await unregister_ramp(ADMIN, runtime, "acme", subscription.id) == 0
+    )  # gone: nothing to do
     connection = await runtime.store.get_connection("acme")
     assert read_secrets(runtime.credentials(connection), EventSource.RAMP) == []
 
@@ -166,7 +169,7 @@ async def test_register_completes_verification_then_events_flow(wired: Wired) ->
 async def test_register_without_a_challenge_reports_unverified(wired: Wired) -> None:
     """When the challenge never reaches the receiver, register says so and closes its window."""
     runtime = wired.runtime
-    result = await register_ramp(runtime, "acme", PUBLIC, timeout_s=0.3, poll_s=0.02)
+    result = await register_ramp(ADMIN, runtime, "acme", PUBLIC, timeout_s=0.3, poll_s=0.02)
     assert not result.verified
     assert "no verification challenge arrived" in result.detail
     assert wired.ramp.hub.subscriptions[result.subscription_id].status == "pending_verification"
@@ -180,7 +183,7 @@ async def test_visma_legacy_registration_and_signed_delivery(wired: Wired) -> No
     """register-visma subscribes through /resources/v1/subscription; with the portal secret
     stored, a supplier change arrives verified and is processed."""
     runtime, visma = wired.runtime, wired.visma
-    created = await register_visma(runtime, "acme", PUBLIC, ["supplier_changed"])
+    created = await register_visma(ADMIN, runtime, "acme", PUBLIC, ["supplier_changed"])
     assert [event for event, _ in created] == ["supplier_changed"]
     [subscription] = visma.state.subscriptions.values()
     assert (subscription.event, subscription.hook_uri) == (
@@ -212,7 +215,7 @@ async def test_register_takes_what_ramp_accepts_and_events_of_either_list_queue_
     reaches the queue, and each bill event it got is processed as bill work."""
     runtime, ramp = wired.runtime, wired.ramp
     ramp.hub.newer_event_types = newer
-    result = await register_ramp(runtime, "acme", PUBLIC, timeout_s=10, poll_s=0.02)
+    result = await register_ramp(ADMIN, runtime, "acme", PUBLIC, timeout_s=10, poll_s=0.02)
     assert result.verified
     expected = (*DEFAULT_RAMP_EVENT_TYPES, *(NEWER_RAMP_EVENT_TYPES if newer else ()))
     assert result.event_types == expected

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ml_connector.errors import ConnectorError, StoreError
-from ml_connector.runtime.webhooks import read_secrets
+from ml_connector.runtime.webhook_secrets import read_secrets
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Connection, EventSource
 

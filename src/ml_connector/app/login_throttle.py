@@ -22,6 +22,8 @@ can lock out new browsers, never the ones the user already logged in from. A sto
 cookie buys only its own small budget, for that one user. ``device_days = 0`` turns this off.
 
 The counters live in the store (``store/throttle.py``), so every ``serve`` process shares them.
+Which unit a client address counts by (the address, or its /64 for IPv6) is the web's to say:
+``address_unit`` (``web/proxies.throttle_key``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from ml_connector.store import Store
 from ml_connector.store.throttle import ThrottleRule, ThrottleVerdict
 from ml_connector.store.users import User
 from ml_connector.vault import Vault
-from ml_connector.web.proxies import throttle_key
 
 __all__ = [
     "DEVICE_COOKIE",
@@ -95,9 +96,11 @@ class LoginThrottle:
         vault: Vault,
         policy: ThrottlePolicy | None = None,
         *,
+        address_unit: Callable[[str], str],
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.store = store
+        self._address_unit = address_unit
         self.policy = policy or ThrottlePolicy()
         self._clock = clock
         self._device_key = vault.purpose_key(DEVICE_LABEL)
@@ -128,7 +131,7 @@ class LoginThrottle:
             return (ThrottleRule("device", _key("device", device), *_pair(p.email)),)
         return (
             ThrottleRule("email", _key("email", email), *_pair(p.email)),
-            ThrottleRule("address", _key("address", throttle_key(client)), *_pair(p.address)),
+            ThrottleRule("address", _key("address", self._address_unit(client)), *_pair(p.address)),
             ThrottleRule("global", "all", *_pair(p.everyone)),
         )
 

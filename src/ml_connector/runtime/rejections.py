@@ -27,6 +27,7 @@ import structlog
 
 from ml_connector.audit import Redactor
 from ml_connector.errors import ConnectorError
+from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import UNKNOWN_SCOPE, EventSource, Store
 
 __all__ = ["RejectionLog", "RejectionPolicy"]
@@ -63,6 +64,17 @@ class RejectionLog:
         self._rows: dict[str, tuple[float, int]] = {}  # connection -> (minute start, rows)
         self._flushed_at = clock()
         self._flushing: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        runtime: Runtime,
+        policy: RejectionPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RejectionLog:
+        """The rejection log of ``runtime``'s store, scrubbed by its redactor."""
+        return cls(runtime.store, runtime.redactor, policy, clock=clock)
 
     @property
     def counted(self) -> int:
