@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -43,11 +44,12 @@ INVOICE = SupplierInvoice.model_validate(
     }
 )
 OPTIONS = PaymentOptions(enabled=True, cash_account="1920", payment_method="BANK")
+TODAY = date(2026, 4, 2)
 
 
 def test_payment_takes_ramps_date_and_amount() -> None:
     """Ramp's payment date and amount, applied in full to the invoice, from the cash account."""
-    payment = build_payment(_bill(), INVOICE, OPTIONS)
+    payment = build_payment(_bill(), INVOICE, OPTIONS, today=TODAY)
     assert to_wire(payment) == {
         "type": {"value": "Payment"},
         "hold": {"value": False},
@@ -72,10 +74,18 @@ def test_payment_takes_ramps_date_and_amount() -> None:
 
 def test_payment_without_details_falls_back_to_the_bill() -> None:
     """No payment object: the bill's amount and its paid_at day."""
-    payment = build_payment(_bill(payment=None), INVOICE, PaymentOptions(cash_account="1920"))
+    options = PaymentOptions(cash_account="1920")
+    payment = build_payment(_bill(payment=None), INVOICE, options, today=TODAY)
     assert payment.payment_amount == Decimal("1234.56")
     assert str(payment.application_date) == "2026-03-20"
     assert payment.payment_method is None
+
+
+def test_payment_without_any_date_takes_the_clocks_day() -> None:
+    """No payment date and no paid_at: the payment is dated on the flow clock's day."""
+    bill = _bill(payment=None, paid_at=None)
+    payment = build_payment(bill, INVOICE, PaymentOptions(cash_account="1920"), today=TODAY)
+    assert payment.application_date == TODAY
 
 
 def test_payment_options_from_settings() -> None:

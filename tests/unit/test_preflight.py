@@ -9,7 +9,7 @@ import pytest
 
 from ml_connector.errors import NeedsAttention
 from ml_connector.mapping.coding import ResolvedLine
-from ml_connector.mapping.preflight import (
+from ml_connector.mapping.master_data import (
     AccountInfo,
     MasterData,
     PeriodInfo,
@@ -17,10 +17,9 @@ from ml_connector.mapping.preflight import (
     SegmentInfo,
     TaskInfo,
     VatInfo,
-    check_invoice,
-    check_lines,
-    period_label,
 )
+from ml_connector.mapping.periods import period_label
+from ml_connector.mapping.preflight import check_invoice, check_lines
 
 MASTER = MasterData(
     accounts={"6800": AccountInfo("Kontorrekvisita", True), "6590": AccountInfo("Annet", False)},

@@ -1,8 +1,9 @@
-"""The transport seam both vendor clients share: exact JSON, call records, and ``HttpCore``.
+"""The transport seam both vendor clients share: ``HttpCore`` and ``VendorClientBase``.
 
-- ``encode_json`` / ``decode_json``: a ``Decimal`` goes out as a number literal written from its
-  digits (never through ``float``); numbers come back as ``Decimal``.
-- ``CallRecord`` and ``redact``: what the audit trail sees of each call, without secrets.
+- ``encode_json`` / ``decode_json`` (``_json.py``): a ``Decimal`` goes out as a number literal
+  written from its digits (never through ``float``); numbers come back as ``Decimal``.
+- ``CallRecord`` and ``redact`` (``_records.py``): what the audit trail sees of each call,
+  without secrets.
 - ``HttpCore``: one ``httpx.AsyncClient`` per vendor client (the transport is injectable; by
   default httpx's own, with one TLS context shared by the process). Every
   send is bounded by ``asyncio.timeout`` too, because ``httpx.ASGITransport`` ignores httpx
@@ -13,13 +14,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
-from enum import Enum
 from functools import cache, partial
 from types import TracebackType
 from typing import Any, Self
@@ -35,8 +32,10 @@ from ml_connector.clients._classify import (
     retry_delay,
     transport_error,
 )
+from ml_connector.clients._json import decode_json, encode_json
 from ml_connector.clients._oauth import AccessToken, ClientCredentialsAuth
 from ml_connector.clients._ratelimit import RateLimiter
+from ml_connector.clients._records import CallRecord, redact, sent_body, summary
 from ml_connector.errors import VendorError
 
 __all__ = [
@@ -48,110 +47,6 @@ __all__ = [
     "encode_json",
     "redact",
 ]
-
-REDACTED = "***"
-# Keys whose values never leave this module in a CallRecord, whatever the endpoint.
-SECRET_KEYS = frozenset(
-    {"client_secret", "secret", "access_token", "refresh_token", "token", "password"}
-)
-_TEXT_LIMIT = 2000
-
-
-# --- JSON -------------------------------------------------------------------------------------
-
-
-def encode_json(value: Any) -> bytes:
-    """Serialise ``value`` to JSON bytes; ``Decimal`` becomes an exact number literal.
-
-    Floats are refused: money and quantities travel as ``Decimal`` or ``int`` only. Dates and
-    date-times become ISO-8601 strings, enums their value.
-    """
-    parts: list[str] = []
-    _encode(value, parts)
-    return "".join(parts).encode()
-
-
-def _encode(value: Any, out: list[str]) -> None:
-    if value is None or isinstance(value, bool):
-        out.append({None: "null", True: "true", False: "false"}[value])
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot encode {value} as a JSON number")
-        out.append(format(value, "f"))
-    elif isinstance(value, Enum):
-        _encode(value.value, out)
-    elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, int):
-        out.append(str(int(value)))
-    elif isinstance(value, float):
-        raise TypeError("floats are not encoded: use Decimal or int")
-    elif isinstance(value, date):  # datetime is a date too
-        out.append(json.dumps(value.isoformat()))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be str, not {type(key).__name__}")
-            out.append(("," if index else "") + json.dumps(key, ensure_ascii=False) + ":")
-            _encode(item, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
-def decode_json(content: bytes) -> Any:
-    """Parse JSON bytes with every non-integer number as ``Decimal``; empty content is None."""
-    if not content.strip():
-        return None
-    return json.loads(content, parse_float=Decimal, parse_constant=_no_constants)
-
-
-# --- call records -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One vendor call as the audit trail sees it; bodies are already redacted."""
-
-    system: str
-    method: str
-    path: str
-    status: int | None
-    duration_ms: float
-    request_body: Any
-    response_body: Any
-    error: str | None
-
-
-def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of ``value`` with secret-named keys masked and any known secret text scrubbed."""
-    known = [s for s in secrets if s]
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED
-            if isinstance(key, str) and key.lower() in SECRET_KEYS
-            else redact(item, known)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item, known) for item in value]
-    if isinstance(value, str):
-        for secret in known:
-            value = value.replace(secret, REDACTED)
-        return value
-    return value
 
 
 @dataclass(frozen=True)
@@ -294,42 +189,17 @@ class HttpCore:
     ) -> Reply:
         ours = self.same_origin(url)
         gated = ours and limited
-        all_headers = {**(self._api_headers if ours else {}), **(headers or {})}
-        content: bytes | None = None
-        if json_body is not None:
-            content = encode_json(json_body)
-            all_headers["Content-Type"] = "application/json"
-        request = self._client.build_request(
-            method,
-            url,
-            params=params,
-            content=content,
-            data=form,
-            files=files,
-            headers=all_headers,
-        )
+        request = self._build(method, url, ours, params, json_body, form, files, headers)
         shown_path = request.url.raw_path.decode() if ours else request.url.path
-        sent_body = _sent_body(json_body, form, files)
-        if isinstance(auth, ClientCredentialsAuth):
-            # Get the token first, outside the timeout below: a slow token endpoint must not
-            # make a write that was never sent look ambiguous.
-            try:
-                await auth.token()
-            except VendorError as exc:
-                exc.while_authenticating = True  # type: ignore[attr-defined]
-                raise
+        sent = sent_body(json_body, form, files)
+        await _token_first(auth)
         secrets = list(self._secrets())
         if gated:
             await self.limiter.acquire()
         started = self._clock()
         try:
-            async with asyncio.timeout(self._timeout_s):
-                response = await self._client.send(
-                    request, auth=auth, follow_redirects=follow_redirects
-                )
+            response = await self._send_bounded(request, auth, follow_redirects, gated)
         except (TimeoutError, httpx.TransportError) as exc:
-            if gated:
-                self.limiter.release()
             failure = transport_error(
                 exc,
                 system=self.system,
@@ -337,12 +207,8 @@ class HttpCore:
                 path=request.url.path,
                 idempotent=idempotent,
             )
-            self._record(method, shown_path, None, started, (sent_body, None), failure, secrets)
+            self._record(method, shown_path, None, started, (sent, None), failure, secrets)
             raise failure from exc
-        except BaseException:  # the auth flow failed, or we were cancelled: no answer either
-            if gated:
-                self.limiter.release()
-            raise
         secrets = list(self._secrets())  # the auth flow may have fetched a new token
         if gated:
             self.limiter.observe(response.status_code, response.headers)
@@ -354,11 +220,56 @@ class HttpCore:
             idempotent=idempotent,
         )
         data = _json_or_none(response)
-        bodies = (sent_body, data if data is not None else _summary(response))
+        bodies = (sent, data if data is not None else summary(response))
         self._record(method, shown_path, response.status_code, started, bodies, error, secrets)
         if error is not None:
             raise error
         return Reply(response.status_code, response.headers, response.content, data)
+
+    def _build(
+        self,
+        method: str,
+        url: httpx.URL,
+        ours: bool,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Request:
+        """The request as sent: the API headers only to the vendor's own host."""
+        all_headers = {**(self._api_headers if ours else {}), **(headers or {})}
+        content: bytes | None = None
+        if json_body is not None:
+            content = encode_json(json_body)
+            all_headers["Content-Type"] = "application/json"
+        return self._client.build_request(
+            method,
+            url,
+            params=params,
+            content=content,
+            data=form,
+            files=files,
+            headers=all_headers,
+        )
+
+    async def _send_bounded(
+        self,
+        request: httpx.Request,
+        auth: httpx.Auth | None,
+        follow_redirects: bool,
+        gated: bool,
+    ) -> httpx.Response:
+        """Send within the timeout; without an answer, hand the limiter's slot back."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._client.send(
+                    request, auth=auth, follow_redirects=follow_redirects
+                )
+        except BaseException:  # no answer: a transport failure, a failed auth flow, cancelled
+            if gated:
+                self.limiter.release()
+            raise
 
     def _record(
         self,
@@ -387,31 +298,15 @@ class HttpCore:
         )
 
 
-def _sent_body(
-    json_body: Any,
-    form: Mapping[str, str] | None,
-    files: Mapping[str, tuple[str, bytes, str]] | None,
-) -> Any:
-    if json_body is not None:
-        return json_body
-    if form is not None:
-        return dict(form)
-    if files is not None:
-        return {
-            name: {"filename": f[0], "bytes": len(f[1]), "content_type": f[2]}
-            for name, f in files.items()
-        }
-    return None
-
-
-def _summary(response: httpx.Response) -> Any:
-    """What a record shows of a body that is not JSON: short text, or only its size."""
-    if not response.content:
-        return None
-    kind = response.headers.get("content-type", "")
-    if kind.startswith("text/"):
-        return response.text[:_TEXT_LIMIT]
-    return f"<{len(response.content)} bytes>"
+async def _token_first(auth: httpx.Auth | None) -> None:
+    """Get the token first, outside the send's timeout: a slow token endpoint must not make a
+    write that was never sent look ambiguous."""
+    if isinstance(auth, ClientCredentialsAuth):
+        try:
+            await auth.token()
+        except VendorError as exc:
+            exc.while_authenticating = True  # type: ignore[attr-defined]
+            raise
 
 
 class VendorClientBase:

@@ -5,16 +5,33 @@ tomorrow breaks nothing. Field names and shapes follow Ramp's OpenAPI spec. Mone
 ``CurrencyAmount``: integer minor units plus an ISO-4217 code, never a float. Date-times are
 accepted with or without a UTC offset; a missing offset means UTC, as Ramp documents.
 Enumerations stay plain strings, because Ramp extends its enums without notice.
+
+The accounting objects (chart, fields, accounting vendors, syncs, webhooks) live in
+``ramp_accounting_models`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import SecretStr
+
+from ml_connector.clients._ramp_model import RampModel, UtcDateTime
+from ml_connector.clients.ramp_accounting_models import (
+    AccountingConnection,
+    AccountingField,
+    AccountingVendor,
+    AccountingVendorUpload,
+    FieldOption,
+    FieldOptionUpload,
+    GLAccount,
+    GLAccountUpload,
+    SyncFailure,
+    SyncSuccess,
+    WebhookSubscription,
+)
 
 __all__ = [
     "AccountingConnection",
@@ -47,25 +64,14 @@ __all__ = [
 ]
 
 
-def _assume_utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_assume_utc)]
-
-
-class _RampModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class CurrencyAmount(_RampModel):
+class CurrencyAmount(RampModel):
     """An amount in minor units (cents, øre) of ``currency_code``."""
 
     amount: int
     currency_code: str = "USD"
 
 
-class CategoryInfo(_RampModel):
+class CategoryInfo(RampModel):
     """The accounting field a selection belongs to; ``external_id`` is the ERP's field id."""
 
     id: str
@@ -74,7 +80,7 @@ class CategoryInfo(_RampModel):
     type: str = ""
 
 
-class AccountingFieldSelection(_RampModel):
+class AccountingFieldSelection(RampModel):
     """One coding choice: ``external_id`` is the ERP's option id (a Visma account, project …)."""
 
     id: str
@@ -84,7 +90,7 @@ class AccountingFieldSelection(_RampModel):
     category_info: CategoryInfo
 
 
-class BillVendor(_RampModel):
+class BillVendor(RampModel):
     id: str
     name: str
     remote_id: str | None = None
@@ -93,13 +99,13 @@ class BillVendor(_RampModel):
     type: str | None = None
 
 
-class BillLineItem(_RampModel):
+class BillLineItem(RampModel):
     amount: CurrencyAmount
     memo: str | None = None
     accounting_field_selections: tuple[AccountingFieldSelection, ...] = ()
 
 
-class InventoryLineItem(_RampModel):
+class InventoryLineItem(RampModel):
     amount: CurrencyAmount
     unit_price: CurrencyAmount
     unit_quantity: int
@@ -107,7 +113,7 @@ class InventoryLineItem(_RampModel):
     accounting_field_selections: tuple[AccountingFieldSelection, ...] = ()
 
 
-class BillPayment(_RampModel):
+class BillPayment(RampModel):
     amount: CurrencyAmount
     payment_method: str | None = None
     payment_date: UtcDateTime | None = None
@@ -115,7 +121,7 @@ class BillPayment(_RampModel):
     details: dict[str, Any] | None = None
 
 
-class Bill(_RampModel):
+class Bill(RampModel):
     """A bill-pay bill. ``status`` is payment state (OPEN|PAID); ``approval_status`` is review."""
 
     id: str
@@ -146,7 +152,7 @@ class Bill(_RampModel):
     fx_conversion_rate: Decimal | None = None
 
 
-class Address(_RampModel):
+class Address(RampModel):
     address_line_1: str = ""
     address_line_2: str | None = None
     city: str = ""
@@ -193,7 +199,7 @@ def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-class Vendor(_RampModel):
+class Vendor(RampModel):
     """A bill-pay vendor. Its organisation and VAT numbers are wherever the customer put them:
     form answers and free text (``mapping.vendor_identity`` finds them)."""
 
@@ -224,7 +230,7 @@ class Vendor(_RampModel):
         return tuple((name, text) for name, text in texts if text and text.strip())
 
 
-class VendorContact(_RampModel):
+class VendorContact(RampModel):
     id: str
     email: str
     first_name: str | None = None
@@ -233,7 +239,7 @@ class VendorContact(_RampModel):
     is_default: bool = False
 
 
-class Entity(_RampModel):
+class Entity(RampModel):
     id: str
     entity_name: str | None = None
     currency: str | None = None
@@ -242,7 +248,7 @@ class Entity(_RampModel):
     accounts: tuple[dict[str, Any], ...] = ()
 
 
-class PurchaseOrderLineItem(_RampModel):
+class PurchaseOrderLineItem(RampModel):
     id: str
     amount: CurrencyAmount
     unit_price: CurrencyAmount | None = None
@@ -252,7 +258,7 @@ class PurchaseOrderLineItem(_RampModel):
     accounting_field_selections: tuple[AccountingFieldSelection, ...] = ()
 
 
-class PurchaseOrder(_RampModel):
+class PurchaseOrder(RampModel):
     id: str
     purchase_order_number: str | None = None
     name: str | None = None
@@ -272,120 +278,6 @@ class PurchaseOrder(_RampModel):
     line_items: tuple[PurchaseOrderLineItem, ...] = ()
     accounting_field_selections: tuple[AccountingFieldSelection, ...] = ()
     bill_ids: tuple[str, ...] = ()  # the bills matched to this order
-
-
-class CategoryRef(_RampModel):
-    id: str | None = None
-    name: str | None = None
-    ramp_id: str | None = None
-
-
-class GLAccount(_RampModel):
-    """A GL account in Ramp's chart; ``id`` is the ERP's id, ``ramp_id`` the path parameter."""
-
-    ramp_id: str
-    id: str | None = None
-    name: str
-    code: str | None = None
-    classification: str | None = None
-    is_active: bool = True
-    created_at: UtcDateTime | None = None
-    updated_at: UtcDateTime | None = None
-    gl_account_category_info: CategoryRef | None = None
-
-
-class AccountingField(_RampModel):
-    """A custom accounting field (a dimension); ``id`` is the ERP's id."""
-
-    ramp_id: str
-    id: str | None = None
-    name: str | None = None
-    display_name: str | None = None
-    input_type: str = "SINGLE_CHOICE"
-    is_active: bool = True
-    is_required_for: tuple[str, ...] = ()
-    is_splittable: bool | None = None
-
-
-class FieldOption(_RampModel):
-    ramp_id: str
-    id: str | None = None
-    value: str | None = None
-    display_name: str | None = None
-    code: str | None = None
-    visibility: str | None = None
-    is_active: bool = True
-
-
-class AccountingVendor(_RampModel):
-    ramp_id: str
-    id: str | None = None
-    name: str
-    code: str | None = None
-    is_active: bool = True
-    is_synced: bool = False
-
-
-class AccountingConnection(_RampModel):
-    id: str
-    remote_provider_name: str | None = None
-    status: str = ""
-    is_active: bool = False
-    created_at: UtcDateTime | None = None
-    last_linked_at: UtcDateTime | None = None
-
-
-class WebhookSubscription(_RampModel):
-    """A webhook subscription. Its signing secret is returned once, by ``create_webhook``."""
-
-    id: str
-    endpoint_url: str
-    event_types: tuple[str, ...] = ()
-    status: str = ""
-    additional_headers: dict[str, str] = Field(default_factory=dict)
-    business_id: str | None = None
-    created_at: UtcDateTime | None = None
-    updated_at: UtcDateTime | None = None
-
-
-@dataclass(frozen=True)
-class GLAccountUpload:
-    """One GL account to push to Ramp (``id`` is the ERP account number)."""
-
-    id: str
-    name: str
-    classification: str = "EXPENSE"
-    code: str | None = None
-
-
-@dataclass(frozen=True)
-class FieldOptionUpload:
-    id: str
-    value: str
-    code: str | None = None
-
-
-@dataclass(frozen=True)
-class AccountingVendorUpload:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class SyncSuccess:
-    """A Ramp object written to the ERP: ``reference_id`` is the ERP's id for it."""
-
-    id: str
-    reference_id: str
-    deep_link_url: str | None = None
-
-
-@dataclass(frozen=True)
-class SyncFailure:
-    """A Ramp object the ERP refused; ``message`` shows in Ramp's Export Errors."""
-
-    id: str
-    message: str
 
 
 def secret_of(data: Any) -> SecretStr:

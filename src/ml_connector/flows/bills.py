@@ -6,7 +6,8 @@ One call of ``sync_bill`` is one unit of work for one Ramp bill:
 2. resolve the coding (a selection on a field no binding covers stops the bill here), settle
    each project line's task and check every coded value against Visma's master data; then
    ensure the supplier (F2) and run the document-level pre-flight checks (a failure at either
-   point writes nothing: coding is checked before the supplier);
+   point writes nothing: coding is checked before the supplier). This preparation is
+   ``flows.bill_invoice.prepare_bill``, shared with the dry run ``plan_bill``;
 3. write: the link row decides between create, update and nothing-changed:
    - no link: claim it (state ``attempted``), POST the invoice, confirm the link;
    - ``attempted`` without a Visma id (a crash or an ambiguous answer last time): look the
@@ -30,10 +31,7 @@ is what makes "look it up before re-posting" exact.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from ml_connector.audit import AuditKind
@@ -50,27 +48,19 @@ from ml_connector.errors import (
     RetriableVendorError,
 )
 from ml_connector.flows.attachments import attach_files
-from ml_connector.flows.coding import bill_coding
+from ml_connector.flows.bill_invoice import external_ref, prepare_bill
 from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payments import queue_payment
-from ml_connector.flows.po_matching import OrderMatch, link_lines, order_for_bill
 from ml_connector.flows.refusals import refusal_of
-from ml_connector.flows.suppliers import ensure_supplier, linked_supplier, lookup_supplier
-from ml_connector.mapping.coding import ResolvedLine, resolve_lines
-from ml_connector.mapping.preflight import MasterData, check_invoice, check_lines, period_at
-from ml_connector.mapping.tasks import assign_tasks
+from ml_connector.flows.suppliers import (
+    SupplierOutcome,
+    ensure_supplier,
+    linked_supplier,
+    lookup_supplier,
+)
 from ml_connector.store import Link, LinkKind, WriteBackItem
 
-__all__ = [
-    "LINK_KIND",
-    "BillOutcome",
-    "accounting_day",
-    "bill_period",
-    "coded_lines",
-    "external_ref",
-    "plan_bill",
-    "sync_bill",
-]
+__all__ = ["LINK_KIND", "BillOutcome", "find_by_reference", "plan_bill", "sync_bill"]
 
 LINK_KIND = LinkKind.BILL
 EDITABLE = frozenset({"Hold", "Balanced"})
@@ -87,107 +77,6 @@ class BillOutcome:
     supplier_created: bool = False
     reason: str = ""
     payload: dict[str, Any] | None = None
-
-
-def external_ref(bill_id: str) -> str:
-    return f"ramp-bill:{bill_id}"
-
-
-def _as_date(value: datetime | date | None) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
-
-
-def accounting_day(bill: Bill) -> date:
-    """The date the bill is booked on: Ramp's accounting date, else its issue date."""
-    issued = _as_date(bill.issued_at) or date.today()
-    return _as_date(bill.accounting_date) or issued
-
-
-def bill_period(bill: Bill, master: MasterData) -> str:
-    """The Visma period of the bill's accounting date, from Visma's period table."""
-    return period_at(master, accounting_day(bill), what="accounting date")
-
-
-def build_invoice(
-    bill: Bill,
-    supplier: str,
-    lines: list[ResolvedLine],
-    ctx: FlowContext,
-    *,
-    financial_period: str,
-) -> SupplierInvoiceWrite:
-    """The supplier invoice (or credit) for ``bill``, in ``financial_period`` (``YYYYPP``)."""
-    issued = _as_date(bill.issued_at) or date.today()
-    return SupplierInvoiceWrite(
-        document_type="DebitAdj" if ctx.options.is_credit(bill) else "Invoice",
-        supplier_number=supplier,
-        supplier_reference=(bill.invoice_number or bill.id)[:40],
-        date=issued,
-        due_date=_as_date(bill.due_at),
-        currency_id=bill.amount.currency_code,
-        financial_period=financial_period,
-        description=(bill.memo or bill.vendor_memo or f"Ramp bill {bill.invoice_number}")[:150],
-        note=external_ref(bill.id),
-        hold=ctx.options.post_on_hold,
-        tax_calculation_mode=ctx.options.tax_calculation_mode,
-        lines=tuple(
-            SupplierInvoiceLineWrite(
-                operation="Insert",
-                line_number=line.line_number,
-                account_number=line.account,
-                subaccount=line.subaccount,
-                transaction_description=line.description or None,
-                quantity=line.quantity,
-                unit_cost_in_currency=abs(line.amount),
-                cost_in_currency=abs(line.amount),
-                vat_code_id=line.vat_code,
-                project_id=line.project,
-                project_task_id=line.project_task,
-            )
-            for line in lines
-        ),
-    )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None and v != ()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, str | int | bool) or value is None:
-        return value
-    return str(value)  # Decimal and date: exact text, never a float
-
-
-def payload_of(invoice: SupplierInvoiceWrite) -> dict[str, Any]:
-    """The invoice as canonical JSON-ready data (what the audit trail and replay diff show)."""
-    plain: dict[str, Any] = _plain(dataclasses.asdict(invoice))
-    return plain
-
-
-def payload_hash(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def coded_lines(ctx: FlowContext, bill: Bill, master: MasterData) -> list[ResolvedLine]:
-    """The bill's Visma lines: coding resolved, project tasks settled, every coded value
-    checked against ``master``. Raises NeedsAttention (nothing written) when one is not usable.
-    """
-    coded, bill_level = bill_coding(bill)
-    lines = resolve_lines(
-        coded,
-        bill_level,
-        ctx.rules,
-        currency=bill.amount.currency_code,
-        total_minor=bill.amount.amount,
-        entity_id=bill.entity_id,
-    )
-    lines = assign_tasks(lines, master)
-    check_lines(lines, master, document_date=_as_date(bill.issued_at))
-    return lines
 
 
 async def find_by_reference(
@@ -232,26 +121,14 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
         return BillOutcome("skipped", reason=f"approval status {bill.approval_status}")
 
     orders = [v for (kind, _), v in links.items() if kind == LinkKind.PURCHASE_ORDER]
-    match = await _order_match(ctx, bill, orders)  # before any write: it may stop the bill
-    master = await ctx.master.get()
-    period = bill_period(bill, master)  # before any write: no period stops the bill
-    lines = coded_lines(ctx, bill, master)  # before any write, the supplier included
-    supplier = linked_supplier(vendor_link) or await ensure_supplier(
-        ctx, bill.vendor.id, bill.amount.currency_code
-    )
-    invoice = build_invoice(bill, supplier.number, lines, ctx, financial_period=period)
-    if match is not None:
-        invoice = link_lines(invoice, match)
-    check_invoice(
-        financial_period=period,
-        currency=invoice.currency_id or "",
-        lines=lines,
-        master=master,
-        supplier=invoice.supplier_number,
-        document_date=invoice.date,
-    )
-    payload = payload_of(invoice)
-    digest = payload_hash(payload)
+
+    async def supplier() -> SupplierOutcome:  # F2 runs only once the bill's coding is usable
+        return linked_supplier(vendor_link) or await ensure_supplier(
+            ctx, bill.vendor.id, bill.amount.currency_code
+        )
+
+    prepared = await prepare_bill(ctx, bill, supplier, orders=orders)
+    invoice, payload, digest = prepared.invoice, prepared.payload, prepared.digest
     # The mapping table and field binding versions that resolved this coding (None: none saved).
     ctx.note(
         AuditKind.MAPPED_PAYLOAD,
@@ -270,7 +147,7 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
             ctx, bill, invoice, payload, digest, attempted=link.data if link else None
         )
     outcome = BillOutcome(
-        outcome.action, outcome.visma_ref, supplier.created, outcome.reason, payload
+        outcome.action, outcome.visma_ref, prepared.supplier.created, outcome.reason, payload
     )
     if outcome.visma_ref:
         await attach_files(ctx, bill, outcome.visma_ref, data, link_kind=LINK_KIND)
@@ -278,16 +155,6 @@ async def sync_bill(ctx: FlowContext, bill: Bill) -> BillOutcome:
             await _write_back(ctx, bill, outcome.visma_ref)
         await queue_payment(ctx, bill)
     return outcome
-
-
-async def _order_match(
-    ctx: FlowContext, bill: Bill, orders: list[Link] | None = None
-) -> OrderMatch | None:
-    """The purchase order Ramp matched this bill to, if it is in Visma (credits never are).
-
-    ``orders``: the connection's purchase-order links, when the caller has read them already.
-    """
-    return None if ctx.options.is_credit(bill) else await order_for_bill(ctx, bill, links=orders)
 
 
 async def _create(
@@ -324,25 +191,9 @@ async def _create(
             ctx.connection_id, LINK_KIND, bill.id, {"posted_hash": digest}
         )
     else:
-        claim = await ctx.store.claim_link(
-            ctx.connection_id,
-            LINK_KIND,
-            bill.id,
-            external_ref=external_ref(bill.id),
-            owner=ctx.owner,
-            data={"posted_hash": digest},
-        )
-        if not claim.won:
-            # Someone else started this create (a lease that expired under a slow worker):
-            # never post a second time; adopt what they made, or retry once it settles.
-            found = await find_by_reference(ctx, supplier, doc_type, bill.id)
-            if found is None:
-                raise RetriableVendorError(
-                    "ml-connector", "another attempt is creating this invoice; retrying later"
-                )
-            ref = f"{doc_type}/{found.reference_number}"
-            data = await _confirm(ctx, bill, ref, digest)
-            return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
+        adopted = await _claim(ctx, bill, doc_type, supplier, digest)
+        if adopted is not None:
+            return adopted
     try:
         number = await ctx.visma.create_supplier_invoice(invoice)
     except AmbiguousOutcome as exc:
@@ -355,6 +206,34 @@ async def _create(
         number = found.reference_number
     ref = f"{doc_type}/{number}"
     return BillOutcome("created", ref), await _confirm(ctx, bill, ref, digest)
+
+
+async def _claim(
+    ctx: FlowContext, bill: Bill, doc_type: str, supplier: str, digest: str
+) -> tuple[BillOutcome, dict[str, Any]] | None:
+    """Claim the bill's link before its first POST; None when this attempt may post.
+
+    When someone else started this create (a lease that expired under a slow worker), never
+    post a second time: adopt what they made, or retry once it settles.
+    """
+    claim = await ctx.store.claim_link(
+        ctx.connection_id,
+        LINK_KIND,
+        bill.id,
+        external_ref=external_ref(bill.id),
+        owner=ctx.owner,
+        data={"posted_hash": digest},
+    )
+    if claim.won:
+        return None
+    found = await find_by_reference(ctx, supplier, doc_type, bill.id)
+    if found is None:
+        raise RetriableVendorError(
+            "ml-connector", "another attempt is creating this invoice; retrying later"
+        )
+    ref = f"{doc_type}/{found.reference_number}"
+    data = await _confirm(ctx, bill, ref, digest)
+    return BillOutcome("created", ref, reason="adopted from a concurrent attempt"), data
 
 
 async def _confirm(
@@ -496,23 +375,15 @@ async def _write_back(ctx: FlowContext, bill: Bill, ref: str) -> None:
 async def plan_bill(ctx: FlowContext, bill: Bill) -> dict[str, Any]:
     """The payload ``sync_bill`` would send now, computed without writing anything anywhere.
 
-    Raises NeedsAttention exactly where a real sync would stop before its first write.
+    The same preparation as ``sync_bill``, with a supplier step that only looks the supplier up
+    (a vendor without one shows as the new supplier a sync would create). Raises NeedsAttention
+    exactly where a real sync would stop before its first write.
     """
-    match = await _order_match(ctx, bill)
-    master = await ctx.master.get()
-    lines = coded_lines(ctx, bill, master)
-    supplier = await lookup_supplier(ctx, bill.vendor.id)
-    period = bill_period(bill, master)
-    shown = supplier or f"(new supplier: {bill.vendor.name})"
-    invoice = build_invoice(bill, shown, lines, ctx, financial_period=period)
-    if match is not None:
-        invoice = link_lines(invoice, match)
-    check_invoice(
-        financial_period=period,
-        currency=invoice.currency_id or "",
-        lines=lines,
-        master=master,
-        supplier=invoice.supplier_number,
-        document_date=invoice.date,
-    )
-    return payload_of(invoice)
+
+    async def supplier() -> SupplierOutcome:
+        number = await lookup_supplier(ctx, bill.vendor.id)
+        if number is None:
+            return SupplierOutcome(f"(new supplier: {bill.vendor.name})", True, "created")
+        return SupplierOutcome(number, False, "lookup")
+
+    return (await prepare_bill(ctx, bill, supplier)).payload

@@ -3,6 +3,7 @@
 Flows never build clients or open databases; the composition root (``runtime.wiring``) builds a
 ``FlowContext`` per connection and hands it in. Master data (accounts, segments, projects, VAT,
 periods) is fetched once per ``ttl_s`` and shared by every unit of work of the connection.
+Flows read the wall clock only through the context's ``clock``, which the runtime injects.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextvars
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ml_connector.audit import AuditKind, Redactor
@@ -22,11 +23,12 @@ from ml_connector.clients.visma_models import Project
 from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.coding import is_credit
+from ml_connector.flows.ports import AuditSink, FlowStore
 from ml_connector.flows.supplier_index import SupplierIndex
 from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.flows.writeback import WriteBack
 from ml_connector.mapping.coding import CodingRules
-from ml_connector.mapping.preflight import (
+from ml_connector.mapping.master_data import (
     AccountInfo,
     MasterData,
     PeriodInfo,
@@ -36,10 +38,10 @@ from ml_connector.mapping.preflight import (
     VatInfo,
 )
 from ml_connector.metrics import observe_call
-from ml_connector.store import Store
 
 __all__ = [
     "SUPPLIER_MATCH_STEPS",
+    "Clock",
     "ConnectionOptions",
     "FlowContext",
     "MasterDataCache",
@@ -112,17 +114,25 @@ def supplier_match_order(steps: Any) -> tuple[str, ...]:
     return tuple(steps)
 
 
+# The wall clock a connection's flows read (aware, UTC); the runtime injects it.
+Clock = Callable[[], datetime]
+
+
 @dataclass
 class Timeline:
-    """The audit entries of one unit of work, buffered and written in one transaction."""
+    """The audit entries of one unit of work, buffered and written in one transaction.
+
+    ``clock`` stamps each entry (the flow context's clock).
+    """
 
     connection_id: int
     record_id: int | None
     redactor: Redactor
+    clock: Clock
     entries: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
 
     def add(self, kind: AuditKind, data: dict[str, Any]) -> None:
-        self.entries.append((kind.value, self.redactor.scrub(data), datetime.now(UTC)))
+        self.entries.append((kind.value, self.redactor.scrub(data), self.clock()))
 
     def api_call(self, call: CallRecord) -> None:
         self.add(
@@ -139,7 +149,7 @@ class Timeline:
             },
         )
 
-    async def flush(self, store: Store) -> None:
+    async def flush(self, store: AuditSink) -> None:
         entries, self.entries = self.entries, []
         await store.record_audit(
             self.connection_id, [(self.record_id, kind, data, at) for kind, data, at in entries]
@@ -256,13 +266,15 @@ class FlowContext:
     connection_name: str
     ramp: RampClient
     visma: VismaClient
-    store: Store
+    store: FlowStore  # the narrow interfaces of flows.ports; the concrete Store has them all
     rules: CodingRules
     options: ConnectionOptions
     master: MasterDataCache
     redactor: Redactor
     writeback: WriteBack
     suppliers: SupplierIndex  # Visma's suppliers, for matching vendors (store-backed)
+    # The wall clock: the day of a bill or payment Ramp gives no date, audit entry times.
+    clock: Clock
     supplier_options: SupplierOptions = field(default_factory=SupplierOptions)
     owner: str = "worker"
     vendor_locks: dict[str, asyncio.Lock] = field(default_factory=dict)

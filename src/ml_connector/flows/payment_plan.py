@@ -1,5 +1,6 @@
 """Pure parts of bill payments: the connection's payment settings, which Ramp payment methods
-post a Visma payment at all, and the payment a paid bill becomes (``flows.payments`` runs them).
+post a Visma payment at all, the payment a paid bill becomes, and whether Visma would take it
+(``check_payable``); ``flows.payments`` runs them.
 
 A bill paid through Ramp, or paid by hand (``PAID_MANUALLY`` with a ``manual_payment_method``
 such as ``CASH`` or ``DOMESTIC_WIRE_TRANSFER``), becomes a supplier payment from the cash
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from ml_connector.clients.ramp_models import Bill
@@ -24,12 +26,14 @@ from ml_connector.clients.visma_models import (
     SupplierPaymentWrite,
 )
 from ml_connector.connection_settings import ConnectionSettings
+from ml_connector.errors import NeedsAttention
 from ml_connector.mapping.money import to_decimal
 
 __all__ = [
     "SETTLED_OUTSIDE_VISMA",
     "PaymentOptions",
     "build_payment",
+    "check_payable",
     "external_ref",
     "manual_method",
     "payment_summary",
@@ -90,21 +94,24 @@ def manual_method(bill: Bill) -> str | None:
     return method if isinstance(method, str) and method else None
 
 
-def _payment_day(bill: Bill) -> date:
+def _payment_day(bill: Bill, today: date) -> date:
     paid = (bill.payment.payment_date if bill.payment else None) or bill.paid_at
-    return paid.date() if paid is not None else datetime.now(UTC).date()
+    return paid.date() if paid is not None else today
 
 
 def build_payment(
-    bill: Bill, invoice: SupplierInvoice, options: PaymentOptions
+    bill: Bill, invoice: SupplierInvoice, options: PaymentOptions, *, today: date
 ) -> SupplierPaymentWrite:
-    """The supplier payment for ``bill``, applied in full to ``invoice`` (pure)."""
+    """The supplier payment for ``bill``, applied in full to ``invoice`` (pure).
+
+    ``today`` (the flow clock's date) dates a payment Ramp gives no date.
+    """
     paid = bill.payment.amount if bill.payment else bill.amount
     amount = to_decimal(abs(paid.amount), paid.currency_code)
     return SupplierPaymentWrite(
         type="Payment",
         hold=False,
-        application_date=_payment_day(bill),
+        application_date=_payment_day(bill, today),
         payment_ref=(bill.invoice_number or bill.id)[:40],
         supplier=invoice.supplier_number,
         payment_method=options.payment_method,
@@ -133,3 +140,53 @@ def payment_summary(payment: SupplierPaymentWrite) -> dict[str, Any]:
         "reference": payment.description,
     }
     return {k: v for k, v in data.items() if v is not None}
+
+
+def check_payable(
+    invoice: SupplierInvoice, payment: SupplierPaymentWrite, *, release_invoices: bool
+) -> None:
+    """Raise NeedsAttention when Visma would refuse ``payment`` on ``invoice``: an invoice on
+    hold, not released (unless the connection releases invoices), paid or otherwise closed, in
+    another currency, or with an open balance below the amount."""
+    number = invoice.reference_number
+    status = invoice.status or ""
+    if status == "Hold":
+        raise NeedsAttention(
+            f"The bill was paid in Ramp, but invoice {number} is on hold in Visma",
+            hint="Take the invoice off hold in Visma, then replay the payment.",
+            code="invoice_on_hold",
+        )
+    if status == "Balanced" and not release_invoices:
+        raise NeedsAttention(
+            f"The bill was paid in Ramp, but invoice {number} is not released in Visma",
+            hint="Release the invoice in Visma, then replay the payment.",
+            code="invoice_not_released",
+        )
+    if status == "Closed":
+        raise NeedsAttention(
+            f"The bill was paid in Ramp, but invoice {number} is already fully paid in Visma",
+            hint="Check for a payment entered by hand in Visma; if the bill is settled, mark "
+            "this record resolved.",
+            code="invoice_already_paid",
+        )
+    if status not in ("Open", "Balanced"):
+        raise NeedsAttention(
+            f"The bill was paid in Ramp, but invoice {number} is {status} in Visma",
+            hint="Settle the invoice in Visma by hand, then mark this record resolved.",
+            code="invoice_not_payable",
+        )
+    if payment.currency != invoice.currency_id:
+        raise NeedsAttention(
+            f"The payment is in {payment.currency}, invoice {number} in {invoice.currency_id}",
+            hint="Register the payment in Visma by hand, then mark this record resolved.",
+            code="payment_currency_mismatch",
+        )
+    amount = payment.payment_amount or Decimal(0)
+    balance = invoice.balance_in_currency if status == "Open" else invoice.amount
+    if balance is not None and amount > balance:
+        raise NeedsAttention(
+            f"The payment ({amount} {payment.currency}) exceeds the open balance of invoice "
+            f"{number} ({balance} {payment.currency})",
+            hint="Check the invoice against the bill; correct it, then replay the payment.",
+            code="payment_exceeds_balance",
+        )

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from ml_connector.audit import AuditKind
@@ -45,6 +43,7 @@ from ml_connector.flows.context import FlowContext
 from ml_connector.flows.payment_plan import (
     PaymentOptions,
     build_payment,
+    check_payable,
     external_ref,
     manual_method,
     payment_summary,
@@ -52,7 +51,8 @@ from ml_connector.flows.payment_plan import (
 )
 from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.releases import Release, release
-from ml_connector.mapping.preflight import period_at, period_label
+from ml_connector.mapping.master_data import period_at
+from ml_connector.mapping.periods import period_label
 from ml_connector.store import LinkKind
 
 __all__ = [
@@ -223,7 +223,7 @@ async def _create(
             raise RetriableVendorError(
                 "ml-connector", "another attempt is creating this payment; retrying later"
             )
-    payment = build_payment(bill, invoice, options)
+    payment = build_payment(bill, invoice, options, today=ctx.clock().date())
     payload = payment_summary(payment)
     await _check_payable(ctx, invoice, payment, release_invoices=options.release_invoices)
     ctx.note(AuditKind.MAPPED_PAYLOAD, {"payload": payload})
@@ -263,50 +263,10 @@ async def _check_payable(
     *,
     release_invoices: bool,
 ) -> None:
-    """Everything Visma would refuse about this payment, checked before any write."""
-    number = invoice.reference_number
-    status = invoice.status or ""
-    if status == "Hold":
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is on hold in Visma",
-            hint="Take the invoice off hold in Visma, then replay the payment.",
-            code="invoice_on_hold",
-        )
-    if status == "Balanced" and not release_invoices:
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is not released in Visma",
-            hint="Release the invoice in Visma, then replay the payment.",
-            code="invoice_not_released",
-        )
-    if status == "Closed":
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is already fully paid in Visma",
-            hint="Check for a payment entered by hand in Visma; if the bill is settled, mark "
-            "this record resolved.",
-            code="invoice_already_paid",
-        )
-    if status not in ("Open", "Balanced"):
-        raise NeedsAttention(
-            f"The bill was paid in Ramp, but invoice {number} is {status} in Visma",
-            hint="Settle the invoice in Visma by hand, then mark this record resolved.",
-            code="invoice_not_payable",
-        )
-    if payment.currency != invoice.currency_id:
-        raise NeedsAttention(
-            f"The payment is in {payment.currency}, invoice {number} in {invoice.currency_id}",
-            hint="Register the payment in Visma by hand, then mark this record resolved.",
-            code="payment_currency_mismatch",
-        )
-    amount = payment.payment_amount or Decimal(0)
-    balance = invoice.balance_in_currency if status == "Open" else invoice.amount
-    if balance is not None and amount > balance:
-        raise NeedsAttention(
-            f"The payment ({amount} {payment.currency}) exceeds the open balance of invoice "
-            f"{number} ({balance} {payment.currency})",
-            hint="Check the invoice against the bill; correct it, then replay the payment.",
-            code="payment_exceeds_balance",
-        )
-    day = payment.application_date or datetime.now(UTC).date()
+    """Everything Visma would refuse about this payment, checked before any write: the
+    invoice and the amount (``check_payable``), then the period of the payment date."""
+    check_payable(invoice, payment, release_invoices=release_invoices)
+    day = payment.application_date or ctx.clock().date()
     master = await ctx.master.get()
     period = period_at(master, day, what="payment date")
     info = master.periods[period]

@@ -15,11 +15,8 @@ a line with receipts is never changed or deleted. ``check_order`` is the pre-fli
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,9 +30,12 @@ from ml_connector.clients.visma_models import (
 from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import MappingError, NeedsAttention, ValidationRejected
 from ml_connector.flows.coding import selections
+from ml_connector.flows.payloads import as_date, payload_hash
 from ml_connector.mapping.coding import ResolvedLine
+from ml_connector.mapping.master_data import MasterData
 from ml_connector.mapping.money import to_decimal
-from ml_connector.mapping.preflight import NON_PROJECT, MasterData, check_project_task
+from ml_connector.mapping.preflight import check_project_task
+from ml_connector.mapping.table import NON_PROJECT
 
 __all__ = [
     "OrderPlan",
@@ -118,21 +118,10 @@ def _plain(write: Any, *, skip: set[str]) -> dict[str, Any]:
     }
 
 
-def _digest(data: Any) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def order_digest(order: RampOrder) -> str:
     """A digest of what the flow reads from a Ramp order; bill matches do not change it."""
     billing = {"bill_ids", "spend_total_amount", "billing_status"}
-    return _digest(order.model_dump(mode="json", exclude=billing))
-
-
-def _day(value: datetime | date | None) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
+    return payload_hash(order.model_dump(mode="json", exclude=billing))
 
 
 def build_order(
@@ -148,8 +137,8 @@ def build_order(
     header = PurchaseOrderWrite(
         order_type=options.order_type,
         hold=False,
-        date=_day(order.created_at),
-        promised_on=_day(order.promise_date),
+        date=as_date(order.created_at),
+        promised_on=as_date(order.promise_date),
         description=f"{title} {order.memo or ''}".strip()[:150],
         supplier=supplier,
         currency=currency,

@@ -52,7 +52,7 @@ from ml_connector.flows.po_plan import (
 from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.suppliers import ensure_supplier
 from ml_connector.mapping.coding import CodedLine, ResolvedLine, resolve_lines
-from ml_connector.mapping.preflight import MasterData
+from ml_connector.mapping.master_data import MasterData
 from ml_connector.mapping.tasks import assign_tasks
 from ml_connector.store import LinkKind
 

@@ -31,14 +31,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ml_connector.clients import VismaClient
 from ml_connector.clients.visma_models import Supplier
 from ml_connector.errors import ResourceBusy
+from ml_connector.flows.ports import SupplierIndexStore
 from ml_connector.mapping.identifiers import BusinessId, IdKind, parse_business_id
 from ml_connector.mapping.vendor_identity import fold_name
-from ml_connector.store import IndexedSupplier, Store
+from ml_connector.store import IndexedSupplier
 
 __all__ = ["BLOCKED_STATUSES", "SupplierIndex", "index_entry", "indexed", "match_keys"]
 
@@ -116,14 +117,14 @@ class SupplierIndex:
     def __init__(
         self,
         visma: VismaClient,
-        store: Store,
+        store: SupplierIndexStore,
         connection_id: int,
         *,
         owner: str = "worker",
         max_age_s: float = 300.0,
         full_every_s: float = 86_400.0,
         overlap_s: float = 120.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime],
     ) -> None:
         self._visma = visma
         self._store = store

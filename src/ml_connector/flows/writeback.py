@@ -40,11 +40,11 @@ from ml_connector.errors import (
     FatalVendorError,
     PermissionDenied,
 )
+from ml_connector.flows.ports import WriteBackQueue
 from ml_connector.store import (
     OutboxKind,
     OutboxState,
     Settlement,
-    Store,
     WriteBackEntry,
     WriteBackItem,
 )
@@ -86,7 +86,7 @@ def batch_key(
 class WriteBack:
     """A connection's write-backs to Ramp, as the flows ask for them (kept in the outbox)."""
 
-    def __init__(self, store: Store, connection_id: int) -> None:
+    def __init__(self, store: WriteBackQueue, connection_id: int) -> None:
         self._store = store
         self._connection_id = connection_id
 

@@ -25,8 +25,9 @@ Rows on reserved sources are always fallbacks: a default expense account is
 ``@project,P1002,task,,02``. How rows take part in resolving a line, and the
 tie-break between equal priorities, are described in ``mapping.coding``.
 
-``validate`` checks a table against Visma's master data and returns problems that name the row:
-unknown or inactive targets, and conflicting rows (same match, different result).
+``mapping.table_checks.validate`` checks a table against Visma's master data and returns
+problems that name the row: unknown or inactive targets, and conflicting rows (same match,
+different result).
 """
 
 from __future__ import annotations
@@ -34,12 +35,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ml_connector.errors import ConfigurationError
-
-if TYPE_CHECKING:  # preflight imports coding, which imports this module
-    from ml_connector.mapping.preflight import MasterData
 
 __all__ = [
     "ANY",
@@ -59,7 +57,6 @@ __all__ = [
     "parse_row",
     "renumbered",
     "rule_order",
-    "validate",
 ]
 
 ANY = "*"
@@ -288,19 +285,7 @@ def parse_row(
         bad("segment", f"only segment targets take a segment id (target is {target.value})")
     if segment is not None and segment < 1:
         bad("segment", "segment ids start at 1")
-    if source == SOURCE_DEFAULT and value and value != ANY:
-        bad("value", f"@default rows apply to every line: use {ANY!r}, not {value!r}")
-    if source == SOURCE_ACCOUNT and target is Target.ACCOUNT:
-        bad("target", "an @account row cannot choose the account it is keyed on")
-    if source == SOURCE_PROJECT and target is not None and target is not Target.TASK:
-        bad("target", "an @project row sets the project's task only (target task)")
-    if source == SOURCE_PROJECT and value == ANY:
-        bad("value", "an @project row names one project: tasks belong to a single project")
-    if source.startswith("@") and source not in RESERVED_SOURCES:
-        bad(
-            "source",
-            f"unknown reserved source {source!r} (use @entity, @account, @project or @default)",
-        )
+    _check_reserved(source, value, target, bad)
     if problems or target is None:
         return None, problems
     rule = MappingRule(
@@ -316,6 +301,25 @@ def parse_row(
     return rule, problems
 
 
+def _check_reserved(
+    source: str, value: str, target: Target | None, bad: Callable[[str, str], None]
+) -> None:
+    """What the reserved sources (``@default``, ``@account``, ``@project``) allow."""
+    if source == SOURCE_DEFAULT and value and value != ANY:
+        bad("value", f"@default rows apply to every line: use {ANY!r}, not {value!r}")
+    if source == SOURCE_ACCOUNT and target is Target.ACCOUNT:
+        bad("target", "an @account row cannot choose the account it is keyed on")
+    if source == SOURCE_PROJECT and target is not None and target is not Target.TASK:
+        bad("target", "an @project row sets the project's task only (target task)")
+    if source == SOURCE_PROJECT and value == ANY:
+        bad("value", "an @project row names one project: tasks belong to a single project")
+    if source.startswith("@") and source not in RESERVED_SOURCES:
+        bad(
+            "source",
+            f"unknown reserved source {source!r} (use @entity, @account, @project or @default)",
+        )
+
+
 def _int(text: str, name: str, bad: Callable[[str, str], None]) -> int | None:
     text = text.strip()
     if not text:
@@ -325,98 +329,6 @@ def _int(text: str, name: str, bad: Callable[[str, str], None]) -> int | None:
     except ValueError:
         bad(name, f"{text!r} is not a whole number")
         return None
-
-
-# --- validation against Visma ------------------------------------------------------------------
-
-
-def validate(table: MappingTable, master: MasterData | None = None) -> list[Problem]:
-    """Everything wrong with ``table``: conflicts always, targets when ``master`` is given.
-
-    A conflict is two rows with the same match, slot and priority but different Visma values:
-    the tie-break would pick one silently, so it is refused instead. With ``master``, every
-    Visma value must exist and be usable on a supplier invoice line (account active, segment
-    value active, project active and visible in AP, VAT code known), and every ``@account``
-    key must be an account.
-    """
-    problems: list[Problem] = []
-    seen: dict[tuple[str, str, str, bool, int], tuple[str, MappingRule]] = {}
-    for number, rule in enumerate(table.rules, start=1):
-        where = rule.origin or f"row {number}"
-        earlier = seen.get(rule.match_key)
-        if earlier is not None:
-            first_where, first = earlier
-            if first.visma_value != rule.visma_value:
-                problems.append(
-                    Problem(
-                        where,
-                        f"conflicts with {first_where}: {rule.source}={rule.value} sets "
-                        f"{rule.target_key} to both {first.visma_value} and {rule.visma_value} "
-                        f"at priority {rule.priority}",
-                    )
-                )
-            else:
-                problems.append(Problem(where, f"repeats {first_where}"))
-        else:
-            seen[rule.match_key] = (where, rule)
-        if master is not None:
-            problems += [Problem(where, m) for m in _target_problems(rule, master)]
-    return problems
-
-
-def _target_problems(rule: MappingRule, master: MasterData) -> list[str]:
-    found: list[str] = []
-    if rule.source == SOURCE_ACCOUNT and rule.value != ANY and rule.value not in master.accounts:
-        found.append(f"account {rule.value} (the row's key) does not exist in Visma")
-    value = rule.visma_value
-    if rule.target is Target.ACCOUNT:
-        account = master.accounts.get(value)
-        if account is None:
-            found.append(f"account {value} does not exist in Visma")
-        elif not account.active:
-            found.append(f"account {value} ({account.description}) is inactive in Visma")
-    elif rule.target is Target.SEGMENT:
-        segment = master.segments.get(rule.segment or 0)
-        if segment is None:
-            found.append(f"segment {rule.segment} does not exist in Visma's SUBACCOUNT")
-        else:
-            active = segment.values.get(value)
-            if active is None and segment.validate:
-                found.append(f"{segment.description} {value} does not exist in Visma")
-            elif active is False:
-                found.append(f"{segment.description} {value} is inactive in Visma")
-    elif rule.target is Target.PROJECT:
-        project = master.projects.get(value)
-        if project is None:
-            found.append(f"project {value} does not exist in Visma")
-        elif project.status not in ("Active", "Planned") and value != NON_PROJECT:
-            found.append(f"project {value} is {project.status} in Visma")
-        elif not project.visible_in_ap:
-            found.append(f"project {value} is not visible in the supplier ledger (AP)")
-    elif rule.target is Target.TASK:
-        found += _task_problems(rule, master)
-    elif master.vat_codes and value not in master.vat_codes:
-        found.append(f"VAT code {value} does not exist in Visma")
-    return found
-
-
-def _task_problems(rule: MappingRule, master: MasterData) -> list[str]:
-    """An ``@project`` row's task must be usable on AP lines of that project; any other task
-    row's task must be usable on at least one project (which one depends on the line)."""
-    task = rule.visma_value
-    if rule.source != SOURCE_PROJECT:
-        if any(task in p.usable_tasks("AP") for p in master.projects.values()):
-            return []
-        return [f"task {task} is not an active, AP-visible task of any project in Visma"]
-    project = master.projects.get(rule.value)
-    if project is None:
-        return [f"project {rule.value} (the row's key) does not exist in Visma"]
-    info = project.tasks.get(task)
-    if info is None:
-        return [f"task {task} does not exist on project {rule.value} in Visma"]
-    if not info.usable("AP"):
-        return [f"task {task} of project {rule.value} is not active and visible in AP in Visma"]
-    return []
 
 
 def renumbered(table: MappingTable) -> MappingTable:

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from ml_connector.errors import MappingError
 from ml_connector.mapping.coding import ResolvedLine
-from ml_connector.mapping.preflight import MasterData
+from ml_connector.mapping.master_data import MasterData
 from ml_connector.mapping.table import NON_PROJECT
 
 __all__ = ["TASK_ID_SEPARATOR", "assign_tasks", "split_task_option", "task_option_id"]

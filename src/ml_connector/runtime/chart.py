@@ -114,7 +114,7 @@ async def _run(
         lock, runtime.owner, ttl_s=_LOCK_TTL_S, now=datetime.now(UTC)
     ):
         raise RetriableVendorError("ml-connector", "another chart push of this connection runs")
-    timeline = Timeline(connection.id, None, ctx.redactor)
+    timeline = Timeline(connection.id, None, ctx.redactor, ctx.clock)
     token = current_timeline.set(timeline)
     try:
         since = await _cursors(runtime, connection.id) if delta else None

@@ -22,7 +22,7 @@ from ml_connector.clients import RampClient
 from ml_connector.clients.ramp_models import AccountingFieldSelection, Bill
 from ml_connector.flows.coding import field_key
 from ml_connector.mapping.field_evidence import FieldFacts, SegmentValues, VismaValues
-from ml_connector.mapping.preflight import MasterData
+from ml_connector.mapping.master_data import MasterData
 
 __all__ = [
     "BILL_SAMPLE",

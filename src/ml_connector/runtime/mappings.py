@@ -26,8 +26,8 @@ from ml_connector.mapping.table import (
     MappingTableError,
     Target,
     renumbered,
-    validate,
 )
+from ml_connector.mapping.table_checks import validate
 from ml_connector.runtime.bindings import BindingReport, refresh
 from ml_connector.runtime.field_discovery import read_ramp_fields
 from ml_connector.runtime.wiring import Runtime, bound_rules

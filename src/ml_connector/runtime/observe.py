@@ -29,8 +29,11 @@ __all__ = ["calls_of", "enter_unit", "flush", "record_succeeded", "tick"]
 log = structlog.get_logger(__name__)
 
 
-def enter_unit(ctx: FlowContext, record: SyncRecord) -> ExitStack:
-    """Bind the record's log context and call attribution; ``close()`` the result to leave."""
+def enter_unit(store: Store, ctx: FlowContext, record: SyncRecord) -> ExitStack:
+    """Bind the record's log context and call attribution; ``close()`` the result to leave.
+
+    ``store`` is the runtime's store, whose tally counts the calls.
+    """
     stack = ExitStack()
     stack.enter_context(
         bound(
@@ -40,12 +43,12 @@ def enter_unit(ctx: FlowContext, record: SyncRecord) -> ExitStack:
             object_id=record.object_id,
         )
     )
-    stack.enter_context(metrics.attribute_calls(ctx.store, ctx.connection_id, record.object_type))
+    stack.enter_context(metrics.attribute_calls(store, ctx.connection_id, record.object_type))
     return stack
 
 
 @contextmanager
-def calls_of(ctx: FlowContext | None, object_type: str) -> Iterator[None]:
+def calls_of(store: Store, ctx: FlowContext | None, object_type: str) -> Iterator[None]:
     """Log context and call attribution for a connection's work that is not one record.
 
     ``ctx`` None (the connection left the worker meanwhile): nothing is bound.
@@ -55,15 +58,15 @@ def calls_of(ctx: FlowContext | None, object_type: str) -> Iterator[None]:
         return
     with (
         bound(connection=ctx.connection_name, object_type=object_type),
-        metrics.attribute_calls(ctx.store, ctx.connection_id, object_type),
+        metrics.attribute_calls(store, ctx.connection_id, object_type),
     ):
         yield
 
 
-def record_succeeded(ctx: FlowContext, record: SyncRecord, done_at: datetime) -> None:
+def record_succeeded(store: Store, ctx: FlowContext, record: SyncRecord, done_at: datetime) -> None:
     """Note a succeeded record for the sync latency histogram (written by :func:`flush`)."""
     metrics.observe_success(
-        ctx.store,
+        store,
         ctx.connection_id,
         record.object_type,
         record.id,

@@ -118,7 +118,7 @@ class WriteBackSender:
                     if ctx is None:  # the connection left meanwhile: its lease runs out
                         continue
                     kind = "bill" if batch.sync_type == BILL_SYNC else "payment"
-                    with observe.calls_of(ctx, kind):
+                    with observe.calls_of(self.store, ctx, kind):
                         outcome = await post_batch(ctx.ramp, batch, self._retry_at)
                         log.debug(
                             "write-back batch posted",

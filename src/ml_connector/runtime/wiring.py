@@ -8,10 +8,10 @@ sandboxes either over real localhost ports (nothing to inject) or in-process, by
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -124,6 +124,7 @@ class Runtime:
     redactor: Redactor = field(default_factory=lambda: REDACTOR)
     transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
     owner: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # flows' wall clock
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _contexts: dict[int, FlowContext] = field(default_factory=dict)
     _stamps: dict[int, datetime] = field(default_factory=dict)
@@ -250,6 +251,7 @@ class Runtime:
             connection.id,
             owner=self.owner,
             max_age_s=supplier_options.index_max_age_s,
+            clock=self.clock,
         )
         ctx = FlowContext(
             connection_id=connection.id,
@@ -263,6 +265,7 @@ class Runtime:
             redactor=self.redactor,
             writeback=WriteBack(self.store, connection.id),
             suppliers=suppliers,
+            clock=self.clock,
             supplier_options=supplier_options,
             owner=self.owner,
             release_wait_s=self.settings.release_wait_s,

@@ -260,9 +260,9 @@ class Worker:
     async def process(self, record: SyncRecord) -> None:
         """Run one claimed record to its next state; never raises for flow failures."""
         ctx = self.contexts[record.connection_id]
-        timeline = Timeline(record.connection_id, record.id, ctx.redactor)
+        timeline = Timeline(record.connection_id, record.id, ctx.redactor, ctx.clock)
         token = current_timeline.set(timeline)
-        unit = observe.enter_unit(ctx, record)  # log context + vendor-call attribution
+        unit = observe.enter_unit(self.store, ctx, record)  # log context + vendor-call attribution
         self.stats.processed += 1
         try:
             outcome = await self.handler(ctx, record)
@@ -299,7 +299,7 @@ class Worker:
             await self.store.complete(
                 record.id, self.owner, visma_ref=outcome.visma_ref, payload=outcome.payload
             )
-            observe.record_succeeded(ctx, record, self.clock())
+            observe.record_succeeded(self.store, ctx, record, self.clock())
             log.debug("record synced", action=outcome.action, visma_ref=outcome.visma_ref)
             self.stats.add(record, outcome)
         finally:

@@ -39,8 +39,8 @@ from ml_connector.mapping.table import (
     Target,
     parse_row,
     renumbered,
-    validate,
 )
+from ml_connector.mapping.table_checks import validate
 from ml_connector.runtime import bindings as binding_actions
 from ml_connector.runtime import chart as chart_ops
 from ml_connector.runtime.mappings import load_table, save_table, unmapped_in_catalog

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ml_connector.errors import NeedsAttention
+from ml_connector.mapping.master_data import MasterData, PeriodInfo, period_at
 from ml_connector.mapping.periods import PeriodSpan, calendar_month, period_for, period_label
-from ml_connector.mapping.preflight import MasterData, PeriodInfo, period_at
 from ml_connector.sandbox.visma.fiscal import FiscalCalendar
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml_connector.mapping.preflight import (
+from ml_connector.mapping.master_data import (
     AccountInfo,
     MasterData,
     ProjectInfo,
@@ -16,8 +16,8 @@ from ml_connector.mapping.table import (
     MappingTable,
     MappingTableError,
     Target,
-    validate,
 )
+from ml_connector.mapping.table_checks import validate
 
 MASTER = MasterData(
     accounts={"6800": AccountInfo("Kontor", True), "6590": AccountInfo("Gammel", False)},

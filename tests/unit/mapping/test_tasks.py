@@ -16,13 +16,8 @@ from ml_connector.mapping.coding import (
     Selection,
     resolve_lines,
 )
-from ml_connector.mapping.preflight import (
-    AccountInfo,
-    MasterData,
-    ProjectInfo,
-    TaskInfo,
-    check_lines,
-)
+from ml_connector.mapping.master_data import AccountInfo, MasterData, ProjectInfo, TaskInfo
+from ml_connector.mapping.preflight import check_lines
 from ml_connector.mapping.table import MappingRule, MappingTable, Target
 from ml_connector.mapping.tasks import assign_tasks, split_task_option, task_option_id
 

@@ -1,8 +1,9 @@
 """What every vendor-API route shares: the sandbox services, the auth guard, and 404 lookups.
 
-``ApiContext.route`` wraps a handler so that it (1) checks the bearer token and the route's
-scope, and (2) turns a ``RampApiError`` raised anywhere below into Ramp's ``error_v2``
+``api_route`` wraps a module-level handler so that it (1) checks the bearer token and the
+route's scope, and (2) turns a ``RampApiError`` raised anywhere below into Ramp's ``error_v2``
 response. Handlers therefore only deal with the happy path and raise for everything else.
+A handler finds its sandbox's ``ApiContext`` with ``api_of(request)``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ __all__ = [
     "ApiContext",
     "ExactJSONResponse",
     "Handler",
+    "api_of",
+    "api_route",
     "base_url",
     "json_response",
 ]
@@ -80,6 +83,26 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append(json.dumps(value, ensure_ascii=False, allow_nan=False))
 
 
+def api_of(request: Request) -> ApiContext:
+    """The services of the sandbox serving ``request`` (``RampSandbox`` puts them on its app)."""
+    ctx: ApiContext = request.app.state.ramp_api
+    return ctx
+
+
+def api_route(path: str, handler: Handler, *, methods: list[str], scope: str | None) -> Route:
+    """A route under ``/developer/v1`` that needs a bearer token (and ``scope``)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            api_of(request).tokens.authenticate(request, scope)
+            return await handler(request)
+        except RampApiError as error:
+            return error_response(error)
+
+    endpoint.__name__ = handler.__name__
+    return Route(PREFIX + path, endpoint, methods=methods)
+
+
 def json_response(data: Any, status: int = 200) -> JSONResponse:
     return ExactJSONResponse(data, status_code=status)
 
@@ -99,19 +122,6 @@ class ApiContext:
     @property
     def state(self) -> RampState:
         return self.state_ref()
-
-    def route(self, path: str, handler: Handler, *, methods: list[str], scope: str | None) -> Route:
-        """A route under ``/developer/v1`` that needs a bearer token (and ``scope``)."""
-
-        async def endpoint(request: Request) -> Response:
-            try:
-                self.tokens.authenticate(request, scope)
-                return await handler(request)
-            except RampApiError as error:
-                return error_response(error)
-
-        endpoint.__name__ = handler.__name__
-        return Route(PREFIX + path, endpoint, methods=methods)
 
     # -- lookups that 404 -----------------------------------------------------------------
 

@@ -43,8 +43,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ml_connector.sandbox.faults import FaultRule
-from ml_connector.sandbox.ramp import render, render_chart, render_spend
+from ml_connector.sandbox.ramp import render
 from ml_connector.sandbox.ramp.api import ExactJSONResponse
+from ml_connector.sandbox.ramp.control_state import state_snapshot
 from ml_connector.sandbox.ramp.errors import RampApiError, error_response
 from ml_connector.sandbox.ramp.filehost import describe
 from ml_connector.sandbox.ramp.files import invoice_pdf
@@ -54,7 +55,14 @@ from ml_connector.sandbox.seed import demo_dataset, empty_dataset
 if TYPE_CHECKING:
     from ml_connector.sandbox.ramp.sandbox import RampSandbox
 
-__all__ = ["CONTROL_PREFIX", "control_routes", "guarded", "read_body", "state_snapshot"]
+__all__ = [
+    "CONTROL_PREFIX",
+    "control_routes",
+    "guarded",
+    "read_body",
+    "sandbox_of",
+    "state_snapshot",
+]
 
 CONTROL_PREFIX = "/_sandbox"
 _DATE_KEYS = frozenset({"issued_at", "due_at", "promise_date", "payment_date"})
@@ -77,6 +85,12 @@ async def read_body(request: Request) -> dict[str, Any]:
     return data
 
 
+def sandbox_of(request: Request) -> RampSandbox:
+    """The sandbox whose control API ``request`` reached (``RampSandbox`` puts itself there)."""
+    sb: RampSandbox = request.app.state.ramp_sandbox
+    return sb
+
+
 def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[..., Any]:
     """Turn sandbox errors and bad arguments into JSON error answers."""
 
@@ -91,252 +105,196 @@ def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[..., 
     return endpoint
 
 
-def state_snapshot(sb: RampSandbox, *, objects: bool, base_url: str) -> dict[str, Any]:
-    """Counts, and optionally every object, of the sandbox (as the API renders them)."""
-    state = sb.state
-    now = sb.clock()
-    counts = {
-        "entities": len(state.entities),
-        "vendors": len(state.vendors),
-        "bills": len(state.bills),
-        "bills_sync_ready": sum(state.is_sync_ready(b) for b in state.bills.values()),
-        "purchase_orders": len(state.purchase_orders),
-        "gl_accounts": len(state.gl_accounts),
-        "accounting_vendors": len(state.accounting_vendors),
-        "fields": len(state.fields),
-        "field_options": len(state.options),
-        "users": len(state.users),
-        "departments": len(state.departments),
-        "locations": len(state.locations),
-        "transactions": len(state.transactions),
-        "transactions_sync_ready": sum(
-            t.sync_status.value == "SYNC_READY" for t in state.transactions.values()
-        ),
-        "reimbursements": len(state.reimbursements),
-        "reimbursements_sync_ready": sum(
-            r.sync_status.value == "SYNC_READY" for r in state.reimbursements.values()
-        ),
-        "receipts": len(state.receipts),
-        "statements": len(state.statements),
-        "transfers": len(state.transfers),
-        "syncs": len(state.syncs),
-        "export_errors": len(state.export_errors),
-        "webhook_subscriptions": len(sb.hub.subscriptions),
-        "events": len(sb.hub.events),
-        "webhook_deliveries": len(sb.webhooks.deliveries),
-        "webhooks_pending": sb.webhooks.pending,
-        "tokens": sb.tokens.issued,
-        "requests": len(sb.journal.entries()),
-    }
-    out: dict[str, Any] = {
-        "business_id": state.business_id,
-        "company_name": state.company_name,
-        "base_currency": state.base_currency,
-        "sync_on_creation": state.sync_on_creation,
-        "active_connection": (
-            render_chart.connection(c) if (c := state.active_connection()) is not None else None
-        ),
-        "counts": counts,
-    }
-    if objects:
-        out |= {
-            "entities": [render.entity(state, e) for e in state.entities.values()],
-            "vendors": [render.vendor(state, v, now, detail=True) for v in state.vendors.values()],
-            "bills": [
-                render.bill(state, b, sb.files.urls(b, base_url))
-                | {"sync_ready": state.is_sync_ready(b)}
-                for b in state.bills.values()
-            ],
-            "purchase_orders": [
-                render.purchase_order(state, o, detail=True) for o in state.purchase_orders.values()
-            ],
-            "connections": [render_chart.connection(c) for c in state.connections.values()],
-            "gl_accounts": [render_chart.gl_account(state, a) for a in state.gl_accounts.values()],
-            "accounting_vendors": [
-                render_chart.accounting_vendor(state, v) for v in state.accounting_vendors.values()
-            ],
-            "fields": [render_chart.custom_field(f) for f in state.fields.values()],
-            "field_options": [
-                render_chart.field_option(o) | {"field_ramp_id": o.field_ramp_id}
-                for o in state.options.values()
-            ],
-            "departments": [render_spend.department(d) for d in state.departments.values()],
-            "locations": [render_spend.location(p) for p in state.locations.values()],
-            "users": [render_spend.user(state, u) for u in state.users.values()],
-            "transactions": [
-                render_spend.transaction(state, t) for t in state.transactions.values()
-            ],
-            "reimbursements": [
-                render_spend.reimbursement(state, r) for r in state.reimbursements.values()
-            ],
-            "statements": [
-                render_spend.statement(state, s, sb.files.url(s.id, "statement", base_url))
-                for s in state.statements.values()
-            ],
-            "transfers": [render_spend.transfer(t) for t in state.transfers.values()],
-            "syncs": [asdict(s) for s in state.syncs.values()],
-            "export_errors": [asdict(e) for e in state.export_errors],
-            "webhook_subscriptions": [
-                s.to_json(state.business_id) for s in sb.hub.subscriptions.values()
-            ],
-            "events": list(sb.hub.events),
-            "webhook_deliveries": [asdict(d) for d in sb.webhooks.deliveries],
-        }
-    return out
+def bill_json(request: Request, bill_id: str) -> JSONResponse:
+    sb = sandbox_of(request)
+    item = sb.state.bills[bill_id]
+    return JSONResponse(render.bill(sb.state, item, sb.files.urls(item, str(request.base_url))))
 
 
-def control_routes(sb: RampSandbox) -> list[Route]:
-    def bill_json(request: Request, bill_id: str) -> JSONResponse:
-        item = sb.state.bills[bill_id]
-        return JSONResponse(render.bill(sb.state, item, sb.files.urls(item, str(request.base_url))))
+async def create_vendor(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return JSONResponse(sb.create_vendor(**await read_body(request)), status_code=201)
 
-    async def create_vendor(request: Request) -> Response:
-        return JSONResponse(sb.create_vendor(**await read_body(request)), status_code=201)
 
-    async def create_bill(request: Request) -> Response:
-        created = sb.create_bill(**await read_body(request))
-        response = bill_json(request, created["id"])
-        response.status_code = 201
-        return response
+async def create_bill(request: Request) -> Response:
+    sb = sandbox_of(request)
+    created = sb.create_bill(**await read_body(request))
+    response = bill_json(request, created["id"])
+    response.status_code = 201
+    return response
 
-    async def update_bill(request: Request) -> Response:
-        bill_id = request.path_params["bill_id"]
-        sb.update_bill(bill_id, **await read_body(request))
-        return bill_json(request, bill_id)
 
-    async def bill_action(request: Request) -> Response:
-        bill_id = request.path_params["bill_id"]
-        action = request.path_params["action"]
+async def update_bill(request: Request) -> Response:
+    sb = sandbox_of(request)
+    bill_id = request.path_params["bill_id"]
+    sb.update_bill(bill_id, **await read_body(request))
+    return bill_json(request, bill_id)
+
+
+async def bill_action(request: Request) -> Response:
+    sb = sandbox_of(request)
+    bill_id = request.path_params["bill_id"]
+    action = request.path_params["action"]
+    body = await read_body(request)
+    if action == "approve":
+        sb.approve_bill(bill_id)
+    elif action == "reject":
+        sb.reject_bill(bill_id)
+    elif action == "pay":
+        sb.pay_bill(bill_id, **body)
+    elif action == "archive":
+        sb.archive_bill(bill_id)
+    elif action == "unsync":
+        sb.unsync_bill(bill_id)
+    else:
+        raise RampApiError.not_found("Control action", action)
+    return bill_json(request, bill_id)
+
+
+async def create_order(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return JSONResponse(sb.create_purchase_order(**await read_body(request)), status_code=201)
+
+
+async def update_order(request: Request) -> Response:
+    sb = sandbox_of(request)
+    order_id = request.path_params["order_id"]
+    return JSONResponse(sb.update_purchase_order(order_id, **await read_body(request)))
+
+
+async def archive_order(request: Request) -> Response:
+    sb = sandbox_of(request)
+    body = await read_body(request)
+    order_id = request.path_params["order_id"]
+    return JSONResponse(sb.archive_purchase_order(order_id, body.get("archived_reason")))
+
+
+async def revoke(request: Request) -> Response:
+    sb = sandbox_of(request)
+    sb.revoke_tokens()
+    return JSONResponse({"revoked": True})
+
+
+async def faults(request: Request) -> Response:
+    sb = sandbox_of(request)
+    if request.method == "POST":
+        sb.faults.add(FaultRule.from_json(await read_body(request)))
+    elif request.method == "DELETE":
+        sb.faults.clear()
+    return JSONResponse({"rules": sb.faults.rules()})
+
+
+async def webhook_faults(request: Request) -> Response:
+    sb = sandbox_of(request)
+    if request.method == "POST":
         body = await read_body(request)
-        if action == "approve":
-            sb.approve_bill(bill_id)
-        elif action == "reject":
-            sb.reject_bill(bill_id)
-        elif action == "pay":
-            sb.pay_bill(bill_id, **body)
-        elif action == "archive":
-            sb.archive_bill(bill_id)
-        elif action == "unsync":
-            sb.unsync_bill(bill_id)
-        else:
-            raise RampApiError.not_found("Control action", action)
-        return bill_json(request, bill_id)
-
-    async def create_order(request: Request) -> Response:
-        return JSONResponse(sb.create_purchase_order(**await read_body(request)), status_code=201)
-
-    async def update_order(request: Request) -> Response:
-        order_id = request.path_params["order_id"]
-        return JSONResponse(sb.update_purchase_order(order_id, **await read_body(request)))
-
-    async def archive_order(request: Request) -> Response:
-        body = await read_body(request)
-        order_id = request.path_params["order_id"]
-        return JSONResponse(sb.archive_purchase_order(order_id, body.get("archived_reason")))
-
-    async def revoke(request: Request) -> Response:
-        sb.revoke_tokens()
-        return JSONResponse({"revoked": True})
-
-    async def faults(request: Request) -> Response:
-        if request.method == "POST":
-            sb.faults.add(FaultRule.from_json(await read_body(request)))
-        elif request.method == "DELETE":
-            sb.faults.clear()
-        return JSONResponse({"rules": sb.faults.rules()})
-
-    async def webhook_faults(request: Request) -> Response:
-        if request.method == "POST":
-            body = await read_body(request)
-            unknown = set(body) - {"drop_rate", "duplicate_rate", "reorder"}
-            if unknown:
-                raise ValueError(f"unknown webhook fault fields: {sorted(unknown)}")
-            for key, value in body.items():
-                setattr(sb.webhooks.faults, key, value)
-        return JSONResponse(asdict(sb.webhooks.faults))
-
-    async def flush(request: Request) -> Response:
-        await sb.webhooks.flush()
-        return JSONResponse({"pending": sb.webhooks.pending})
-
-    async def deliveries(request: Request) -> Response:
-        return JSONResponse([asdict(d) for d in sb.webhooks.deliveries])
-
-    async def settings(request: Request) -> Response:
-        body = await read_body(request)
-        known = {"sync_on_creation", "rate_limit", "rate_window_s", "token_ttl_s"}
-        unknown = set(body) - known - {"newer_event_types"}
+        unknown = set(body) - {"drop_rate", "duplicate_rate", "reorder"}
         if unknown:
-            raise ValueError(f"unknown settings: {sorted(unknown)}")
-        if "sync_on_creation" in body:
-            sb.state.sync_on_creation = bool(body["sync_on_creation"])
-        if "rate_limit" in body:
-            sb.rate_window.limit = int(body["rate_limit"])
-        if "rate_window_s" in body:
-            sb.rate_window.window_s = float(body["rate_window_s"])
-        if "token_ttl_s" in body:
-            sb.tokens.ttl_s = int(body["token_ttl_s"])
-        if "newer_event_types" in body:
-            sb.hub.newer_event_types = bool(body["newer_event_types"])
-        return JSONResponse(
-            {
-                "sync_on_creation": sb.state.sync_on_creation,
-                "rate_limit": sb.rate_window.limit,
-                "rate_window_s": sb.rate_window.window_s,
-                "token_ttl_s": sb.tokens.ttl_s,
-                "newer_event_types": sb.hub.newer_event_types,
-            }
-        )
+            raise ValueError(f"unknown webhook fault fields: {sorted(unknown)}")
+        for key, value in body.items():
+            setattr(sb.webhooks.faults, key, value)
+    return JSONResponse(asdict(sb.webhooks.faults))
 
-    async def state(request: Request) -> Response:
-        objects = request.query_params.get("objects", "true").lower() != "false"
-        snapshot = state_snapshot(sb, objects=objects, base_url=str(request.base_url))
-        return ExactJSONResponse(snapshot)
 
-    async def requests(request: Request) -> Response:
-        if request.method == "DELETE":
-            sb.journal.clear()
-            return JSONResponse([])
-        entries = sb.journal.entries(
-            method=request.query_params.get("method"),
-            path_contains=request.query_params.get("path_contains"),
-        )
-        return JSONResponse([asdict(e) for e in entries])
+async def flush(request: Request) -> Response:
+    sb = sandbox_of(request)
+    await sb.webhooks.flush()
+    return JSONResponse({"pending": sb.webhooks.pending})
 
-    async def reset(request: Request) -> Response:
-        body = await read_body(request)
-        seed = body.get("seed", "demo")
-        if seed not in ("demo", "empty"):
-            raise RampApiError.invalid("seed", "Use 'demo' or 'empty'.")
-        sb.reset(demo_dataset() if seed == "demo" else empty_dataset())
-        return JSONResponse(state_snapshot(sb, objects=False, base_url=str(request.base_url)))
 
-    async def invoice_file(request: Request) -> Response:
-        bill_id = request.path_params["bill_id"]
-        item = sb.state.bills.get(bill_id)
-        if item is None:
-            raise RampApiError.not_found("Bill", bill_id)
-        supplier = sb.state.vendors[item.vendor_id]
-        total = from_minor(item.amount_minor, item.currency)
-        pdf = invoice_pdf(
-            [
-                f"INVOICE {item.invoice_number}",
-                f"From: {supplier.name}",
-                f"To: {sb.state.company_name}",
-                f"Issued: {item.issued_at.isoformat()}  Due: {item.due_at.isoformat()}",
-                f"Total: {total} {item.currency}",
-                f"Ramp bill: {item.id}",
-            ]
-        )
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{item.id}.pdf"'},
-        )
+async def deliveries(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return JSONResponse([asdict(d) for d in sb.webhooks.deliveries])
 
-    async def files_served(request: Request) -> Response:
-        return JSONResponse([describe(served) for served in sb.files.served])
 
+async def settings(request: Request) -> Response:
+    sb = sandbox_of(request)
+    body = await read_body(request)
+    known = {"sync_on_creation", "rate_limit", "rate_window_s", "token_ttl_s"}
+    unknown = set(body) - known - {"newer_event_types"}
+    if unknown:
+        raise ValueError(f"unknown settings: {sorted(unknown)}")
+    if "sync_on_creation" in body:
+        sb.state.sync_on_creation = bool(body["sync_on_creation"])
+    if "rate_limit" in body:
+        sb.rate_window.limit = int(body["rate_limit"])
+    if "rate_window_s" in body:
+        sb.rate_window.window_s = float(body["rate_window_s"])
+    if "token_ttl_s" in body:
+        sb.tokens.ttl_s = int(body["token_ttl_s"])
+    if "newer_event_types" in body:
+        sb.hub.newer_event_types = bool(body["newer_event_types"])
+    return JSONResponse(
+        {
+            "sync_on_creation": sb.state.sync_on_creation,
+            "rate_limit": sb.rate_window.limit,
+            "rate_window_s": sb.rate_window.window_s,
+            "token_ttl_s": sb.tokens.ttl_s,
+            "newer_event_types": sb.hub.newer_event_types,
+        }
+    )
+
+
+async def state(request: Request) -> Response:
+    sb = sandbox_of(request)
+    objects = request.query_params.get("objects", "true").lower() != "false"
+    snapshot = state_snapshot(sb, objects=objects, base_url=str(request.base_url))
+    return ExactJSONResponse(snapshot)
+
+
+async def requests(request: Request) -> Response:
+    sb = sandbox_of(request)
+    if request.method == "DELETE":
+        sb.journal.clear()
+        return JSONResponse([])
+    entries = sb.journal.entries(
+        method=request.query_params.get("method"),
+        path_contains=request.query_params.get("path_contains"),
+    )
+    return JSONResponse([asdict(e) for e in entries])
+
+
+async def reset(request: Request) -> Response:
+    sb = sandbox_of(request)
+    body = await read_body(request)
+    seed = body.get("seed", "demo")
+    if seed not in ("demo", "empty"):
+        raise RampApiError.invalid("seed", "Use 'demo' or 'empty'.")
+    sb.reset(demo_dataset() if seed == "demo" else empty_dataset())
+    return JSONResponse(state_snapshot(sb, objects=False, base_url=str(request.base_url)))
+
+
+async def invoice_file(request: Request) -> Response:
+    sb = sandbox_of(request)
+    bill_id = request.path_params["bill_id"]
+    item = sb.state.bills.get(bill_id)
+    if item is None:
+        raise RampApiError.not_found("Bill", bill_id)
+    supplier = sb.state.vendors[item.vendor_id]
+    total = from_minor(item.amount_minor, item.currency)
+    pdf = invoice_pdf(
+        [
+            f"INVOICE {item.invoice_number}",
+            f"From: {supplier.name}",
+            f"To: {sb.state.company_name}",
+            f"Issued: {item.issued_at.isoformat()}  Due: {item.due_at.isoformat()}",
+            f"Total: {total} {item.currency}",
+            f"Ramp bill: {item.id}",
+        ]
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{item.id}.pdf"'},
+    )
+
+
+async def files_served(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return JSONResponse([describe(served) for served in sb.files.served])
+
+
+def control_routes() -> list[Route]:
     p = CONTROL_PREFIX
     table: list[tuple[str, Callable[[Request], Awaitable[Response]], list[str]]] = [
         ("/vendors", create_vendor, ["POST"]),

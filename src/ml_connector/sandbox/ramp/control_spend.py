@@ -35,12 +35,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ml_connector.sandbox.ramp.api import ExactJSONResponse
-from ml_connector.sandbox.ramp.control import CONTROL_PREFIX, guarded, read_body
+from ml_connector.sandbox.ramp.control import CONTROL_PREFIX, guarded, read_body, sandbox_of
 from ml_connector.sandbox.ramp.errors import RampApiError
 from ml_connector.sandbox.ramp.params import parse_instant
 
 if TYPE_CHECKING:
-    from ml_connector.sandbox.ramp.sandbox import RampSandbox
+    pass
 
 __all__ = ["spend_control_routes"]
 
@@ -68,66 +68,88 @@ def _ok(body: Any, status: int = 200) -> Response:
     return ExactJSONResponse(body, status_code=status)
 
 
-def spend_control_routes(sb: RampSandbox) -> list[Route]:
-    async def department(request: Request) -> Response:
-        return _ok(sb.create_department(**await _body(request)), 201)
+async def department(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.create_department(**await _body(request)), 201)
 
-    async def location(request: Request) -> Response:
-        return _ok(sb.create_location(**await _body(request)), 201)
 
-    async def user(request: Request) -> Response:
-        return _ok(sb.create_user(**await _body(request)), 201)
+async def location(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.create_location(**await _body(request)), 201)
 
-    async def transaction(request: Request) -> Response:
-        return _ok(sb.create_transaction(**await _body(request)), 201)
 
-    async def transaction_action(request: Request) -> Response:
-        object_id, action = request.path_params["object_id"], request.path_params["action"]
-        body = await _body(request)
-        if action == "refund":
-            return _ok(sb.refund_transaction(object_id, **body), 201)
-        if action == "receipt":
-            return _ok({"receipt_id": sb.add_receipt(object_id)}, 201)
-        actions: dict[str, Callable[[str], dict[str, Any]]] = {
-            "clear": sb.clear_transaction,
-            "decline": sb.decline_transaction,
-            "ready": sb.mark_transaction_ready,
-            "unsync": sb.unsync_transaction,
-        }
-        if action not in actions:
-            raise RampApiError.not_found("Control action", action)
-        return _ok(actions[action](object_id))
+async def user(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.create_user(**await _body(request)), 201)
 
-    async def reimbursement(request: Request) -> Response:
-        return _ok(sb.create_reimbursement(**await _body(request)), 201)
 
-    async def reimbursement_action(request: Request) -> Response:
-        object_id, action = request.path_params["object_id"], request.path_params["action"]
-        if action == "receipt":
-            return _ok({"receipt_id": sb.add_receipt(object_id)}, 201)
-        actions: dict[str, Callable[[str], dict[str, Any]]] = {
-            "approve": sb.approve_reimbursement,
-            "reject": sb.reject_reimbursement,
-            "pay": sb.pay_reimbursement,
-            "ready": sb.mark_reimbursement_ready,
-            "unsync": sb.unsync_reimbursement,
-        }
-        if action not in actions:
-            raise RampApiError.not_found("Control action", action)
-        return _ok(actions[action](object_id))
+async def transaction(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.create_transaction(**await _body(request)), 201)
 
-    async def statement(request: Request) -> Response:
-        return _ok(sb.create_statement(**await _body(request)), 201)
 
-    async def transfer(request: Request) -> Response:
-        return _ok(sb.create_transfer(**await _body(request)), 201)
+async def transaction_action(request: Request) -> Response:
+    sb = sandbox_of(request)
+    object_id, action = request.path_params["object_id"], request.path_params["action"]
+    body = await _body(request)
+    if action == "refund":
+        return _ok(sb.refund_transaction(object_id, **body), 201)
+    if action == "receipt":
+        return _ok({"receipt_id": sb.add_receipt(object_id)}, 201)
+    actions: dict[str, Callable[[str], dict[str, Any]]] = {
+        "clear": sb.clear_transaction,
+        "decline": sb.decline_transaction,
+        "ready": sb.mark_transaction_ready,
+        "unsync": sb.unsync_transaction,
+    }
+    if action not in actions:
+        raise RampApiError.not_found("Control action", action)
+    return _ok(actions[action](object_id))
 
-    async def transfer_complete(request: Request) -> Response:
-        return _ok(sb.complete_transfer(request.path_params["object_id"]))
 
-    async def sync_status(request: Request) -> Response:
-        return JSONResponse(sb.sync_status(request.path_params["object_id"]))
+async def reimbursement(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.create_reimbursement(**await _body(request)), 201)
 
+
+async def reimbursement_action(request: Request) -> Response:
+    sb = sandbox_of(request)
+    object_id, action = request.path_params["object_id"], request.path_params["action"]
+    if action == "receipt":
+        return _ok({"receipt_id": sb.add_receipt(object_id)}, 201)
+    actions: dict[str, Callable[[str], dict[str, Any]]] = {
+        "approve": sb.approve_reimbursement,
+        "reject": sb.reject_reimbursement,
+        "pay": sb.pay_reimbursement,
+        "ready": sb.mark_reimbursement_ready,
+        "unsync": sb.unsync_reimbursement,
+    }
+    if action not in actions:
+        raise RampApiError.not_found("Control action", action)
+    return _ok(actions[action](object_id))
+
+
+async def statement(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.create_statement(**await _body(request)), 201)
+
+
+async def transfer(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.create_transfer(**await _body(request)), 201)
+
+
+async def transfer_complete(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return _ok(sb.complete_transfer(request.path_params["object_id"]))
+
+
+async def sync_status(request: Request) -> Response:
+    sb = sandbox_of(request)
+    return JSONResponse(sb.sync_status(request.path_params["object_id"]))
+
+
+def spend_control_routes() -> list[Route]:
     p = CONTROL_PREFIX
     table: list[tuple[str, Callable[[Request], Awaitable[Response]], list[str]]] = [
         ("/departments", department, ["POST"]),

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ml_connector.sandbox.ramp import render
-from ml_connector.sandbox.ramp.api import ApiContext, base_url, json_response
+from ml_connector.sandbox.ramp.api import ApiContext, api_of, api_route, base_url, json_response
 from ml_connector.sandbox.ramp.bodies import (
     PAYMENT_METHODS,
     BillCreateIn,
@@ -192,129 +192,137 @@ def _entity(ctx: ApiContext, entity_id: str) -> str:
     return entity_id
 
 
-def bill_routes(ctx: ApiContext) -> list[Route]:
-    async def list_bills(request: Request) -> Response:
-        keep = _bill_filter(ctx, request)
-        bills = ctx.state.bills
-        url = base_url(request)
-        page = render_page(
-            request,
-            [b for b in bills.values() if keep(b)],
-            bills,
-            lambda b: b.id,
-            lambda b: render.bill(ctx.state, b, ctx.files.urls(b, url)),
+async def list_bills(request: Request) -> Response:
+    ctx = api_of(request)
+    keep = _bill_filter(ctx, request)
+    bills = ctx.state.bills
+    url = base_url(request)
+    page = render_page(
+        request,
+        [b for b in bills.values() if keep(b)],
+        bills,
+        lambda b: b.id,
+        lambda b: render.bill(ctx.state, b, ctx.files.urls(b, url)),
+    )
+    return json_response(page)
+
+
+async def create_bill(request: Request) -> Response:
+    ctx = api_of(request)
+    body = await read_json(request, BillCreateIn)
+    vendor_id = str(body.vendor_id)
+    contact_id = _contact_for(ctx, vendor_id, str(body.vendor_contact_id))
+    lines, inventory = _lines(
+        ctx, body.invoice_currency, body.line_items, body.inventory_line_items
+    )
+    if not lines and not inventory:
+        raise RampApiError.invalid("line_items", "A bill needs at least one line item.")
+    manual = body.payment_details or {}
+    if body.payment_method == "PAID_MANUALLY" and not (
+        manual.get("manual_payment_method") and manual.get("payment_date")
+    ):
+        raise RampApiError.invalid(
+            "payment_details", "PAID_MANUALLY needs manual_payment_method and payment_date."
         )
-        return json_response(page)
-
-    async def create_bill(request: Request) -> Response:
-        body = await read_json(request, BillCreateIn)
-        vendor_id = str(body.vendor_id)
-        contact_id = _contact_for(ctx, vendor_id, str(body.vendor_contact_id))
-        lines, inventory = _lines(
-            ctx, body.invoice_currency, body.line_items, body.inventory_line_items
+    item = ctx.ops.create_bill(
+        NewBill(
+            vendor_id=vendor_id,
+            vendor_contact_id=contact_id,
+            entity_id=_entity(ctx, str(body.entity_id)),
+            invoice_number=body.invoice_number,
+            currency=body.invoice_currency,
+            issued_at=body.issued_at,
+            due_at=body.due_at,
+            lines=lines,
+            inventory_lines=inventory,
+            selections=_resolve(ctx, body.accounting_field_selections),
+            payment_method=body.payment_method,
+            memo=body.memo,
+            remote_id=body.remote_id,
+            posting_date=body.posting_date,
         )
-        if not lines and not inventory:
-            raise RampApiError.invalid("line_items", "A bill needs at least one line item.")
-        manual = body.payment_details or {}
-        if body.payment_method == "PAID_MANUALLY" and not (
-            manual.get("manual_payment_method") and manual.get("payment_date")
-        ):
-            raise RampApiError.invalid(
-                "payment_details", "PAID_MANUALLY needs manual_payment_method and payment_date."
-            )
-        item = ctx.ops.create_bill(
-            NewBill(
-                vendor_id=vendor_id,
-                vendor_contact_id=contact_id,
-                entity_id=_entity(ctx, str(body.entity_id)),
-                invoice_number=body.invoice_number,
-                currency=body.invoice_currency,
-                issued_at=body.issued_at,
-                due_at=body.due_at,
-                lines=lines,
-                inventory_lines=inventory,
-                selections=_resolve(ctx, body.accounting_field_selections),
-                payment_method=body.payment_method,
-                memo=body.memo,
-                remote_id=body.remote_id,
-                posting_date=body.posting_date,
-            )
+    )
+    if body.payment_method == "PAID_MANUALLY":
+        try:
+            paid_on = datetime.fromisoformat(str(manual["payment_date"])).date()
+        except ValueError:
+            raise RampApiError.invalid("payment_details.payment_date", "Not a date.") from None
+        ctx.ops.pay_bill(
+            item,
+            payment_date=paid_on,
+            manual_payment_method=str(manual["manual_payment_method"]),
         )
-        if body.payment_method == "PAID_MANUALLY":
-            try:
-                paid_on = datetime.fromisoformat(str(manual["payment_date"])).date()
-            except ValueError:
-                raise RampApiError.invalid("payment_details.payment_date", "Not a date.") from None
-            ctx.ops.pay_bill(
-                item,
-                payment_date=paid_on,
-                manual_payment_method=str(manual["manual_payment_method"]),
-            )
-        return json_response(
-            render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))), 201
-        )
+    return json_response(render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))), 201)
 
-    async def get_bill(request: Request) -> Response:
-        item = ctx.bill(request.path_params["bill_id"])
-        return json_response(render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))))
 
-    async def patch_bill(request: Request) -> Response:
-        item = ctx.bill(request.path_params["bill_id"])
-        body = await read_json(request, BillUpdateIn)
-        given = body.model_fields_set
-        for name in ("vendor_id", "vendor_contact_id", "entity_id", "invoice_number"):
-            if name in given and getattr(body, name) is None:
-                raise RampApiError.invalid(name, "Field may not be null.")
-        vendor_id = str(body.vendor_id) if body.vendor_id else item.vendor_id
-        contact = str(body.vendor_contact_id) if body.vendor_contact_id else None
-        if body.vendor_id or body.vendor_contact_id:
-            contact = _contact_for(ctx, vendor_id, contact)
-        entity_id = _entity(ctx, str(body.entity_id)) if body.entity_id else item.entity_id
-        lines, inventory = _lines(ctx, item.currency, body.line_items, body.inventory_line_items)
-        header = (
-            _resolve(ctx, body.accounting_field_selections)
-            if body.accounting_field_selections is not None
-            else None
-        )
-        order_id = str(body.purchase_order_id) if body.purchase_order_id else None
-        if order_id is not None:
-            ctx.purchase_order(order_id)
+async def get_bill(request: Request) -> Response:
+    ctx = api_of(request)
+    item = ctx.bill(request.path_params["bill_id"])
+    return json_response(render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))))
 
-        def apply(bill: Bill) -> None:
-            bill.vendor_id, bill.entity_id = vendor_id, entity_id
-            if contact is not None:
-                bill.vendor_contact_id = contact
-            if body.invoice_number is not None:
-                bill.invoice_number = body.invoice_number
-            if body.issued_at is not None:
-                bill.issued_at = body.issued_at
-            if body.due_at is not None:
-                bill.due_at = body.due_at
-            if body.payment_method is not None:
-                bill.payment_method = body.payment_method
-            for name in ("memo", "remote_id", "posting_date"):
-                if name in given:
-                    setattr(bill, name, getattr(body, name))
-            if "purchase_order_id" in given:
-                bill.purchase_order_id = order_id
-            if body.line_items is not None:
-                bill.lines = lines
-            if body.inventory_line_items is not None:
-                bill.inventory_lines = inventory
-            if header is not None:
-                bill.selections = header
 
-        ctx.ops.edit_bill(item, apply)
-        return json_response(render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))))
+async def patch_bill(request: Request) -> Response:
+    ctx = api_of(request)
+    item = ctx.bill(request.path_params["bill_id"])
+    body = await read_json(request, BillUpdateIn)
+    given = body.model_fields_set
+    for name in ("vendor_id", "vendor_contact_id", "entity_id", "invoice_number"):
+        if name in given and getattr(body, name) is None:
+            raise RampApiError.invalid(name, "Field may not be null.")
+    vendor_id = str(body.vendor_id) if body.vendor_id else item.vendor_id
+    contact = str(body.vendor_contact_id) if body.vendor_contact_id else None
+    if body.vendor_id or body.vendor_contact_id:
+        contact = _contact_for(ctx, vendor_id, contact)
+    entity_id = _entity(ctx, str(body.entity_id)) if body.entity_id else item.entity_id
+    lines, inventory = _lines(ctx, item.currency, body.line_items, body.inventory_line_items)
+    header = (
+        _resolve(ctx, body.accounting_field_selections)
+        if body.accounting_field_selections is not None
+        else None
+    )
+    order_id = str(body.purchase_order_id) if body.purchase_order_id else None
+    if order_id is not None:
+        ctx.purchase_order(order_id)
 
-    async def delete_bill(request: Request) -> Response:
-        ctx.ops.archive_bill(ctx.bill(request.path_params["bill_id"]))
-        return Response(status_code=204)
+    def apply(bill: Bill) -> None:
+        bill.vendor_id, bill.entity_id = vendor_id, entity_id
+        if contact is not None:
+            bill.vendor_contact_id = contact
+        if body.invoice_number is not None:
+            bill.invoice_number = body.invoice_number
+        if body.issued_at is not None:
+            bill.issued_at = body.issued_at
+        if body.due_at is not None:
+            bill.due_at = body.due_at
+        if body.payment_method is not None:
+            bill.payment_method = body.payment_method
+        for name in ("memo", "remote_id", "posting_date"):
+            if name in given:
+                setattr(bill, name, getattr(body, name))
+        if "purchase_order_id" in given:
+            bill.purchase_order_id = order_id
+        if body.line_items is not None:
+            bill.lines = lines
+        if body.inventory_line_items is not None:
+            bill.inventory_lines = inventory
+        if header is not None:
+            bill.selections = header
 
+    ctx.ops.edit_bill(item, apply)
+    return json_response(render.bill(ctx.state, item, ctx.files.urls(item, base_url(request))))
+
+
+async def delete_bill(request: Request) -> Response:
+    ctx = api_of(request)
+    ctx.ops.archive_bill(ctx.bill(request.path_params["bill_id"]))
+    return Response(status_code=204)
+
+
+def bill_routes() -> list[Route]:
     return [
-        ctx.route("/bills", list_bills, methods=["GET"], scope="bills:read"),
-        ctx.route("/bills", create_bill, methods=["POST"], scope="bills:write"),
-        ctx.route("/bills/{bill_id}", get_bill, methods=["GET"], scope="bills:read"),
-        ctx.route("/bills/{bill_id}", patch_bill, methods=["PATCH"], scope="bills:write"),
-        ctx.route("/bills/{bill_id}", delete_bill, methods=["DELETE"], scope="bills:write"),
+        api_route("/bills", list_bills, methods=["GET"], scope="bills:read"),
+        api_route("/bills", create_bill, methods=["POST"], scope="bills:write"),
+        api_route("/bills/{bill_id}", get_bill, methods=["GET"], scope="bills:read"),
+        api_route("/bills/{bill_id}", patch_bill, methods=["PATCH"], scope="bills:write"),
+        api_route("/bills/{bill_id}", delete_bill, methods=["DELETE"], scope="bills:write"),
     ]

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ml_connector.sandbox.ramp import render_spend
-from ml_connector.sandbox.ramp.api import ApiContext, base_url, json_response
+from ml_connector.sandbox.ramp.api import ApiContext, api_of, api_route, base_url, json_response
 from ml_connector.sandbox.ramp.errors import RampApiError
 from ml_connector.sandbox.ramp.model import Selection
 from ml_connector.sandbox.ramp.money import from_minor
@@ -251,71 +251,83 @@ def _receipt_checks(ctx: ApiContext, request: Request) -> list[Check]:
     return checks
 
 
-def spend_routes(ctx: ApiContext) -> list[Route]:
-    async def list_transactions(request: Request) -> Response:
-        checks = _transaction_checks(ctx, request)
-        order, descending = _order(request)
-        items = ctx.state.transactions
-        page = render_page(
-            request,
-            [t for t in items.values() if all(c(t) for c in checks)],
-            items,
-            lambda t: t.id,
-            lambda t: render_spend.transaction(ctx.state, t),
-            order=order,
-            descending=descending,
-        )
-        return json_response(page)
+async def list_transactions(request: Request) -> Response:
+    ctx = api_of(request)
+    checks = _transaction_checks(ctx, request)
+    order, descending = _order(request)
+    items = ctx.state.transactions
+    page = render_page(
+        request,
+        [t for t in items.values() if all(c(t) for c in checks)],
+        items,
+        lambda t: t.id,
+        lambda t: render_spend.transaction(ctx.state, t),
+        order=order,
+        descending=descending,
+    )
+    return json_response(page)
 
-    async def get_transaction(request: Request) -> Response:
-        q_bool(request, "include_merchant_data")
-        item = ctx.find("Transaction", ctx.state.transactions, request.path_params["id"])
-        return json_response(render_spend.transaction(ctx.state, item))
 
-    async def list_reimbursements(request: Request) -> Response:
-        checks = _reimbursement_checks(ctx, request)
-        items = ctx.state.reimbursements
-        page = render_page(
-            request,
-            [r for r in items.values() if all(c(r) for c in checks)],
-            items,
-            lambda r: r.id,
-            lambda r: render_spend.reimbursement(ctx.state, r),
-        )
-        return json_response(page)
+async def get_transaction(request: Request) -> Response:
+    ctx = api_of(request)
+    q_bool(request, "include_merchant_data")
+    item = ctx.find("Transaction", ctx.state.transactions, request.path_params["id"])
+    return json_response(render_spend.transaction(ctx.state, item))
 
-    async def get_reimbursement(request: Request) -> Response:
-        item = ctx.find("Reimbursement", ctx.state.reimbursements, request.path_params["id"])
-        return json_response(render_spend.reimbursement(ctx.state, item))
 
-    async def list_receipts(request: Request) -> Response:
-        checks = _receipt_checks(ctx, request)
-        items, url = ctx.state.receipts, base_url(request)
-        page = render_page(
-            request,
-            [r for r in items.values() if all(c(r) for c in checks)],
-            items,
-            lambda r: r.id,
-            lambda r: render_spend.receipt(ctx.state, r, ctx.files.url(r.id, "receipt", url)),
-        )
-        return json_response(page)
+async def list_reimbursements(request: Request) -> Response:
+    ctx = api_of(request)
+    checks = _reimbursement_checks(ctx, request)
+    items = ctx.state.reimbursements
+    page = render_page(
+        request,
+        [r for r in items.values() if all(c(r) for c in checks)],
+        items,
+        lambda r: r.id,
+        lambda r: render_spend.reimbursement(ctx.state, r),
+    )
+    return json_response(page)
 
-    async def get_receipt(request: Request) -> Response:
-        item = ctx.find("Receipt", ctx.state.receipts, request.path_params["id"])
-        link = ctx.files.url(item.id, "receipt", base_url(request))
-        return json_response(render_spend.receipt(ctx.state, item, link))
 
+async def get_reimbursement(request: Request) -> Response:
+    ctx = api_of(request)
+    item = ctx.find("Reimbursement", ctx.state.reimbursements, request.path_params["id"])
+    return json_response(render_spend.reimbursement(ctx.state, item))
+
+
+async def list_receipts(request: Request) -> Response:
+    ctx = api_of(request)
+    checks = _receipt_checks(ctx, request)
+    items, url = ctx.state.receipts, base_url(request)
+    page = render_page(
+        request,
+        [r for r in items.values() if all(c(r) for c in checks)],
+        items,
+        lambda r: r.id,
+        lambda r: render_spend.receipt(ctx.state, r, ctx.files.url(r.id, "receipt", url)),
+    )
+    return json_response(page)
+
+
+async def get_receipt(request: Request) -> Response:
+    ctx = api_of(request)
+    item = ctx.find("Receipt", ctx.state.receipts, request.path_params["id"])
+    link = ctx.files.url(item.id, "receipt", base_url(request))
+    return json_response(render_spend.receipt(ctx.state, item, link))
+
+
+def spend_routes() -> list[Route]:
     return [
-        ctx.route("/transactions", list_transactions, methods=["GET"], scope="transactions:read"),
-        ctx.route(
+        api_route("/transactions", list_transactions, methods=["GET"], scope="transactions:read"),
+        api_route(
             "/transactions/{id}", get_transaction, methods=["GET"], scope="transactions:read"
         ),
-        ctx.route(
+        api_route(
             "/reimbursements", list_reimbursements, methods=["GET"], scope="reimbursements:read"
         ),
-        ctx.route(
+        api_route(
             "/reimbursements/{id}", get_reimbursement, methods=["GET"], scope="reimbursements:read"
         ),
-        ctx.route("/receipts", list_receipts, methods=["GET"], scope="receipts:read"),
-        ctx.route("/receipts/{id}", get_receipt, methods=["GET"], scope="receipts:read"),
+        api_route("/receipts", list_receipts, methods=["GET"], scope="receipts:read"),
+        api_route("/receipts/{id}", get_receipt, methods=["GET"], scope="receipts:read"),
     ]

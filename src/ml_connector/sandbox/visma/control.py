@@ -58,7 +58,7 @@ from ml_connector.sandbox.visma.views import (
 if TYPE_CHECKING:
     from ml_connector.sandbox.visma.sandbox import VismaSandbox
 
-__all__ = ["routes"]
+__all__ = ["routes", "sandbox_of", "snapshot"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -85,6 +85,12 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ControlError(400, "body must be a JSON object")
     return data
+
+
+def sandbox_of(request: Request) -> VismaSandbox:
+    """The sandbox whose control API ``request`` reached (``VismaSandbox`` puts itself there)."""
+    sandbox: VismaSandbox = request.app.state.visma_sandbox
+    return sandbox
 
 
 def _guarded(endpoint: Endpoint) -> Endpoint:
@@ -144,178 +150,223 @@ def snapshot(sandbox: VismaSandbox) -> dict[str, Any]:
         }
 
 
-def routes(sandbox: VismaSandbox) -> list[BaseRoute]:
-    """The control routes, bound to ``sandbox``."""
+async def state(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    return _ok(snapshot(sandbox))
 
-    async def state(request: Request) -> Response:
-        return _ok(snapshot(sandbox))
 
-    async def requests(request: Request) -> Response:
-        entries = sandbox.journal.entries(
-            request.query_params.get("method"), request.query_params.get("path_contains")
-        )
-        return _ok([asdict(entry) for entry in entries])
+async def requests(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    entries = sandbox.journal.entries(
+        request.query_params.get("method"), request.query_params.get("path_contains")
+    )
+    return _ok([asdict(entry) for entry in entries])
 
-    async def reset(request: Request) -> Response:
-        seed = (await _body(request)).get("seed")
-        if seed not in (None, "empty", "demo"):
-            raise ControlError(400, "seed must be 'empty' or 'demo'")
-        dataset = None if seed is None else demo_dataset() if seed == "demo" else empty_dataset()
-        sandbox.reset(dataset)
-        return _ok({"reset": True})
 
-    async def faults(request: Request) -> Response:
-        if request.method == "POST":
-            rule = FaultRule.from_json(await _body(request))
-            sandbox.faults.add(rule)
-            return _ok(asdict(rule), 201)
-        if request.method == "DELETE":
-            sandbox.faults.clear()
-        return _ok(sandbox.faults.rules())
+async def reset(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    seed = (await _body(request)).get("seed")
+    if seed not in (None, "empty", "demo"):
+        raise ControlError(400, "seed must be 'empty' or 'demo'")
+    dataset = None if seed is None else demo_dataset() if seed == "demo" else empty_dataset()
+    sandbox.reset(dataset)
+    return _ok({"reset": True})
 
-    async def ratelimit(request: Request) -> Response:
-        data = await _body(request)
-        limit = data.get("limit_per_hour")
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise ControlError(400, "limit_per_hour must be a non-negative integer or null")
-        sandbox.set_rate_limit(limit, data.get("window_s"))
-        return _ok({"limit_per_hour": sandbox.limiter.limit, "window_s": sandbox.limiter.window_s})
 
-    async def revoke(request: Request) -> Response:
-        return _ok({"revoked": sandbox.revoke_tokens()})
+async def faults(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    if request.method == "POST":
+        rule = FaultRule.from_json(await _body(request))
+        sandbox.faults.add(rule)
+        return _ok(asdict(rule), 201)
+    if request.method == "DELETE":
+        sandbox.faults.clear()
+    return _ok(sandbox.faults.rules())
 
-    async def webhook_faults(request: Request) -> Response:
-        data = await _body(request)
-        current = sandbox.webhooks.faults
-        current.drop_rate = float(data.get("drop_rate", current.drop_rate))
-        current.duplicate_rate = float(data.get("duplicate_rate", current.duplicate_rate))
-        current.reorder = bool(data.get("reorder", current.reorder))
-        return _ok(asdict(current))
 
-    async def deliveries(request: Request) -> Response:
-        return _ok([asdict(record) for record in sandbox.webhooks.deliveries])
+async def ratelimit(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    limit = data.get("limit_per_hour")
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ControlError(400, "limit_per_hour must be a non-negative integer or null")
+    sandbox.set_rate_limit(limit, data.get("window_s"))
+    return _ok({"limit_per_hour": sandbox.limiter.limit, "window_s": sandbox.limiter.window_s})
 
-    async def events(request: Request) -> Response:
-        return _ok(
-            [
-                {"eventId": e.event_id, "eventType": e.event_type, "entityId": e.entity_id}
-                for e in sandbox.events.published
-            ]
-        )
 
-    async def flush(request: Request) -> Response:
-        await sandbox.webhooks.flush()
-        return _ok({"pending": sandbox.webhooks.pending})
+async def revoke(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    return _ok({"revoked": sandbox.revoke_tokens()})
 
-    async def period(request: Request) -> Response:
-        data = await _body(request)
-        closed, ledger = data.get("closed"), data.get("ledger", "AP")
-        if not isinstance(closed, bool):
-            raise ControlError(400, "closed must be true or false")
-        if ledger not in ("AP", "GL", "all"):
-            raise ControlError(400, "ledger must be 'AP', 'GL' or 'all'")
-        sandbox.set_period_closed(request.path_params["period_id"], closed, ledger=ledger)
-        return _ok({"period": request.path_params["period_id"], "closed": closed, "ledger": ledger})
 
-    async def add_account(request: Request) -> Response:
-        data = await _body(request)
-        sandbox.add_account(
-            str(data["number"]),
-            str(data.get("description", data["number"])),
-            str(data.get("type", "Expense")),
-            active=bool(data.get("active", True)),
-            default_vat=data.get("default_vat"),
-        )
-        return _ok(account_dto(sandbox.state.accounts[str(data["number"])]), 201)
+async def webhook_faults(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    current = sandbox.webhooks.faults
+    current.drop_rate = float(data.get("drop_rate", current.drop_rate))
+    current.duplicate_rate = float(data.get("duplicate_rate", current.duplicate_rate))
+    current.reorder = bool(data.get("reorder", current.reorder))
+    return _ok(asdict(current))
 
-    async def account(request: Request) -> Response:
-        active = (await _body(request)).get("active")
-        if not isinstance(active, bool):
-            raise ControlError(400, "active must be true or false")
-        sandbox.set_account_active(request.path_params["number"], active)
-        return _ok(account_dto(sandbox.state.accounts[request.path_params["number"]]))
 
-    async def segment_value(request: Request) -> Response:
-        data = await _body(request)
-        segment_id = int(request.path_params["segment_id"])
-        sandbox.set_segment_value(
-            segment_id,
-            request.path_params["value"],
-            data.get("description"),
-            bool(data.get("active", True)),
-        )
-        return _ok(segment_dto(sandbox.state.segments[segment_id], None))
+async def deliveries(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    return _ok([asdict(record) for record in sandbox.webhooks.deliveries])
 
-    async def project(request: Request) -> Response:
-        data = await _body(request)
-        project_id = request.path_params["project_id"]
-        sandbox.set_project(
-            project_id,
-            data.get("description"),
-            status=data.get("status"),
-            visible_in_ap=data.get("visible_in_ap"),
-            visible_in_po=data.get("visible_in_po"),
-        )
-        return _ok(project_dto(sandbox.state.projects[project_id]))
 
-    async def project_task(request: Request) -> Response:
-        data = await _body(request)
-        project_id = request.path_params["project_id"]
-        if project_id not in sandbox.state.projects:
-            raise ControlError(404, f"no project {project_id}")
-        sandbox.set_project_task(
-            project_id,
-            request.path_params["task_id"],
-            data.get("description"),
-            status=data.get("status"),
-            visible_in_ap=data.get("visible_in_ap"),
-            visible_in_po=data.get("visible_in_po"),
-        )
-        return _ok(project_dto(sandbox.state.projects[project_id]))
+async def events(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    return _ok(
+        [
+            {"eventId": e.event_id, "eventType": e.event_type, "entityId": e.entity_id}
+            for e in sandbox.events.published
+        ]
+    )
 
-    async def add_supplier(request: Request) -> Response:
-        data = await _body(request)
-        if not isinstance(data.get("name"), str):
-            raise ControlError(400, "name is required")
-        allowed = {"number", "currency", "country", "corporate_id", "vat_registration_id", "status"}
-        extra = {key: value for key, value in data.items() if key in allowed}
-        return _ok(sandbox.add_supplier(data["name"], **extra), 201)
 
-    async def supplier(request: Request) -> Response:
-        status = (await _body(request)).get("status")
-        if not isinstance(status, str):
-            raise ControlError(400, "status is required")
-        sandbox.set_supplier_status(request.path_params["number"], status)
-        return _ok({"number": request.path_params["number"], "status": status})
+async def flush(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    await sandbox.webhooks.flush()
+    return _ok({"pending": sandbox.webhooks.pending})
 
-    async def attachment(request: Request) -> Response:
-        found = sandbox.attachment(request.path_params["attachment_id"])
-        if found is None:
-            raise ControlError(404, "no such attachment")
-        return Response(found.content, media_type=found.content_type)
 
-    async def receive(request: Request) -> Response:
-        lines = (await _body(request)).get("lines")
-        if lines is not None and not (
-            isinstance(lines, list) and all(isinstance(n, int) for n in lines)
-        ):
-            raise ControlError(400, "lines must be a list of line numbers")
-        return _ok(sandbox.receive_purchase_order(request.path_params["number"], lines))
+async def period(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    closed, ledger = data.get("closed"), data.get("ledger", "AP")
+    if not isinstance(closed, bool):
+        raise ControlError(400, "closed must be true or false")
+    if ledger not in ("AP", "GL", "all"):
+        raise ControlError(400, "ledger must be 'AP', 'GL' or 'all'")
+    sandbox.set_period_closed(request.path_params["period_id"], closed, ledger=ledger)
+    return _ok({"period": request.path_params["period_id"], "closed": closed, "ledger": ledger})
 
-    async def background(request: Request) -> Response:
-        return _ok(sandbox.background_requests())
 
-    async def background_run(request: Request) -> Response:
-        return _ok({"ran": sandbox.run_background()})
+async def add_account(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    sandbox.add_account(
+        str(data["number"]),
+        str(data.get("description", data["number"])),
+        str(data.get("type", "Expense")),
+        active=bool(data.get("active", True)),
+        default_vat=data.get("default_vat"),
+    )
+    return _ok(account_dto(sandbox.state.accounts[str(data["number"])]), 201)
 
-    async def background_fail(request: Request) -> Response:
-        data = await _body(request)
-        message, count = data.get("message"), data.get("count", 1)
-        if not isinstance(message, str) or not message or not isinstance(count, int):
-            raise ControlError(400, "message (text) and count (integer) are needed")
-        sandbox.fail_background(message, count)
-        return _ok({"failing": count})
 
+async def account(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    active = (await _body(request)).get("active")
+    if not isinstance(active, bool):
+        raise ControlError(400, "active must be true or false")
+    sandbox.set_account_active(request.path_params["number"], active)
+    return _ok(account_dto(sandbox.state.accounts[request.path_params["number"]]))
+
+
+async def segment_value(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    segment_id = int(request.path_params["segment_id"])
+    sandbox.set_segment_value(
+        segment_id,
+        request.path_params["value"],
+        data.get("description"),
+        bool(data.get("active", True)),
+    )
+    return _ok(segment_dto(sandbox.state.segments[segment_id], None))
+
+
+async def project(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    project_id = request.path_params["project_id"]
+    sandbox.set_project(
+        project_id,
+        data.get("description"),
+        status=data.get("status"),
+        visible_in_ap=data.get("visible_in_ap"),
+        visible_in_po=data.get("visible_in_po"),
+    )
+    return _ok(project_dto(sandbox.state.projects[project_id]))
+
+
+async def project_task(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    project_id = request.path_params["project_id"]
+    if project_id not in sandbox.state.projects:
+        raise ControlError(404, f"no project {project_id}")
+    sandbox.set_project_task(
+        project_id,
+        request.path_params["task_id"],
+        data.get("description"),
+        status=data.get("status"),
+        visible_in_ap=data.get("visible_in_ap"),
+        visible_in_po=data.get("visible_in_po"),
+    )
+    return _ok(project_dto(sandbox.state.projects[project_id]))
+
+
+async def add_supplier(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    if not isinstance(data.get("name"), str):
+        raise ControlError(400, "name is required")
+    allowed = {"number", "currency", "country", "corporate_id", "vat_registration_id", "status"}
+    extra = {key: value for key, value in data.items() if key in allowed}
+    return _ok(sandbox.add_supplier(data["name"], **extra), 201)
+
+
+async def supplier(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    status = (await _body(request)).get("status")
+    if not isinstance(status, str):
+        raise ControlError(400, "status is required")
+    sandbox.set_supplier_status(request.path_params["number"], status)
+    return _ok({"number": request.path_params["number"], "status": status})
+
+
+async def attachment(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    found = sandbox.attachment(request.path_params["attachment_id"])
+    if found is None:
+        raise ControlError(404, "no such attachment")
+    return Response(found.content, media_type=found.content_type)
+
+
+async def receive(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    lines = (await _body(request)).get("lines")
+    if lines is not None and not (
+        isinstance(lines, list) and all(isinstance(n, int) for n in lines)
+    ):
+        raise ControlError(400, "lines must be a list of line numbers")
+    return _ok(sandbox.receive_purchase_order(request.path_params["number"], lines))
+
+
+async def background(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    return _ok(sandbox.background_requests())
+
+
+async def background_run(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    return _ok({"ran": sandbox.run_background()})
+
+
+async def background_fail(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    data = await _body(request)
+    message, count = data.get("message"), data.get("count", 1)
+    if not isinstance(message, str) or not message or not isinstance(count, int):
+        raise ControlError(400, "message (text) and count (integer) are needed")
+    sandbox.fail_background(message, count)
+    return _ok({"failing": count})
+
+
+def routes() -> list[BaseRoute]:
+    """The control routes; each handler finds its sandbox with ``sandbox_of``."""
     table: list[tuple[str, Endpoint, list[str]]] = [
         ("/_sandbox/state", state, ["GET"]),
         ("/_sandbox/requests", requests, ["GET"]),

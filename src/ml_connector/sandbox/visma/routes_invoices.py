@@ -93,41 +93,55 @@ def invoice_dto(
         "cashDiscount": 0,
         "cashDiscountInCurrency": 0,
         "invoiceLines": [_line_dto(company, line) for line in invoice.lines],
-        "taxDetailLines": [
-            {
-                "taxId": detail.vat_id,
-                "recordId": index,
-                "vatId": {
-                    "number": detail.vat_id,
-                    "description": company.vat_codes[detail.vat_id].description
-                    if detail.vat_id in company.vat_codes
-                    else "",
-                },
-                "vatRate": detail.rate,
-                "taxableAmount": detail.taxable,
-                "vatAmount": detail.vat,
-            }
-            for index, detail in enumerate(invoice.tax_details, start=1)
-        ],
+        "taxDetailLines": _tax_detail_dtos(company, invoice),
         "createdDateTime": invoice.created,
         "lastModifiedDateTime": invoice.last_modified,
         "timeStamp": timestamp_of(invoice.version),
     }
+    dto.update(_optional_parts(invoice, note=note, attachments=attachments))
+    return dto
+
+
+def _tax_detail_dtos(company: CompanyState, invoice: SupplierInvoice) -> list[dict[str, Any]]:
+    """The document's VAT details, one per VAT code."""
+    return [
+        {
+            "taxId": detail.vat_id,
+            "recordId": index,
+            "vatId": {
+                "number": detail.vat_id,
+                "description": company.vat_codes[detail.vat_id].description
+                if detail.vat_id in company.vat_codes
+                else "",
+            },
+            "vatRate": detail.rate,
+            "taxableAmount": detail.taxable,
+            "vatAmount": detail.vat,
+        }
+        for index, detail in enumerate(invoice.tax_details, start=1)
+    ]
+
+
+def _optional_parts(invoice: SupplierInvoice, *, note: bool, attachments: bool) -> dict[str, Any]:
+    """What a document shows only when it has it (or when asked: note, attachments)."""
     optional = {
         "supplierReference": invoice.supplier_reference,
         "description": invoice.description,
         "paymentRefNo": invoice.payment_ref,
     }
-    dto.update({key: value for key, value in optional.items() if value is not None})
+    parts: dict[str, Any] = {key: value for key, value in optional.items() if value is not None}
     if invoice.credit_terms_id:
-        dto["creditTerms"] = {"id": invoice.credit_terms_id, "description": invoice.credit_terms_id}
+        parts["creditTerms"] = {
+            "id": invoice.credit_terms_id,
+            "description": invoice.credit_terms_id,
+        }
     if note and invoice.note is not None:
-        dto["note"] = invoice.note
+        parts["note"] = invoice.note
     if attachments:
-        dto["attachments"] = [
+        parts["attachments"] = [
             attachment_dto(a) for a in invoice.attachments if a.line_number is None
         ]
-    return dto
+    return parts
 
 
 def _line_dto(company: CompanyState, line: InvoiceLine) -> dict[str, Any]:

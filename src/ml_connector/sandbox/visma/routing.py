@@ -220,15 +220,7 @@ class ApiDispatcher:
             grant = self.tokens.verify(request.headers.get("authorization"))
             if grant is None:
                 raise ApiError(401, None, {"WWW-Authenticate": "Bearer"})
-            company = self.companies[grant.company_id]
-            asked = request.headers.get("ipp-company-id")
-            if asked is not None and asked.strip() != grant.company_id:
-                raise ApiError(
-                    400,
-                    ipp_exception(
-                        "12002", f"The user is not authorised for company {asked.strip()}."
-                    ),
-                )
+            company = self._company_for(request, grant.company_id)
             decision = self.limiter.hit((grant.company_id, grant.client_id))
             rate_headers = decision.headers
             if not decision.allowed:
@@ -272,6 +264,17 @@ class ApiDispatcher:
         for name, value in rate_headers.items():
             response.headers[name] = value
         return response
+
+    def _company_for(self, request: Request, company_id: str) -> CompanyState:
+        """The token's company; a different ``ipp-company-id`` header is refused (400)."""
+        company = self.companies[company_id]
+        asked = request.headers.get("ipp-company-id")
+        if asked is not None and asked.strip() != company_id:
+            raise ApiError(
+                400,
+                ipp_exception("12002", f"The user is not authorised for company {asked.strip()}."),
+            )
+        return company
 
     def _refusal(self, method: str, error: ApiError) -> ApiError:
         """A business refusal of a write with the company's ``validation_status``.

@@ -73,6 +73,15 @@ def company_from_dataset(
     company.supplier_setup = setup_from_dataset(dataset)
     for currency in (dataset.base_currency, *dataset.currencies):
         company.currencies[currency] = _CURRENCY_NAMES.get(currency, currency)
+    _seed_chart(company, dataset)
+    _seed_projects(company, dataset)
+    _seed_periods(company, dataset)
+    _seed_suppliers(company, dataset)
+    return company
+
+
+def _seed_chart(company: CompanyState, dataset: Dataset) -> None:
+    """VAT codes, accounts, and the SUBACCOUNT segments with their values."""
     for seed_vat in dataset.vat_codes:
         vat = VatCode(
             seed_vat.vat_id, seed_vat.description, seed_vat.rate, seed_vat.not_valid_after
@@ -100,6 +109,10 @@ def company_from_dataset(
             segment.values[value.value] = value
         company.touch(segment)
         company.segments[segment.segment_id] = segment
+
+
+def _seed_projects(company: CompanyState, dataset: Dataset) -> None:
+    """Projects with their tasks, and the non-project code every company has."""
     for seed_project in dataset.projects:
         project = Project(
             internal_id=company.next_internal_id(),
@@ -131,12 +144,20 @@ def company_from_dataset(
         )
         company.touch(project)
         company.projects[NON_PROJECT_ID] = project
+
+
+def _seed_periods(company: CompanyState, dataset: Dataset) -> None:
+    """The periods, renumbered into the company's financial year."""
     for seed_period in dataset.periods:
         month = date(int(seed_period.period_id[:4]), int(seed_period.period_id[4:]), 1)
         period = company.new_period(company.calendar.period_id_of(month))
         period.closed_in_supplier_ledger = seed_period.closed_in_supplier_ledger
         period.closed_in_general_ledger = seed_period.closed_in_general_ledger
         company.periods[period.period_id] = period
+
+
+def _seed_suppliers(company: CompanyState, dataset: Dataset) -> None:
+    """The existing suppliers; new numbers continue after the highest numeric one."""
     highest = 0
     for seed_supplier in dataset.suppliers:
         supplier = Supplier(
@@ -154,4 +175,3 @@ def company_from_dataset(
         if supplier.number.isdigit():
             highest = max(highest, int(supplier.number))
     company.start_series(SUPPLIER_SERIES, highest or 50000)
-    return company

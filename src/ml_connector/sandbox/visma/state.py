@@ -4,22 +4,43 @@ Each company is one ``CompanyState``; the sandbox keeps them in a dict keyed by 
 second tenant/company is one more entry. Records are mutable dataclasses; the route handlers and
 the control API change them only through ``CompanyState.touch`` (which bumps the row version
 behind ``timeStamp``/``ETag`` and ``lastModifiedDateTime``) while holding ``CompanyState.lock``.
+
+The records live in ``masterdata_state.py`` and ``document_state.py``; they are re-exported here.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Protocol
 
 from ml_connector.sandbox.visma.attachments import Attachment
 from ml_connector.sandbox.visma.background import BackgroundQueue
+from ml_connector.sandbox.visma.document_state import (
+    InvoiceLine,
+    PaymentApplication,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Subscription,
+    SupplierInvoice,
+    SupplierPayment,
+    TaxDetail,
+)
 from ml_connector.sandbox.visma.fiscal import FiscalCalendar
 from ml_connector.sandbox.visma.journal_state import JournalTransaction
+from ml_connector.sandbox.visma.masterdata_state import (
+    Account,
+    Period,
+    Project,
+    ProjectTask,
+    Segment,
+    SegmentValue,
+    Subaccount,
+    Supplier,
+    VatCode,
+)
 from ml_connector.sandbox.visma.supplier_setup import SupplierSetup
 
 __all__ = [
@@ -55,293 +76,6 @@ def now_from(clock: Callable[[], float]) -> datetime:
     """The clock's time as a naive UTC datetime, cut to milliseconds (what Visma shows)."""
     moment = datetime.fromtimestamp(clock(), UTC).replace(tzinfo=None)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-@dataclass
-class Account:
-    account_id: int
-    number: str
-    description: str
-    type: str
-    active: bool
-    default_vat: str | None
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-
-@dataclass
-class SegmentValue:
-    segment_id: int
-    value: str
-    description: str
-    active: bool
-    internal_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    public_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-
-@dataclass
-class Segment:
-    """One segment of the SUBACCOUNT dimension; ``values`` keyed by value id, in seed order."""
-
-    segment_id: int
-    description: str
-    length: int
-    values: dict[str, SegmentValue] = field(default_factory=dict)
-    validate: bool = True
-    internal_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    public_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-
-@dataclass
-class Subaccount:
-    """A combination of segment values; created the first time a document uses it."""
-
-    subaccount_id: int
-    segments: dict[int, str]
-    active: bool = True
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-    @property
-    def number(self) -> str:
-        return "-".join(self.segments[key] for key in sorted(self.segments))
-
-
-@dataclass
-class ProjectTask:
-    """A task of a project; ``status`` Planned | Active | Cancelled | Completed."""
-
-    task_id: str
-    description: str
-    status: str = "Active"
-    visible_in_ap: bool = True
-    visible_in_po: bool = True
-
-
-@dataclass
-class Project:
-    internal_id: int
-    project_id: str
-    description: str
-    status: str
-    visible_in_ap: bool = True
-    visible_in_po: bool = True
-    non_project: bool = False
-    tasks: dict[str, ProjectTask] = field(default_factory=dict)  # by task id, in seed order
-    public_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-
-@dataclass
-class VatCode:
-    vat_id: str
-    description: str
-    rate: Decimal
-    not_valid_after: date | None = None
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-
-@dataclass
-class Period:
-    """A financial period: ``period_id`` is ``YYYYPP`` (financial year, period number).
-
-    ``start`` and ``end`` are the period's dates in the period table; when ``starts``/``ends``
-    are left out they are the calendar month the id names (a calendar-year company).
-    """
-
-    period_id: str
-    closed_in_supplier_ledger: bool = False
-    active: bool = True
-    closed_in_general_ledger: bool = False
-    starts: InitVar[date | None] = None
-    ends: InitVar[date | None] = None
-    start: date = field(init=False)
-    end: date = field(init=False)
-
-    def __post_init__(self, starts: date | None, ends: date | None) -> None:
-        if starts is None or ends is None:
-            _, starts, ends = FiscalCalendar().bounds(self.period_id)
-        self.start, self.end = starts, ends
-
-    @property
-    def year(self) -> int:
-        return int(self.period_id[:4])
-
-    def covers(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-
-@dataclass
-class Supplier:
-    """A supplier; ``details`` keeps the other unwrapped write fields (addresses, terms…)."""
-
-    internal_id: int
-    number: str
-    name: str
-    status: str
-    currency_id: str | None = None
-    corporate_id: str | None = None
-    vat_registration_id: str | None = None
-    details: dict[str, object] = field(default_factory=dict)
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-
-@dataclass
-class InvoiceLine:
-    line_number: int
-    account: str
-    amount: Decimal
-    quantity: Decimal = Decimal(1)
-    unit_cost: Decimal = Decimal(0)
-    description: str | None = None
-    segments: dict[int, str] = field(default_factory=dict)
-    vat_code: str | None = None
-    project: str | None = None
-    project_task: str | None = None
-    inventory_number: str | None = None
-    uom: str | None = None
-    note: str | None = None
-    po_number: str | None = None
-    po_line: int | None = None
-
-
-@dataclass(frozen=True)
-class TaxDetail:
-    vat_id: str
-    rate: Decimal
-    taxable: Decimal
-    vat: Decimal
-
-
-@dataclass
-class SupplierInvoice:
-    document_type: str
-    reference_number: str
-    supplier_number: str
-    financial_period: str
-    date: datetime
-    currency_id: str
-    status: str = "Balanced"
-    hold: bool = False
-    due_date: datetime | None = None
-    supplier_reference: str | None = None
-    description: str | None = None
-    note: str | None = None
-    payment_ref: str | None = None
-    credit_terms_id: str | None = None
-    tax_mode: str | None = None
-    lines: list[InvoiceLine] = field(default_factory=list)
-    attachments: list[Attachment] = field(default_factory=list)
-    detail_total: Decimal = Decimal("0.00")
-    vat_total: Decimal = Decimal("0.00")
-    amount: Decimal = Decimal("0.00")
-    taxable_total: Decimal = Decimal("0.00")
-    exempt_total: Decimal = Decimal("0.00")
-    tax_details: list[TaxDetail] = field(default_factory=list)
-    paid: Decimal = Decimal("0.00")  # applied by released supplier payments
-    created: datetime = datetime.min
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-    @property
-    def balance(self) -> Decimal:
-        return self.amount - self.paid
-
-
-@dataclass
-class PurchaseOrderLine:
-    line_number: int
-    line_type: str
-    amount: Decimal
-    quantity: Decimal = Decimal(1)
-    unit_cost: Decimal = Decimal(0)
-    description: str | None = None
-    inventory: str | None = None
-    uom: str | None = None
-    account: str | None = None
-    segments: dict[int, str] = field(default_factory=dict)
-    project: str | None = None
-    project_task: str | None = None
-    requested: datetime | None = None
-    promised: datetime | None = None
-    note: str | None = None
-    received_qty: Decimal = Decimal(0)  # quantity on purchase receipts
-    completed: bool = False  # fully received: the line takes no more changes
-
-
-@dataclass
-class PurchaseOrder:
-    order_type: str
-    order_number: str
-    supplier_number: str
-    currency: str
-    date: datetime
-    status: str = "Open"
-    hold: bool = False
-    promised_on: datetime | None = None
-    description: str | None = None
-    supplier_ref: str | None = None
-    note: str | None = None
-    lines: list[PurchaseOrderLine] = field(default_factory=list)
-    line_total: Decimal = Decimal("0.00")
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-
-@dataclass
-class PaymentApplication:
-    """One AP document a supplier payment pays, and how much of it."""
-
-    document_type: str
-    reference_number: str
-    amount: Decimal
-
-
-@dataclass
-class SupplierPayment:
-    """A supplier payment; its applications reach the documents only when it is released."""
-
-    payment_type: str
-    reference_number: str
-    supplier_number: str
-    currency: str
-    date: datetime
-    financial_period: str
-    cash_account: str
-    amount: Decimal
-    status: str = "Balanced"
-    hold: bool = False
-    payment_method: str | None = None
-    payment_ref: str | None = None
-    description: str | None = None
-    applications: list[PaymentApplication] = field(default_factory=list)
-    version: int = 0
-    last_modified: datetime = datetime.min
-
-    @property
-    def released(self) -> bool:
-        return self.status in ("Open", "Closed")
-
-    @property
-    def applied(self) -> Decimal:
-        return sum((a.amount for a in self.applications), Decimal("0.00"))
-
-
-@dataclass
-class Subscription:
-    """A legacy ``/resources/v1/subscription`` registration."""
-
-    id: int
-    event: str
-    hook_uri: str
-    client_id: str
 
 
 @dataclass
