@@ -38,7 +38,7 @@ async def test_create_and_read_back(scratch: ScratchDatabase) -> None:
     by_digits = await store.get_connection(str(connection_id))
     assert by_id == by_name == by_digits
     assert by_id.status is ConnectionStatus.ACTIVE
-    assert by_id.settings == {"mode": "webhooks", "interval_s": 300}
+    assert by_id.settings.as_stored() == {"mode": "webhooks", "interval_s": 300}
     assert by_id.credentials_ciphertext == b"ciphertext-1"
     assert by_id.created_at == T0
     assert by_id.created_at.tzinfo is not None
@@ -92,7 +92,7 @@ async def test_updates_change_only_what_they_name(scratch: ScratchDatabase) -> N
     assert connection.credentials_ciphertext == b"ciphertext-2"
     assert connection.status is ConnectionStatus.PAUSED
     assert connection.health_message == "Visma said invalid_client"
-    assert connection.settings == {"mode": "polling"}
+    assert connection.settings.as_stored() == {"mode": "polling"}
     assert connection.ramp_base_url == "https://ramp.example"
     assert (connection.created_at, connection.updated_at) == (T0, later)
 

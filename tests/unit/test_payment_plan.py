@@ -11,6 +11,7 @@ import pytest
 from ml_connector.clients.ramp_models import Bill
 from ml_connector.clients.visma import to_wire
 from ml_connector.clients.visma_models import SupplierInvoice
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.payments import PaymentOptions, build_payment
 from ml_connector.runtime.sync import parse_only
@@ -89,9 +90,11 @@ def test_payment_without_any_date_takes_the_clocks_day() -> None:
 
 def test_payment_options_from_settings() -> None:
     """Settings are read leniently; a numeric cash account becomes text."""
-    options = PaymentOptions.from_settings({"payments": {"enabled": "yes", "cash_account": 1920}})
+    options = PaymentOptions.from_settings(
+        ConnectionSettings.parse({"payments": {"enabled": "yes", "cash_account": 1920}})
+    )
     assert options == PaymentOptions(enabled=True, cash_account="1920")
-    assert PaymentOptions.from_settings({}) == PaymentOptions()
+    assert PaymentOptions.from_settings(ConnectionSettings.parse({})) == PaymentOptions()
 
 
 @pytest.mark.parametrize(

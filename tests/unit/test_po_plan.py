@@ -22,6 +22,7 @@ from ml_connector.clients.visma_models import (
     SupplierInvoiceLineWrite,
     SupplierInvoiceWrite,
 )
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import NeedsAttention
 from ml_connector.flows.po_matching import OrderMatch, check_tolerance, link_lines
 from ml_connector.flows.po_plan import (
@@ -260,10 +261,15 @@ def test_link_lines_by_description_then_account() -> None:
 def test_options_from_settings() -> None:
     """Settings are read leniently: unknown keys ignored, the tolerance exact."""
     options = ProcurementOptions.from_settings(
-        {"purchase_orders": {"enabled": 1, "tolerance_percent": "2.5", "colour": "red"}}
+        ConnectionSettings.parse(
+            {"purchase_orders": {"enabled": 1, "tolerance_percent": "2.5", "colour": "red"}}
+        )
     )
     assert options == ProcurementOptions(enabled=True, tolerance_percent=Decimal("2.5"))
-    assert ProcurementOptions.from_settings({"purchase_orders": "yes"}) == ProcurementOptions()
+    assert (
+        ProcurementOptions.from_settings(ConnectionSettings.parse({"purchase_orders": "yes"}))
+        == ProcurementOptions()
+    )
     assert replace(options, enabled=False).line_type == "Service"
 
 

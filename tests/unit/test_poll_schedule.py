@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.schedule import PollSchedule, merged_schedule_settings, next_due
 
@@ -57,7 +58,7 @@ HOUR = 3600.0
 )
 def test_next_due(settings: dict[str, Any], last_run: datetime | None, due: datetime) -> None:
     """Each mode and schedule gives the expected next pass after the last one."""
-    schedule = PollSchedule.from_settings(settings)
+    schedule = PollSchedule.from_settings(ConnectionSettings.parse(settings))
     assert next_due(schedule, last_run, safety_net_s=HOUR) == due
 
 
@@ -75,7 +76,7 @@ def test_next_due(settings: dict[str, Any], last_run: datetime | None, due: date
 def test_malformed_schedules_are_refused(settings: dict[str, Any]) -> None:
     """An unknown mode, a bad interval or a bad cron expression is a configuration error."""
     with pytest.raises(ConfigurationError):
-        PollSchedule.from_settings(settings)
+        PollSchedule.from_settings(ConnectionSettings.parse(settings))
 
 
 def test_merge_keeps_other_settings_and_swaps_interval_for_cron() -> None:

@@ -18,6 +18,7 @@ from ml_connector.cli._common import (
     styled,
 )
 from ml_connector.cli.mappings import print_undecided
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError, ConnectorError
 from ml_connector.runtime import admin
 from ml_connector.runtime.bindings import BindingReport, refresh
@@ -324,7 +325,7 @@ def connection_set(
     async def apply(rt: Runtime) -> dict[str, Any]:
         connection = await rt.store.get_connection(name)
         merged = merged_schedule_settings(
-            connection.settings, mode=mode, interval_s=poll_interval, cron=poll_cron
+            connection.settings.as_stored(), mode=mode, interval_s=poll_interval, cron=poll_cron
         )
         if not change.is_empty():
             merged = merged_feature_settings(merged, change)
@@ -334,7 +335,9 @@ def connection_set(
             merged = merged_supplier_settings(merged, suppliers)
             if suppliers.touches_visma_ids:
                 ctx = await rt.context(connection)
-                await check_in_visma(ctx.visma, SupplierOptions.from_settings(merged))
+                await check_in_visma(
+                    ctx.visma, SupplierOptions.from_settings(ConnectionSettings.parse(merged))
+                )
         await rt.store.update_connection_settings(connection.id, merged)
         return merged
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ml_connector.clients.visma_models import Project
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.flows.chart_plan import ChartItem, ChartKind, FieldSpec, Group, VismaChart
 from ml_connector.flows.context import FlowContext
 from ml_connector.mapping.coding import CodingRules
@@ -67,19 +68,20 @@ class ChartConfig:
     overlap_s: float = 60.0  # how far before the cursor a delta read starts
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], rules: CodingRules) -> ChartConfig:
+    def from_settings(cls, settings: ConnectionSettings, rules: CodingRules) -> ChartConfig:
         """Field ids come from the coding rules, so what is pushed is what bills resolve."""
-        chart = settings.get("chart", {})
+        chart = settings.chart
+        batch = MAX_BATCH if chart.batch_size is None else chart.batch_size
         return cls(
-            accounts=bool(chart.get("accounts", True)),
-            segment_fields=dict(rules.segment_fields) if chart.get("segments", True) else {},
-            project_field=rules.project_field if chart.get("projects", True) else None,
-            vat_field=rules.vat_field if chart.get("vat", True) else None,
-            task_field=rules.task_field if chart.get("tasks", True) else None,
-            suppliers=bool(chart.get("suppliers", True)),
-            provider_name=str(chart.get("provider_name", "Visma.net ERP")),
-            batch_size=max(1, min(MAX_BATCH, int(chart.get("batch_size", MAX_BATCH)))),
-            overlap_s=float(chart.get("overlap_s", 60.0)),
+            accounts=chart.accounts,
+            segment_fields=dict(rules.segment_fields) if chart.segments else {},
+            project_field=rules.project_field if chart.projects else None,
+            vat_field=rules.vat_field if chart.vat else None,
+            task_field=rules.task_field if chart.tasks else None,
+            suppliers=chart.suppliers,
+            provider_name=chart.provider_name,
+            batch_size=max(1, min(MAX_BATCH, batch)),
+            overlap_s=chart.overlap_s,
         )
 
 

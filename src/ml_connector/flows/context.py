@@ -20,6 +20,7 @@ from ml_connector.audit import AuditKind, Redactor
 from ml_connector.clients import CallRecord, RampClient, VismaClient
 from ml_connector.clients.ramp_models import Bill
 from ml_connector.clients.visma_models import Project
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.coding import is_credit
 from ml_connector.flows.ports import AuditSink, FlowStore
@@ -70,8 +71,11 @@ class ConnectionOptions:
     credit_memo_prefix: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> ConnectionOptions:
-        known = {k: v for k, v in settings.items() if k in cls.__dataclass_fields__}
+    def from_settings(cls, settings: ConnectionSettings) -> ConnectionOptions:
+        known = {
+            k: getattr(settings, k)
+            for k in settings.model_fields_set & set(cls.__dataclass_fields__)
+        }
         if "supplier_match" in known:
             known["supplier_match"] = supplier_match_order(known["supplier_match"])
         if "credit_memo_prefix" in known:

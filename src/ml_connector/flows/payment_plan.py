@@ -25,6 +25,7 @@ from ml_connector.clients.visma_models import (
     SupplierPaymentLineWrite,
     SupplierPaymentWrite,
 )
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import NeedsAttention
 from ml_connector.mapping.money import to_decimal
 
@@ -53,9 +54,8 @@ class PaymentOptions:
     release_invoices: bool = True  # release a still-Balanced invoice before paying it
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> PaymentOptions:
-        raw = settings.get("payments")
-        raw = raw if isinstance(raw, Mapping) else {}
+    def from_settings(cls, settings: ConnectionSettings) -> PaymentOptions:
+        raw = settings.payments
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         for flag in ("enabled", "release_invoices"):
             if flag in known:

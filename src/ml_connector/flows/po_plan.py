@@ -27,6 +27,7 @@ from ml_connector.clients.visma_models import (
     PurchaseOrderLineWrite,
     PurchaseOrderWrite,
 )
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import MappingError, NeedsAttention, ValidationRejected
 from ml_connector.flows.coding import selections
 from ml_connector.flows.payloads import as_date, payload_hash
@@ -62,9 +63,8 @@ class ProcurementOptions:
     tolerance_percent: Decimal = Decimal(0)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> ProcurementOptions:
-        raw = settings.get("purchase_orders")
-        raw = raw if isinstance(raw, Mapping) else {}
+    def from_settings(cls, settings: ConnectionSettings) -> ProcurementOptions:
+        raw = settings.purchase_orders
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         if "tolerance_percent" in known:
             try:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.flows.po_plan import ProcurementOptions
 
 __all__ = ["ScopePlan", "scope_plan"]
@@ -49,7 +49,7 @@ class ScopePlan:
         )
 
 
-def scope_plan(settings: Mapping[str, Any]) -> ScopePlan:
+def scope_plan(settings: ConnectionSettings) -> ScopePlan:
     """The scopes a connection with these stored ``settings`` asks for."""
     ramp_optional: list[str] = []
     purpose = {

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.mapping.vendor_identity import LabelSet, fold_label
 
@@ -99,8 +100,8 @@ class SupplierOptions:
         return stored
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> SupplierOptions:
-        raw = settings.get(SETTINGS_KEY) or {}
+    def from_settings(cls, settings: ConnectionSettings) -> SupplierOptions:
+        raw = settings.suppliers or {}
         if not isinstance(raw, Mapping):
             raise ConfigurationError("suppliers settings must be an object")
         unknown = sorted(set(raw) - set(cls.__dataclass_fields__))

@@ -18,8 +18,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 
 __all__ = [
@@ -113,9 +113,9 @@ class Synonyms:
     extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> Synonyms:
+    def from_settings(cls, settings: ConnectionSettings) -> Synonyms:
         """``settings["mapping"]["field_synonyms"]``: {target: [name, …]}; checked here."""
-        raw = (settings.get("mapping") or {}).get("field_synonyms") or {}
+        raw = settings.mapping.field_synonyms or {}
         if not isinstance(raw, Mapping):
             raise ConfigurationError("mapping.field_synonyms maps a target to a list of names")
         extra: dict[str, tuple[str, ...]] = {}

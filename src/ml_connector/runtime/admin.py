@@ -77,7 +77,7 @@ def _describe(rt: Runtime, connection: Connection) -> dict[str, Any]:
         "visma_base_url": connection.visma_base_url,
         "visma_token_url": connection.visma_token_url,
         "credentials": masked,
-        "settings": connection.settings,
+        "settings": connection.settings.as_stored(),
     }
 
 

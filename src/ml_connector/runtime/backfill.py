@@ -21,11 +21,12 @@ from typing import Any
 
 from ml_connector.clients.ramp_models import Bill
 from ml_connector.errors import AuthenticationError, ConfigurationError
+from ml_connector.flows.context import FlowContext
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.sync import settle
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.runtime.worker import Worker, dispatcher
-from ml_connector.store import ConnectionStatus, SyncRecord, SyncStatus
+from ml_connector.store import Connection, ConnectionStatus, SyncRecord, SyncStatus
 
 __all__ = ["BackfillSummary", "backfill", "is_ready", "since_instant"]
 
@@ -96,22 +97,7 @@ async def backfill(
         )
     ctx = await runtime.context(connection)
     summary = BackfillSummary(connection.name, instant.isoformat())
-    keys: set[tuple[str, str]] = set()
-    try:
-        async for bill in ctx.ramp.list_bills(from_created_at=instant):
-            summary.bills_seen += 1
-            if is_ready(bill):
-                record = await runtime.store.upsert_record(
-                    connection.id, "bill", bill.id, reason="backfill"
-                )
-                if record.status in _WORKABLE:
-                    keys.add(("bill", bill.id))
-            if on_listed is not None:
-                on_listed(summary.bills_seen, len(keys))
-    except AuthenticationError as exc:
-        message = runtime.redactor.scrub_text(str(exc))
-        await runtime.store.set_connection_status(connection.id, ConnectionStatus.PAUSED, message)
-        raise ConfigurationError(f"connection {connection.name!r} paused: {message}") from exc
+    keys = await _queue_ready(runtime, ctx, connection, instant, summary, on_listed)
     summary.bills_queued = len(keys)
 
     done = 0
@@ -145,3 +131,34 @@ async def backfill(
         setattr(summary, field, sum((r.object_type, r.object_id) in keys for r in rows))
     summary.elapsed_s = round(time.monotonic() - started, 3)
     return summary
+
+
+async def _queue_ready(
+    runtime: Runtime,
+    ctx: FlowContext,
+    connection: Connection,
+    instant: datetime,
+    summary: BackfillSummary,
+    on_listed: Listed | None,
+) -> set[tuple[str, str]]:
+    """List the bills created since ``instant`` and queue the ready ones; the keys to work.
+
+    Pauses the connection (and raises ConfigurationError) when Ramp refuses its credentials.
+    """
+    keys: set[tuple[str, str]] = set()
+    try:
+        async for bill in ctx.ramp.list_bills(from_created_at=instant):
+            summary.bills_seen += 1
+            if is_ready(bill):
+                record = await runtime.store.upsert_record(
+                    connection.id, "bill", bill.id, reason="backfill"
+                )
+                if record.status in _WORKABLE:
+                    keys.add(("bill", bill.id))
+            if on_listed is not None:
+                on_listed(summary.bills_seen, len(keys))
+    except AuthenticationError as exc:
+        message = runtime.redactor.scrub_text(str(exc))
+        await runtime.store.set_connection_status(connection.id, ConnectionStatus.PAUSED, message)
+        raise ConfigurationError(f"connection {connection.name!r} paused: {message}") from exc
+    return keys

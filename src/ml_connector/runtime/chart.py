@@ -29,7 +29,6 @@ what the next push would do.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -223,8 +222,8 @@ async def _new_chart_events(runtime: Runtime, connection_id: int) -> tuple[int, 
             return newest, seen, deleted
 
 
-def _interval(settings: Mapping[str, Any], name: str, default: float) -> float:
-    return float(settings.get("chart", {}).get(name, default))
+def _interval(value: float | None, default: float) -> float:
+    return default if value is None else float(value)
 
 
 async def chart_tick(
@@ -236,14 +235,14 @@ async def chart_tick(
     a push that covered the events succeeded, so a failed push leaves them for the next tick.
     """
     now = now or datetime.now(UTC)
-    if connection.settings.get("chart", {}).get("enabled", True) is False:
+    if connection.settings.chart.enabled is False:
         return None
     newest, waiting, deleted = await _new_chart_events(runtime, connection.id)
     cursors = await runtime.store.list_cursors(connection.id)
     last_full = cursors.get(_LAST_FULL)
     last_poll = cursors.get(_LAST_POLL)
-    full_every = _interval(connection.settings, "full_interval_s", DEFAULT_FULL_INTERVAL_S)
-    poll_every = _interval(connection.settings, "poll_interval_s", DEFAULT_POLL_INTERVAL_S)
+    full_every = _interval(connection.settings.chart.full_interval_s, DEFAULT_FULL_INTERVAL_S)
+    poll_every = _interval(connection.settings.chart.poll_interval_s, DEFAULT_POLL_INTERVAL_S)
     hint = cursors.get(HINT_CURSOR)
     hinted = hint is not None and hint != cursors.get(_HINT_HANDLED)
     full_due = deleted or last_full is None or _older(last_full, now, full_every)

@@ -26,30 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from ml_connector.errors import ConfigurationError
+from ml_connector.connection_settings import MAX_CLAIM_WEIGHT, ConnectionSettings
 
 __all__ = ["MAX_WEIGHT", "WEIGHT_SETTING", "WeightedRoundRobin", "weight_from_settings"]
 
 WEIGHT_SETTING = "claim_weight"
-MAX_WEIGHT = 100
+MAX_WEIGHT = MAX_CLAIM_WEIGHT
 
 
-def weight_from_settings(settings: Mapping[str, Any]) -> int:
-    """The connection's claim weight (1 when unset); ConfigurationError when malformed."""
-    raw = settings.get(WEIGHT_SETTING)
-    if raw is None:
-        return 1
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise ConfigurationError(f"{WEIGHT_SETTING} must be a whole number, not {raw!r}")
-    try:
-        weight = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{WEIGHT_SETTING} must be a whole number, not {raw!r}") from None
-    if not 1 <= weight <= MAX_WEIGHT:
-        raise ConfigurationError(f"{WEIGHT_SETTING} must be from 1 to {MAX_WEIGHT}, not {weight}")
-    return weight
+def weight_from_settings(settings: ConnectionSettings) -> int:
+    """The connection's claim weight (1 when unset; checked when the settings were parsed)."""
+    return settings.claim_weight
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.context import credit_memo_prefix
 from ml_connector.flows.payments import PaymentOptions
@@ -42,14 +43,15 @@ class FeatureChange:
 def merged_feature_settings(settings: Mapping[str, Any], change: FeatureChange) -> dict[str, Any]:
     """``settings`` with ``change`` merged in; a bad value raises ``ConfigurationError``."""
     merged = dict(settings)
-    orders = dict(_section(settings, "purchase_orders"))
+    current = ConnectionSettings.parse(settings)
+    orders = dict(current.purchase_orders)
     if change.purchase_orders is not None:
         orders["enabled"] = change.purchase_orders
     if change.po_tolerance_percent is not None:
         orders["tolerance_percent"] = _percent(change.po_tolerance_percent)
     if change.po_inventory_item is not None:
         orders["inventory_item"] = change.po_inventory_item.strip() or None
-    payments = dict(_section(settings, "payments"))
+    payments = dict(current.payments)
     if change.payments is not None:
         payments["enabled"] = change.payments
     if change.cash_account is not None:
@@ -67,14 +69,10 @@ def merged_feature_settings(settings: Mapping[str, Any], change: FeatureChange) 
         merged["purchase_orders"] = orders
     if payments:
         merged["payments"] = payments
-    ProcurementOptions.from_settings(merged)
-    PaymentOptions.from_settings(merged)
+    checked = ConnectionSettings.parse(merged)
+    ProcurementOptions.from_settings(checked)
+    PaymentOptions.from_settings(checked)
     return merged
-
-
-def _section(settings: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    raw = settings.get(key)
-    return raw if isinstance(raw, Mapping) else {}
 
 
 def _percent(text: str) -> str:

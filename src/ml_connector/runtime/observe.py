@@ -20,7 +20,7 @@ from ml_connector import metrics
 from ml_connector.errors import ConnectorError
 from ml_connector.flows.context import FlowContext
 from ml_connector.log import bound
-from ml_connector.runtime import alerts
+from ml_connector.runtime import alerts, metrics_feed
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Store, SyncRecord
 
@@ -91,7 +91,7 @@ async def flush(store: Store, contexts: Mapping[int, FlowContext]) -> None:
             if limiter is not None:
                 metrics.observe_limiter(store, ctx.connection_id, system, limiter)
     try:
-        await metrics.flush(store)
+        await metrics_feed.flush(store)
     except ConnectorError as exc:
         log.warning("metrics flush failed; will retry", error=str(exc))
 

@@ -7,10 +7,10 @@ chain verifiable (see ``store.audit``: the newest deleted entry becomes the chai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Connection
@@ -21,12 +21,9 @@ PRUNE_EVERY = timedelta(days=1)
 """How often the service applies a connection's ``audit_retention_days``."""
 
 
-def retention_days(settings: Mapping[str, Any]) -> float | None:
-    """The connection's ``audit_retention_days``, checked; None keeps the trail forever."""
-    value = settings.get("audit_retention_days")
-    if value is None:
-        return None
-    return checked_days(value, "audit_retention_days")
+def retention_days(settings: ConnectionSettings) -> float | None:
+    """The connection's ``audit_retention_days`` (checked when parsed); None keeps the trail."""
+    return settings.audit_retention_days
 
 
 def checked_days(value: Any, what: str) -> float:

@@ -30,6 +30,7 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 
 __all__ = [
@@ -56,12 +57,9 @@ class PollSchedule:
     cron: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> PollSchedule:
-        """The schedule a connection's settings describe; ConfigurationError when malformed."""
-        interval = settings.get("poll_interval_s")
-        cron = settings.get("poll_cron")
-        mode = settings.get("mode") or ("both" if interval or cron else "webhooks")
-        return cls.checked(str(mode), interval, cron)
+    def from_settings(cls, settings: ConnectionSettings) -> PollSchedule:
+        """The schedule a connection's (validated) settings describe."""
+        return cls.checked(settings.schedule_mode, settings.poll_interval_s, settings.poll_cron)
 
     @classmethod
     def checked(cls, mode: str, interval_s: Any, cron: Any) -> PollSchedule:
@@ -130,5 +128,5 @@ def merged_schedule_settings(
     if cron is not None:
         merged.pop("poll_interval_s", None)
         merged["poll_cron"] = cron
-    PollSchedule.from_settings(merged)
+    PollSchedule.from_settings(ConnectionSettings.parse(merged))
     return merged

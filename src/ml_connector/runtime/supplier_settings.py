@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml_connector.clients import VismaClient
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.supplier_options import SETTINGS_KEY, SupplierOptions, validate_labels
 
@@ -44,7 +45,7 @@ class SupplierChange:
 
 def merged_supplier_settings(settings: Mapping[str, Any], change: SupplierChange) -> dict[str, Any]:
     """``settings`` with ``change`` merged into ``suppliers``; a bad shape raises."""
-    current = SupplierOptions.from_settings(settings).as_settings()
+    current = SupplierOptions.from_settings(ConnectionSettings.parse(settings)).as_settings()
     if change.clear_labels:
         current.pop("org_labels", None)
         current.pop("vat_labels", None)
@@ -69,7 +70,7 @@ def merged_supplier_settings(settings: Mapping[str, Any], change: SupplierChange
         else:
             current[key] = value.strip() if isinstance(value, str) else value
     merged = {**settings, SETTINGS_KEY: current}
-    SupplierOptions.from_settings(merged)
+    SupplierOptions.from_settings(ConnectionSettings.parse(merged))
     if not current:
         merged.pop(SETTINGS_KEY)
     return merged

@@ -201,25 +201,17 @@ async def sync_once(
     """
     started = time.monotonic()
     parts = parse_only(only)
-    connection = await runtime.store.get_connection(connection_name)
-    if connection.status == ConnectionStatus.PAUSED:
-        raise ConfigurationError(
-            f"connection {connection.name!r} is paused: {connection.health_message.rstrip('.')}. "
-            f"Fix the credentials, check with `ml-connector ping {connection.name}`, then "
-            f"`ml-connector connection resume {connection.name}`."
-        )
+    connection = await _unpaused(runtime, connection_name)
     kinds = _object_types(connection, parts)
     ctx = await runtime.context(connection)
     summary = SyncSummary(connection.name, only=parts)
-
     prefetched: dict[str, dict[str, Any]] = {}
     try:
         keys, follow_ups = await _queue_orders_and_bills(runtime, ctx, kinds, prefetched)
     except AuthenticationError as exc:
         raise await _paused(runtime, connection, exc) from exc
     summary.ramp_bills_ready = len(prefetched.get("bill", {}))
-    expected = len(keys)
-    done = 0
+    expected, done = len(keys), 0
 
     def on_done(record: SyncRecord) -> None:
         nonlocal done
@@ -248,20 +240,42 @@ async def sync_once(
         expected += len(payments)
         keys |= payments
         await settle(runtime, worker, connection.id, keys, deadline)
+    await _summarize(runtime, summary, worker, connection.id, keys)
+    summary.elapsed_s = round(time.monotonic() - started, 3)
+    return summary
 
+
+async def _unpaused(runtime: Runtime, connection_name: str) -> Connection:
+    """The connection; ConfigurationError, saying how to resume it, when it is paused."""
+    connection = await runtime.store.get_connection(connection_name)
+    if connection.status == ConnectionStatus.PAUSED:
+        raise ConfigurationError(
+            f"connection {connection.name!r} is paused: {connection.health_message.rstrip('.')}. "
+            f"Fix the credentials, check with `ml-connector ping {connection.name}`, then "
+            f"`ml-connector connection resume {connection.name}`."
+        )
+    return connection
+
+
+async def _summarize(
+    runtime: Runtime,
+    summary: SyncSummary,
+    worker: Worker,
+    connection_id: int,
+    keys: set[tuple[str, str]],
+) -> None:
+    """Fill ``summary`` with what the worker did and where this pass's records stand."""
     stats = worker.stats
     summary.visma_invoices_created = stats.created
     summary.visma_invoices_updated = stats.updated
     summary.unchanged = stats.unchanged
     summary.skipped = stats.skipped
     summary.visma_suppliers_created = stats.suppliers_created
-    records = await runtime.store.list_records(connection.id, limit=100_000)
+    records = await runtime.store.list_records(connection_id, limit=100_000)
     mine = [r for r in records if (r.object_type, r.object_id) in keys]
     summary.needs_attention = sum(r.status == SyncStatus.NEEDS_ATTENTION for r in mine)
     summary.retrying = sum(r.status == SyncStatus.RETRY_WAIT for r in mine)
     summary.by_type = _by_type(mine, stats.by_type)
-    summary.elapsed_s = round(time.monotonic() - started, 3)
-    return summary
 
 
 def _by_type(records: list[SyncRecord], actions: dict[str, dict[str, int]]) -> dict[str, Any]:

@@ -146,7 +146,7 @@ async def remove_webhook_secrets(
 
 def verification_window_open(connection: Connection, now: datetime) -> bool:
     """True while a ``register_ramp`` of this connection waits for Ramp's challenge."""
-    until = connection.settings.get("webhooks", {}).get(_WINDOW_KEY)
+    until = connection.settings.webhooks.ramp_verification_until
     if not isinstance(until, str):
         return False
     try:
@@ -158,8 +158,8 @@ def verification_window_open(connection: Connection, now: datetime) -> bool:
 async def set_verification_window(store: Store, connection_id: int, until: datetime | None) -> None:
     """Open (until ``until``) or close (None) the connection's verification window."""
     connection = await store.get_connection(connection_id)
-    settings = dict(connection.settings)
-    hooks = dict(settings.get("webhooks", {}))
+    settings = connection.settings.as_stored()
+    hooks = connection.settings.webhooks.model_dump(exclude_unset=True)
     if until is None:
         hooks.pop(_WINDOW_KEY, None)
     else:

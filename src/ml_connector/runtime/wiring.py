@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,6 +19,7 @@ from pydantic import SecretStr
 
 from ml_connector.audit import Redactor
 from ml_connector.clients import RampClient, RampCredentials, VismaClient, VismaCredentials
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.context import (
     ConnectionOptions,
@@ -70,36 +70,38 @@ def _origin(url: str) -> str:
 FIELD_SETTINGS = ("gl_fields", "segment_fields", "project_field", "vat_field", "task_field")
 
 
-def coding_rules(settings: Mapping[str, Any]) -> CodingRules:
+def coding_rules(settings: ConnectionSettings) -> CodingRules:
     """The connection's coding rules from its stored settings (defaults when absent).
 
     The field ids here are the chart push's (or those the settings name); the connection's
     field bindings are applied on top by ``Runtime`` (``mapping.bindings``).
     """
-    mapping = settings.get("mapping", {})
+    mapping = settings.mapping
     defaults = CodingRules()
-    segment_fields = mapping.get("segment_fields") or defaults.segment_fields
+    segment_fields = mapping.segment_fields or defaults.segment_fields
+    gl_fields = mapping.gl_fields if mapping.given("gl_fields") else defaults.gl_fields
     return CodingRules(
-        gl_fields=frozenset(mapping.get("gl_fields", defaults.gl_fields)),
+        gl_fields=frozenset(gl_fields or ()),
         segment_fields={str(k): int(v) for k, v in segment_fields.items()},
-        project_field=mapping.get("project_field", defaults.project_field),
-        vat_field=mapping.get("vat_field", defaults.vat_field),
-        task_field=mapping.get("task_field", defaults.task_field),
-        default_account=mapping.get("default_account"),
-        default_project=mapping.get("default_project"),
-        default_vat=mapping.get("default_vat"),
-        vat_by_account=dict(mapping.get("vat_by_account", {})),
+        project_field=mapping.project_field
+        if mapping.given("project_field")
+        else defaults.project_field,
+        vat_field=mapping.vat_field if mapping.given("vat_field") else defaults.vat_field,
+        task_field=mapping.task_field if mapping.given("task_field") else defaults.task_field,
+        default_account=mapping.default_account,
+        default_project=mapping.default_project,
+        default_vat=mapping.default_vat,
+        vat_by_account=dict(mapping.vat_by_account),
     )
 
 
-def fields_configured(settings: Mapping[str, Any]) -> bool:
+def fields_configured(settings: ConnectionSettings) -> bool:
     """True when the settings name Ramp fields by hand (bindings decided by configuration)."""
-    mapping = settings.get("mapping", {})
-    return any(key in mapping for key in FIELD_SETTINGS)
+    return any(settings.mapping.given(key) for key in FIELD_SETTINGS)
 
 
 def bound_rules(
-    settings: Mapping[str, Any], name: str, stored: BindingVersion | None
+    settings: ConnectionSettings, name: str, stored: BindingVersion | None
 ) -> CodingRules:
     """The settings' rules reading Ramp coding through the stored field bindings, if any."""
     base = replace(coding_rules(settings), connection_name=name)

@@ -18,7 +18,6 @@ from ml_connector.store.inbox import (
     EventSource,
     EventStatus,
     InboxEvent,
-    Rejection,
 )
 from ml_connector.store.inbox_guard import UNKNOWN_SCOPE, RejectionTally
 from ml_connector.store.mappings import MappingCatalog, MappingVersion
@@ -41,6 +40,7 @@ from ml_connector.store.records import (
     LinkState,
     SyncRecord,
 )
+from ml_connector.store.rejections import Rejection
 from ml_connector.store.states import SyncStatus, Transition
 from ml_connector.store.supplier_index import IndexedSupplier, SupplierIndexState
 

@@ -20,7 +20,6 @@ an operator who needs more exports the trail before pruning (``audit export``).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ml_connector.audit import Redactor
-from ml_connector.store.engine import Database, Dialect, Repository, json_default
+from ml_connector.store.audit_chain import (
+    GENESIS_HASH,
+    canonical_json,
+    chain_hash,
+    check_entry,
+    entry_hash,
+)
+from ml_connector.store.engine import Database, Dialect, Repository
 from ml_connector.store.records import AuditEntry, AuditProblem
 from ml_connector.store.tables import AuditEntryRow, AuditHeadRow
 
@@ -44,60 +50,9 @@ __all__ = [
     "entry_hash",
 ]
 
-GENESIS_HASH = "0" * 64
 # The backstop: key-based redaction (and bearer tokens in text) applied to every entry.
 _REDACTOR = Redactor()
 _VERIFY_PAGE = 1000
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, ASCII only; Decimals become strings."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=json_default
-    )
-
-
-def entry_hash(
-    prev_hash: str,
-    *,
-    connection_id: int,
-    seq: int,
-    record_id: int | None,
-    kind: str,
-    data_json: str,
-    at: datetime,
-) -> str:
-    """The chain hash of one entry, given its predecessor's hash."""
-    return _chain_hash(
-        prev_hash,
-        connection_id=connection_id,
-        seq=seq,
-        record_id=record_id,
-        kind=kind,
-        data_canonical=canonical_json(json.loads(data_json)),
-        at=at,
-    )
-
-
-def _chain_hash(
-    prev_hash: str,
-    *,
-    connection_id: int,
-    seq: int,
-    record_id: int | None,
-    kind: str,
-    data_canonical: str,
-    at: datetime,
-) -> str:
-    """``entry_hash`` for data already in canonical JSON: the canonical text of the whole entry
-    is spliced together (keys in sorted order) instead of parsed and written out again."""
-    dump = canonical_json
-    body = (
-        f'{{"at":{dump(at.isoformat())},"connection_id":{dump(connection_id)},'
-        f'"data":{data_canonical},"kind":{dump(kind)},"record_id":{dump(record_id)},'
-        f'"seq":{dump(seq)}}}'
-    )
-    return hashlib.sha256((prev_hash + body).encode("ascii")).hexdigest()
 
 
 def _to_entry(row: AuditEntryRow) -> AuditEntry:
@@ -111,18 +66,6 @@ def _to_entry(row: AuditEntryRow) -> AuditEntry:
         at=row.at,
         prev_hash=row.prev_hash,
         hash=row.hash,
-    )
-
-
-def _row_hash(row: AuditEntryRow, prev_hash: str) -> str:
-    return entry_hash(
-        prev_hash,
-        connection_id=row.connection_id,
-        seq=row.seq,
-        record_id=row.record_id,
-        kind=row.kind,
-        data_json=row.data,
-        at=row.at,
     )
 
 
@@ -178,7 +121,7 @@ async def _append(
     for record_id, kind, data, at in entries:
         last_seq += 1
         data_json = canonical_json(_REDACTOR.scrub(data))
-        digest = _chain_hash(
+        digest = chain_hash(
             last_hash,
             connection_id=connection_id,
             seq=last_seq,
@@ -383,7 +326,7 @@ class AuditRepository(Repository):
                 )
                 rows = list(await session.scalars(query))
                 for row in rows:
-                    problems.extend(_check(row, expected_seq, prev_hash))
+                    problems.extend(check_entry(row, expected_seq, prev_hash))
                     expected_seq, prev_hash = row.seq + 1, row.hash
                 if len(rows) < _VERIFY_PAGE:
                     break
@@ -402,18 +345,3 @@ class AuditRepository(Repository):
         elif head.last_hash != prev_hash:
             problems.append(AuditProblem(None, "the newest entry's hash differs from the head's"))
         return problems
-
-
-def _check(row: AuditEntryRow, expected_seq: int, prev_hash: str) -> list[AuditProblem]:
-    problems = []
-    if row.seq != expected_seq:
-        problems.append(AuditProblem(row.seq, f"entries {expected_seq}..{row.seq - 1} are missing"))
-    if row.prev_hash != prev_hash:
-        problems.append(AuditProblem(row.seq, "does not link to the entry before it"))
-    try:
-        recomputed = _row_hash(row, row.prev_hash)
-    except ValueError:
-        recomputed = ""  # the stored data is no longer JSON at all
-    if recomputed != row.hash:
-        problems.append(AuditProblem(row.seq, "content does not match its hash (altered)"))
-    return problems

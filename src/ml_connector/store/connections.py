@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.store.engine import Repository
 from ml_connector.store.records import Connection, ConnectionStatus
@@ -37,7 +38,7 @@ def _to_record(row: ConnectionRow) -> Connection:
         ramp_base_url=row.ramp_base_url,
         visma_base_url=row.visma_base_url,
         visma_token_url=row.visma_token_url,
-        settings=dict(row.settings),
+        settings=ConnectionSettings.parse(row.settings),
         created_at=row.created_at,
         updated_at=row.updated_at,
         credentials_ciphertext=bytes(row.credentials),
@@ -85,9 +86,11 @@ class ConnectionRepository(Repository):
     ) -> Connection:
         """Store a new, active connection.
 
-        Raises ConfigurationError when ``name`` is not a slug or is taken (in any case).
+        Raises ConfigurationError when ``name`` is not a slug or is taken (in any case), or
+        when a setting is not valid (naming it).
         """
         check_new_name(name)
+        checked = ConnectionSettings.parse(settings)
         now = self._now(now)
         values = {
             "name": name,
@@ -97,7 +100,7 @@ class ConnectionRepository(Repository):
             "visma_base_url": visma_base_url,
             "visma_token_url": visma_token_url,
             "credentials": credentials_ciphertext,
-            "settings": dict(settings or {}),
+            "settings": checked.as_stored(),
             "created_at": now,
             "updated_at": now,
         }
@@ -170,11 +173,15 @@ class ConnectionRepository(Repository):
     async def update_connection_settings(
         self, connection_id: int, settings: Mapping[str, Any], *, now: datetime | None = None
     ) -> Connection:
-        """Replace a connection's settings (the whole mapping, not a merge)."""
+        """Replace a connection's settings (the whole mapping, not a merge).
+
+        Raises ConfigurationError, naming the setting, when one is not valid (nothing changes).
+        """
+        checked = ConnectionSettings.parse(settings)
         now = self._now(now)
         async with self._db.write() as session:
             row = await _load(session, connection_id)
-            row.settings = dict(settings)
+            row.settings = checked.as_stored()
             row.updated_at = now
             return _to_record(row)
 

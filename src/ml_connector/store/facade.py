@@ -28,6 +28,7 @@ from ml_connector.store.locks import LockRepository
 from ml_connector.store.mappings import MappingRepository
 from ml_connector.store.notify import NotifyRepository
 from ml_connector.store.outbox import OutboxRepository
+from ml_connector.store.rejections import RejectionRepository
 from ml_connector.store.security_log import SecurityLogRepository
 from ml_connector.store.sessions import SessionRepository
 from ml_connector.store.stats import StatsRepository
@@ -47,6 +48,7 @@ class Store(
     AuditRepository,
     CursorRepository,
     InboxRepository,
+    RejectionRepository,
     IngestRepository,
     MappingRepository,
     BindingRepository,

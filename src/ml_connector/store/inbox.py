@@ -13,9 +13,8 @@ them or were interrupted (a crash between storing and acting), and can be swept 
 ``list_events(status=EventStatus.RECEIVED, received_before=…)``.
 
 Rejected requests (bad signature, oversized, malformed, wrong content type, unknown
-connection) go to a separate ``rejections`` table and never into the inbox. A rejection keeps
-the body's size, its sha256 and at most a short excerpt the receiver chose to keep; never
-headers, so no signature or secret can end up there.
+connection) go to a separate ``rejections`` table and never into the inbox
+(``store/rejections.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from ml_connector.store.inbox_guard import InboxSeenRow, remember_seen_in, seen_
 from ml_connector.store.tables import EventRow, RejectionRow
 
 __all__ = [
+    "MAX_KEY",
     "EventReceipt",
     "EventSource",
     "EventStatus",
@@ -40,10 +40,9 @@ __all__ = [
     "InboxRepository",
     "Ingested",
     "NewEvent",
-    "Rejection",
 ]
 
-_MAX_KEY = 200  # event ids, types, object ids and connection names are kept to this length
+MAX_KEY = 200  # event ids, types, object ids and connection names are kept to this length
 
 
 class EventSource(StrEnum):
@@ -139,21 +138,6 @@ class Ingested:
         return self.inbox_id is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """One refused webhook request (see the module docstring for what is kept)."""
-
-    id: int
-    connection: str
-    source: EventSource
-    http_status: int
-    reason: str
-    body_size: int
-    body_sha256: str | None
-    excerpt: str | None
-    received_at: datetime
-
-
 def _to_event(row: EventRow) -> InboxEvent:
     return InboxEvent(
         id=row.id,
@@ -169,27 +153,13 @@ def _to_event(row: EventRow) -> InboxEvent:
     )
 
 
-def _to_rejection(row: RejectionRow) -> Rejection:
-    return Rejection(
-        id=row.id,
-        connection=row.connection,
-        source=EventSource(row.source),
-        http_status=row.http_status,
-        reason=row.reason,
-        body_size=row.body_size,
-        body_sha256=row.body_sha256,
-        excerpt=row.excerpt,
-        received_at=row.received_at,
-    )
-
-
 def _check_key(what: str, value: str) -> None:
-    if not value or len(value) > _MAX_KEY:
-        raise StoreError(f"an inbox event's {what} must be 1-{_MAX_KEY} characters")
+    if not value or len(value) > MAX_KEY:
+        raise StoreError(f"an inbox event's {what} must be 1-{MAX_KEY} characters")
 
 
 class InboxRepository(Repository):
-    """Store, read and settle webhook events; log rejected requests."""
+    """Store, read, settle and prune webhook events."""
 
     async def insert_event(
         self,
@@ -328,52 +298,6 @@ class InboxRepository(Repository):
                     f"inbox event {event_pk} is already {row.status}; cannot mark it {status}"
                 )
             return _to_event(row)
-
-    async def insert_rejection(
-        self,
-        connection: str,
-        source: EventSource,
-        *,
-        http_status: int,
-        reason: str,
-        body_size: int,
-        body_sha256: str | None,
-        excerpt: str | None = None,
-        now: datetime | None = None,
-    ) -> Rejection:
-        """Log a refused request. ``connection`` is kept as given (cut to 200 characters)."""
-        now = self._now(now)
-        row = RejectionRow(
-            connection=connection[:_MAX_KEY],
-            source=EventSource(source).value,
-            http_status=http_status,
-            reason=reason,
-            body_size=body_size,
-            body_sha256=body_sha256,
-            excerpt=excerpt,
-            received_at=now,
-        )
-        async with self._db.write() as session:
-            session.add(row)
-            await session.flush()
-            return _to_rejection(row)
-
-    async def list_rejections(
-        self,
-        connection: str | None = None,
-        *,
-        source: EventSource | None = None,
-        limit: int = 100,
-    ) -> list[Rejection]:
-        """Rejections, newest first; ``connection`` filters on the name as it was given."""
-        query = select(RejectionRow)
-        if connection is not None:
-            query = query.where(RejectionRow.connection == connection)
-        if source is not None:
-            query = query.where(RejectionRow.source == EventSource(source).value)
-        async with self._db.read() as session:
-            rows = await session.scalars(query.order_by(RejectionRow.id.desc()).limit(limit))
-            return [_to_rejection(row) for row in rows]
 
     async def prune_inbox(
         self, before: datetime, *, seen_before: datetime | None = None

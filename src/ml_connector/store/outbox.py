@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -57,8 +56,17 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
-from ml_connector.errors import StoreError
 from ml_connector.store.engine import Repository
+from ml_connector.store.outbox_values import (
+    BILL_PAYMENT_SYNC,
+    BILL_SYNC,
+    KeyOf,
+    OutboxKind,
+    OutboxState,
+    Settlement,
+    WriteBackEntry,
+    WriteBackItem,
+)
 from ml_connector.store.tables import Base
 
 __all__ = [
@@ -73,26 +81,6 @@ __all__ = [
     "WriteBackItem",
     "enqueue_writebacks_in",
 ]
-
-BILL_SYNC = "BILL_SYNC"
-BILL_PAYMENT_SYNC = "BILL_PAYMENT_SYNC"
-_MAX_KEY = 200
-
-
-class OutboxKind(StrEnum):
-    """What a row tells Ramp."""
-
-    SUCCESS = "success"  # the object is in the ERP (``successful_syncs``)
-    FAILURE = "failure"  # the object failed (``failed_syncs``: Ramp's Export Errors)
-
-
-class OutboxState(StrEnum):
-    """Where a row stands."""
-
-    PENDING = "pending"  # waiting to be posted (or being posted: claimed, ``next_at`` = lease)
-    SENT = "sent"  # Ramp accepted it (``sync_id``, ``sent_at``)
-    REFUSED = "refused"  # Ramp refused it for good (``last_error`` says why)
-    SUPERSEDED = "superseded"  # a newer row for the same object and sync type replaced it
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -125,72 +113,6 @@ class RampOutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
-
-
-@dataclass(frozen=True, slots=True)
-class WriteBackItem:
-    """What a flow asks Ramp to be told: a success (``reference_id``) or a failure
-    (``message``) of one object under one sync type."""
-
-    sync_type: str
-    object_id: str
-    reference_id: str | None = None
-    message: str | None = None
-
-    @property
-    def kind(self) -> OutboxKind:
-        return OutboxKind.FAILURE if self.message is not None else OutboxKind.SUCCESS
-
-    def __post_init__(self) -> None:
-        if not self.object_id or len(self.object_id) > _MAX_KEY:
-            raise StoreError(f"a write-back's object id must be 1-{_MAX_KEY} characters")
-        if (self.reference_id is None) == (self.message is None):
-            raise StoreError("a write-back is a success (reference_id) or a failure (message)")
-
-
-@dataclass(frozen=True, slots=True)
-class WriteBackEntry:
-    """One outbox row."""
-
-    id: int
-    connection_id: int
-    sync_type: str
-    kind: OutboxKind
-    object_id: str
-    reference_id: str | None
-    message: str | None
-    occurrence: str
-    state: OutboxState
-    attempts: int
-    next_at: datetime
-    claimed_by: str | None
-    batch_key: str | None
-    sync_id: str | None
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    """What became of a group of claimed rows (see ``settle_writebacks``).
-
-    ``state`` sent: ``sync_id`` is Ramp's answer (``error`` may note how it was decided, e.g.
-    an object Ramp already had as synced). ``state`` pending: due again at ``next_at``,
-    under ``batch_key`` (None keeps the key the rows have). ``state`` refused: ``error`` says
-    why, for good.
-    """
-
-    ids: tuple[int, ...]
-    state: OutboxState
-    sync_id: str | None = None
-    next_at: datetime | None = None
-    error: str | None = None
-    batch_key: str | None = None
-
-
-# (connection id, sync type, kind, [(object id, occurrence)]) -> the batch's idempotency key
-KeyOf = Callable[[int, str, OutboxKind, Sequence[tuple[str, str]]], str]
 
 
 def _to_entry(row: RampOutboxRow) -> WriteBackEntry:

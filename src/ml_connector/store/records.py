@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.store.states import SyncStatus
 
 __all__ = [
@@ -54,7 +55,8 @@ class LinkState(StrEnum):
 class Connection:
     """One customer: a Ramp business paired with a Visma tenant and company.
 
-    ``credentials_ciphertext`` is the vault's token; only the vault can read it.
+    ``credentials_ciphertext`` is the vault's token; only the vault can read it. ``settings``
+    were parsed and validated once, when the store read the row.
     """
 
     id: int
@@ -64,7 +66,7 @@ class Connection:
     ramp_base_url: str
     visma_base_url: str
     visma_token_url: str
-    settings: dict[str, Any]
+    settings: ConnectionSettings
     created_at: datetime
     updated_at: datetime
     credentials_ciphertext: bytes = field(repr=False)

@@ -26,7 +26,7 @@ from sqlalchemy import Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ml_connector.audit import Redactor
-from ml_connector.store.audit import GENESIS_HASH, canonical_json
+from ml_connector.store.audit_chain import GENESIS_HASH, canonical_json
 from ml_connector.store.engine import Repository
 from ml_connector.store.records import AuditProblem
 from ml_connector.store.tables import Base

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ml_connector.metrics import CONTENT_TYPE, render_metrics
+from ml_connector.metrics import CONTENT_TYPE
+from ml_connector.runtime.metrics_feed import render_metrics
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.web.api import api_routes
 from ml_connector.web.auth import Auth, AuthConfig

@@ -17,10 +17,11 @@ with the production apps as defaults.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlencode
+
+from ml_connector.connection_settings import ConnectionSettings
 
 __all__ = [
     "DEFAULT_RAMP_APP_URL",
@@ -297,14 +298,14 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def ramp_link(settings: Mapping[str, Any], object_type: str, ramp_id: str) -> str:
+def ramp_link(settings: ConnectionSettings, object_type: str, ramp_id: str) -> str:
     """The Ramp web app's page for the object (bills, purchase orders, payments of bills)."""
-    base = str(settings.get("ramp_app_url") or DEFAULT_RAMP_APP_URL).rstrip("/")
+    base = str(settings.ramp_app_url or DEFAULT_RAMP_APP_URL).rstrip("/")
     section = {"purchase_order": "procurement/purchase-orders"}.get(object_type, "bills")
     return f"{base}/{section}/{quote(ramp_id, safe='')}"
 
 
-def visma_link(settings: Mapping[str, Any], object_type: str, visma_ref: str | None) -> str | None:
+def visma_link(settings: ConnectionSettings, object_type: str, visma_ref: str | None) -> str | None:
     """The Visma screen for the document, or None before it exists.
 
     ``visma_ref`` is ``DocType/RefNbr`` for a supplier invoice; purchase orders and payments
@@ -312,7 +313,7 @@ def visma_link(settings: Mapping[str, Any], object_type: str, visma_ref: str | N
     """
     if not visma_ref:
         return None
-    base = str(settings.get("visma_app_url") or DEFAULT_VISMA_APP_URL).rstrip("/")
+    base = str(settings.visma_app_url or DEFAULT_VISMA_APP_URL).rstrip("/")
     if object_type == "purchase_order":
         query = {"ScreenId": "PO301000", "OrderType": "RO", "OrderNbr": visma_ref}
     elif object_type == "payment":

@@ -133,7 +133,7 @@ async def connection_overview(
         "ramp_base_url": connection.ramp_base_url,
         "visma_base_url": connection.visma_base_url,
         "credentials_set": fields,
-        "settings": rt.redactor.scrub(connection.settings),
+        "settings": rt.redactor.scrub(connection.settings.as_stored()),
         "counts": {str(k): v for k, v in counts.items()},
         "oldest_pending_at": oldest.isoformat() if oldest else None,
         "oldest_pending_age_s": int((now - oldest).total_seconds()) if oldest else None,

@@ -12,6 +12,7 @@ import pytest
 
 from integration.core.company import NEW_VENDORS, READY_BILLS, core_dataset
 from integration.core.world import World, open_world, operator_settings
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.supplier_options import SupplierOptions
 from ml_connector.runtime.retry import RetryPolicy
@@ -140,7 +141,9 @@ async def test_defaults_are_checked_against_visma(world: World) -> None:
     """A class, terms or zone the company lacks is refused, naming what Visma has."""
     ctx = await world.runtime.context(await world.runtime.store.get_connection(world.name))
     merged = merged_supplier_settings({}, SupplierChange(supplier_class="LEV", vat_zone="01"))
-    await check_in_visma(ctx.visma, SupplierOptions.from_settings(merged))  # both exist
+    await check_in_visma(
+        ctx.visma, SupplierOptions.from_settings(ConnectionSettings.parse(merged))
+    )  # both exist
     with pytest.raises(ConfigurationError, match="supplier class 'NOPE'; it has: LEV, UTL"):
         await check_in_visma(ctx.visma, SupplierOptions(supplier_class="NOPE"))
     with pytest.raises(ConfigurationError, match=r"credit terms .* 'KONT'"):

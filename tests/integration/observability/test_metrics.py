@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from integration.observability.obs_kit import NAME, World
 from ml_connector import metrics
-from ml_connector.runtime import observe
+from ml_connector.runtime import metrics_feed, observe
 from ml_connector.runtime.sync import sync_once
 from ml_connector.store import EventSource, SyncStatus
 from ml_connector.web.app import create_app
@@ -140,7 +140,7 @@ async def test_rate_limit_waits_are_counted_as_deltas(world: World) -> None:
     limiter = _Limiter()
     limiter.waited_s, limiter.waits = 1.5, 3
     metrics.observe_limiter(store, connection.id, "visma", limiter)
-    await metrics.flush(store)
+    await metrics_feed.flush(store)
     limiter.waited_s, limiter.waits = 2.0, 4
     metrics.observe_limiter(store, connection.id, "visma", limiter)
     metrics.observe_limiter(store, connection.id, "visma", limiter)  # nothing new: adds nothing
@@ -158,7 +158,7 @@ async def test_oldest_pending_age_counts_from_when_a_record_was_queued(world: Wo
     connection = await store.get_connection(NAME)
     queued_at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     await store.upsert_record(connection.id, "bill", "b-queued", reason="test", now=queued_at)
-    body = await metrics.render_metrics(store, now=datetime(2026, 1, 1, 12, 1, 30, tzinfo=UTC))
+    body = await metrics_feed.render_metrics(store, now=datetime(2026, 1, 1, 12, 1, 30, tzinfo=UTC))
     samples = {
         (s.name, frozenset(s.labels.items())): s.value
         for f in text_string_to_metric_families(body.decode())

@@ -205,7 +205,7 @@ class Shop:
         """Replace top-level sections of the connection's settings (``payments={…}``)."""
         connection = await self.runtime.store.get_connection(self.name)
         await self.runtime.store.update_connection_settings(
-            connection.id, {**connection.settings, **sections}
+            connection.id, {**connection.settings.as_stored(), **sections}
         )
 
     # --- looking at the result ----------------------------------------------------------------

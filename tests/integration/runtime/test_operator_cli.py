@@ -30,7 +30,7 @@ class Operator:
         async def read() -> dict[str, Any]:
             runtime = await Runtime.open(self.settings)
             try:
-                return dict((await runtime.store.get_connection("acme")).settings)
+                return (await runtime.store.get_connection("acme")).settings.as_stored()
             finally:
                 await runtime.close()
 

@@ -39,7 +39,7 @@ def _ready_listings(world: World) -> int:
 async def _set(world: World, **settings: object) -> None:
     connection = await world.runtime.store.get_connection(world.name)
     await world.runtime.store.update_connection_settings(
-        connection.id, {**connection.settings, **settings}
+        connection.id, {**connection.settings.as_stored(), **settings}
     )
 
 

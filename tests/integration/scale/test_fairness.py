@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from ml_connector.cli import app
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.fairness import (
     WEIGHT_SETTING,
@@ -149,12 +150,12 @@ async def test_paused_connection_gets_nothing(scratch: ScratchDatabase) -> None:
 
 def test_weight_setting_is_checked() -> None:
     """claim_weight defaults to 1, accepts 1..100 (also as text), refuses anything else."""
-    assert weight_from_settings({}) == 1
-    assert weight_from_settings({"claim_weight": 5}) == 5
-    assert weight_from_settings({"claim_weight": "100"}) == 100
+    assert weight_from_settings(ConnectionSettings.parse({})) == 1
+    assert weight_from_settings(ConnectionSettings.parse({"claim_weight": 5})) == 5
+    assert weight_from_settings(ConnectionSettings.parse({"claim_weight": "100"})) == 100
     for bad in (0, 101, "two", 1.5, True):
         with pytest.raises(ConfigurationError, match="claim_weight"):
-            weight_from_settings({"claim_weight": bad})
+            weight_from_settings(ConnectionSettings.parse({"claim_weight": bad}))
 
 
 def test_quotas_follow_weights() -> None:
@@ -183,7 +184,7 @@ def test_connection_set_stores_the_claim_weight(tmp_path: Path) -> None:
                     visma_token_url="https://visma.example/token",
                     credentials_ciphertext=b"x",
                 )
-            return dict((await runtime.store.get_connection("acme")).settings)
+            return (await runtime.store.get_connection("acme")).settings.as_stored()
         finally:
             await runtime.close()
 
@@ -201,4 +202,4 @@ def test_connection_set_stores_the_claim_weight(tmp_path: Path) -> None:
     assert run("connection", "set", "acme", "--claim-weight", "101") != 0
     assert WEIGHT_SETTING not in asyncio.run(stored(add=False))
     assert run("connection", "set", "acme", "--claim-weight", "4") == 0
-    assert weight_from_settings(asyncio.run(stored(add=False))) == 4
+    assert weight_from_settings(ConnectionSettings.parse(asyncio.run(stored(add=False)))) == 4

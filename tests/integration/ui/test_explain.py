@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.web.explain import explain, ramp_link, visma_link
 
 VISMA_ID = "VismaId: 0f8d2c1e-7a41-4b4e-9a59-1c2d3e4f5a6b. "
@@ -106,16 +107,26 @@ def test_paused_connection_is_explained() -> None:
 
 def test_deep_links_follow_settings_and_document_types() -> None:
     """Links use the connection's app URLs, with production defaults."""
-    assert ramp_link({}, "bill", "b-1") == "https://app.ramp.com/bills/b-1"
     assert (
-        ramp_link({"ramp_app_url": "https://demo.ramp.test/"}, "purchase_order", "po 1")
+        ramp_link(ConnectionSettings.parse({}), "bill", "b-1") == "https://app.ramp.com/bills/b-1"
+    )
+    assert (
+        ramp_link(
+            ConnectionSettings.parse({"ramp_app_url": "https://demo.ramp.test/"}),
+            "purchase_order",
+            "po 1",
+        )
         == "https://demo.ramp.test/procurement/purchase-orders/po%201"
     )
-    assert visma_link({}, "bill", None) is None
+    assert visma_link(ConnectionSettings.parse({}), "bill", None) is None
     assert (
-        visma_link({"visma_app_url": "https://erp.test"}, "bill", "Invoice/000123")
+        visma_link(
+            ConnectionSettings.parse({"visma_app_url": "https://erp.test"}),
+            "bill",
+            "Invoice/000123",
+        )
         == "https://erp.test/?ScreenId=AP301000&DocType=Invoice&RefNbr=000123"
     )
-    assert visma_link({}, "purchase_order", "PO0042") == (
+    assert visma_link(ConnectionSettings.parse({}), "purchase_order", "PO0042") == (
         "https://erp.visma.net/?ScreenId=PO301000&OrderType=RO&OrderNbr=PO0042"
     )

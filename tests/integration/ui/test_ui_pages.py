@@ -78,7 +78,7 @@ async def test_record_page_links_and_explains(site: Site) -> None:
     """A stopped record links to Ramp (configurable) and states the problem and the fix."""
     acme = await site.runtime.store.get_connection("acme")
     await site.runtime.store.update_connection_settings(
-        acme.id, {**acme.settings, "ramp_app_url": "https://ramp.example"}
+        acme.id, {**acme.settings.as_stored(), "ramp_app_url": "https://ramp.example"}
     )
     rid = site.record_ids["acme"][0]
     async with site.client() as client:

@@ -36,7 +36,7 @@ async def test_turning_the_rule_on_makes_marked_bills_debit_adjustments(tmp_path
     async with open_world(tmp_path, connection_settings=_without_rule()) as world:
         connection = await world.runtime.store.get_connection(world.name)
         merged = merged_feature_settings(
-            connection.settings, FeatureChange(credit_memo_prefix="[CREDIT]")
+            connection.settings.as_stored(), FeatureChange(credit_memo_prefix="[CREDIT]")
         )
         await world.runtime.store.update_connection_settings(connection.id, merged)
 
@@ -46,6 +46,8 @@ async def test_turning_the_rule_on_makes_marked_bills_debit_adjustments(tmp_path
         assert credit["documentType"] == "DebitAdj"
         assert world.invoice_of(BILL_KJELL)["documentType"] == "Invoice"
         stored = await world.runtime.store.get_connection(world.name)
-        assert stored.settings["credit_memo_prefix"] == "[CREDIT]"
-        cleared = merged_feature_settings(stored.settings, FeatureChange(credit_memo_prefix=""))
+        assert stored.settings.credit_memo_prefix == "[CREDIT]"
+        cleared = merged_feature_settings(
+            stored.settings.as_stored(), FeatureChange(credit_memo_prefix="")
+        )
         assert cleared["credit_memo_prefix"] is None  # "" turns the rule off again

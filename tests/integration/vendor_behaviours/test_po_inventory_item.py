@@ -45,7 +45,7 @@ async def test_lines_need_an_item_until_the_connection_names_one(tmp_path: Path)
 
         connection = await shop.runtime.store.get_connection(shop.name)
         merged = merged_feature_settings(
-            connection.settings, FeatureChange(po_inventory_item="RAMP-KJOP")
+            connection.settings.as_stored(), FeatureChange(po_inventory_item="RAMP-KJOP")
         )
         await shop.runtime.store.update_connection_settings(connection.id, merged)
         await shop.runtime.store.upsert_record(

@@ -132,7 +132,7 @@ async def test_register_completes_verification_then_events_flow(wired: Wired) ->
     connection = await runtime.store.get_connection("acme")
     [stored] = read_secrets(runtime.credentials(connection), EventSource.RAMP)
     assert (stored.secret, stored.subscription_id) == (subscription.secret, subscription.id)
-    assert "ramp_verification_until" not in connection.settings["webhooks"]
+    assert "ramp_verification_until" not in connection.settings.as_stored()["webhooks"]
     [challenge] = await runtime.store.list_events(connection.id)
     assert (challenge.type, challenge.status) == ("webhooks.verification", EventStatus.PROCESSED)
 
@@ -174,7 +174,7 @@ async def test_register_without_a_challenge_reports_unverified(wired: Wired) -> 
     assert "no verification challenge arrived" in result.detail
     assert wired.ramp.hub.subscriptions[result.subscription_id].status == "pending_verification"
     connection = await runtime.store.get_connection("acme")
-    assert "ramp_verification_until" not in connection.settings["webhooks"]
+    assert "ramp_verification_until" not in connection.settings.as_stored()["webhooks"]
     assert len(read_secrets(runtime.credentials(connection), EventSource.RAMP)) == 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ml_connector.connection_settings import ConnectionSettings
 from ml_connector.errors import ConfigurationError
 from ml_connector.mapping.field_names import Synonyms, name_keys, normalise
 
@@ -95,7 +96,7 @@ def test_a_connection_extends_the_lists() -> None:
             "field_synonyms": {"segment:2": ["Team"], "project": ["Oppdrag"], "ignore": ["Memo"]}
         }
     }
-    names = Synonyms.from_settings(settings)
+    names = Synonyms.from_settings(ConnectionSettings.parse(settings))
     assert names.targets_named(["Team"], SEGMENTS) == frozenset({"segment:2"})
     assert names.targets_named(["oppdrag"], SEGMENTS) == frozenset({"project"})
     assert names.targets_named(["MEMO"], SEGMENTS) == frozenset({"ignore"})
@@ -113,4 +114,4 @@ def test_a_connection_extends_the_lists() -> None:
 def test_bad_synonym_settings_are_refused(raw: object) -> None:
     """Unknown targets and names that are not lists are configuration errors."""
     with pytest.raises(ConfigurationError):
-        Synonyms.from_settings({"mapping": {"field_synonyms": raw}})
+        Synonyms.from_settings(ConnectionSettings.parse({"mapping": {"field_synonyms": raw}}))

@@ -45,7 +45,8 @@ def _connection_fk(table: str, *, cascade: bool) -> sa.ForeignKeyConstraint:
     )
 
 
-def upgrade() -> None:
+def _connections_locks_and_cursors() -> None:
+    """Connections, locks, the audit chains' heads and the cursors."""
     op.create_table(
         "connections",
         _id(),
@@ -88,6 +89,10 @@ def upgrade() -> None:
         _connection_fk("cursors", cascade=True),
         sa.PrimaryKeyConstraint("connection_id", "name", name="pk_cursors"),
     )
+
+
+def _links() -> None:
+    """Links, unique per connection, kind and Ramp id."""
     op.create_table(
         "links",
         _id(),
@@ -112,6 +117,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_links_connection_id_kind_visma_id", "links", ["connection_id", "kind", "visma_id"]
     )
+
+
+def _sync_records() -> None:
+    """Sync records, unique per connection, object type and object id."""
     op.create_table(
         "sync_records",
         _id(),
@@ -147,6 +156,10 @@ def upgrade() -> None:
         "ix_sync_records_connection_id_status", "sync_records", ["connection_id", "status"]
     )
     op.create_index("ix_sync_records_status_next_at", "sync_records", ["status", "next_at"])
+
+
+def _attempts_and_audit_entries() -> None:
+    """Attempts of each record, and the audit chain's entries."""
     op.create_table(
         "attempts",
         _id(),
@@ -188,6 +201,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("connection_id", "seq", name="uq_audit_entries_connection_id_seq"),
     )
     op.create_index("ix_audit_entries_record_id", "audit_entries", ["record_id"])
+
+
+def upgrade() -> None:
+    _connections_locks_and_cursors()
+    _links()
+    _sync_records()
+    _attempts_and_audit_entries()
 
 
 def downgrade() -> None:

@@ -42,7 +42,8 @@ def _connection_fk(table: str) -> sa.ForeignKeyConstraint:
     )
 
 
-def upgrade() -> None:
+def _counters_and_alert_groups() -> None:
+    """Durable counters, alert targets and alert groups."""
     op.create_table(
         "obs_counters",
         sa.Column("connection_id", sa.Integer(), nullable=False),
@@ -81,6 +82,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_alert_groups"),
         sa.UniqueConstraint("connection_id", "cause", name="uq_alert_groups_connection_id_cause"),
     )
+
+
+def _alert_outbox() -> None:
+    """The alert messages to send, one per message and channel."""
     op.create_table(
         "alert_outbox",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -106,6 +111,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_alert_outbox"),
     )
     op.create_index("ix_alert_outbox_state_next_at", "alert_outbox", ["state", "next_at"])
+
+
+def upgrade() -> None:
+    _counters_and_alert_groups()
+    _alert_outbox()
 
 
 def downgrade() -> None:
