@@ -41,7 +41,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import event
 
-from bench._procs import free_port, store_url
+from bench._procs import store_url
 from bench._world import World, sandboxes
 from ml_connector.log import configure_logging
 from ml_connector.runtime import admin
@@ -152,8 +152,7 @@ def main() -> None:
     runs = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         children_before = _children_cpu_s()
-        # Free ports: other benchmarks may be running their own sandboxes on the defaults.
-        with sandboxes(bills, ramp_port=free_port(), visma_port=free_port()) as world:
+        with sandboxes(bills) as world:  # on free ports, proven to be the child's
             result = asyncio.run(_measure(world, backend))
         # The sandboxes' process, counted once it has exited (its start-up included).
         result["sandboxes_cpu_s"] = round(_children_cpu_s() - children_before, 3)

@@ -61,6 +61,7 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from bench._ports import wait_listening
 from bench._procs import machine
 from bench._world import RAMP_ID, RAMP_SECRET, VISMA_ID, VISMA_SECRET, scaled_demo
 from ml_connector.log import configure_logging
@@ -143,6 +144,13 @@ def quota_world(cfg: QuotaConfig, folder: Path) -> Iterator[QuotaWorld]:
                 raise RuntimeError("the quota sandboxes did not start")
             time.sleep(0.1)
         data = json.loads(ready.read_text())
+        # The child bound port 0 itself; still, prove each URL is answered by the child.
+        urls = [
+            data["report_url"],
+            *(t[k] for t in data["tenants"] for k in ("ramp_url", "visma_url")),
+        ]
+        ports = [int(url.split(":")[2].split("/")[0]) for url in urls]
+        wait_listening(child.pid, ports, lambda: child.poll() is None, what="quota sandboxes")
         yield QuotaWorld([Tenant(**t) for t in data["tenants"]], data["report_url"])
     finally:
         child.send_signal(signal.SIGINT)
