@@ -11,9 +11,9 @@ import pytest
 
 from ml_connector.errors import StoreError
 from ml_connector.store import ConnectionStatus, Store, SyncStatus
+from ml_connector.store.claims import _claim_rows, _due_query
 from ml_connector.store.states import Transition, advance
 from ml_connector.store.testing import ScratchDatabase, scratch_database
-from ml_connector.store.work import _claim_rows, _due_query
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
