@@ -13,9 +13,15 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis checks properties, not speed: a loaded 2-core machine must make its examples
+# slower, never red (its default 200 ms deadline failed healthy tests under load).
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
@@ -27,7 +33,14 @@ def specs_dir() -> Path | None:
 
 
 def pg_url() -> str:
-    return os.environ.get("ML_CONNECTOR_TEST_PG_URL", DEFAULT_PG_URL)
+    """$ML_CONNECTOR_TEST_PG_URL or the local ``test`` database; under pytest-xdist each worker
+    gets a database of its own beside it (``test_gw0``, …), so NOTIFY channels stay apart."""
+    base = os.environ.get("ML_CONNECTOR_TEST_PG_URL", DEFAULT_PG_URL)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base
+    server, _, name = base.rpartition("/")
+    return f"{server}/{name}_{worker}"
 
 
 def _pg_reachable(url: str) -> str | None:
@@ -38,7 +51,21 @@ def _pg_reachable(url: str) -> str | None:
         return "asyncpg is not installed"
 
     async def probe() -> None:
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=3)
+        dsn = url.replace("postgresql+asyncpg", "postgresql")
+        if os.environ.get("PYTEST_XDIST_WORKER"):  # create this worker's database once
+            base = os.environ.get("ML_CONNECTOR_TEST_PG_URL", DEFAULT_PG_URL)
+            admin = await asyncpg.connect(
+                base.replace("postgresql+asyncpg", "postgresql"), timeout=3
+            )
+            try:
+                name = dsn.rpartition("/")[2]
+                if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                    await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # a previous run made it
+            finally:
+                await admin.close()
+        conn = await asyncpg.connect(dsn, timeout=3)
         await conn.close()
 
     failure: list[str] = []
