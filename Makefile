@@ -40,8 +40,11 @@ browser:
 	  echo "could not install chromium: the browser tests will skip"; \
 	else echo "no $(CHROMIUM) and no root apt-get: the browser tests will skip"; fi
 
+# pytest-xdist: one worker per core, each test module kept on one worker (module-scoped worlds
+# stay whole); every worker has its own PostgreSQL database (tests/conftest.py) and free ports.
+PYTEST_WORKERS ?= 2
 test: lint typecheck browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

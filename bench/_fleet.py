@@ -18,8 +18,6 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench._procs import cli, free_port
-from bench._world import COMPANY, RAMP_ID, RAMP_SECRET, TENANT, VISMA_ID, VISMA_SECRET, World
+from bench._ports import PortLost, await_listening, free_port
+from bench._procs import cli
+from bench._world import (
+    COMPANY,
+    RAMP_ID,
+    RAMP_SECRET,
+    TENANT,
+    VISMA_ID,
+    VISMA_SECRET,
+    World,
+    serving_child,
+)
 from bench._world import scaled_demo as scaled_demo
 from ml_connector.sandbox.seed import Dataset
 
@@ -64,31 +70,13 @@ def pending_approval(dataset: Dataset) -> Dataset:
 
 @contextmanager
 def history_world(bills: int, ready: int) -> Iterator[World]:
-    """Both sandboxes with ``bills`` bills, the first ``ready`` of them still to sync."""
-    ramp_port, visma_port = free_port(), free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    args = [str(bills), str(ready), str(ramp_port), str(visma_port)]
-    child = subprocess.Popen([sys.executable, "-m", "bench._fleet", *args], env=env)
-    world = World(f"http://127.0.0.1:{ramp_port}", f"http://127.0.0.1:{visma_port}")
-    try:
-        deadline = time.monotonic() + 600  # seeding 100,000 bills takes a while
-        while True:
-            try:  # any answer will do (the state dump of 100,000 bills would take a while)
-                httpx.get(f"{world.visma_url}/_up", timeout=5)
-                httpx.get(f"{world.ramp_url}/_up", timeout=5)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or child.poll() is not None:
-                    raise RuntimeError("sandboxes did not start") from None
-                time.sleep(0.5)
+    """Both sandboxes with ``bills`` bills, the first ``ready`` of them still to sync.
+
+    On free ports proven to be the child's, as in ``bench._world.sandboxes``; seeding 100,000
+    bills takes a while before the child listens.
+    """
+    with serving_child("bench._fleet", [str(bills), str(ready)], deadline_s=600) as world:
         yield world
-    finally:
-        child.send_signal(signal.SIGINT)
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 async def _serve_history(bills: int, ready: int, ramp_port: int, visma_port: int) -> None:
@@ -134,9 +122,26 @@ class Fleet:
         self._logs += 1
         log = self.folder / f"{name}-{self._logs}.log"
         with log.open("wb") as sink:
-            self.running[name] = await asyncio.create_subprocess_exec(
+            process = await asyncio.create_subprocess_exec(
                 *cli(), *command, env=self.env, stdout=sink, stderr=sink
             )
+        self.running[name] = process
+        if "--port" in command:  # a server: proven to hold its port before anyone calls it
+            port = int(command[command.index("--port") + 1])
+            alive = lambda: process.returncode is None  # noqa: E731
+            await await_listening(process.pid, [port], alive, what=name)
+
+    async def serve(self, name: str, *args: str, attempts: int = 3) -> int:
+        """Start ``name`` as ``serve *args`` on a free port proven to be its own; the port."""
+        for attempt in range(attempts):
+            port = free_port()
+            try:
+                await self.start(name, "serve", *args, "--port", str(port))
+                return port
+            except PortLost:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def alive(self, name: str) -> bool:
         return self.running[name].returncode is None
@@ -228,10 +233,10 @@ class Balancer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="serve a bill history (see history_world)")
-    parser.add_argument("bills", type=int)
-    parser.add_argument("ready", type=int)
     parser.add_argument("ramp_port", type=int)
     parser.add_argument("visma_port", type=int)
+    parser.add_argument("bills", type=int)
+    parser.add_argument("ready", type=int)
     args = parser.parse_args()
     asyncio.run(_serve_history(args.bills, args.ready, args.ramp_port, args.visma_port))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,9 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench._ports import PortLost, await_listening
+from bench._ports import free_port as free_port
+
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
@@ -37,12 +39,6 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "date": datetime.now(UTC).date().isoformat(),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -98,6 +94,21 @@ class Children:
         child = subprocess.Popen([*cli(), *args], env=self.env, stdout=log, stderr=log)
         self.running.append(child)
         return child
+
+    async def serve(self, *args: str, attempts: int = 3) -> int:
+        """Start ``ml-connector serve *args`` on a free port proven to be its own; the port."""
+        for attempt in range(attempts):
+            port = free_port()
+            child = self.start("serve", *args, "--port", str(port))
+            try:
+                await await_listening(
+                    child.pid, [port], lambda child=child: child.poll() is None, what="serve"
+                )
+                return port
+            except PortLost:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         for child in self.running:

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from bench._ports import PortLost, free_port, wait_listening
 from ml_connector.sandbox._demo import UNKNOWN_ACCOUNT
 from ml_connector.sandbox.seed import Dataset, SeedBill, demo_dataset
 
@@ -84,36 +84,62 @@ class World:
         return len(entries)
 
 
+START_ATTEMPTS = 3  # a child that lost a port to another process is started again elsewhere
+
+
 @contextmanager
-def sandboxes(
-    bills: int, *, ramp_port: int = 18710, visma_port: int = 18720, approved: bool = True
-) -> Iterator[World]:
+def sandboxes(bills: int, *, approved: bool = True) -> Iterator[World]:
     """Run both sandboxes with ``bills`` bills in a child process; stop it afterwards.
 
+    The sandboxes listen on free ports, proven to be the child's (``bench._ports``), so a
+    sandbox already running on the usual ports is never mistaken for ours.
     ``approved=False``: the bills await approval (see ``scaled_demo``).
     """
+    args = [str(bills), *([] if approved else ["--pending"])]
+    with serving_child("bench._world", args, deadline_s=120) as world:
+        yield world
+
+
+@contextmanager
+def serving_child(module: str, args: list[str], *, deadline_s: float) -> Iterator[World]:
+    """``python -m module RAMP_PORT VISMA_PORT *args`` on free ports it is proven to hold."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    command = [sys.executable, "-m", "bench._world", str(bills), str(ramp_port), str(visma_port)]
-    child = subprocess.Popen([*command, *([] if approved else ["--pending"])], env=env)
+    for attempt in range(START_ATTEMPTS):
+        ramp_port, visma_port = free_port(), free_port()
+        command = [sys.executable, "-m", module, str(ramp_port), str(visma_port), *args]
+        child = subprocess.Popen(command, env=env)
+        try:
+            wait_listening(
+                child.pid,
+                [ramp_port, visma_port],
+                lambda child=child: child.poll() is None,
+                what=f"python -m {module}",
+                deadline_s=deadline_s,
+            )
+            break
+        except PortLost:
+            _stop(child)
+            if attempt == START_ATTEMPTS - 1:
+                raise
+        except BaseException:
+            _stop(child)
+            raise
     world = World(f"http://127.0.0.1:{ramp_port}", f"http://127.0.0.1:{visma_port}")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{world.visma_url}/_sandbox/state", timeout=2)
-                httpx.get(f"{world.ramp_url}/_sandbox/state", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or child.poll() is not None:
-                    raise RuntimeError("sandboxes did not start") from None
-                time.sleep(0.2)
         yield world
     finally:
+        _stop(child)
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """SIGINT (the child stops its servers), then SIGKILL after 30 s."""
+    if child.poll() is None:
         child.send_signal(signal.SIGINT)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 async def _serve(bills: int, ramp_port: int, visma_port: int, approved: bool = True) -> None:
@@ -137,9 +163,9 @@ async def _serve(bills: int, ramp_port: int, visma_port: int, approved: bool = T
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("bills", type=int)
     parser.add_argument("ramp_port", type=int)
     parser.add_argument("visma_port", type=int)
+    parser.add_argument("bills", type=int)
     parser.add_argument("--pending", action="store_true", help="bills await approval")
     args = parser.parse_args()
     asyncio.run(_serve(args.bills, args.ramp_port, args.visma_port, not args.pending))

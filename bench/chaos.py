@@ -34,7 +34,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bench._fleet import Balancer, Fleet, load_average, pending_approval, write_result
-from bench._procs import free_port, machine, store_url, wait_ready
+from bench._procs import machine, store_url, wait_ready
 from bench._world import COMPANY, RAMP_ID, RAMP_SECRET, TENANT, VISMA_ID, VISMA_SECRET, scaled_demo
 from ml_connector.app.principal import Actor
 from ml_connector.app.webhooks import register_ramp
@@ -219,17 +219,10 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
                 visma_token_url=f"{servers[1].url}/connect/token",
                 settings={"mapping": {"default_vat": "1"}},
             )
-            ports = [free_port() for _ in range(RECEIVERS)]
-            for n, port in enumerate(ports):
-                await fleet.start(
-                    f"receiver-{n}",
-                    "serve",
-                    "--no-worker",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                )
+            ports = [
+                await fleet.serve(f"receiver-{n}", "--no-worker", "--host", "127.0.0.1")
+                for n in range(RECEIVERS)
+            ]
             for port in ports:
                 await wait_ready(f"http://127.0.0.1:{port}/readyz")
             balancer = Balancer([("127.0.0.1", port) for port in ports])

@@ -41,7 +41,6 @@ from pydantic import SecretStr
 from bench._procs import (
     Children,
     fire,
-    free_port,
     http_post,
     machine,
     percentile,
@@ -157,11 +156,8 @@ async def run_one(
             }
             children = Children(env, folder)
             try:
-                ports = [free_port() for _ in range(receivers)]
-                servers = [
-                    psutil.Process(children.start("serve", "--no-worker", "--port", str(p)).pid)
-                    for p in ports
-                ]
+                ports = [await children.serve("--no-worker") for _ in range(receivers)]
+                servers = [psutil.Process(c.pid) for c in children.running if c.poll() is None]
                 for port in ports:
                     await wait_ready(f"http://127.0.0.1:{port}/readyz")
                 targets = [("127.0.0.1", port) for port in ports]

@@ -35,7 +35,7 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from bench._procs import Children, free_port, machine, percentile, store_url, wait_ready
+from bench._procs import Children, machine, percentile, store_url, wait_ready
 from bench._world import World, sandboxes
 from ml_connector.app.principal import Actor
 from ml_connector.app.webhooks import register_ramp
@@ -160,8 +160,7 @@ async def run_backend(world: World, backend: str, bills: int, rate: float) -> li
                     visma_token_url=f"{world.visma_url}/connect/token",
                     settings={"mapping": {"default_vat": "1"}},
                 )
-                port = free_port()
-                children.start("serve", "--port", str(port), "--reconcile-interval-s", "3600")
+                port = await children.serve("--reconcile-interval-s", "3600")
                 serve_url = f"http://127.0.0.1:{port}"
                 await wait_ready(f"{serve_url}/readyz")
                 registration = await register_ramp(
@@ -212,9 +211,7 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     for backend in args.backends.split(","):
         # A fresh world per store: each run's bills and events are its own.
-        with sandboxes(
-            2 * bills, ramp_port=free_port(), visma_port=free_port(), approved=False
-        ) as world:
+        with sandboxes(2 * bills, approved=False) as world:
             runs += asyncio.run(run_backend(world, backend, bills, args.rate))
     result = {
         "benchmark": "latency",

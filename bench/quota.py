@@ -61,6 +61,7 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from bench._ports import wait_listening
 from bench._procs import machine
 from bench._world import RAMP_ID, RAMP_SECRET, VISMA_ID, VISMA_SECRET, scaled_demo
 from ml_connector.log import configure_logging
@@ -143,6 +144,13 @@ def quota_world(cfg: QuotaConfig, folder: Path) -> Iterator[QuotaWorld]:
                 raise RuntimeError("the quota sandboxes did not start")
             time.sleep(0.1)
         data = json.loads(ready.read_text())
+        # The child bound port 0 itself; still, prove each URL is answered by the child.
+        urls = [
+            data["report_url"],
+            *(t[k] for t in data["tenants"] for k in ("ramp_url", "visma_url")),
+        ]
+        ports = [int(url.split(":")[2].split("/")[0]) for url in urls]
+        wait_listening(child.pid, ports, lambda: child.poll() is None, what="quota sandboxes")
         yield QuotaWorld([Tenant(**t) for t in data["tenants"]], data["report_url"])
     finally:
         child.send_signal(signal.SIGINT)
@@ -405,6 +413,9 @@ def summarise(
         "invoices_created": invoices,
         "visma_calls": dict(calls),
         "visma_endpoints": dict(endpoints.most_common()),
+        "calls_used": int(used),
+        "calls_capacity": capacity,
+        "minimum_calls": minimum,
         "visma_calls_per_bill": round(per_bill, 3) if per_bill else None,
         "minimum_calls_per_bill": round(minimum_per_bill, 3) if minimum_per_bill else None,
         "calls_vs_minimum": round(total_calls / minimum, 3) if minimum else None,

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench._ports import free_port, listening_ports
 
 __all__ = [
     "CliResult",
@@ -66,13 +66,6 @@ def decimal_json(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 # --- sandboxes ----------------------------------------------------------------------------------
 
 
@@ -99,6 +92,9 @@ class SandboxProcess:
                 self.process.wait(timeout=15)
 
     def _answering(self) -> bool:
+        """It answers, and the kernel shows this child (no stranger) listening on its port."""
+        if int(self.url.rsplit(":", 1)[1]) not in listening_ports(self.process.pid):
+            return False
         try:
             return httpx.get(f"{self.url}/_sandbox/faults", timeout=2.0).status_code == 200
         except httpx.TransportError:
@@ -106,7 +102,7 @@ class SandboxProcess:
 
 
 def _launch(kind: str, folder: Path, env: Mapping[str, str], seed: str) -> SandboxProcess:
-    port = _free_port()
+    port = free_port()
     log_path = folder / f"{kind}-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # secrets travel in the environment, never in argv

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,8 +11,9 @@ import pytest
 
 from ml_connector.errors import StoreError
 from ml_connector.store import ConnectionStatus, Store, SyncStatus
+from ml_connector.store.claims import _claim_rows, _due_query
 from ml_connector.store.states import Transition, advance
-from ml_connector.store.testing import ScratchDatabase
+from ml_connector.store.testing import ScratchDatabase, scratch_database
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -355,3 +357,37 @@ def test_transition_table(
             advance(current, transition, rerun=rerun)
     else:
         assert advance(current, transition, rerun=rerun) is expected
+
+
+@pytest.fixture
+async def pg_scratch(postgres_url: str) -> AsyncIterator[ScratchDatabase]:
+    """A scratch schema on PostgreSQL only (SQLite claimers take turns; no row locks there)."""
+    async with scratch_database("postgresql", postgres_url=postgres_url) as db:
+        yield db
+
+
+async def test_an_open_claim_does_not_stall_a_second_claimer(pg_scratch: ScratchDatabase) -> None:
+    """While one claim transaction holds its rows, a second claimer gets the others at once."""
+    scratch = pg_scratch
+    conn = await _connection(scratch.store)
+    for n in range(5):
+        await scratch.store.upsert_record(conn, "bill", f"b{n}", reason="poll", now=T0)
+    second = scratch.open_store()
+    # The claim's own transaction, statement and lease, held open between its SELECT and commit.
+    async with scratch.store._db.write() as session:
+        held = list(await session.scalars(_due_query(at(1)).limit(2)))
+        assert [row.object_id for row in held] == ["b0", "b1"]
+        # FOR UPDATE without SKIP LOCKED would wait for this transaction: never returns here.
+        others = await asyncio.wait_for(
+            second.claim_due("w2", limit=10, lease_s=60, now=at(1)), timeout=20
+        )
+        _claim_rows(session, held, "w1", at(1), 60)
+    assert [r.object_id for r in others] == ["b2", "b3", "b4"]
+    claimed = await scratch.store.list_records(conn, status=SyncStatus.IN_FLIGHT)
+    assert sorted((r.object_id, r.lease_owner) for r in claimed) == [
+        ("b0", "w1"),
+        ("b1", "w1"),
+        ("b2", "w2"),
+        ("b3", "w2"),
+        ("b4", "w2"),
+    ]

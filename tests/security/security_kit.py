@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from bench._ports import PortLost, free_port, wait_listening
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -62,12 +63,6 @@ def form_field(html: str, name: str) -> str:
     marker = f'name="{name}" value="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -204,9 +199,12 @@ async def secure_site(
     users, tokens, ids = await _seed(rt) if seed else ({}, {}, [])
     auth = Auth(rt.store, rt.vault, config or AuthConfig(secure_cookies=False), clock=clock)
     app = create_app(rt, auth=auth, retention_days=None)
-    port = free_port()
+    # Bound here to port 0 and handed to uvicorn: the port is this server's, no race.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(server_config(app, "127.0.0.1", port, "h11"))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
@@ -273,6 +271,11 @@ class ServeProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        process = self.process
+        try:  # the port is this child's (the kernel says so) before it is asked anything
+            wait_listening(process.pid, [self.port], lambda: process.poll() is None)
+        except PortLost:
+            raise RuntimeError((self.folder / "serve.log").read_text()) from None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import sqlite3
 import stat
 import time
@@ -24,6 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from bench._ports import free_port, wait_listening
 
 from acceptance.acceptance_kit import CliResult, CliWorkspace
 from ml_connector.store.migrations import alembic_config
@@ -82,13 +82,6 @@ def _assert_no_plaintext(blob: bytes) -> None:
         assert secret.encode() not in blob, secret
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def configured(tmp_path: Path) -> CliWorkspace:
     """A fresh workspace after ``connection add`` and ``alerts set`` with a tokened URL."""
@@ -124,9 +117,10 @@ def test_database_and_key_files_are_private_and_hold_no_plaintext(
 def test_wal_and_shm_files_are_private_while_serve_runs(configured: CliWorkspace) -> None:
     """While ``serve`` has the store open, its -wal and -shm files exist with mode 0600 and
     hold no plaintext either."""
-    port = _free_port()
+    port = free_port()
     serving = configured.start("serve", "--no-worker", "--port", str(port))
     try:
+        wait_listening(serving.process.pid, [port], lambda: serving.process.poll() is None)
         deadline = time.monotonic() + 120
         while True:
             assert serving.process.poll() is None, "serve exited early"

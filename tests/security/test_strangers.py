@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+from bench._ports import await_listening, free_port
 from cryptography.fernet import Fernet
 
 from ml_connector.runtime.rejections import RejectionPolicy
@@ -90,12 +90,6 @@ async def test_metrics_need_the_token_when_one_is_set(tmp_path: Path) -> None:
         assert "ml_connector_records" in granted.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _get(url: str, **headers: str) -> int | None:
     try:
         async with httpx.AsyncClient(timeout=5.0) as http:
@@ -107,7 +101,7 @@ async def _get(url: str, **headers: str) -> int | None:
 async def test_serve_answers_metrics_only_on_its_own_port(tmp_path: Path) -> None:
     """``serve`` with ML_CONNECTOR_METRICS_PORT: /metrics is gone from the receivers' port and
     answers (with its token) on the other; SIGTERM stops both and exits 0."""
-    main_port, metrics_port = _free_port(), _free_port()
+    main_port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "ML_CONNECTOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
@@ -129,6 +123,10 @@ async def test_serve_answers_metrics_only_on_its_own_port(tmp_path: Path) -> Non
         )  # fmt: skip
     main, side = f"http://127.0.0.1:{main_port}", f"http://127.0.0.1:{metrics_port}"
     try:
+        # Both ports are this serve's (the kernel says so) before anything is asked of them.
+        await await_listening(
+            serve.pid, [main_port, metrics_port], lambda: serve.returncode is None, what="serve"
+        )
         deadline = time.monotonic() + DEADLINE_S
         while await _get(f"{main}/readyz") != 200 or await _get(f"{side}/metrics") is None:
             assert time.monotonic() < deadline, log.read_text()[-3000:]

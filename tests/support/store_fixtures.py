@@ -1,13 +1,15 @@
 """Store fixtures shared by suites that run on both backends: ``backend`` and ``scratch``.
 
-A conftest imports them by name; every test using ``scratch`` then runs on SQLite and on
-PostgreSQL (skipped with a visible reason when no server answers).
+A conftest (or a module) imports them by name; every test using ``scratch`` (or
+``world_store``) then runs on SQLite and on PostgreSQL (skipped with a visible reason when no
+server answers).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,13 @@ def backend(request: pytest.FixtureRequest) -> tuple[Backend, str | None]:
     if request.param == "postgresql":
         return "postgresql", request.getfixturevalue("postgres_url")
     return "sqlite", None
+
+
+@pytest.fixture
+def world_store(backend: tuple[Backend, str | None]) -> dict[str, Any]:
+    """``open_world`` keywords for the backend under test (a module imports it to run its
+    worlds on both backends)."""
+    return {"backend": backend[0], "postgres_url": backend[1]}
 
 
 @pytest.fixture

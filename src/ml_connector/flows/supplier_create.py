@@ -32,6 +32,7 @@ from ml_connector.clients.ramp_models import Vendor
 from ml_connector.clients.visma_models import AddressWrite, ContactWrite, SupplierWrite
 from ml_connector.errors import AmbiguousOutcome, NeedsAttention, ResourceBusy, ValidationRejected
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.held_lock import LOCK_LEASE_S, renewed
 from ml_connector.flows.refusals import refusal_of
 from ml_connector.flows.supplier_index import index_entry
 from ml_connector.mapping.vendor_identity import VendorIdentity
@@ -52,7 +53,6 @@ SUPPLIER_NAME_MAX = 60
 SUPPLIER_KEY_DIMENSION = "SUPLLIER"  # Visma's own spelling of the supplier key
 _CURSOR = "supplier_numbering"
 _RECHECK = timedelta(days=1)
-_LOCK_TTL_S = 60.0
 _ATTEMPTS = 3
 
 
@@ -187,24 +187,31 @@ async def _post(ctx: FlowContext, write: SupplierWrite) -> str:
 async def _create_numbered(ctx: FlowContext, write: SupplierWrite, numbering: Numbering) -> str:
     lock = f"supplier-number:{ctx.connection_id}"
     taken_at = ctx.suppliers.now()
-    if not await ctx.store.try_lock(lock, ctx.owner, ttl_s=_LOCK_TTL_S, now=taken_at):
+    if not await ctx.store.try_lock(lock, ctx.owner, ttl_s=LOCK_LEASE_S, now=taken_at):
         raise ResourceBusy("another worker is numbering a new supplier", retry_after=1.0)
     try:
-        since = taken_at
-        for _ in range(_ATTEMPTS):
-            await ctx.suppliers.current(since=since)
-            number = await next_supplier_number(ctx, numbering)
-            try:
-                created = await _post(ctx, replace(write, number=number))
-            except ValidationRejected as exc:
-                if not _number_taken(exc):
-                    raise
-                since = ctx.suppliers.now()  # someone took it: read again, take the next
-                continue
-            await ctx.suppliers.remember(_entry(created, write))
-            return created
+        async with renewed(ctx.store, lock, ctx.owner):
+            return await _number_and_post(ctx, write, numbering, since=taken_at)
     finally:
         await ctx.store.release_lock(lock, ctx.owner)
+
+
+async def _number_and_post(
+    ctx: FlowContext, write: SupplierWrite, numbering: Numbering, *, since: datetime
+) -> str:
+    """Post ``write`` under the next free number, reading again when one was taken meanwhile."""
+    for _ in range(_ATTEMPTS):
+        await ctx.suppliers.current(since=since)
+        number = await next_supplier_number(ctx, numbering)
+        try:
+            created = await _post(ctx, replace(write, number=number))
+        except ValidationRejected as exc:
+            if not _number_taken(exc):
+                raise
+            since = ctx.suppliers.now()  # someone took it: read again, take the next
+            continue
+        await ctx.suppliers.remember(_entry(created, write))
+        return created
     raise NeedsAttention(
         "Visma refused every new supplier number the connector chose",
         hint="Check the supplier numbering in Visma, or set another prefix with "

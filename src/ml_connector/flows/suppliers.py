@@ -41,6 +41,7 @@ from ml_connector.audit import AuditKind
 from ml_connector.clients.ramp_models import AccountingVendorUpload, Vendor
 from ml_connector.errors import NeedsAttention, ResourceBusy, ValidationRejected
 from ml_connector.flows.context import FlowContext
+from ml_connector.flows.held_lock import LOCK_LEASE_S, renewed
 from ml_connector.flows.link_data import SupplierLinkData
 from ml_connector.flows.supplier_create import (
     SUPPLIER_NAME_MAX,
@@ -65,7 +66,6 @@ __all__ = [
 ]
 
 LINK_KIND = LinkKind.VENDOR
-_LOCK_TTL_S = 60.0  # a crashed holder blocks the vendor this long at most
 _BUSY_RECHECK_S = 5.0
 normalise_name = fold_name
 
@@ -190,7 +190,7 @@ async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> Su
     async with ctx.vendor_lock(vendor_id):
         lock_name = f"vendor:{ctx.connection_id}:{vendor_id}"
         now = ctx.suppliers.now()
-        if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=_LOCK_TTL_S, now=now):
+        if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=LOCK_LEASE_S, now=now):
             expiry = await ctx.store.lock_expiry(lock_name, now=now)
             remaining = (expiry - now).total_seconds() if expiry else 0.0
             raise ResourceBusy(
@@ -198,7 +198,8 @@ async def ensure_supplier(ctx: FlowContext, vendor_id: str, currency: str) -> Su
                 retry_after=min(max(remaining, 0.5), _BUSY_RECHECK_S),
             )
         try:
-            return await _ensure_locked(ctx, vendor_id, currency, lock_name, locked_at=now)
+            async with renewed(ctx.store, lock_name, ctx.owner):
+                return await _ensure_locked(ctx, vendor_id, currency, lock_name, locked_at=now)
         finally:
             await ctx.store.release_lock(lock_name, ctx.owner)
 
@@ -224,8 +225,8 @@ async def _ensure_locked(
             decision["other_candidates"] = list(found.others)
     else:
         # Reading the index may have taken a while (a full read of a large company under the
-        # quota): renew the lease, and never create once it has passed to someone else.
-        if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=_LOCK_TTL_S):
+        # quota): never create once the lease has passed to someone else.
+        if not await ctx.store.try_lock(lock_name, ctx.owner, ttl_s=LOCK_LEASE_S):
             raise ResourceBusy("the vendor's lock passed to another worker", retry_after=0.5)
         await ctx.store.claim_link(
             ctx.connection_id, LINK_KIND, vendor_id, external_ref=vendor.name, owner=ctx.owner

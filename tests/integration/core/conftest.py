@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import stamina
@@ -19,7 +20,13 @@ def _instant_in_call_retries() -> Iterator[None]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    """The core company in both sandboxes and a Runtime with one connection, on SQLite."""
-    async with open_world(tmp_path) as opened:
+def world_store() -> dict[str, Any]:
+    """Where a world keeps its store: SQLite here; the fault suites run on both backends."""
+    return {"backend": "sqlite"}
+
+
+@pytest.fixture
+async def world(tmp_path: Path, world_store: dict[str, Any]) -> AsyncIterator[World]:
+    """The core company in both sandboxes and a Runtime with one connection."""
+    async with open_world(tmp_path, **world_store) as opened:
         yield opened

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from integration.core.company import BILL_ATEA, READY_BILLS
 from integration.core.world import INVOICE_PATH, World, open_world
@@ -16,6 +17,10 @@ from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.sandbox.faults import FaultRule
 from ml_connector.sandbox.seed import SeedBillLine
 from ml_connector.store import LinkKind, LinkState, SyncStatus
+from support.store_fixtures import backend, world_store
+
+# Every test here runs on SQLite and on PostgreSQL (the world_store fixture).
+__all__ = ["backend", "world_store"]
 
 
 def _created(world: World) -> int:
@@ -27,9 +32,11 @@ def _created(world: World) -> int:
     )
 
 
-async def test_commit_then_hang_is_adopted_by_lookup(tmp_path: Path) -> None:
+async def test_commit_then_hang_is_adopted_by_lookup(
+    tmp_path: Path, world_store: dict[str, Any]
+) -> None:
     """An invoice POST that commits and then hangs past the timeout is adopted, not re-posted."""
-    async with open_world(tmp_path, http_timeout_s=1.0) as world:
+    async with open_world(tmp_path, http_timeout_s=1.0, **world_store) as world:
         world.visma.faults.add(
             FaultRule(kind="commit_then_hang", method="POST", path_contains=INVOICE_PATH, hang_s=30)
         )

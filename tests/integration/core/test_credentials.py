@@ -8,6 +8,7 @@ records wait, nobody asks for a token in a loop, and the message never shows the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,12 +24,18 @@ from integration.core.world import (
 from ml_connector.errors import ConfigurationError
 from ml_connector.runtime import admin
 from ml_connector.store import ConnectionStatus, SyncStatus
+from support.store_fixtures import backend, world_store
+
+# Every test here runs on SQLite and on PostgreSQL (the world_store fixture).
+__all__ = ["backend", "world_store"]
 
 
-async def test_tokens_expire_and_are_revoked_mid_run(tmp_path: Path) -> None:
+async def test_tokens_expire_and_are_revoked_mid_run(
+    tmp_path: Path, world_store: dict[str, Any]
+) -> None:
     """Visma's token expires and Ramp's is revoked mid-pass: one refresh each, all synced."""
     clock = SandboxClock()
-    async with open_world(tmp_path, visma_clock=clock) as world:
+    async with open_world(tmp_path, visma_clock=clock, **world_store) as world:
         # After the third invoice, Visma's clock jumps past the token's one-hour lifetime.
         world.visma_hooks.after("POST", INVOICE_PATH, 3, lambda: clock.advance(2 * 3600))
         world.ramp_hooks.after("GET", "/developer/v1/bills", 1, world.ramp.revoke_tokens)
@@ -105,9 +112,9 @@ async def test_resumed_connection_finishes_the_deferred_bills(world: World) -> N
     world.check_synced_in_ramp(READY_BILLS)
 
 
-async def test_short_lived_token_is_reused(tmp_path: Path) -> None:
+async def test_short_lived_token_is_reused(tmp_path: Path, world_store: dict[str, Any]) -> None:
     """A 50-second Visma token (shorter than the default leeway) serves the whole short pass."""
-    async with open_world(tmp_path, visma_token_ttl_s=50, token_leeway_s=5) as world:
+    async with open_world(tmp_path, visma_token_ttl_s=50, token_leeway_s=5, **world_store) as world:
         await world.sync()
 
         await world.check_exactly_once()

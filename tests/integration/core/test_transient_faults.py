@@ -13,6 +13,10 @@ from integration.core.company import READY_BILLS
 from integration.core.world import World
 from ml_connector.sandbox.faults import FaultRule
 from ml_connector.store import SyncStatus
+from support.store_fixtures import backend, world_store
+
+# Every test here runs on SQLite and on PostgreSQL (the world_store fixture).
+__all__ = ["backend", "world_store"]
 
 
 async def _all_synced(world: World) -> None:

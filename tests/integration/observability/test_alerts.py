@@ -8,7 +8,7 @@ carries a valid HMAC-SHA256 signature over its timestamp and body.
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from bench._ports import free_port, listening_ports
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -218,19 +219,14 @@ class _Mailbox:
         return "250 Message accepted"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, _Mailbox]]:
     """A local SMTP server (aiosmtpd, in its own thread) and its mailbox."""
     mailbox = _Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
+    assert port in listening_ports(os.getpid()), "another process took the SMTP port"
     yield port, mailbox
     controller.stop()
 

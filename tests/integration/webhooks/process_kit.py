@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench._ports import PortLost, await_listening
+from bench._ports import free_port as free_port
 from cryptography.fernet import Fernet
 
 from ml_connector.demo import DemoSetup, operator_settings
@@ -40,13 +41,6 @@ def command() -> list[str]:
     return [sys.executable, "-c", "from ml_connector.cli import main; main()"]
 
 
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a process with its own SQLite store and master key."""
     return {
@@ -73,11 +67,26 @@ async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 
 
 async def start_cli(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess.Process:
-    """Start a long-running command with its output going to ``log``."""
+    """Start a long-running command with its output going to ``log``.
+
+    A command given ``--port`` returns once the kernel shows it listening there: whoever
+    answers on that port is then this process, never a stranger that took the port first.
+    """
     with log.open("wb") as sink:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             *command(), *args, env=env, stdout=sink, stderr=sink
         )
+    if "--port" in args:
+        port = int(args[args.index("--port") + 1])
+        try:
+            await await_listening(
+                process.pid, [port], lambda: process.returncode is None, what=" ".join(args)
+            )
+        except (PortLost, TimeoutError) as exc:
+            if process.returncode is None:
+                process.kill()
+            raise AssertionError(f"{exc}\n{tail(log)}") from exc
+    return process
 
 
 async def stop_cli(process: asyncio.subprocess.Process) -> int:
