@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from integration.webhooks.webhook_kit import store_settings
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.webhooks import (
     DEFAULT_RAMP_EVENT_TYPES,
     NEWER_RAMP_EVENT_TYPES,
@@ -93,6 +94,7 @@ async def wired(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         VISMA: httpx.ASGITransport(app=visma.app),
     }
     await admin.add_connection(
+        Actor.local_admin("tests"),
         runtime,
         "acme",
         credentials={
