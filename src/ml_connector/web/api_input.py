@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ml_connector.app import mapping_edits as config_ops
+from ml_connector.app import mapping_edits
 from ml_connector.app.mapping_edits import MappingTableError, Problem
 from ml_connector.web import params
 
@@ -68,7 +68,7 @@ def _rules(rows: Any, name: str) -> tuple[Any, ...]:
     rules = []
     for number, row in enumerate(rows, start=1):
         try:
-            rules.append(config_ops.rule_from_fields(row, f"{name} {number}"))
+            rules.append(mapping_edits.rule_from_fields(row, f"{name} {number}"))
         except MappingTableError as exc:
             problems += exc.problems
     if problems:
@@ -76,10 +76,10 @@ def _rules(rows: Any, name: str) -> tuple[Any, ...]:
     return tuple(rules)
 
 
-def mapping_edit(body: dict[str, Any], *, replace: bool) -> config_ops.MappingEdit:
+def mapping_edit(body: dict[str, Any], *, replace: bool) -> mapping_edits.MappingEdit:
     note = text(body, "note")
     if replace:
-        return config_ops.MappingEdit(replace=_rules(body.get("rules"), "rule"), note=note)
+        return mapping_edits.MappingEdit(replace=_rules(body.get("rules"), "rule"), note=note)
     unknown = sorted(set(body) - {"set", "remove", "defaults", "note", "dry_run"})
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
@@ -89,14 +89,14 @@ def mapping_edit(body: dict[str, Any], *, replace: bool) -> config_ops.MappingEd
     ):
         raise ValueError('remove must be a list of {"row": <row number>}')
     defaults = body.get("defaults")
-    allowed = {t.value for t in config_ops.DEFAULT_TARGETS}
+    allowed = {t.value for t in mapping_edits.DEFAULT_TARGETS}
     if defaults is not None and (
         not isinstance(defaults, dict)
         or set(defaults) - allowed
         or not all(isinstance(v, str) for v in defaults.values())
     ):
         raise ValueError("defaults maps account, project or vat to a Visma value")
-    return config_ops.MappingEdit(
+    return mapping_edits.MappingEdit(
         set_rules=_rules(body.get("set", []), "set"),
         remove_rows=tuple(int(r["row"]) for r in remove),
         defaults=defaults,

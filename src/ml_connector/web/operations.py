@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_connector.app.connections import Connection
-from ml_connector.app.connections import visible_connection as _visible_connection
-from ml_connector.app.connections import visible_connections as _visible_connections
 from ml_connector.app.principal import Actor, Forbidden, NotFound
-from ml_connector.runtime.wiring import Runtime
 from ml_connector.web.auth import Principal
 
 __all__ = [
@@ -22,8 +18,6 @@ __all__ = [
     "NotFound",
     "actor_of",
     "audit_identity",
-    "visible_connection",
-    "visible_connections",
 ]
 
 
@@ -35,12 +29,3 @@ def actor_of(principal: Principal) -> Actor:
 def audit_identity(principal: Principal) -> dict[str, Any]:
     """Who acted, as every user action's audit entry records it."""
     return actor_of(principal).identity()
-
-
-async def visible_connections(rt: Runtime, principal: Principal) -> list[Connection]:
-    return await _visible_connections(actor_of(principal), rt)
-
-
-async def visible_connection(rt: Runtime, principal: Principal, name: str) -> Connection:
-    """The named connection if the caller may see it; NotFound otherwise."""
-    return await _visible_connection(actor_of(principal), rt, name)

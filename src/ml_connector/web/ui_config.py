@@ -24,8 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ml_connector.app import bindings, chart
-from ml_connector.app import mapping_edits as config_ops
+from ml_connector.app import bindings, chart, mapping_edits
 from ml_connector.app.connections import Connection, visible_connection
 from ml_connector.app.mapping_edits import MappingRule, MappingTableError, Target
 from ml_connector.app.principal import Forbidden, Permission
@@ -39,7 +38,7 @@ __all__ = ["config_routes"]
 _RULE_FIELDS = ("source", "value", "target", "segment", "visma_value", "priority")
 
 
-def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_ops.MappingEdit:
+def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> mapping_edits.MappingEdit:
     """The edit a submitted editor form asks for (rows removed, defaults, one rule)."""
     try:
         remove = tuple(sorted({int(str(v)) for v in form.getlist("remove")}))
@@ -47,7 +46,7 @@ def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_
         raise ValueError("row numbers to remove are whole numbers") from None
     defaults = {
         target.value: form_text(form, f"default_{target.value}")
-        for target in config_ops.DEFAULT_TARGETS
+        for target in mapping_edits.DEFAULT_TARGETS
         if f"default_{target.value}" in form
         and form_text(form, f"default_{target.value}") != current_defaults.get(target.value, "")
     }
@@ -55,8 +54,8 @@ def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_
     if any(form_text(form, name) for name in ("source", "value", "visma_value")):
         fields: dict[str, Any] = {name: form_text(form, name) for name in _RULE_FIELDS}
         fields["fallback"] = form_text(form, "fallback") in ("on", "true", "1")
-        rules = (config_ops.rule_from_fields(fields, "the new rule"),)
-    return config_ops.MappingEdit(
+        rules = (mapping_edits.rule_from_fields(fields, "the new rule"),)
+    return mapping_edits.MappingEdit(
         set_rules=rules,
         remove_rows=remove,
         defaults=defaults or None,
@@ -96,7 +95,7 @@ async def show_mappings(
 ) -> Response:
     actor, runtime = actor_of(p), pages.runtime
     connection = await visible_connection(actor, runtime, name)
-    view = await config_ops.mappings_view(actor, runtime, connection)
+    view = await mapping_edits.mappings_view(actor, runtime, connection)
     fields = await bindings.fields_view(actor, runtime, connection)
     prefill = values or {k: v for k, v in request.query_params.items() if k in _RULE_FIELDS}
     return pages.render(
@@ -127,16 +126,18 @@ async def save_mappings(pages: Pages, request: Request, p: Principal) -> Respons
     form = await pages.form(request)
     dry_run = form_text(form, "action") == "validate"
     values = {name: form_text(form, name) for name in (*_RULE_FIELDS, "note")}
-    for target in config_ops.DEFAULT_TARGETS:
+    for target in mapping_edits.DEFAULT_TARGETS:
         values[f"default_{target.value}"] = form_text(form, f"default_{target.value}")
     try:
-        view = await config_ops.mappings_view(actor, runtime, connection)
+        view = await mapping_edits.mappings_view(actor, runtime, connection)
         edit = _edit_from_form(form, view["defaults"])
-        result = await config_ops.edit_mappings(actor, runtime, connection, edit, dry_run=dry_run)
+        result = await mapping_edits.edit_mappings(
+            actor, runtime, connection, edit, dry_run=dry_run
+        )
     except Forbidden:
         raise
     except MappingTableError as exc:
-        problems = config_ops.problems_of(exc)
+        problems = mapping_edits.problems_of(exc)
         return await show_mappings(
             pages, request, p, connection.name, status=422, problems=problems, values=values
         )
