@@ -36,11 +36,11 @@ from pydantic import SecretStr
 from bench._fleet import Balancer, Fleet, load_average, pending_approval, write_result
 from bench._procs import machine, store_url, wait_ready
 from bench._world import COMPANY, RAMP_ID, RAMP_SECRET, TENANT, VISMA_ID, VISMA_SECRET, scaled_demo
+from ml_connector.app import connection_admin as admin
 from ml_connector.app.principal import Actor
 from ml_connector.app.webhooks import register_ramp
 from ml_connector.demo import NOTE_PREFIX
 from ml_connector.log import configure_logging
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
 from ml_connector.sandbox.serve import start_server
@@ -204,6 +204,7 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         balancer: Balancer | None = None
         try:
             connection = await admin.add_connection(
+                Actor.local_admin("tests"),
                 runtime,
                 CONNECTION,
                 credentials={

@@ -43,8 +43,9 @@ from sqlalchemy import event
 
 from bench._procs import store_url
 from bench._world import World, sandboxes
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.log import configure_logging
-from ml_connector.runtime import admin
 from ml_connector.runtime.sync import sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
@@ -96,6 +97,7 @@ async def run(world: World, database_url: str, folder: Path, backend: str) -> di
     runtime = await Runtime.open(settings)
     try:
         await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             "bench",
             credentials=world.credentials(),

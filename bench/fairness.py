@@ -39,8 +39,9 @@ from pydantic import SecretStr
 from bench._fleet import load_average, write_result
 from bench._procs import machine, percentile, store_url
 from bench._world import World, sandboxes, scaled_demo
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.log import configure_logging
-from ml_connector.runtime import admin
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.wiring import Runtime
@@ -56,6 +57,7 @@ async def _connections(runtime: Runtime, world: World, tenants: int) -> list[int
     ids = []
     for name in ["big", *(f"tenant-{n:02d}" for n in range(tenants))]:
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             name,
             credentials=world.credentials(),

@@ -47,7 +47,8 @@ from bench._procs import (
     store_url,
     wait_ready,
 )
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
@@ -95,6 +96,7 @@ async def _prepare(settings: Settings) -> int:
     runtime = await Runtime.open(settings)
     try:
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             CONNECTION,
             credentials={

@@ -37,10 +37,10 @@ from pydantic import SecretStr
 
 from bench._procs import Children, machine, percentile, store_url, wait_ready
 from bench._world import World, sandboxes
+from ml_connector.app import connection_admin as admin
 from ml_connector.app.principal import Actor
 from ml_connector.app.webhooks import register_ramp
 from ml_connector.demo import NOTE_PREFIX
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store import SyncStatus
@@ -152,6 +152,7 @@ async def run_backend(world: World, backend: str, bills: int, rate: float) -> li
             children = Children(env, folder)
             try:
                 connection = await admin.add_connection(
+                    Actor.local_admin("tests"),
                     runtime,
                     CONNECTION,
                     credentials=world.credentials(),

@@ -34,7 +34,8 @@ from pydantic import SecretStr
 from bench._fleet import history_world, load_average, write_result
 from bench._procs import cli, machine
 from bench._world import World
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 
@@ -46,6 +47,7 @@ async def _add_connection(world: World, settings: Settings) -> None:
     runtime = await Runtime.open(settings)
     try:
         await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             CONNECTION,
             credentials=world.credentials(),

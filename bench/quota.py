@@ -64,8 +64,9 @@ from pydantic import SecretStr
 from bench._ports import wait_listening
 from bench._procs import machine
 from bench._world import RAMP_ID, RAMP_SECRET, VISMA_ID, VISMA_SECRET, scaled_demo
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.log import configure_logging
-from ml_connector.runtime import admin
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
@@ -238,6 +239,7 @@ async def run(world: QuotaWorld, cfg: QuotaConfig, folder: Path) -> dict[str, An
     try:
         connections = [
             await admin.add_connection(
+                Actor.local_admin("tests"),
                 runtime,
                 f"quota-{n + 1}",
                 credentials=tenant.credentials(),

@@ -106,7 +106,7 @@ class ConnectionSettings(BaseModel):
     claim_weight: int = 1
     # Audit retention (runtime.retention): None keeps the trail forever.
     audit_retention_days: float | None = None
-    # Links from the dashboard to the vendors' web apps (web.explain).
+    # Links from the dashboard to the vendors' web apps (app.explain).
     ramp_app_url: str | None = None
     visma_app_url: str | None = None
     # Behaviour switches (flows.context.ConnectionOptions).

@@ -24,8 +24,9 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.flows.coding import CREDIT_MEMO_PREFIX
-from ml_connector.runtime import admin
 from ml_connector.runtime.sync import SyncSummary, sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
@@ -117,6 +118,7 @@ async def run_demo(
         runtime = await Runtime.open(settings)
         try:
             await admin.add_connection(
+                Actor.local_admin("demo"),
                 runtime,
                 "demo",
                 credentials=setup.credentials(),

@@ -31,8 +31,9 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.demo import NOTE_PREFIX, DemoSetup, operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.sync import SyncSummary, sync_once
@@ -169,6 +170,7 @@ class World:
         )
         runtime = self.runtime = await Runtime.open(settings)
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             CONNECTION,
             credentials=self.setup.credentials(),

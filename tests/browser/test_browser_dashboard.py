@@ -16,8 +16,9 @@ import httpx
 
 from browser.browser_kit import Shots, log_in, wait_for
 from browser.browser_world import CONNECTION, World
+from ml_connector.app.chart import chart_status
+from ml_connector.app.principal import Actor
 from ml_connector.audit import AuditKind
-from ml_connector.runtime.chart import chart_status
 from ml_connector.store import SyncStatus
 
 if TYPE_CHECKING:
@@ -309,7 +310,7 @@ def test_chart_page_pushes_a_new_visma_account_to_ramp(
     pushed = wait_for(lambda: _ramp_gl_accounts(world).get("6995"), "account 6995 in Ramp")
     assert new["description"] in pushed["name"]
     assert pushed["is_active"] is True
-    status = world.call(chart_status(world.runtime, CONNECTION))
+    status = world.call(chart_status(Actor.local_admin("tester"), world.runtime, CONNECTION))
     assert status.last_push is not None
     page.goto(f"/ui/c/{CONNECTION}/chart?pending=1")
     shots(page, "chart after push")

@@ -39,8 +39,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.applications import Starlette
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.demo import DemoSetup, operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.sync import sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.seed import demo_dataset
@@ -93,6 +94,7 @@ class ApiServer:
             )
             for name in ("nordlys", "spare"):
                 await admin.add_connection(
+                    Actor.local_admin("tests"),
                     rt,
                     name,
                     credentials=setup.credentials(),

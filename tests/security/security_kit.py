@@ -31,8 +31,9 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from acceptance.acceptance_kit import clean_env, cli_command
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.cli.service import server_config
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store import Store
@@ -141,6 +142,7 @@ async def _seed(rt: Runtime) -> tuple[dict[str, User], dict[str, str], list[int]
         "visma_company_id": "company",
     }
     acme = await admin.add_connection(
+        Actor.local_admin("tests"),
         rt,
         "acme",
         credentials=credentials,

@@ -33,11 +33,12 @@ from hypothesis import strategies as st
 from rich.table import Table
 
 from acceptance.acceptance_kit import CliResult, CliWorkspace, SandboxPair, clean_env, cli_command
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.mappings import save_table
+from ml_connector.app.principal import Actor
 from ml_connector.cli._safe import SafeConsole, install_excepthook, styled
 from ml_connector.mapping.table import MappingRule, MappingTable, Target
-from ml_connector.runtime import admin
 from ml_connector.runtime import alerts as alert_ops
-from ml_connector.runtime.mappings import save_table
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.store import ConnectionStatus, EventSource
@@ -79,6 +80,7 @@ async def _seed(workspace: CliWorkspace) -> int:
     rt = await Runtime.open(settings)
     try:
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             rt,
             NAME,
             credentials={
@@ -117,7 +119,9 @@ async def _seed(workspace: CliWorkspace) -> int:
         )
         await store.create_user(f"ops{EVIL}@example.test", password_hash="x", role=Role.VIEWER)
         rule = MappingRule("ramp_category", EVIL, Target.ACCOUNT, EVIL)
-        await save_table(rt, NAME, MappingTable((rule,)), check_visma=False)
+        await save_table(
+            Actor.local_admin("tester"), rt, NAME, MappingTable((rule,)), check_visma=False
+        )
         return event.event.id
     finally:
         await rt.close()

@@ -14,7 +14,8 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.serve import RunningServer, start_server
@@ -99,6 +100,7 @@ async def serving(
     lifespan runs, and stops (flushing what it counted) when the block ends."""
     runtime = await Runtime.open(settings_for(tmp_path, **settings))
     acme = await admin.add_connection(
+        Actor.local_admin("tests"),
         runtime,
         "acme",
         credentials={

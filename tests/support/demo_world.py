@@ -15,8 +15,9 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.demo import DemoSetup, operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.seed import Dataset
 from ml_connector.settings import Settings
@@ -52,6 +53,7 @@ async def open_demo_world(
         },
     )
     await admin.add_connection(
+        Actor.local_admin("tests"),
         runtime,
         name,
         credentials=setup.credentials(),

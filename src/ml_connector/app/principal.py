@@ -15,7 +15,7 @@ from typing import Any, Literal
 from ml_connector.errors import ConnectorError
 from ml_connector.store.users import Role, User
 
-__all__ = ["Actor", "Forbidden", "Permission"]
+__all__ = ["Actor", "Forbidden", "NotFound", "Permission", "Role"]
 
 Via = Literal["cli", "session", "token"]
 
@@ -38,6 +38,10 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 class Forbidden(ConnectorError):
     """The actor may not do this (its role lacks the permission, or the connection is outside
     its scope). The message names the action, never a secret."""
+
+
+class NotFound(Exception):
+    """No such thing, or not in the actor's scope (the same answer, on purpose)."""
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
 
+from ml_connector.app.principal import Actor
 from ml_connector.cli._safe import SafeConsole, print_json, styled, write_export
 from ml_connector.errors import ConnectorError
 from ml_connector.runtime.wiring import Runtime
@@ -16,6 +18,7 @@ from ml_connector.settings import Settings
 __all__ = [
     "Opt",
     "app",
+    "cli_actor",
     "connection_app",
     "console",
     "err_console",
@@ -65,3 +68,12 @@ def run_with_runtime(coro_fn: Callable[[Runtime], Awaitable[T]]) -> T:
 
 
 Opt = typer.Option
+
+
+def cli_actor() -> Actor:
+    """Who acts from the command line: a local administrator named by the OS login."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return Actor.local_admin(login)

@@ -8,8 +8,16 @@ from typing import Annotated
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ml_connector.cli._common import Opt, app, console, err_console, print_json, run_with_runtime
-from ml_connector.runtime.backfill import BackfillSummary, backfill
+from ml_connector.app.runs import BackfillSummary, backfill
+from ml_connector.cli._common import (
+    Opt,
+    app,
+    cli_actor,
+    console,
+    err_console,
+    print_json,
+    run_with_runtime,
+)
 from ml_connector.runtime.wiring import Runtime
 
 
@@ -50,7 +58,7 @@ def backfill_command(
             bar.update(syncing, completed=done, total=total, visible=True)
 
         async def run(rt: Runtime) -> BackfillSummary:
-            return await backfill(rt, name, since, on_listed=listed, on_worked=worked)
+            return await backfill(cli_actor(), rt, name, since, on_listed=listed, on_worked=worked)
 
         summary = run_with_runtime(run)
     if as_json:

@@ -7,18 +7,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ml_connector.app import chart as actions
+from ml_connector.app.chart import ChartAction, ChartPushResult
+from ml_connector.app.suppliers import SupplierProposal, propose_supplier_links
 from ml_connector.cli._common import (
     Opt,
     app,
+    cli_actor,
     console,
     err_console,
     print_json,
     run_with_runtime,
     styled,
 )
-from ml_connector.flows.chart_plan import ChartAction, ChartPushResult
-from ml_connector.runtime import chart as actions
-from ml_connector.runtime.vendor_match import SupplierProposal, propose_supplier_links
 
 __all__ = ["chart_app", "suppliers_app"]
 
@@ -71,7 +72,7 @@ def chart_push(
 ) -> None:
     """Align Ramp's chart with Visma's: post new values, patch changed, remove inactive, and
     retire values Ramp holds that Visma lacks (--dry-run lists them first)."""
-    result = run_with_runtime(lambda rt: actions.push(rt, name, dry_run=dry_run))
+    result = run_with_runtime(lambda rt: actions.push(cli_actor(), rt, name, dry_run=dry_run))
     if as_json:
         print_json(
             {**result.summary(), "changes": [c.describe() for c in result.changes]}
@@ -87,7 +88,7 @@ def chart_push(
 @chart_app.command("status")
 def chart_status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """What the chart map holds per kind, refused values, and where polling stands."""
-    status = run_with_runtime(lambda rt: actions.chart_status(rt, name))
+    status = run_with_runtime(lambda rt: actions.chart_status(cli_actor(), rt, name))
     if as_json:
         print_json(status.as_dict())
         return
@@ -119,7 +120,7 @@ def suppliers_match(
         )
         raise typer.Exit(2)
     proposals: list[SupplierProposal] = run_with_runtime(
-        lambda rt: propose_supplier_links(rt, name)
+        lambda rt: propose_supplier_links(cli_actor(), rt, name)
     )
     if as_json:
         print_json([p.as_dict() for p in proposals])

@@ -8,8 +8,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.connection_admin import BindingReport, Connection, check_new_name
+from ml_connector.app.connection_settings import (
+    SHOWN_SETTINGS,
+    FeatureChange,
+    SupplierChange,
+    configure,
+)
 from ml_connector.cli._common import (
     Opt,
+    cli_actor,
     connection_app,
     console,
     keys_app,
@@ -18,18 +27,13 @@ from ml_connector.cli._common import (
     styled,
 )
 from ml_connector.cli.mappings import print_undecided
-from ml_connector.connection_settings import ConnectionSettings
-from ml_connector.errors import ConfigurationError, ConnectorError
-from ml_connector.runtime import admin
-from ml_connector.runtime.bindings import BindingReport, refresh
+from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import (
     DEFAULT_RAMP_BASE_URL,
     DEFAULT_VISMA_BASE_URL,
     DEFAULT_VISMA_TOKEN_URL,
 )
-from ml_connector.store import Connection
-from ml_connector.store.connections import check_new_name
 
 
 def _new_name(name: str) -> str:
@@ -104,8 +108,11 @@ def connection_add(
     if credit_memo_prefix:
         settings["credit_memo_prefix"] = credit_memo_prefix
 
+    actor = cli_actor()
+
     async def add(rt: Runtime) -> tuple[Connection, BindingReport | str]:
         connection = await admin.add_connection(
+            actor,
             rt,
             name,
             credentials=credentials,
@@ -114,10 +121,7 @@ def connection_add(
             visma_token_url=visma_token_url,
             settings=settings,
         )
-        try:  # the connection stands even when the vendors cannot be read yet
-            return connection, await refresh(rt, name, write=True)
-        except ConnectorError as exc:
-            return connection, rt.redactor.scrub_text(str(exc))
+        return connection, await admin.discover_bindings(actor, rt, name)
 
     connection, found = run_with_runtime(add)
     console.print(
@@ -138,7 +142,7 @@ def connection_add(
 @connection_app.command("list")
 def connection_list(as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """List connections (secrets are never shown)."""
-    rows = run_with_runtime(admin.describe_connections)
+    rows = run_with_runtime(lambda rt: admin.describe_connections(cli_actor(), rt))
     if as_json:
         print_json(rows)
         return
@@ -158,7 +162,7 @@ def connection_list(as_json: Annotated[bool, Opt("--json")] = False) -> None:
 @connection_app.command("show")
 def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Show one connection; secrets are masked."""
-    row = run_with_runtime(lambda rt: admin.describe_connection(rt, name))
+    row = run_with_runtime(lambda rt: admin.describe_connection(cli_actor(), rt, name))
     if as_json:
         print_json(row)
         return
@@ -172,7 +176,7 @@ def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
 @connection_app.command("resume")
 def connection_resume(name: str) -> None:
     """Resume a paused connection (after fixing its credentials)."""
-    due = run_with_runtime(lambda rt: admin.resume_connection(rt, name))
+    due = run_with_runtime(lambda rt: admin.resume_connection(cli_actor(), rt, name))
     console.print(
         styled("Connection [bold]{}[/bold] resumed; {} deferred record(s) are due now.", name, due)
     )
@@ -291,16 +295,6 @@ def connection_set(
     credit terms or VAT zone is checked against the connection's Visma company before it is
     stored.
     """
-    from ml_connector.flows.supplier_options import SETTINGS_KEY, SupplierOptions
-    from ml_connector.runtime.fairness import WEIGHT_SETTING
-    from ml_connector.runtime.features import FeatureChange, merged_feature_settings
-    from ml_connector.runtime.schedule import merged_schedule_settings
-    from ml_connector.runtime.supplier_settings import (
-        SupplierChange,
-        check_in_visma,
-        merged_supplier_settings,
-    )
-
     change = FeatureChange(
         purchase_orders=purchase_orders,
         po_tolerance_percent=po_tolerance,
@@ -322,42 +316,25 @@ def connection_set(
         number_width=supplier_number_width,
     )
 
-    async def apply(rt: Runtime) -> dict[str, Any]:
-        connection = await rt.store.get_connection(name)
-        merged = merged_schedule_settings(
-            connection.settings.as_stored(), mode=mode, interval_s=poll_interval, cron=poll_cron
+    merged = run_with_runtime(
+        lambda rt: configure(
+            cli_actor(),
+            rt,
+            name,
+            mode=mode,
+            interval_s=poll_interval,
+            cron=poll_cron,
+            change=change,
+            claim_weight=claim_weight,
+            suppliers=suppliers,
         )
-        if not change.is_empty():
-            merged = merged_feature_settings(merged, change)
-        if claim_weight is not None:
-            merged = {**merged, WEIGHT_SETTING: claim_weight}
-        if not suppliers.is_empty():
-            merged = merged_supplier_settings(merged, suppliers)
-            if suppliers.touches_visma_ids:
-                ctx = await rt.context(connection)
-                await check_in_visma(
-                    ctx.visma, SupplierOptions.from_settings(ConnectionSettings.parse(merged))
-                )
-        await rt.store.update_connection_settings(connection.id, merged)
-        return merged
-
-    merged = run_with_runtime(apply)
-    keys = (
-        "mode",
-        "poll_interval_s",
-        "poll_cron",
-        "purchase_orders",
-        "payments",
-        "credit_memo_prefix",
-        WEIGHT_SETTING,
-        SETTINGS_KEY,
     )
-    shown = {k: merged[k] for k in keys if k in merged}
+    shown = {k: merged[k] for k in SHOWN_SETTINGS if k in merged}
     console.print(styled("Connection [bold]{}[/bold]: {}", name, json.dumps(shown)))
 
 
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Add a new master key and re-encrypt every connection's credentials with it."""
-    count = run_with_runtime(admin.rotate_keys)
+    count = run_with_runtime(lambda rt: admin.rotate_keys(cli_actor(), rt))
     console.print(f"Re-encrypted {count} connection(s) under a new master key.")

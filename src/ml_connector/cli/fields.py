@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ml_connector.cli._common import Opt, console, print_json, run_with_runtime
+from ml_connector.app import bindings as actions
+from ml_connector.app.connections import connection_named
+from ml_connector.cli._common import Opt, cli_actor, console, print_json, run_with_runtime
 from ml_connector.cli.mappings import mappings_app
 from ml_connector.mapping.bindings import TARGET_HELP, FieldBinding, target_label
-from ml_connector.runtime import bindings as actions
 from ml_connector.runtime.wiring import Runtime
 
 __all__ = ["mappings_bind", "mappings_fields"]
-
-
-def _author() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
 
 
 @mappings_app.command("fields")
@@ -29,7 +22,8 @@ def mappings_fields(name: str, as_json: Annotated[bool, Opt("--json")] = False) 
     """Each Ramp accounting field: the types bills show, its binding and how it was decided."""
 
     async def view(rt: Runtime) -> dict[str, Any]:
-        return await actions.fields_view(rt, await rt.store.get_connection(name))
+        actor = cli_actor()
+        return await actions.fields_view(actor, rt, await connection_named(actor, rt, name))
 
     shown = run_with_runtime(view)
     if as_json:
@@ -76,12 +70,10 @@ def mappings_bind(
     note: Annotated[str, Opt(help="Why, for the change log.")] = "",
 ) -> None:
     """Bind a Ramp field to a Visma target (a new version of the bindings, audited)."""
-    author = _author()
 
     async def bind(rt: Runtime) -> tuple[FieldBinding, int]:
-        identity = {"user": author, "via": "cli"}
         binding, version = await actions.bind_field(
-            rt, name, field, to, author=author, identity=identity, note=note, via=values
+            cli_actor(), rt, name, field, to, note=note, via=values
         )
         return binding, version.version
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,9 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ml_connector.app import mappings as actions
 from ml_connector.cli._common import (
     Opt,
     app,
+    cli_actor,
     console,
     err_console,
     print_json,
@@ -22,7 +23,6 @@ from ml_connector.cli._common import (
 )
 from ml_connector.mapping.bindings import TARGET_HELP, FieldBinding
 from ml_connector.mapping.table import MappingRule, Target
-from ml_connector.runtime import mappings as actions
 
 __all__ = ["mappings_app", "print_undecided"]
 
@@ -32,13 +32,6 @@ mappings_app = typer.Typer(
 app.add_typer(mappings_app, name="mappings")
 
 _FORMAT_HELP = "csv or json (default: from the file name, else csv)"
-
-
-def _author() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
 
 
 def print_undecided(name: str, undecided: Sequence[FieldBinding]) -> None:
@@ -67,7 +60,7 @@ def _format(fmt: str | None, path: Path | None) -> str:
 @mappings_app.command("show")
 def mappings_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """The current table and its version."""
-    table, version = run_with_runtime(lambda rt: actions.load_table(rt, name))
+    table, version = run_with_runtime(lambda rt: actions.load_table(cli_actor(), rt, name))
     if as_json:
         print_json({**table.to_document(), "version": version.version if version else None})
         return
@@ -116,7 +109,7 @@ def mappings_set(
     """
     rule = MappingRule(source, value, target, visma_value, segment, priority, fallback)
     version = run_with_runtime(
-        lambda rt: actions.set_rule(rt, name, rule, author=_author(), check_visma=not no_check)
+        lambda rt: actions.set_rule(cli_actor(), rt, name, rule, check_visma=not no_check)
     )
     console.print(f"Saved mapping version {version.version}.")
 
@@ -131,7 +124,7 @@ def mappings_unset(
 ) -> None:
     """Remove the rows of one match and target (a new version)."""
     version = run_with_runtime(
-        lambda rt: actions.unset_rule(rt, name, source, value, target, segment, author=_author())
+        lambda rt: actions.unset_rule(cli_actor(), rt, name, source, value, target, segment)
     )
     console.print(f"Saved mapping version {version.version}.")
 
@@ -150,7 +143,7 @@ def mappings_import(
     chosen = _format(fmt, None if str(path) == "-" else path)
     version = run_with_runtime(
         lambda rt: actions.import_table(
-            rt, name, text, chosen, author=_author(), check_visma=not no_check
+            cli_actor(), rt, name, text, chosen, check_visma=not no_check
         )
     )
     console.print(f"Imported as mapping version {version.version}.")
@@ -163,7 +156,9 @@ def mappings_export(
     fmt: Annotated[str | None, Opt("--format", help=_FORMAT_HELP)] = None,
 ) -> None:
     """Write the current table as CSV or JSON."""
-    text = run_with_runtime(lambda rt: actions.export_table(rt, name, _format(fmt, output)))
+    text = run_with_runtime(
+        lambda rt: actions.export_table(cli_actor(), rt, name, _format(fmt, output))
+    )
     if output is None:
         write_export(text)
     else:
@@ -175,7 +170,7 @@ def mappings_export(
 def mappings_pull(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Bind Ramp's fields from the evidence, refresh the known values from Ramp and Visma, and
     list the Ramp values nothing maps yet."""
-    report = run_with_runtime(lambda rt: actions.pull(rt, name))
+    report = run_with_runtime(lambda rt: actions.pull(cli_actor(), rt, name))
     if as_json:
         print_json(report.as_dict())
         return

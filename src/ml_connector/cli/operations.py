@@ -11,24 +11,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.connection_admin import Connection
+from ml_connector.app.runs import ConnectionStatus, sync_now
+from ml_connector.app.status import connection_status
 from ml_connector.cli._common import (
     Opt,
     app,
+    cli_actor,
     console,
     err_console,
     print_json,
     run_with_runtime,
     styled,
 )
-from ml_connector.runtime import admin
-from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import Connection, ConnectionStatus
 
 
 @app.command()
 def ping(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Check a connection's credentials against Ramp and Visma and say what is wrong."""
-    results = run_with_runtime(lambda rt: admin.ping(rt, name))
+    results = run_with_runtime(lambda rt: admin.ping(cli_actor(), rt, name))
     if as_json:
         print_json(results)
     else:
@@ -43,8 +45,6 @@ def _progress_sync(
     name: str, once: bool, as_json: bool, only: list[str] | None = None
 ) -> tuple[dict[str, Any], Connection]:
     """Run one pass; return its summary and the connection as the pass left it."""
-    from ml_connector.runtime.sync import sync_once
-
     what = ", ".join(only).replace("-", " ") if only else "bills"
     with Progress(
         TextColumn(f"[bold]syncing {escape(what)}"),
@@ -60,11 +60,9 @@ def _progress_sync(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        async def one_pass(rt: Runtime) -> tuple[dict[str, Any], Connection]:
-            summary = await sync_once(rt, name, only=only, progress=progress)
-            return summary.as_dict(), await rt.store.get_connection(name)
-
-        return run_with_runtime(one_pass)
+        return run_with_runtime(
+            lambda rt: sync_now(cli_actor(), rt, name, only=only, progress=progress)
+        )
 
 
 @app.command()
@@ -123,9 +121,10 @@ def summary_table(summary: dict[str, Any]) -> None:
 def status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Records per state and object type, the oldest pending record, the last error, and
     vendor calls per synced bill."""
-    from ml_connector.runtime.status import connection_status
 
-    info = run_with_runtime(lambda rt: connection_status(rt, name, now=datetime.now(UTC)))
+    info = run_with_runtime(
+        lambda rt: connection_status(cli_actor(), rt, name, now=datetime.now(UTC))
+    )
     if as_json:
         print_json(info)
         return

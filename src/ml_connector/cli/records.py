@@ -9,9 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ml_connector.app import audit_trail, connections, replay
+from ml_connector.app import records as record_views
+from ml_connector.app.records import SyncStatus
 from ml_connector.cli._common import (
     Opt,
     app,
+    cli_actor,
     console,
     err_console,
     print_json,
@@ -19,9 +23,7 @@ from ml_connector.cli._common import (
     styled,
     write_export,
 )
-from ml_connector.runtime import records as actions
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.store import SyncStatus
 
 __all__ = ["audit_app", "records_app"]
 
@@ -39,13 +41,9 @@ def records_list(
     as_json: Annotated[bool, Opt("--json")] = False,
 ) -> None:
     """The connection's records, most recently changed first."""
-
-    async def fetch(rt: Runtime) -> list[dict[str, object]]:
-        connection = await rt.store.get_connection(name)
-        rows = await rt.store.list_records(connection.id, status=status, limit=limit)
-        return [actions.record_to_dict(r) for r in rows]
-
-    rows = run_with_runtime(fetch)
+    rows = run_with_runtime(
+        lambda rt: record_views.list_records(cli_actor(), rt, name, status=status, limit=limit)
+    )
     if as_json:
         print_json(rows)
         return
@@ -64,11 +62,13 @@ def records_list(
 @records_app.command("show")
 def records_show(name: str, ramp_id: str) -> None:
     """One record: status, attempts, the last payload sent and the full timeline."""
-    print_json(run_with_runtime(lambda rt: actions.describe_record(rt, name, ramp_id)))
+    print_json(
+        run_with_runtime(lambda rt: record_views.describe_record(cli_actor(), rt, name, ramp_id))
+    )
 
 
-@app.command()
-def replay(
+@app.command("replay")
+def replay_command(
     name: str,
     ramp_ids: Annotated[list[str] | None, typer.Argument(help="Ramp bill ids to replay.")] = None,
     status: Annotated[SyncStatus | None, Opt(help="Replay every record in this state.")] = None,
@@ -80,12 +80,14 @@ def replay(
     """Redo records: one, many, or everything failed since T (``--dry-run`` to preview)."""
     since = failed_since.astimezone() if failed_since else None
 
-    async def go(rt: Runtime) -> list[actions.ReplayItem]:
-        connection = await rt.store.get_connection(name)
-        chosen = await actions.select_records(
-            rt, connection.id, ramp_ids=ramp_ids or (), status=status, failed_since=since
+    actor = cli_actor()
+
+    async def go(rt: Runtime) -> list[replay.ReplayItem]:
+        connection = await connections.connection_named(actor, rt, name)
+        chosen = await replay.select_records(
+            actor, rt, connection.id, ramp_ids=ramp_ids or (), status=status, failed_since=since
         )
-        return await actions.replay(rt, name, chosen, dry_run=dry_run)
+        return await replay.replay(actor, rt, name, chosen, dry_run=dry_run)
 
     items = run_with_runtime(go)
     for item in items:
@@ -103,7 +105,8 @@ def audit_export(
     output: Annotated[Path | None, Opt(help="File to write; standard output if omitted.")] = None,
 ) -> None:
     """Export the connection's whole timeline."""
-    text = actions.export_audit(run_with_runtime(lambda rt: actions.audit_rows(rt, name)), fmt)
+    rows = run_with_runtime(lambda rt: audit_trail.audit_rows(cli_actor(), rt, name))
+    text = audit_trail.export_audit(rows, fmt)
     if output is None:
         write_export(text)
     else:
@@ -119,25 +122,16 @@ def audit_prune(
     ],
 ) -> None:
     """Delete the oldest audit entries; the rest of the chain still verifies."""
-    from ml_connector.runtime.retention import prune_audit
-
-    async def go(rt: Runtime) -> int:
-        connection = await rt.store.get_connection(name)
-        return await prune_audit(rt, connection, older_than_days=older_than)
-
-    pruned = run_with_runtime(go)
+    pruned = run_with_runtime(
+        lambda rt: audit_trail.prune_audit(cli_actor(), rt, name, older_than_days=older_than)
+    )
     console.print(f"Pruned {pruned} audit entr{'y' if pruned == 1 else 'ies'} of {name}.")
 
 
 @audit_app.command("verify")
 def audit_verify(name: str) -> None:
     """Check the hash chain; exit 1 and name each break if anything was altered."""
-
-    async def go(rt: Runtime) -> list[str]:
-        connection = await rt.store.get_connection(name)
-        return [str(problem) for problem in await rt.store.verify_audit(connection.id)]
-
-    problems = run_with_runtime(go)
+    problems = run_with_runtime(lambda rt: audit_trail.verify_audit(cli_actor(), rt, name))
     if problems:
         for problem in problems:
             err_console.print(styled("[red]tampered:[/red] {}", problem))

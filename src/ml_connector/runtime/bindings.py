@@ -1,12 +1,10 @@
-"""Field binding actions shared by the CLI, the admin API and the dashboard.
+"""Field bindings as the engine keeps them: discovery, the chart push's own, and saving.
 
 - ``refresh`` discovers what each Ramp accounting field is (``runtime.field_discovery`` reads,
   ``mapping.bindings`` decides) and, with ``write``, saves a new version when anything changed.
   ``connection add`` and ``mappings pull`` write; ``ping`` only reports.
-- ``bind_field`` is a person's decision: validated (a segment must exist in Visma), saved as a
-  new version with the author, and written to the connection's audit trail.
 - ``bind_chart_fields`` runs after a chart push: the fields the push created bind themselves.
-- ``fields_view`` is what ``mappings fields`` and the mapping editor show.
+- A person's binding and the view people read are user actions: ``app/bindings.py``.
 
 Every save is based on the version it read; when another save landed in between, the change is
 applied again to the newer version, so discovery never overwrites a binding a person just set.
@@ -14,25 +12,20 @@ applied again to the newer version, so discovery never overwrites a binding a pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ml_connector.audit import AuditKind
-from ml_connector.errors import ConfigurationError, StoreError
+from ml_connector.errors import StoreError
 from ml_connector.flows.chart import ChartConfig, ChartKind
 from ml_connector.mapping.bindings import (
-    TARGET_HELP,
     BindingSet,
     DecidedBy,
     FieldBinding,
     discovered_bindings,
-    effective,
     implicit_bindings,
     merge,
-    parse_target,
-    target_label,
 )
 from ml_connector.mapping.field_names import Synonyms
 from ml_connector.runtime.field_discovery import RampFields, read_ramp_fields, visma_values
@@ -42,18 +35,18 @@ from ml_connector.store import BindingVersion, Connection
 __all__ = [
     "BindingReport",
     "bind_chart_fields",
-    "bind_field",
     "chart_targets",
-    "fields_view",
     "load_bindings",
+    "now_stamp",
     "refresh",
+    "save_bindings",
 ]
 
 _SAVE_TRIES = 5
-_MAX_FIELD_ID = 200
 
 
-def _now() -> str:
+def now_stamp() -> str:
+    """Now, to the second, as bindings record when they were decided."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
@@ -84,7 +77,7 @@ async def chart_targets(rt: Runtime, connection: Connection) -> dict[str, str]:
     return {e.visma_id: wanted[e.visma_id] for e in made if e.visma_id in wanted and e.ramp_id}
 
 
-async def _save(
+async def save_bindings(
     rt: Runtime,
     connection: Connection,
     change: Callable[[BindingSet], BindingSet],
@@ -161,7 +154,7 @@ async def refresh(
     visma = visma_values(await ctx.master.get())
     chart = await chart_targets(rt, connection)
     names = Synonyms.from_settings(connection.settings)
-    at = _now()
+    at = now_stamp()
 
     def apply(current: BindingSet) -> BindingSet:
         decided = discovered_bindings(
@@ -177,7 +170,7 @@ async def refresh(
 
     before, stored = await load_bindings(rt, connection)
     if write:
-        after, version, written = await _save(
+        after, version, written = await save_bindings(
             rt, connection, apply, author="discovery", note="discovered from Ramp and Visma"
         )
     else:
@@ -195,83 +188,12 @@ async def refresh(
     )
 
 
-def _field_id(text: str) -> str:
-    field_id = text.strip()
-    if not field_id or len(field_id) > _MAX_FIELD_ID or not field_id.isprintable():
-        raise ConfigurationError(
-            f"{text!r} is not a Ramp field id (the ERP id bills show, e.g. dim_kst)"
-        )
-    return field_id
-
-
-async def _check_target(rt: Runtime, connection: Connection, target: str) -> None:
-    """A segment target must name a segment Visma's SUBACCOUNT has."""
-    if not target.startswith("segment:"):
-        return
-    ctx = await rt.context(connection)
-    ctx.master.invalidate()
-    segments = (await ctx.master.get()).segments
-    number = int(target.partition(":")[2])
-    if number not in segments:
-        have = ", ".join(f"{sid} ({s.description})" for sid, s in sorted(segments.items()))
-        raise ConfigurationError(
-            f"Visma's SUBACCOUNT has no segment {number}; it has {have or 'no segments'}"
-        )
-
-
-async def bind_field(
-    rt: Runtime,
-    name: str,
-    field_id: str,
-    target: str,
-    *,
-    author: str,
-    identity: Mapping[str, Any] | None = None,
-    note: str = "",
-    via: str | None = None,
-) -> tuple[FieldBinding, BindingVersion]:
-    """A person binds one field (``target``: segment:N, project, task, vat, account, ignore).
-
-    ``via`` ("id" or "code") says which of an option's ERP id and code is the Visma value; by
-    default the field keeps what discovery found. Saved as a new version and audited.
-    """
-    field_id, chosen = _field_id(field_id), parse_target(target)
-    if via not in (None, "id", "code"):
-        raise ConfigurationError(f"{via!r} is not id or code")
-    connection = await rt.store.get_connection(name)
-    await _check_target(rt, connection, chosen)
-    at = _now()
-    evidence = note.strip() or f"bound to {target_label(chosen)} by {author or 'a person'}"
-
-    def apply(current: BindingSet) -> BindingSet:
-        old = current.get(field_id) or FieldBinding(field_id)
-        binding = replace(
-            old,
-            target=chosen,
-            decided_by=DecidedBy.PERSON.value,
-            evidence=evidence,
-            via=via or old.via,
-            author=author,
-            decided_at=at,
-        )
-        return current.with_binding(binding)
-
-    text = f"bind {field_id} → {target_label(chosen)}"
-    after, version, _ = await _save(rt, connection, apply, author=author, note=text)
-    if version is None:
-        raise StoreError("the binding was not saved")
-    data = {**(identity or {"user": author}), "action": "bind field", "field": field_id}
-    data |= {"target": chosen, "version": version.version, "note": note}
-    await rt.store.append_audit(connection.id, None, AuditKind.USER_ACTION.value, data)
-    return after.get(field_id) or FieldBinding(field_id, chosen), version
-
-
 async def bind_chart_fields(rt: Runtime, connection: Connection) -> BindingVersion | None:
     """After a push: the fields the push created bind themselves (people's bindings stay)."""
     chart = await chart_targets(rt, connection)
     if not chart:
         return None
-    at = _now()
+    at = now_stamp()
     evidence = "the connector's chart push created this field"
 
     def apply(current: BindingSet) -> BindingSet:
@@ -285,35 +207,7 @@ async def bind_chart_fields(rt: Runtime, connection: Connection) -> BindingVersi
                                  author="chart push", decided_at=at))  # fmt: skip
         return merge(current, found)
 
-    _, version, written = await _save(
+    _, version, written = await save_bindings(
         rt, connection, apply, author="chart push", note="fields the chart push created"
     )
     return version if written else None
-
-
-async def fields_view(rt: Runtime, connection: Connection) -> dict[str, Any]:
-    """Each field's binding (stored, or implied by the settings), for people to read."""
-    bindings, stored = await load_bindings(rt, connection)
-    configured = fields_configured(connection.settings)
-    implied = implicit_bindings(coding_rules(connection.settings), configured=configured)
-    shown = effective(implied, bindings if stored is not None else None)
-    table = await rt.store.current_mapping(connection.id)
-    rows_by_field: dict[str, int] = {}
-    for row in (table.document.get("rules") or []) if table is not None else []:
-        if isinstance(row, Mapping) and isinstance(row.get("source"), str):
-            rows_by_field[row["source"]] = rows_by_field.get(row["source"], 0) + 1
-    return {
-        "version": stored.version if stored is not None else None,
-        "saved_at": stored.created_at.isoformat() if stored is not None else None,
-        "author": stored.author if stored is not None else None,
-        "targets_help": TARGET_HELP,
-        "fields": [
-            {
-                **b.to_dict(),
-                "binding": target_label(b.target),
-                "stored": bindings.get(b.field) is not None,
-                "mapping_rows": rows_by_field.get(b.field, 0),
-            }
-            for b in shown.bindings
-        ],
-    }

@@ -22,14 +22,13 @@ stale cursor only means re-reading; the diff against the chart map makes that a 
 Pushes of one connection are serialised with a store lock, so a webhook and a poll never push
 the same change twice at once. Every push that writes records its outcome (when, full or delta,
 what it applied, what Ramp refused, or the error that stopped it) under the cursor
-``chart:last_push``; ``chart_status`` shows it, and ``pending_changes`` runs a dry push to show
-what the next push would do.
+``chart:last_push``; ``app/chart.py`` shows it, and runs a dry push to show what the next push
+would do.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,12 +48,10 @@ from ml_connector.store import Connection, EventSource
 __all__ = [
     "CHART_ENTITIES",
     "HINT_CURSOR",
-    "ChartStatus",
-    "chart_status",
+    "LAST_PUSH",
     "chart_tick",
     "is_chart_event",
     "on_visma_change",
-    "pending_changes",
     "poll",
     "push",
 ]
@@ -68,7 +65,7 @@ HINT_CURSOR = "chart:hint"
 _HINT_HANDLED = "chart:hint_handled"
 _LAST_POLL = "chart:last_poll"
 _LAST_FULL = "chart:last_full"
-_LAST_PUSH = "chart:last_push"  # JSON: when, full or delta, and how the newest push ended
+LAST_PUSH = "chart:last_push"  # JSON: when, full or delta, and how the newest push ended
 _LOCK_TTL_S = 900.0
 DEFAULT_POLL_INTERVAL_S = 900.0
 DEFAULT_FULL_INTERVAL_S = 86_400.0
@@ -166,7 +163,7 @@ async def _note_push(
 ) -> None:
     record = {"at": datetime.now(UTC).isoformat(), "kind": "delta" if delta else "full"}
     await runtime.store.set_cursor(
-        connection_id, _LAST_PUSH, json.dumps({**record, **outcome}, sort_keys=True)
+        connection_id, LAST_PUSH, json.dumps({**record, **outcome}, sort_keys=True)
     )
 
 
@@ -174,15 +171,6 @@ async def push(runtime: Runtime, connection_name: str, *, dry_run: bool = False)
     """A full push (``chart push NAME [--dry-run]``)."""
     connection = await runtime.store.get_connection(connection_name)
     return await _run(runtime, connection, delta=False, dry_run=dry_run)
-
-
-async def pending_changes(runtime: Runtime, connection_name: str) -> list[dict[str, Any]]:
-    """What a full push would change in Ramp now (a dry run: reads both sides, writes nothing)."""
-    result = await push(runtime, connection_name, dry_run=True)
-    changes = [change.describe() for change in result.changes]
-    if result.connection_created:
-        changes.insert(0, {"action": "create", "kind": "accounting connection", "visma_id": ""})
-    return changes
 
 
 async def poll(runtime: Runtime, connection: Connection) -> ChartPushResult:
@@ -261,56 +249,3 @@ async def chart_tick(
 
 def _older(stamp: str, now: datetime, seconds: float) -> bool:
     return now - datetime.fromisoformat(stamp) >= timedelta(seconds=seconds)
-
-
-@dataclass(frozen=True)
-class ChartStatus:
-    """What ``chart status NAME`` shows."""
-
-    counts: dict[str, dict[str, int]]  # kind → {active, removed, failed}
-    failures: list[dict[str, str]]
-    cursors: dict[str, str]
-    last_push: dict[str, Any] | None = None  # when, full or delta, ok, applied, failures
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "counts": self.counts,
-            "failures": self.failures,
-            "cursors": self.cursors,
-            "last_push": self.last_push,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2)
-
-
-async def chart_status(runtime: Runtime, connection_name: str) -> ChartStatus:
-    """Counts per kind from the chart map, the refused items, and where polling stands."""
-    connection = await runtime.store.get_connection(connection_name)
-    counts: dict[str, dict[str, int]] = {}
-    failures: list[dict[str, str]] = []
-    for entry in await runtime.store.list_chart_entries(connection.id):
-        bucket = counts.setdefault(entry.kind, {"active": 0, "removed": 0, "failed": 0})
-        if entry.error and entry.ramp_id is None:
-            bucket["failed"] += 1
-        elif entry.active:
-            bucket["active"] += 1
-        else:
-            bucket["removed"] += 1
-        if entry.error:
-            failures.append(
-                {
-                    "kind": entry.kind,
-                    "field": entry.scope,
-                    "visma_id": entry.visma_id,
-                    "error": entry.error,
-                }
-            )
-    stored = await runtime.store.list_cursors(connection.id)
-    cursors = {
-        name: value
-        for name, value in stored.items()
-        if name.startswith("chart:") and name != _LAST_PUSH
-    }
-    last_push = json.loads(stored[_LAST_PUSH]) if stored.get(_LAST_PUSH) else None
-    return ChartStatus(counts, failures, cursors, last_push)

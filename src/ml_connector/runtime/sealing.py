@@ -3,7 +3,8 @@
 What counts as credential-like, and where it lives:
 
 - Ramp and Visma client ids and secrets, tenant and company ids, webhook signing secrets:
-  the connection's vault-encrypted credentials (``runtime.webhook_secrets``, ``runtime.admin``);
+  the connection's vault-encrypted credentials (``runtime.webhook_secrets``,
+  ``app.connection_admin``);
 - alert webhook URL (which often embeds a token), its signing secret, the SMTP password:
   the alert target's vault-encrypted secrets (``runtime.alerts``), with only the URL's masked
   form (:func:`masked_url`) in plaintext;

@@ -47,6 +47,7 @@ __all__ = [
     "bound_rules",
     "coding_rules",
     "fields_configured",
+    "live_rate_limits",
 ]
 
 # The credential fields a connection keeps in the vault (all of them encrypted at rest).
@@ -272,3 +273,31 @@ class Runtime:
         )
         self._contexts[connection.id] = ctx
         return ctx
+
+
+_LIMITER_FIGURES = ("limit", "remaining", "window_s", "waited_s")
+
+
+def live_rate_limits(rt: Runtime, connection_id: int) -> dict[str, dict[str, float]] | None:
+    """What this process's rate limiters know of the connection's quotas, per system.
+
+    None when this process holds no clients for the connection (the dashboard then falls back
+    to what the store saw). The figures are read, never changed: ``limit`` and ``remaining``
+    as the vendor last reported them, ``window_s`` for Ramp's sliding window, and ``waited_s``,
+    the total time calls spent waiting for quota.
+    """
+    ctx = rt._contexts.get(connection_id)  # the live context, when this process has one
+    if ctx is None:
+        return None
+    found: dict[str, dict[str, float]] = {}
+    for system, client in (("ramp", ctx.ramp), ("visma", ctx.visma)):
+        limiter = getattr(getattr(client, "_http", None), "limiter", None)
+        figures = {
+            name: float(value)
+            for name in _LIMITER_FIGURES
+            if isinstance(value := getattr(limiter, name, None), int | float)
+            and not isinstance(value, bool)
+        }
+        if figures:
+            found[system] = figures
+    return found

@@ -14,317 +14,303 @@ The OpenAPI document (``GET /api/v1/openapi.json``, unauthenticated) is ``web/op
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from json import JSONDecodeError
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ml_connector.app import bindings, chart, connections, mapping_edits, queue, records
+from ml_connector.app.connections import Connection
+from ml_connector.app.mapping_edits import MappingTableError
+from ml_connector.app.principal import Actor, Forbidden, NotFound, Permission
 from ml_connector.errors import ConnectorError, VendorError
-from ml_connector.mapping.table import MappingTableError, Problem
 from ml_connector.runtime.wiring import Runtime
-from ml_connector.web import actions, config_ops, params, user_ops
-from ml_connector.web import operations as ops
+from ml_connector.web import api_input, params, user_ops
 from ml_connector.web.auth import CSRF_HEADER, Auth, Principal
 from ml_connector.web.openapi import OPENAPI
+from ml_connector.web.operations import actor_of
 
 __all__ = ["OPENAPI", "api_routes"]
 
-Handler = Callable[[Request, Principal], Awaitable[Any]]
-_MAX_IDS = 10_000
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated API request: the runtime, the request and who makes it."""
+
+    rt: Runtime
+    request: Request
+    principal: Principal
+
+    @property
+    def actor(self) -> Actor:
+        return actor_of(self.principal)
+
+    async def connection(self) -> Connection:
+        """The ``{name}`` connection, if the caller may see it (NotFound otherwise)."""
+        name = self.request.path_params["name"]
+        return await connections.visible_connection(self.actor, self.rt, name)
+
+    async def body(self) -> dict[str, Any]:
+        return await api_input.body(self.request)
+
+
+Handler = Callable[[Call], Awaitable[Any]]
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def _limit(value: str | None) -> int:
-    return params.whole_number(value, 100, low=1, high=params.MAX_LIMIT, what="limit")
-
-
-async def _body(request: Request) -> dict[str, Any]:
+async def _answer(rt: Runtime, handler: Handler, request: Request, principal: Principal) -> Any:
+    """The handler's result, or the error answer its exception stands for."""
     try:
-        body = await request.json()
-    except (JSONDecodeError, UnicodeDecodeError):
-        raise ValueError("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ValueError("the body must be a JSON object")
-    return body
+        return await handler(Call(rt, request, principal))
+    except NotFound as exc:
+        return _error(404, str(exc))
+    except Forbidden as exc:
+        return _error(403, str(exc))
+    except MappingTableError as exc:
+        text = rt.redactor.scrub_text(str(exc))
+        return _error(422, text, problems=mapping_edits.problems_of(exc))
+    except ValueError as exc:
+        return _error(400, rt.redactor.scrub_text(str(exc)))
+    except VendorError as exc:
+        return _error(502, rt.redactor.scrub_text(str(exc)))
+    except ConnectorError as exc:
+        return _error(409, rt.redactor.scrub_text(str(exc)))
 
 
-def _ids(body: dict[str, Any]) -> list[int]:
-    ids = body.get("record_ids")
-    if (
-        not isinstance(ids, list)
-        or not ids
-        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-    ):
-        raise ValueError("record_ids must be a non-empty list of record ids")
-    if len(ids) > _MAX_IDS:
-        raise ValueError(f"record_ids holds {len(ids)} ids; at most {_MAX_IDS} at a time")
-    return [params.check_id(i, "record id") for i in ids]
+def _endpoint(
+    rt: Runtime, auth: Auth, handler: Handler
+) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint of ``handler``: authenticate, check CSRF, answer in JSON."""
+
+    async def endpoint(request: Request) -> Response:
+        principal = await auth.principal(request)
+        if principal is None:
+            return _error(401, "authentication required")
+        unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+        if unsafe and not principal.csrf_ok(request.headers.get(CSRF_HEADER)):
+            return _error(403, "missing or wrong CSRF token")
+        result = await _answer(rt, handler, request, principal)
+        return result if isinstance(result, Response) else JSONResponse(result)
+
+    return endpoint
 
 
-def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
-    value = body.get(name, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false")
-    return value
+async def me(call: Call) -> Any:
+    p = call.principal
+    return {"email": p.user.email, "role": p.user.role.value, "via": p.via}
 
 
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name, "")
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be text")
-    return value
+async def list_connections(call: Call) -> Any:
+    return await connections.connection_overviews(call.actor, call.rt)
 
 
-def _rules(rows: Any, name: str) -> tuple[Any, ...]:
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{name} must be a list of rule objects")
-    problems: list[Problem] = []
-    rules = []
-    for number, row in enumerate(rows, start=1):
-        try:
-            rules.append(config_ops.rule_from_fields(row, f"{name} {number}"))
-        except MappingTableError as exc:
-            problems += exc.problems
-    if problems:
-        raise MappingTableError(problems)
-    return tuple(rules)
+async def get_connection(call: Call) -> Any:
+    return await connections.connection_overview(call.actor, call.rt, await call.connection())
 
 
-def _mapping_edit(body: dict[str, Any], *, replace: bool) -> config_ops.MappingEdit:
-    note = _text(body, "note")
-    if replace:
-        return config_ops.MappingEdit(replace=_rules(body.get("rules"), "rule"), note=note)
-    unknown = sorted(set(body) - {"set", "remove", "defaults", "note", "dry_run"})
+async def put_credentials(call: Call) -> Any:
+    connection = await call.connection()
+    body = await call.body()
+    fields = await connections.replace_credentials(call.actor, call.rt, connection, body)
+    return {"credentials_set": fields}
+
+
+async def list_records(call: Call) -> Any:
+    connection = await call.connection()
+    q = call.request.query_params
+    since, until = params.time_range(q.get("since"), q.get("until"))
+    flt = records.RecordFilter(
+        object_type=params.object_type(q.get("type")),
+        state=params.state(q.get("state")),
+        since=since,
+        until=until,
+        query=params.text(q.get("q"), "q"),
+        vendor=params.text(q.get("vendor"), "vendor"),
+        limit=api_input.limit(q.get("limit")),
+        offset=params.whole_number(
+            q.get("offset"), 0, low=0, high=params.MAX_OFFSET, what="offset"
+        ),
+    )
+    return await records.search_records(call.actor, call.rt, connection, flt)
+
+
+async def get_record(call: Call) -> Any:
+    connection = await call.connection()
+    record_id = params.check_id(int(call.request.path_params["record_id"]), "record id")
+    return await records.record_detail(call.actor, call.rt, connection, record_id)
+
+
+async def list_events(call: Call) -> Any:
+    limit = api_input.limit(call.request.query_params.get("limit"))
+    return await records.events(call.actor, call.rt, await call.connection(), limit=limit)
+
+
+async def list_exceptions(call: Call) -> Any:
+    groups = await queue.exception_groups(call.actor, call.rt, await call.connection())
+    return [g.as_dict() for g in groups]
+
+
+async def retry_group(call: Call) -> Any:
+    connection = await call.connection()
+    key = call.request.path_params["key"]
+    return await queue.retry_group(call.actor, call.rt, connection, key)
+
+
+async def post_retry(call: Call) -> Any:
+    connection = await call.connection()
+    return await queue.retry(
+        call.actor, call.rt, connection, api_input.record_ids(await call.body())
+    )
+
+
+async def post_replay(call: Call) -> Any:
+    connection = await call.connection()
+    body = await call.body()
+    dry_run = api_input.flag(body, "dry_run", True)
+    return await queue.replay_records(
+        call.actor, call.rt, connection, api_input.record_ids(body), dry_run=dry_run
+    )
+
+
+async def post_exclude(call: Call) -> Any:
+    connection = await call.connection()
+    body = await call.body()
+    resolved = api_input.flag(body, "resolved", False)
+    reason = api_input.text(body, "reason")
+    return await queue.exclude(
+        call.actor, call.rt, connection, api_input.record_ids(body), reason, resolved=resolved
+    )
+
+
+async def get_mappings(call: Call) -> Any:
+    return await mapping_edits.mappings_view(call.actor, call.rt, await call.connection())
+
+
+async def edit_mappings(call: Call) -> Any:
+    connection = await call.connection()
+    if not call.actor.may(Permission.ACT):
+        raise Forbidden("a viewer cannot change mappings")
+    body = await call.body()
+    edit = api_input.mapping_edit(body, replace=call.request.method == "PUT")
+    dry_run = api_input.flag(body, "dry_run", False)
+    return await mapping_edits.edit_mappings(call.actor, call.rt, connection, edit, dry_run=dry_run)
+
+
+async def get_fields(call: Call) -> Any:
+    return await bindings.fields_view(call.actor, call.rt, await call.connection())
+
+
+async def bind_field(call: Call) -> Any:
+    connection = await call.connection()
+    if not call.actor.may(Permission.ACT):
+        raise Forbidden("a viewer cannot change field bindings")
+    body = await call.body()
+    unknown = sorted(set(body) - {"to", "note", "values"})
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
-    remove = body.get("remove", [])
-    if not isinstance(remove, list) or not all(
-        isinstance(r, dict) and isinstance(r.get("row"), int) for r in remove
-    ):
-        raise ValueError('remove must be a list of {"row": <row number>}')
-    defaults = body.get("defaults")
-    allowed = {t.value for t in config_ops.DEFAULT_TARGETS}
-    if defaults is not None and (
-        not isinstance(defaults, dict)
-        or set(defaults) - allowed
-        or not all(isinstance(v, str) for v in defaults.values())
-    ):
-        raise ValueError("defaults maps account, project or vat to a Visma value")
-    return config_ops.MappingEdit(
-        set_rules=_rules(body.get("set", []), "set"),
-        remove_rows=tuple(int(r["row"]) for r in remove),
-        defaults=defaults,
-        note=note,
+    values = body.get("values")
+    if values is not None and values not in ("id", "code"):
+        raise ValueError("values must be id or code")
+    return await bindings.bind_field_view(
+        call.actor,
+        call.rt,
+        connection,
+        call.request.path_params["field"],
+        api_input.text(body, "to"),
+        note=api_input.text(body, "note"),
+        via=values,
     )
+
+
+async def get_chart(call: Call) -> Any:
+    return await chart.chart_view(call.actor, call.rt, await call.connection())
+
+
+async def chart_pending(call: Call) -> Any:
+    return await chart.chart_pending(call.actor, call.rt, await call.connection())
+
+
+async def chart_push(call: Call) -> Any:
+    return await chart.chart_push(call.actor, call.rt, await call.connection())
+
+
+async def list_users(call: Call) -> Any:
+    return await user_ops.list_users(call.rt, call.principal)
+
+
+async def add_user(call: Call) -> Any:
+    if not call.principal.can_admin:
+        raise Forbidden("only an admin may manage users")
+    body = await call.body()
+    names = body.get("connections", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError("connections must be a list of connection names")
+    return await user_ops.add_user(
+        call.rt,
+        call.principal,
+        email=api_input.text(body, "email"),
+        password=api_input.text(body, "password"),
+        role=api_input.text(body, "role"),
+        connections=names,
+    )
+
+
+async def change_user(call: Call) -> Any:
+    if not call.principal.can_admin:
+        raise Forbidden("only an admin may manage users")
+    body = await call.body()
+    user_id = params.check_id(int(call.request.path_params["user_id"]), "user id")
+    return await user_ops.change_user(call.rt, call.principal, user_id, body)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+async def unknown_route(request: Request) -> Response:
+    return _error(404, "no such API route")
+
+
+_C = "/api/v1/connections/{name}"
+_ROUTES: tuple[tuple[str, Handler, tuple[str, ...]], ...] = (
+    ("/api/v1/me", me, ("GET",)),
+    ("/api/v1/connections", list_connections, ("GET",)),
+    (_C, get_connection, ("GET",)),
+    (f"{_C}/credentials", put_credentials, ("PUT",)),
+    (f"{_C}/records", list_records, ("GET",)),
+    (_C + "/records/{record_id:int}", get_record, ("GET",)),
+    (f"{_C}/events", list_events, ("GET",)),
+    (f"{_C}/exceptions", list_exceptions, ("GET",)),
+    (_C + "/exceptions/{key}/retry", retry_group, ("POST",)),
+    (f"{_C}/retry", post_retry, ("POST",)),
+    (f"{_C}/replay", post_replay, ("POST",)),
+    (f"{_C}/exclude", post_exclude, ("POST",)),
+    (f"{_C}/mappings", get_mappings, ("GET",)),
+    (f"{_C}/mappings", edit_mappings, ("PUT", "PATCH")),
+    (f"{_C}/fields", get_fields, ("GET",)),
+    (_C + "/fields/{field}", bind_field, ("PUT",)),
+    (f"{_C}/chart", get_chart, ("GET",)),
+    (f"{_C}/chart/status", get_chart, ("GET",)),
+    (f"{_C}/chart/pending", chart_pending, ("GET",)),
+    (f"{_C}/chart/push", chart_push, ("POST",)),
+    ("/api/v1/users", list_users, ("GET",)),
+    ("/api/v1/users", add_user, ("POST",)),
+    ("/api/v1/users/{user_id:int}", change_user, ("PATCH",)),
+)
 
 
 def api_routes(runtime: Runtime, auth: Auth) -> list[Route]:
     """The ``/api/v1`` routes over ``runtime``, authenticated by ``auth``."""
-    rt = runtime
-
-    def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            principal = await auth.principal(request)
-            if principal is None:
-                return _error(401, "authentication required")
-            unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
-            if unsafe and not principal.csrf_ok(request.headers.get(CSRF_HEADER)):
-                return _error(403, "missing or wrong CSRF token")
-            try:
-                result = await handler(request, principal)
-            except ops.NotFound as exc:
-                return _error(404, str(exc))
-            except ops.Forbidden as exc:
-                return _error(403, str(exc))
-            except MappingTableError as exc:
-                text = rt.redactor.scrub_text(str(exc))
-                return _error(422, text, problems=config_ops.problems_of(exc))
-            except ValueError as exc:
-                return _error(400, rt.redactor.scrub_text(str(exc)))
-            except VendorError as exc:
-                return _error(502, rt.redactor.scrub_text(str(exc)))
-            except ConnectorError as exc:
-                return _error(409, rt.redactor.scrub_text(str(exc)))
-            return result if isinstance(result, Response) else JSONResponse(result)
-
-        return endpoint
-
-    async def conn(request: Request, principal: Principal) -> Any:
-        return await ops.visible_connection(rt, principal, request.path_params["name"])
-
-    async def me(request: Request, p: Principal) -> Any:
-        return {"email": p.user.email, "role": p.user.role.value, "via": p.via}
-
-    async def list_connections(request: Request, p: Principal) -> Any:
-        return await ops.connection_overviews(rt, p)
-
-    async def get_connection(request: Request, p: Principal) -> Any:
-        return await ops.connection_overview(rt, await conn(request, p))
-
-    async def put_credentials(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        body = await _body(request)
-        return {"credentials_set": await ops.replace_credentials(rt, p, connection, body)}
-
-    async def list_records(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        q = request.query_params
-        since, until = params.time_range(q.get("since"), q.get("until"))
-        flt = ops.RecordFilter(
-            object_type=params.object_type(q.get("type")),
-            state=params.state(q.get("state")),
-            since=since,
-            until=until,
-            query=params.text(q.get("q"), "q"),
-            vendor=params.text(q.get("vendor"), "vendor"),
-            limit=_limit(q.get("limit")),
-            offset=params.whole_number(
-                q.get("offset"), 0, low=0, high=params.MAX_OFFSET, what="offset"
-            ),
-        )
-        return await ops.search_records(rt, connection, flt)
-
-    async def get_record(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        record_id = params.check_id(int(request.path_params["record_id"]), "record id")
-        return await ops.record_detail(rt, connection, record_id)
-
-    async def list_events(request: Request, p: Principal) -> Any:
-        limit = _limit(request.query_params.get("limit"))
-        return await ops.events(rt, await conn(request, p), limit=limit)
-
-    async def list_exceptions(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        return [g.as_dict() for g in await actions.exception_groups(rt, connection)]
-
-    async def retry_group(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        return await actions.retry_group(rt, p, connection, request.path_params["key"])
-
-    async def post_retry(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        return await actions.retry(rt, p, connection, _ids(await _body(request)))
-
-    async def post_replay(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        body = await _body(request)
-        dry_run = _flag(body, "dry_run", True)
-        return await actions.replay(rt, p, connection, _ids(body), dry_run=dry_run)
-
-    async def post_exclude(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        body = await _body(request)
-        resolved = _flag(body, "resolved", False)
-        reason = _text(body, "reason")
-        return await actions.exclude(rt, p, connection, _ids(body), reason, resolved=resolved)
-
-    async def get_mappings(request: Request, p: Principal) -> Any:
-        return await config_ops.mappings_view(rt, await conn(request, p))
-
-    async def edit_mappings(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        if not p.can_act:
-            raise ops.Forbidden("a viewer cannot change mappings")
-        body = await _body(request)
-        edit = _mapping_edit(body, replace=request.method == "PUT")
-        dry_run = _flag(body, "dry_run", False)
-        return await config_ops.edit_mappings(rt, p, connection, edit, dry_run=dry_run)
-
-    async def get_fields(request: Request, p: Principal) -> Any:
-        return await config_ops.fields_view(rt, await conn(request, p))
-
-    async def bind_field(request: Request, p: Principal) -> Any:
-        connection = await conn(request, p)
-        if not p.can_act:
-            raise ops.Forbidden("a viewer cannot change field bindings")
-        body = await _body(request)
-        unknown = sorted(set(body) - {"to", "note", "values"})
-        if unknown:
-            raise ValueError(f"unknown field(s): {', '.join(unknown)}")
-        values = body.get("values")
-        if values is not None and values not in ("id", "code"):
-            raise ValueError("values must be id or code")
-        return await config_ops.bind_field(
-            rt,
-            p,
-            connection,
-            request.path_params["field"],
-            _text(body, "to"),
-            note=_text(body, "note"),
-            via=values,
-        )
-
-    async def get_chart(request: Request, p: Principal) -> Any:
-        return await config_ops.chart_view(rt, await conn(request, p))
-
-    async def chart_pending(request: Request, p: Principal) -> Any:
-        return await config_ops.chart_pending(rt, await conn(request, p))
-
-    async def chart_push(request: Request, p: Principal) -> Any:
-        return await config_ops.chart_push(rt, p, await conn(request, p))
-
-    async def list_users(request: Request, p: Principal) -> Any:
-        return await user_ops.list_users(rt, p)
-
-    async def add_user(request: Request, p: Principal) -> Any:
-        if not p.can_admin:
-            raise ops.Forbidden("only an admin may manage users")
-        body = await _body(request)
-        names = body.get("connections", [])
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ValueError("connections must be a list of connection names")
-        return await user_ops.add_user(
-            rt,
-            p,
-            email=_text(body, "email"),
-            password=_text(body, "password"),
-            role=_text(body, "role"),
-            connections=names,
-        )
-
-    async def change_user(request: Request, p: Principal) -> Any:
-        if not p.can_admin:
-            raise ops.Forbidden("only an admin may manage users")
-        body = await _body(request)
-        user_id = params.check_id(int(request.path_params["user_id"]), "user id")
-        return await user_ops.change_user(rt, p, user_id, body)
-
-    async def openapi(request: Request) -> Response:
-        return JSONResponse(OPENAPI)
-
-    async def unknown(request: Request) -> Response:
-        return _error(404, "no such API route")
-
-    c = "/api/v1/connections/{name}"
     return [
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
-        Route("/api/v1/me", guarded(me), methods=["GET"]),
-        Route("/api/v1/connections", guarded(list_connections), methods=["GET"]),
-        Route(c, guarded(get_connection), methods=["GET"]),
-        Route(f"{c}/credentials", guarded(put_credentials), methods=["PUT"]),
-        Route(f"{c}/records", guarded(list_records), methods=["GET"]),
-        Route(c + "/records/{record_id:int}", guarded(get_record), methods=["GET"]),
-        Route(f"{c}/events", guarded(list_events), methods=["GET"]),
-        Route(f"{c}/exceptions", guarded(list_exceptions), methods=["GET"]),
-        Route(c + "/exceptions/{key}/retry", guarded(retry_group), methods=["POST"]),
-        Route(f"{c}/retry", guarded(post_retry), methods=["POST"]),
-        Route(f"{c}/replay", guarded(post_replay), methods=["POST"]),
-        Route(f"{c}/exclude", guarded(post_exclude), methods=["POST"]),
-        Route(f"{c}/mappings", guarded(get_mappings), methods=["GET"]),
-        Route(f"{c}/mappings", guarded(edit_mappings), methods=["PUT", "PATCH"]),
-        Route(f"{c}/fields", guarded(get_fields), methods=["GET"]),
-        Route(c + "/fields/{field}", guarded(bind_field), methods=["PUT"]),
-        Route(f"{c}/chart", guarded(get_chart), methods=["GET"]),
-        Route(f"{c}/chart/status", guarded(get_chart), methods=["GET"]),
-        Route(f"{c}/chart/pending", guarded(chart_pending), methods=["GET"]),
-        Route(f"{c}/chart/push", guarded(chart_push), methods=["POST"]),
-        Route("/api/v1/users", guarded(list_users), methods=["GET"]),
-        Route("/api/v1/users", guarded(add_user), methods=["POST"]),
-        Route("/api/v1/users/{user_id:int}", guarded(change_user), methods=["PATCH"]),
-        Route("/api/v1/{rest:path}", unknown),
+        *(
+            Route(path, _endpoint(runtime, auth, handler), methods=list(methods))
+            for path, handler, methods in _ROUTES
+        ),
+        Route("/api/v1/{rest:path}", unknown_route),
     ]

@@ -40,8 +40,8 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -53,6 +53,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ml_connector.errors import ConnectorError
+from ml_connector.runtime.housekeeping import check_store, prune_inbox, prune_security_log
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.webhooks import sweep_events
 from ml_connector.runtime.wiring import Runtime
@@ -72,8 +73,7 @@ SEEN_KEEP = timedelta(days=365)
 async def _housekeeping(runtime: Runtime, auth: Auth) -> None:
     """Hourly: expired sessions, stale login counters, security log entries past retention."""
     await auth.housekeeping()
-    days = runtime.settings.security_log_retention_days
-    pruned = await runtime.store.prune_security_log(before=datetime.now(UTC) - timedelta(days=days))
+    pruned = await prune_security_log(runtime)
     if pruned:
         log.info("security log pruned", entries=pruned)
 
@@ -97,12 +97,7 @@ async def _sweep_loop(
                 pruned_at = now
                 await _housekeeping(runtime, auth)
                 if retention_days is not None:
-                    now_at = datetime.now(UTC)
-                    cutoff = now_at - timedelta(days=retention_days)
-                    keep = max(SEEN_KEEP, timedelta(days=retention_days))
-                    events, rejections = await runtime.store.prune_inbox(
-                        cutoff, seen_before=now_at - keep
-                    )
+                    events, rejections = await prune_inbox(runtime, retention_days, SEEN_KEEP)
                     if events or rejections:
                         log.info("inbox pruned", events=events, rejections=rejections)
         except ConnectorError as exc:
@@ -130,6 +125,36 @@ class ConnectorApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def _readyz(
+    runtime: Runtime, tasks: dict[str, asyncio.Task[None]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """Ready while the background tasks run and the store answers."""
+
+    async def readyz(request: Request) -> Response:
+        problems = [f"{name} stopped" for name, task in tasks.items() if task.done()]
+        try:
+            await check_store(runtime)
+        except (ConnectorError, TimeoutError) as exc:
+            problems.append(f"store unavailable: {type(exc).__name__}")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return readyz
+
+
+def _capped(config: ReceiverConfig | None, retention_days: float | None) -> ReceiverConfig:
+    """The receiver's config; an event older than the inbox retention is never accepted."""
+    config = config or ReceiverConfig()
+    if retention_days is not None and config.max_age_s > retention_days * 86_400:
+        config = dataclasses.replace(config, max_age_s=retention_days * 86_400)
+    return config
+
+
 def create_app(
     runtime: Runtime,
     *,
@@ -151,24 +176,8 @@ def create_app(
     """
     auth = auth or Auth(runtime.store, runtime.vault, AuthConfig.from_settings(runtime.settings))
     wake = on_work if on_work is not None else (service.wake if service is not None else None)
-    config = config or ReceiverConfig()
-    if retention_days is not None and config.max_age_s > retention_days * 86_400:
-        config = dataclasses.replace(config, max_age_s=retention_days * 86_400)
-    receiver = WebhookReceiver(runtime, on_work=wake, config=config)
+    receiver = WebhookReceiver(runtime, on_work=wake, config=_capped(config, retention_days))
     tasks: dict[str, asyncio.Task[None]] = {}
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        problems = [f"{name} stopped" for name, task in tasks.items() if task.done()]
-        try:
-            await asyncio.wait_for(runtime.store.list_connections(), timeout=5.0)
-        except (ConnectorError, TimeoutError) as exc:
-            problems.append(f"store unavailable: {type(exc).__name__}")
-        if problems:
-            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ready"})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -193,12 +202,11 @@ def create_app(
             tasks.clear()
 
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", _readyz(runtime, tasks), methods=["GET"]),
         *admin_routes(runtime, auth),  # /ui, /api/v1, /metrics
     ]
-    settings = runtime.settings
-    hsts = settings.hsts_max_age_s if settings.behind_https else None
+    hsts = runtime.settings.hsts_max_age_s if runtime.settings.behind_https else None
     middleware = [Middleware(SecurityHeaders, hsts_max_age_s=hsts)]
     app = ConnectorApp(receiver, routes=routes, lifespan=lifespan, middleware=middleware)
     state: Any = app.state

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml_connector.app.principal import Role
+from ml_connector.app.records import SyncStatus
+from ml_connector.app.status import OBJECT_TYPES
 from ml_connector.mapping.table import Target
-from ml_connector.runtime.status import OBJECT_TYPES
-from ml_connector.store import SyncStatus
-from ml_connector.store.users import Role
 from ml_connector.web.openapi_schemas import (
     BOOL,
     RULE_KEY,

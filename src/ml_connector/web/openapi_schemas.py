@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml_connector.app.principal import Role
+from ml_connector.app.records import SyncStatus
 from ml_connector.mapping.table import Target
-from ml_connector.store import SyncStatus
-from ml_connector.store.users import Role
 
 __all__ = [
     "ANY_OBJ",

@@ -24,13 +24,14 @@ from ml_connector.runtime.wiring import Runtime
 from ml_connector.web import operations as ops
 from ml_connector.web.auth import CSRF_FIELD, Auth, Principal
 
-__all__ = ["STATIC_DIR", "TEMPLATES", "Pages", "form_text", "redirect"]
+__all__ = ["STATIC_DIR", "TEMPLATES", "PageOf", "Pages", "form_text", "redirect"]
 
 _HERE = Path(__file__).resolve().parent
 STATIC_DIR = _HERE / "static"
 TEMPLATES = Jinja2Templates(directory=str(_HERE / "templates"))
 
 Page = Callable[[Request, Principal], Awaitable[Response]]
+PageOf = Callable[["Pages", Request, Principal], Awaitable[Response]]
 _FORM = "mlc_form"  # the parsed form, kept on the request for the handler
 
 
@@ -96,3 +97,11 @@ class Pages:
                 return self.error(request, principal, 400, str(exc))
 
         return endpoint
+
+    def of(self, handler: PageOf) -> Callable[[Request], Awaitable[Response]]:
+        """:meth:`page` for a module-level handler that takes the pages first."""
+
+        async def bound(request: Request, principal: Principal) -> Response:
+            return await handler(self, request, principal)
+
+        return self.page(bound)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from ml_connector.runtime.status import OBJECT_TYPES
-from ml_connector.store import SyncStatus
+from ml_connector.app.records import SyncStatus
+from ml_connector.app.status import OBJECT_TYPES
 
 __all__ = [
     "EARLIEST",

@@ -24,11 +24,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ml_connector.app import bindings, chart, mapping_edits
+from ml_connector.app.connections import Connection, visible_connection
+from ml_connector.app.mapping_edits import MappingRule, MappingTableError, Target
+from ml_connector.app.principal import Forbidden, Permission
 from ml_connector.errors import ConnectorError
-from ml_connector.mapping.table import MappingRule, MappingTableError, Target
-from ml_connector.web import config_ops
-from ml_connector.web import operations as ops
 from ml_connector.web.auth import Principal
+from ml_connector.web.operations import actor_of
 from ml_connector.web.pages import Pages, form_text, redirect
 
 __all__ = ["config_routes"]
@@ -36,7 +38,7 @@ __all__ = ["config_routes"]
 _RULE_FIELDS = ("source", "value", "target", "segment", "visma_value", "priority")
 
 
-def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_ops.MappingEdit:
+def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> mapping_edits.MappingEdit:
     """The edit a submitted editor form asks for (rows removed, defaults, one rule)."""
     try:
         remove = tuple(sorted({int(str(v)) for v in form.getlist("remove")}))
@@ -44,7 +46,7 @@ def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_
         raise ValueError("row numbers to remove are whole numbers") from None
     defaults = {
         target.value: form_text(form, f"default_{target.value}")
-        for target in config_ops.DEFAULT_TARGETS
+        for target in mapping_edits.DEFAULT_TARGETS
         if f"default_{target.value}" in form
         and form_text(form, f"default_{target.value}") != current_defaults.get(target.value, "")
     }
@@ -52,8 +54,8 @@ def _edit_from_form(form: FormData, current_defaults: dict[str, str]) -> config_
     if any(form_text(form, name) for name in ("source", "value", "visma_value")):
         fields: dict[str, Any] = {name: form_text(form, name) for name in _RULE_FIELDS}
         fields["fallback"] = form_text(form, "fallback") in ("on", "true", "1")
-        rules = (config_ops.rule_from_fields(fields, "the new rule"),)
-    return config_ops.MappingEdit(
+        rules = (mapping_edits.rule_from_fields(fields, "the new rule"),)
+    return mapping_edits.MappingEdit(
         set_rules=rules,
         remove_rows=remove,
         defaults=defaults or None,
@@ -76,134 +78,150 @@ def _binding_targets(view: dict[str, Any], fields: dict[str, Any]) -> list[str]:
     return ["account", *ordered, "project", "task", "vat", "ignore"]
 
 
-def config_routes(pages: Pages) -> list[BaseRoute]:
-    runtime = pages.runtime
+async def _connection(pages: Pages, request: Request, p: Principal) -> Connection:
+    return await visible_connection(actor_of(p), pages.runtime, request.path_params["name"])
 
-    async def show_mappings(
-        request: Request,
-        p: Principal,
-        name: str,
-        *,
-        status: int = 200,
-        problems: list[dict[str, str]] | None = None,
-        values: dict[str, str] | None = None,
-        notice: str = "",
-    ) -> Response:
-        connection = await ops.visible_connection(runtime, p, name)
-        view = await config_ops.mappings_view(runtime, connection)
-        fields = await config_ops.fields_view(runtime, connection)
-        prefill = values or {k: v for k, v in request.query_params.items() if k in _RULE_FIELDS}
-        return pages.render(
-            request,
-            "mappings.html",
-            p,
-            status,
-            connection=connection,
-            view=view,
-            fields=fields,
-            binding_targets=_binding_targets(view, fields),
-            targets=[t.value for t in Target],
-            problems=problems or [],
-            values=prefill,
-            notice=notice or request.query_params.get("notice", ""),
+
+async def show_mappings(
+    pages: Pages,
+    request: Request,
+    p: Principal,
+    name: str,
+    *,
+    status: int = 200,
+    problems: list[dict[str, str]] | None = None,
+    values: dict[str, str] | None = None,
+    notice: str = "",
+) -> Response:
+    actor, runtime = actor_of(p), pages.runtime
+    connection = await visible_connection(actor, runtime, name)
+    view = await mapping_edits.mappings_view(actor, runtime, connection)
+    fields = await bindings.fields_view(actor, runtime, connection)
+    prefill = values or {k: v for k, v in request.query_params.items() if k in _RULE_FIELDS}
+    return pages.render(
+        request,
+        "mappings.html",
+        p,
+        status,
+        connection=connection,
+        view=view,
+        fields=fields,
+        binding_targets=_binding_targets(view, fields),
+        targets=[t.value for t in Target],
+        problems=problems or [],
+        values=prefill,
+        notice=notice or request.query_params.get("notice", ""),
+    )
+
+
+async def mappings(pages: Pages, request: Request, p: Principal) -> Response:
+    return await show_mappings(pages, request, p, request.path_params["name"])
+
+
+async def save_mappings(pages: Pages, request: Request, p: Principal) -> Response:
+    actor, runtime = actor_of(p), pages.runtime
+    connection = await _connection(pages, request, p)
+    if not actor.may(Permission.ACT):
+        raise Forbidden("a viewer cannot change mappings")
+    form = await pages.form(request)
+    dry_run = form_text(form, "action") == "validate"
+    values = {name: form_text(form, name) for name in (*_RULE_FIELDS, "note")}
+    for target in mapping_edits.DEFAULT_TARGETS:
+        values[f"default_{target.value}"] = form_text(form, f"default_{target.value}")
+    try:
+        view = await mapping_edits.mappings_view(actor, runtime, connection)
+        edit = _edit_from_form(form, view["defaults"])
+        result = await mapping_edits.edit_mappings(
+            actor, runtime, connection, edit, dry_run=dry_run
         )
-
-    async def mappings(request: Request, p: Principal) -> Response:
-        return await show_mappings(request, p, request.path_params["name"])
-
-    async def save_mappings(request: Request, p: Principal) -> Response:
-        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
-        if not p.can_act:
-            raise ops.Forbidden("a viewer cannot change mappings")
-        form = await pages.form(request)
-        dry_run = form_text(form, "action") == "validate"
-        values = {name: form_text(form, name) for name in (*_RULE_FIELDS, "note")}
-        for target in config_ops.DEFAULT_TARGETS:
-            values[f"default_{target.value}"] = form_text(form, f"default_{target.value}")
-        try:
-            view = await config_ops.mappings_view(runtime, connection)
-            edit = _edit_from_form(form, view["defaults"])
-            result = await config_ops.edit_mappings(runtime, p, connection, edit, dry_run=dry_run)
-        except MappingTableError as exc:
-            problems = config_ops.problems_of(exc)
-            return await show_mappings(
-                request, p, connection.name, status=422, problems=problems, values=values
-            )
-        except (ValueError, ConnectorError) as exc:
-            problem = {"where": "Visma", "message": runtime.redactor.scrub_text(str(exc))}
-            return await show_mappings(
-                request, p, connection.name, status=422, problems=[problem], values=values
-            )
-        if dry_run:
-            return await show_mappings(
-                request,
-                p,
-                connection.name,
-                values=values,
-                notice="The mappings are valid against Visma's chart; nothing was saved.",
-            )
-        notice = f"Saved mappings version {result['version']}."
-        url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}"
-        return redirect(url)
-
-    async def bind(request: Request, p: Principal) -> Response:
-        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
-        form = await pages.form(request)
-        field_id, target = form_text(form, "field"), form_text(form, "to")
-        try:
-            result = await config_ops.bind_field(runtime, p, connection, field_id, target)
-        except (ValueError, ConnectorError) as exc:
-            problem = {"where": f"Ramp field {field_id}", "message": str(exc)}
-            message = runtime.redactor.scrub_text(problem["message"])
-            return await show_mappings(
-                request, p, connection.name, status=422, problems=[{**problem, "message": message}]
-            )
-        bound = result["field"]
-        notice = (
-            f"Bound {field_id} to {bound['binding']} (field bindings version {result['version']})."
+    except Forbidden:
+        raise
+    except MappingTableError as exc:
+        problems = mapping_edits.problems_of(exc)
+        return await show_mappings(
+            pages, request, p, connection.name, status=422, problems=problems, values=values
         )
-        url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}#fields"
-        return redirect(url)
-
-    async def chart(request: Request, p: Principal) -> Response:
-        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
-        chart_status = await config_ops.chart_view(runtime, connection)
-        pending: list[dict[str, Any]] | None = None
-        pending_error = ""
-        if request.query_params.get("pending"):
-            try:
-                pending = await config_ops.chart_pending(runtime, connection)
-            except ConnectorError as exc:
-                pending_error = runtime.redactor.scrub_text(str(exc))
-        return pages.render(
-            request,
-            "chart.html",
-            p,
-            connection=connection,
-            chart=chart_status,
-            pending=pending,
-            pending_error=pending_error,
-            notice=request.query_params.get("notice", ""),
+    except (ValueError, ConnectorError) as exc:
+        problem = {"where": "Visma", "message": runtime.redactor.scrub_text(str(exc))}
+        return await show_mappings(
+            pages, request, p, connection.name, status=422, problems=[problem], values=values
         )
+    if dry_run:
+        notice = "The mappings are valid against Visma's chart; nothing was saved."
+        return await show_mappings(pages, request, p, connection.name, values=values, notice=notice)
+    notice = f"Saved mappings version {result['version']}."
+    url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}"
+    return redirect(url)
 
-    async def push(request: Request, p: Principal) -> Response:
-        connection = await ops.visible_connection(runtime, p, request.path_params["name"])
-        back = f"/ui/c/{quote(connection.name)}/chart"
+
+async def bind(pages: Pages, request: Request, p: Principal) -> Response:
+    actor, runtime = actor_of(p), pages.runtime
+    connection = await _connection(pages, request, p)
+    form = await pages.form(request)
+    field_id, target = form_text(form, "field"), form_text(form, "to")
+    try:
+        result = await bindings.bind_field_view(actor, runtime, connection, field_id, target)
+    except Forbidden:
+        raise
+    except (ValueError, ConnectorError) as exc:
+        message = runtime.redactor.scrub_text(str(exc))
+        problem = {"where": f"Ramp field {field_id}", "message": message}
+        return await show_mappings(
+            pages, request, p, connection.name, status=422, problems=[problem]
+        )
+    bound = result["field"]
+    notice = f"Bound {field_id} to {bound['binding']} (field bindings version {result['version']})."
+    url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}#fields"
+    return redirect(url)
+
+
+async def chart_page(pages: Pages, request: Request, p: Principal) -> Response:
+    actor, runtime = actor_of(p), pages.runtime
+    connection = await _connection(pages, request, p)
+    chart_status = await chart.chart_view(actor, runtime, connection)
+    pending: list[dict[str, Any]] | None = None
+    pending_error = ""
+    if request.query_params.get("pending"):
         try:
-            result = await config_ops.chart_push(runtime, p, connection)
+            pending = await chart.chart_pending(actor, runtime, connection)
         except ConnectorError as exc:
-            notice = f"The push stopped: {runtime.redactor.scrub_text(str(exc))}"
-            return redirect(f"{back}?{urlencode({'notice': notice})}")
-        applied = sum(result["applied"].values())
-        refused = len(result["failures"])
-        notice = f"Push finished: {applied} change(s) applied, {refused} refused by Ramp."
-        return redirect(f"{back}?{urlencode({'notice': notice})}")
+            pending_error = runtime.redactor.scrub_text(str(exc))
+    return pages.render(
+        request,
+        "chart.html",
+        p,
+        connection=connection,
+        chart=chart_status,
+        pending=pending,
+        pending_error=pending_error,
+        notice=request.query_params.get("notice", ""),
+    )
 
+
+async def push(pages: Pages, request: Request, p: Principal) -> Response:
+    actor, runtime = actor_of(p), pages.runtime
+    connection = await _connection(pages, request, p)
+    back = f"/ui/c/{quote(connection.name)}/chart"
+    try:
+        result = await chart.chart_push(actor, runtime, connection)
+    except Forbidden:
+        raise
+    except ConnectorError as exc:
+        notice = f"The push stopped: {runtime.redactor.scrub_text(str(exc))}"
+        return redirect(f"{back}?{urlencode({'notice': notice})}")
+    applied = sum(result["applied"].values())
+    refused = len(result["failures"])
+    notice = f"Push finished: {applied} change(s) applied, {refused} refused by Ramp."
+    return redirect(f"{back}?{urlencode({'notice': notice})}")
+
+
+def config_routes(pages: Pages) -> list[BaseRoute]:
+    """The mapping editor's and the chart page's routes."""
     base = "/ui/c/{name}"
     return [
-        Route(f"{base}/mappings", pages.page(mappings), methods=["GET"]),
-        Route(f"{base}/mappings", pages.page(save_mappings), methods=["POST"]),
-        Route(f"{base}/fields", pages.page(bind), methods=["POST"]),
-        Route(f"{base}/chart", pages.page(chart), methods=["GET"]),
-        Route(f"{base}/chart", pages.page(push), methods=["POST"]),
+        Route(f"{base}/mappings", pages.of(mappings), methods=["GET"]),
+        Route(f"{base}/mappings", pages.of(save_mappings), methods=["POST"]),
+        Route(f"{base}/fields", pages.of(bind), methods=["POST"]),
+        Route(f"{base}/chart", pages.of(chart_page), methods=["GET"]),
+        Route(f"{base}/chart", pages.of(push), methods=["POST"]),
     ]

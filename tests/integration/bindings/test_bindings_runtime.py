@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from ml_connector.app import bindings as app_bindings
+from ml_connector.app.mappings import pull
+from ml_connector.app.principal import Actor
+from ml_connector.app.replay import replay, select_records
 from ml_connector.runtime import bindings as binding_ops
 from ml_connector.runtime.chart import push
-from ml_connector.runtime.mappings import pull
-from ml_connector.runtime.records import replay, select_records
 from ml_connector.runtime.sync import sync_once
 from ml_connector.store import SyncStatus
 from support.customer_history import (
@@ -27,6 +29,8 @@ from support.customer_history import (
 from support.demo_world import DemoWorld, open_demo_world
 
 NAME = "nordlys"
+ADMIN = Actor.local_admin("tester")
+KARI = Actor.local_admin("kari")
 
 
 @pytest.fixture
@@ -41,7 +45,7 @@ async def world(tmp_path: Path) -> AsyncIterator[DemoWorld]:
 
 async def _fields(world: DemoWorld) -> dict[str, dict[str, Any]]:
     connection = await world.runtime.store.get_connection(NAME)
-    view = await binding_ops.fields_view(world.runtime, connection)
+    view = await app_bindings.fields_view(ADMIN, world.runtime, connection)
     return {row["field"]: row for row in view["fields"]}
 
 
@@ -52,10 +56,10 @@ async def _versions(world: DemoWorld) -> list[int]:
 
 async def test_pull_writes_a_version_only_when_something_changed(world: DemoWorld) -> None:
     """A second pull of the same Ramp adds no version; a new field on a bill does."""
-    first = await pull(world.runtime, NAME)
+    first = await pull(ADMIN, world.runtime, NAME)
     assert first.bindings is not None
     assert first.bindings.written
-    again = await pull(world.runtime, NAME)
+    again = await pull(ADMIN, world.runtime, NAME)
     assert again.bindings is not None
     assert not again.bindings.written
     assert await _versions(world) == [1]
@@ -66,7 +70,7 @@ async def test_pull_writes_a_version_only_when_something_changed(world: DemoWorl
         lines=[{"amount_minor": 10_00, "memo": "x", "selections": {"Category": "6800"}}],
         selections={"dim_region": "R1"},
     )
-    third = await pull(world.runtime, NAME)
+    third = await pull(ADMIN, world.runtime, NAME)
     assert third.bindings is not None
     assert third.bindings.changed == ("dim_region",)
     assert await _versions(world) == [1, 2]
@@ -76,12 +80,12 @@ async def test_pull_writes_a_version_only_when_something_changed(world: DemoWorl
 async def test_discovery_never_overwrites_a_persons_binding(world: DemoWorld) -> None:
     """A person binds the cost centre field to segment 2; later pulls keep it, with the author,
     and the audit trail names who did it."""
-    await pull(world.runtime, NAME)
-    binding, version = await binding_ops.bind_field(
-        world.runtime, NAME, "dim_kst", "segment:2", author="kari", note="moved in 2026"
+    await pull(ADMIN, world.runtime, NAME)
+    binding, version = await app_bindings.bind_field(
+        KARI, world.runtime, NAME, "dim_kst", "segment:2", note="moved in 2026"
     )
     assert (binding.target, binding.decided_by, binding.author) == ("segment:2", "person", "kari")
-    await pull(world.runtime, NAME)
+    await pull(ADMIN, world.runtime, NAME)
     kept = (await _fields(world))["dim_kst"]
     assert (kept["target"], kept["decided_by"], kept["evidence"]) == (
         "segment:2",
@@ -99,14 +103,16 @@ async def test_discovery_never_overwrites_a_persons_binding(world: DemoWorld) ->
 async def test_an_edit_reaches_the_running_context_and_the_bill_syncs(world: DemoWorld) -> None:
     """In one process: the campaign bill stops with nothing written, the field is ignored by a
     person, and a replay posts the bill with Ramp's coding (the same runtime, no restart)."""
-    await pull(world.runtime, NAME)
+    await pull(ADMIN, world.runtime, NAME)
     summary = await sync_once(world.runtime, NAME, settle_s=0)
     assert (summary.needs_attention, summary.visma_invoices_created) == (1, 2)
-    await binding_ops.bind_field(world.runtime, NAME, CAMPAIGN_FIELD, "ignore", author="kari")
+    await app_bindings.bind_field(KARI, world.runtime, NAME, CAMPAIGN_FIELD, "ignore")
     connection = await world.runtime.store.get_connection(NAME)
-    stuck = await select_records(world.runtime, connection.id, status=SyncStatus.NEEDS_ATTENTION)
+    stuck = await select_records(
+        ADMIN, world.runtime, connection.id, status=SyncStatus.NEEDS_ATTENTION
+    )
     assert [r.object_id for r in stuck] == [BILL_CAMPAIGN]
-    (item,) = await replay(world.runtime, NAME, stuck, dry_run=False)
+    (item,) = await replay(ADMIN, world.runtime, NAME, stuck, dry_run=False)
     assert item.status_after == "succeeded", item
     record = await world.runtime.store.find_record(connection.id, "bill", BILL_CAMPAIGN)
     assert record is not None
@@ -118,7 +124,7 @@ async def test_an_edit_reaches_the_running_context_and_the_bill_syncs(world: Dem
 async def test_the_chart_push_fields_bind_themselves(world: DemoWorld) -> None:
     """After a push, the push's own fields are bound by the chart push; the customer's stay as
     the evidence bound them; pulls keep both (and, once Ramp's names are known, add nothing)."""
-    await pull(world.runtime, NAME)
+    await pull(ADMIN, world.runtime, NAME)
     result = await push(world.runtime, NAME)
     assert not result.failures
     fields = await _fields(world)
@@ -134,14 +140,14 @@ async def test_the_chart_push_fields_bind_themselves(world: DemoWorld) -> None:
         ), field_id
         assert fields[field_id]["stored"]
     assert fields["dim_kst"]["decided_by"] == "value overlap"
-    await pull(world.runtime, NAME)  # sees the new fields' names and Ramp ids
+    await pull(ADMIN, world.runtime, NAME)  # sees the new fields' names and Ramp ids
     after = await _fields(world)
     assert (after["subaccount-1"]["decided_by"], after["subaccount-1"]["name"]) == (
         "chart push",
         "Kostnadssted",
     )
     versions = await _versions(world)
-    await pull(world.runtime, NAME)
+    await pull(ADMIN, world.runtime, NAME)
     assert await _versions(world) == versions
 
 
@@ -171,7 +177,7 @@ async def test_hand_written_field_settings_still_work_without_bindings(tmp_path:
         line = invoice["invoiceLines"][0]
         assert (line["project"]["id"], line["vatCode"]["id"]) == ("P1001", "11")
         connection = await opened.runtime.store.get_connection(NAME)  # with the new settings
-        view = await binding_ops.fields_view(opened.runtime, connection)
+        view = await app_bindings.fields_view(ADMIN, opened.runtime, connection)
         shown = {row["field"]: row for row in view["fields"]}
         assert (shown["dim_kst"]["decided_by"], shown["dim_kst"]["stored"]) == (
             "configuration",
@@ -187,11 +193,11 @@ async def test_hand_written_field_settings_still_work_without_bindings(tmp_path:
 async def test_a_bind_racing_discovery_is_never_lost(world: DemoWorld) -> None:
     """A person's bind and a discovery that run at the same time: whichever saves first, the
     person's binding is what stays, and no version number is shared or skipped."""
-    await pull(world.runtime, NAME)
+    await pull(ADMIN, world.runtime, NAME)
     for target in ("segment:2", "segment:1", "ignore"):
         await asyncio.gather(
             binding_ops.refresh(world.runtime, NAME, write=True),
-            binding_ops.bind_field(world.runtime, NAME, "dim_kst", target, author="kari"),
+            app_bindings.bind_field(KARI, world.runtime, NAME, "dim_kst", target),
             binding_ops.refresh(world.runtime, NAME, write=True),
         )
         kept = (await _fields(world))["dim_kst"]

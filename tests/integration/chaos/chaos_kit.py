@@ -29,8 +29,9 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from integration.webhooks.webhook_kit import generated_dataset
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.demo import NOTE_PREFIX, operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
 from ml_connector.sandbox.seed import Dataset
@@ -240,6 +241,7 @@ async def chaos_run(
     run: ChaosRun | None = None
     try:
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             CONNECTION,
             credentials={

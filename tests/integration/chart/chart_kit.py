@@ -21,7 +21,8 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.faults import JournalEntry
 from ml_connector.sandbox.ramp import RampSandbox
@@ -183,6 +184,7 @@ async def open_chart_world(
         },
     )
     await admin.add_connection(
+        Actor.local_admin("tests"),
         runtime,
         "acme",
         credentials={

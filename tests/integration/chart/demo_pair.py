@@ -19,8 +19,9 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.demo import operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
 from ml_connector.sandbox.seed import Dataset, demo_dataset
@@ -60,6 +61,7 @@ async def open_demo_pair(directory: Path, **visma_options: Any) -> AsyncIterator
         },
     )
     await admin.add_connection(
+        Actor.local_admin("tests"),
         runtime,
         "acme",
         credentials={

@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from integration.chart.chart_kit import API, ChartWorld, open_chart_world
+from ml_connector.app import chart as app_chart
+from ml_connector.app.principal import Actor
 from ml_connector.clients.ramp_models import AccountingVendorUpload
 from ml_connector.flows.chart_plan import ChartPushResult
 from ml_connector.runtime import chart as chart_runtime
@@ -160,7 +162,9 @@ async def test_one_bad_item_is_isolated_and_the_rest_land(tmp_path: Path) -> Non
         assert "40321" in result.failures[0].message
         assert sum(size for kind, size in result.batches if kind == "gl_account") == 1199
         assert len(world.gl_accounts()) == 1200
-        status = await chart_runtime.chart_status(world.runtime, world.name)
+        status = await app_chart.chart_status(
+            Actor.local_admin("tester"), world.runtime, world.name
+        )
         assert status.counts["gl_account"]["failed"] == 1
 
         world.ramp.journal.clear()
@@ -169,7 +173,9 @@ async def test_one_bad_item_is_isolated_and_the_rest_land(tmp_path: Path) -> Non
         assert again.adopted == 1
         assert world.write_summary() == [("PATCH", "accounts")]  # its name differs from Visma's
         assert world.gl_accounts()["40321"].name == "Account 321"
-        status = await chart_runtime.chart_status(world.runtime, world.name)
+        status = await app_chart.chart_status(
+            Actor.local_admin("tester"), world.runtime, world.name
+        )
         assert status.counts["gl_account"] == {"active": 1200, "removed": 0, "failed": 0}
 
 

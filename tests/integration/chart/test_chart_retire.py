@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from integration.chart.chart_kit import ChartWorld, open_chart_world
+from ml_connector.app.mappings import set_rule
+from ml_connector.app.principal import Actor
 from ml_connector.flows.chart_plan import ChartAction, ChartPushResult
 from ml_connector.mapping.table import MappingRule, Target
 from ml_connector.runtime import chart as chart_runtime
-from ml_connector.runtime.mappings import set_rule
 from ml_connector.sandbox import seed
 from ml_connector.sandbox._demo import UNKNOWN_ACCOUNT  # coded on demo bills; Visma lacks it
 from ml_connector.sandbox.ramp.chart import new_gl_account, new_option
@@ -67,7 +68,10 @@ async def test_dry_run_lists_what_would_be_retired_first_and_changes_nothing(
     async with open_chart_world(tmp_path, ramp_dataset=demo_dataset()) as world:
         _history(world)
         await set_rule(
-            world.runtime, world.name, MappingRule("gl_account", "6998", Target.ACCOUNT, "6800")
+            Actor.local_admin("tester"),
+            world.runtime,
+            world.name,
+            MappingRule("gl_account", "6998", Target.ACCOUNT, "6800"),
         )
         world.ramp.journal.clear()
 
@@ -92,7 +96,10 @@ async def test_push_retires_what_visma_lacks_and_keeps_mapped_values(tmp_path: P
     async with open_chart_world(tmp_path, ramp_dataset=demo_dataset()) as world:
         _history(world)
         await set_rule(
-            world.runtime, world.name, MappingRule("gl_account", "6998", Target.ACCOUNT, "6800")
+            Actor.local_admin("tester"),
+            world.runtime,
+            world.name,
+            MappingRule("gl_account", "6998", Target.ACCOUNT, "6800"),
         )
 
         result = await _push(world)

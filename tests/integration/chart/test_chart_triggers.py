@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from integration.chart.chart_kit import API, ChartWorld, open_chart_world
+from ml_connector.app import chart as app_chart
+from ml_connector.app.principal import Actor
 from ml_connector.flows.chart_plan import ChartPushResult
 from ml_connector.runtime import chart as chart_runtime
 from ml_connector.runtime.webhook_secrets import add_webhook_secret
@@ -95,7 +97,9 @@ async def test_first_poll_without_cursors_is_a_full_push(tmp_path: Path) -> None
         await _poll(world)
         active = {a.number for a in world.dataset.accounts if a.active}
         assert set(world.gl_accounts()) == active
-        status = await chart_runtime.chart_status(world.runtime, world.name)
+        status = await app_chart.chart_status(
+            Actor.local_admin("tester"), world.runtime, world.name
+        )
         assert {"chart:accounts", "chart:projects", "chart:suppliers"} <= set(status.cursors)
 
 

@@ -18,8 +18,9 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from typer.testing import CliRunner, Result
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.cli import app
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
 from ml_connector.sandbox.ramp.chart import new_gl_account
@@ -79,6 +80,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         )
         try:
             await admin.add_connection(
+                Actor.local_admin("tests"),
                 runtime,
                 "acme",
                 credentials={

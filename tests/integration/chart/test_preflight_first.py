@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from integration.chart.demo_pair import VENDOR_TELENOR, World, open_demo_pair
+from ml_connector.app.mappings import set_rule
+from ml_connector.app.principal import Actor
 from ml_connector.mapping.table import MappingRule, Target
-from ml_connector.runtime.mappings import set_rule
 from ml_connector.runtime.sync import sync_once
 from ml_connector.store import SyncStatus
 
@@ -93,10 +94,16 @@ async def test_ramp_originated_coding_resolves_through_the_table(world: World) -
         lines=[{"amount_minor": 99_00, "memo": "Taxi", "selections": {"ramp_category": "Travel"}}],
     )
     await set_rule(
-        world.runtime, "acme", MappingRule("ramp_category", "Travel", Target.ACCOUNT, "6340")
+        Actor.local_admin("tester"),
+        world.runtime,
+        "acme",
+        MappingRule("ramp_category", "Travel", Target.ACCOUNT, "6340"),
     )
     version = await set_rule(
-        world.runtime, "acme", MappingRule("@default", "*", Target.PROJECT, "X")
+        Actor.local_admin("tester"),
+        world.runtime,
+        "acme",
+        MappingRule("@default", "*", Target.PROJECT, "X"),
     )
     summary = await sync_once(world.runtime, "acme", settle_s=0)
     assert summary.visma_invoices_created == 1

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from integration.chart.demo_pair import VENDOR_TELENOR, World, open_demo_pair
+from ml_connector.app.mappings import set_rule
+from ml_connector.app.principal import Actor
+from ml_connector.app.replay import replay
 from ml_connector.mapping.table import MappingRule, MappingTableError, Target
-from ml_connector.runtime.mappings import set_rule
-from ml_connector.runtime.records import replay
 from ml_connector.runtime.sync import sync_once
 from ml_connector.store import SyncStatus
 
@@ -101,7 +102,12 @@ async def test_the_projects_one_active_ap_task_is_taken_and_visma_accepts_it(wor
 
 async def test_a_task_set_for_the_project_in_the_mapping(world: World) -> None:
     """``@project,P1002,task,,02`` settles P1002's lines that name no task."""
-    await set_rule(world.runtime, "acme", MappingRule("@project", "P1002", Target.TASK, "02"))
+    await set_rule(
+        Actor.local_admin("tester"),
+        world.runtime,
+        "acme",
+        MappingRule("@project", "P1002", Target.TASK, "02"),
+    )
     _bill(world, "TASK-MAP", project="P1002")
 
     summary = await sync_once(world.runtime, "acme", settle_s=0)
@@ -112,7 +118,12 @@ async def test_a_task_set_for_the_project_in_the_mapping(world: World) -> None:
 
 async def test_the_task_field_in_ramp_comes_first(world: World) -> None:
     """A Ramp task selection (``P1004/02``) wins over the mapping's task for the project."""
-    await set_rule(world.runtime, "acme", MappingRule("@project", "P1004", Target.TASK, "01"))
+    await set_rule(
+        Actor.local_admin("tester"),
+        world.runtime,
+        "acme",
+        MappingRule("@project", "P1004", Target.TASK, "01"),
+    )
     _bill(world, "TASK-FIELD", project="P1004", project_task="P1004/02")
 
     summary = await sync_once(world.runtime, "acme", settle_s=0)
@@ -125,7 +136,12 @@ async def test_the_task_field_in_ramp_comes_first(world: World) -> None:
 async def test_a_task_the_mapping_cannot_use_is_refused_when_saved(world: World) -> None:
     """A mapped task Visma does not have (or has completed) is refused at save time."""
     with pytest.raises(MappingTableError, match="task 02 of project P1003 is not active"):
-        await set_rule(world.runtime, "acme", MappingRule("@project", "P1003", Target.TASK, "02"))
+        await set_rule(
+            Actor.local_admin("tester"),
+            world.runtime,
+            "acme",
+            MappingRule("@project", "P1003", Target.TASK, "02"),
+        )
 
 
 async def test_an_inactive_cost_centre_stops_the_bill_naming_it(world: World) -> None:
@@ -143,6 +159,8 @@ async def test_an_inactive_cost_centre_stops_the_bill_naming_it(world: World) ->
     assert _visma_writes(world) == []
 
     world.visma.set_segment_value(1, "410", active=True)
-    (item,) = await replay(world.runtime, "acme", [record], dry_run=False)
+    (item,) = await replay(
+        Actor.local_admin("tester"), world.runtime, "acme", [record], dry_run=False
+    )
     assert item.status_after == "succeeded"
     assert _posted_line(world, "SEG-OFF")["subaccount"]["segments"][0]["segmentValue"] == "410"

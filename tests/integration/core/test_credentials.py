@@ -21,8 +21,9 @@ from integration.core.world import (
     World,
     open_world,
 )
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.errors import ConfigurationError
-from ml_connector.runtime import admin
 from ml_connector.store import ConnectionStatus, SyncStatus
 from support.store_fixtures import backend, world_store
 
@@ -101,7 +102,9 @@ async def test_resumed_connection_finishes_the_deferred_bills(world: World) -> N
     assert deferred
 
     world.visma.tokens.add_client(VISMA_ID, VISMA_SECRET)  # the customer fixed it
-    await admin.resume_connection(world.runtime, world.name)  # makes the deferred records due
+    await admin.resume_connection(
+        Actor.local_admin("tests"), world.runtime, world.name
+    )  # makes the deferred records due
     summary = await world.sync()
 
     assert summary.retrying == 0

@@ -12,8 +12,9 @@ import pytest
 
 from integration.core.company import BILL_ATEA, BILL_POSTEN, READY_BILLS, month_start
 from integration.core.world import World, open_world
+from ml_connector.app.principal import Actor
+from ml_connector.app.records import describe_record
 from ml_connector.runtime.outbox import WriteBackSender
-from ml_connector.runtime.records import describe_record
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.faults import FaultRule
 from ml_connector.store import OutboxKind, OutboxState, SyncStatus
@@ -127,7 +128,9 @@ async def test_write_back_waits_through_an_outage_and_a_restart(world: World) ->
     assert {
         b.sync_status.value for b in world.ramp.state.bills.values() if b.id in READY_BILLS
     } == {"NOT_SYNCED"}
-    shown = await describe_record(world.runtime, world.name, BILL_POSTEN)
+    shown = await describe_record(
+        Actor.local_admin("tester"), world.runtime, world.name, BILL_POSTEN
+    )
     assert shown["status"] == "succeeded"
     assert shown["ramp_write_back"]["status"] == "waiting"
     assert "503" in str(shown["ramp_write_back"]["last_error"])
@@ -139,7 +142,7 @@ async def test_write_back_waits_through_an_outage_and_a_restart(world: World) ->
 
     world.check_synced_in_ramp(READY_BILLS)
     assert len(world.ramp.journal.entries("POST", SYNCS)) == 1  # one batch for every bill
-    shown = await describe_record(restarted, world.name, BILL_POSTEN)
+    shown = await describe_record(Actor.local_admin("tester"), restarted, world.name, BILL_POSTEN)
     told = shown["ramp_write_back"]
     assert told["status"] == "told"
     [key] = _syncs_naming(world, BILL_POSTEN)

@@ -30,9 +30,10 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from integration.core.company import READY_BILLS, VAT_BY_ACCOUNT, core_dataset
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.flows.coding import CREDIT_MEMO_PREFIX
 from ml_connector.flows.suppliers import normalise_name
-from ml_connector.runtime import admin
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.sync import SyncSummary, sync_once
 from ml_connector.runtime.wiring import Runtime
@@ -342,6 +343,7 @@ async def open_world(
                 runtime = _runtime_on(db, process_settings, owner, ramp_hooks, visma_hooks)
             opened.append(runtime)
             connection = await admin.add_connection(
+                Actor.local_admin("tests"),
                 runtime,
                 "core",
                 credentials=credentials(),

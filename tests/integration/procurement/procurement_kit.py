@@ -28,7 +28,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from integration.core.company import core_dataset
 from integration.core.world import FAST, Hooks, operator_settings
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.sync import SyncSummary, sync_once
 from ml_connector.runtime.webhook_secrets import add_webhook_secret
 from ml_connector.runtime.wiring import Runtime
@@ -301,6 +302,7 @@ async def open_shop(
     shop: Shop | None = None
     try:
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             "core",
             credentials={

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 from ml_connector.vault import Vault
@@ -29,6 +30,7 @@ async def test_rotate_keys_reencrypts_under_a_new_key_file_entry(tmp_path: Path)
     try:
         for name in ("a", "b"):
             await admin.add_connection(
+                Actor.local_admin("tests"),
                 runtime,
                 name,
                 credentials=CREDENTIALS,
@@ -37,7 +39,7 @@ async def test_rotate_keys_reencrypts_under_a_new_key_file_entry(tmp_path: Path)
                 visma_token_url="http://visma.test/connect/token",
             )
         old_key = settings.master_key_file.read_text().split()[0]
-        assert await admin.rotate_keys(runtime) == 2
+        assert await admin.rotate_keys(Actor.local_admin("tests"), runtime) == 2
         keys = settings.master_key_file.read_text().split()
         assert len(keys) == 2
         assert keys[1] == old_key

@@ -20,8 +20,9 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from integration.chaos.chaos_kit import postgres_database
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.demo import DemoSetup, operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox._demo import DELIBERATE_FAILURES
@@ -141,6 +142,7 @@ async def test_service_wakes_for_a_record_queued_by_another_runtime(
     stop = asyncio.Event()
     try:
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             queue_side,
             "nordlys",
             credentials=setup.credentials(),

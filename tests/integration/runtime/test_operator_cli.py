@@ -12,8 +12,9 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from typer.testing import CliRunner, Result
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.cli import app
-from ml_connector.runtime import admin
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import Settings
 
@@ -50,6 +51,7 @@ def operator(tmp_path: Path) -> Operator:
         runtime = await Runtime.open(settings)
         try:
             await admin.add_connection(
+                Actor.local_admin("tests"),
                 runtime,
                 "acme",
                 credentials={

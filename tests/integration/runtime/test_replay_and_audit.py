@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 from integration.runtime.conftest import World
-from ml_connector.runtime import records
+from ml_connector.app import audit_trail, replay
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.sync import sync_once
 from ml_connector.store import SyncRecord, SyncStatus
+
+ADMIN = Actor.local_admin("tester")
 
 
 async def _closed_period_records(world: World) -> list[SyncRecord]:
@@ -34,7 +37,7 @@ async def test_dry_run_shows_a_diff_and_changes_nothing(world: World) -> None:
     connection = await world.runtime.store.get_connection(world.name)
     done = await world.runtime.store.list_records(connection.id, status=SyncStatus.SUCCEEDED)
     posts_before = len(world.setup.visma.journal.entries(method="POST"))
-    items = await records.replay(world.runtime, world.name, done[:2], dry_run=True)
+    items = await replay.replay(ADMIN, world.runtime, world.name, done[:2], dry_run=True)
     assert [i.status_after for i in items] == ["unchanged", "unchanged"]
     assert all(i.diff == "(no change)" for i in items)
     assert len(world.setup.visma.journal.entries(method="POST")) == posts_before
@@ -44,12 +47,12 @@ async def test_replay_after_the_cause_is_fixed_succeeds(world: World) -> None:
     """Reopening the period and replaying turns the needs-attention records into invoices."""
     await sync_once(world.runtime, world.name)
     closed = await _closed_period_records(world)
-    preview = await records.replay(world.runtime, world.name, closed, dry_run=True)
+    preview = await replay.replay(ADMIN, world.runtime, world.name, closed, dry_run=True)
     assert all("closed" in item.error for item in preview)
     for period in world.dataset.periods:
         if period.closed_in_supplier_ledger:
             world.setup.visma.set_period_closed(period.period_id, False)
-    items = await records.replay(world.runtime, world.name, closed, dry_run=False)
+    items = await replay.replay(ADMIN, world.runtime, world.name, closed, dry_run=False)
     assert {i.status_after for i in items} == {"succeeded"}
     notes = [str(inv.get("note")) for inv in world.setup.visma.invoices()]
     assert all(sum(r.object_id in n for n in notes) == 1 for r in closed)
@@ -58,11 +61,11 @@ async def test_replay_after_the_cause_is_fixed_succeeds(world: World) -> None:
 async def test_audit_export_and_tamper_detection(world: World) -> None:
     """The exported timeline verifies; altering one stored row is detected."""
     await sync_once(world.runtime, world.name)
-    rows = await records.audit_rows(world.runtime, world.name)
-    exported = records.export_audit(rows, "jsonl").splitlines()
+    rows = await audit_trail.audit_rows(ADMIN, world.runtime, world.name)
+    exported = audit_trail.export_audit(rows, "jsonl").splitlines()
     kinds = {json.loads(line)["kind"] for line in exported}
     assert {"api_call", "mapped_payload", "result"} <= kinds
-    assert records.export_audit(rows, "csv").startswith("seq,at,record_id,kind,data")
+    assert audit_trail.export_audit(rows, "csv").startswith("seq,at,record_id,kind,data")
     connection = await world.runtime.store.get_connection(world.name)
     assert await world.runtime.store.verify_audit(connection.id) == []
     engine = world.runtime.store._db.engine  # raw access, as an attacker with the file would have

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ml_connector.app.explain import explain, ramp_link, visma_link
 from ml_connector.connection_settings import ConnectionSettings
-from ml_connector.web.explain import explain, ramp_link, visma_link
 
 VISMA_ID = "VismaId: 0f8d2c1e-7a41-4b4e-9a59-1c2d3e4f5a6b. "
 

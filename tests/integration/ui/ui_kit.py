@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import httpx
 from starlette.applications import Starlette
 
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.demo import DemoSetup
-from ml_connector.runtime import admin
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.runtime.worker import Worker, dispatcher
@@ -40,6 +41,7 @@ class Site:
 
 async def add_connection(rt: Runtime, name: str) -> int:
     connection = await admin.add_connection(
+        Actor.local_admin("tests"),
         rt,
         name,
         credentials={

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from integration.core.company import READY_BILLS, core_dataset
 from integration.core.world import open_world, operator_settings
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 
 RAMP_APP = frozenset(
     {"bills:read", "bills:write", "vendors:read", "vendors:write", "accounting:read",
@@ -30,7 +31,7 @@ async def test_ping_names_missing_optional_scopes_and_passes(tmp_path: Path) -> 
         ramp_options={"allowed_scopes": RAMP_APP},
         visma_options={"allowed_scopes": VISMA_APP},
     ) as world:
-        results = await admin.ping(world.runtime, world.name)
+        results = await admin.ping(Actor.local_admin("tests"), world.runtime, world.name)
 
         by_system = {r["system"]: r for r in results}
         assert all(r["ok"] for r in results), results

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from integration.webhooks.webhook_kit import generated_dataset, store_settings
+from ml_connector.app import connection_admin as admin
 from ml_connector.app.principal import Actor
 from ml_connector.app.webhooks import register_ramp
 from ml_connector.demo import NOTE_PREFIX, DemoSetup, operator_settings
-from ml_connector.runtime import admin
 from ml_connector.runtime.service import Service
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.delivery import DeliveryFaults, WebhookDispatcher
@@ -70,6 +70,7 @@ async def run_lossy_webhooks(tmp_path: Path, bills: int, *, deadline_s: float) -
     app_server = None
     try:
         connection = await admin.add_connection(
+            Actor.local_admin("tests"),
             runtime,
             "acme",
             credentials=setup.credentials(),

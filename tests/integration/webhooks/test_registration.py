@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from integration.webhooks.webhook_kit import store_settings
+from ml_connector.app import connection_admin as admin
 from ml_connector.app.principal import Actor
 from ml_connector.app.webhooks import (
     DEFAULT_RAMP_EVENT_TYPES,
@@ -25,7 +26,6 @@ from ml_connector.app.webhooks import (
     register_visma,
     unregister_ramp,
 )
-from ml_connector.runtime import admin
 from ml_connector.runtime.webhook_secrets import add_webhook_secret, read_secrets
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox.ramp import RampSandbox
@@ -94,6 +94,7 @@ async def wired(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         VISMA: httpx.ASGITransport(app=visma.app),
     }
     await admin.add_connection(
+        Actor.local_admin("tests"),
         runtime,
         "acme",
         credentials={

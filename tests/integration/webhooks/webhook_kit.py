@@ -15,7 +15,8 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from ml_connector.runtime import admin
+from ml_connector.app import connection_admin as admin
+from ml_connector.app.principal import Actor
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.sandbox._demo import UNKNOWN_ACCOUNT
 from ml_connector.sandbox.seed import Dataset, SeedBill, demo_dataset
@@ -147,6 +148,7 @@ class Receiving:
 
 async def add_connection(runtime: Runtime, name: str) -> Connection:
     return await admin.add_connection(
+        Actor.local_admin("tests"),
         runtime,
         name,
         credentials=dummy_credentials(),

@@ -1,22 +1,14 @@
-"""The mapping editor and chart alignment, for the admin API and the dashboard.
+"""The mapping editor of the admin API and the dashboard: the view, and whole-table edits.
 
-**Mappings.** A view holds the current table (rules in the JSON row form, each with its row
-number), the connection's defaults (the ``@default`` rows for the account, the project and the
-VAT code), and the unmapped values found two ways: records stopped because coding named a value
-nothing maps (the account, option or value is quoted in their message), and the stored
-catalog's unmapped options (``mappings pull``). An edit builds the whole new table first (a
-replacement, or rows set and removed and defaults changed), validates it against Visma's master
-data as it is now, and saves it as the next version with the user as author; a dry run stops
-after validating. Any problem refuses the whole edit: :class:`MappingTableError` names the row.
-
-**Field bindings.** Each Ramp field's binding (``runtime.bindings``), and a person's change to
-one, validated (a segment must exist in Visma), versioned and audited with the user.
-
-**Chart.** The status (counts, refused values, the last push and its outcome), the pending
-changes (a dry push), and a push now.
-
-Edits and pushes need an operator or an admin and are written to the audit trail with the
-user's identity.
+A view holds the current table (rules in the JSON row form, each with its row number), the
+connection's defaults (the ``@default`` rows for the account, the project and the VAT code),
+and the unmapped values found two ways: records stopped because coding named a value nothing
+maps (the account, option or value is quoted in their message), and the stored catalog's
+unmapped options (``mappings pull``). An edit builds the whole new table first (a replacement,
+or rows set and removed and defaults changed), validates it against Visma's master data as it
+is now, and saves it as the next version with the user as author; a dry run stops after
+validating. Any problem refuses the whole edit: :class:`MappingTableError` names the row.
+Edits need an operator or an admin and are written to the audit trail with the user's identity.
 """
 
 from __future__ import annotations
@@ -26,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ml_connector.app.mappings import load_table, save_table, unmapped_in_catalog
+from ml_connector.app.principal import Actor, Forbidden, Permission
 from ml_connector.audit import AuditKind
-from ml_connector.errors import ConfigurationError
-from ml_connector.mapping.bindings import target_label
 from ml_connector.mapping.table import (
     ANY,
     SOURCE_DEFAULT,
@@ -41,23 +33,17 @@ from ml_connector.mapping.table import (
     renumbered,
 )
 from ml_connector.mapping.table_checks import validate
-from ml_connector.runtime import bindings as binding_actions
-from ml_connector.runtime import chart as chart_ops
-from ml_connector.runtime.mappings import load_table, save_table, unmapped_in_catalog
 from ml_connector.runtime.wiring import Runtime, coding_rules
 from ml_connector.store import Connection, SyncStatus
-from ml_connector.web.auth import Principal
-from ml_connector.web.operations import Forbidden, audit_identity
 
 __all__ = [
     "DEFAULT_TARGETS",
     "MappingEdit",
-    "bind_field",
-    "chart_pending",
-    "chart_push",
-    "chart_view",
+    "MappingRule",
+    "MappingTableError",
+    "Problem",
+    "Target",
     "edit_mappings",
-    "fields_view",
     "mappings_view",
     "problems_of",
     "rule_from_fields",
@@ -82,9 +68,10 @@ _QUOTED = [
 ]
 
 
-def _must_edit(principal: Principal) -> None:
-    if not principal.can_act:
+def _must_edit(actor: Actor, connection: Connection) -> None:
+    if not actor.may(Permission.ACT):
         raise Forbidden("a viewer cannot change mappings or push the chart")
+    actor.require_on(Permission.ACT, connection.id, "change the mappings")
 
 
 def _defaults(table: MappingTable) -> dict[str, str]:
@@ -131,9 +118,9 @@ async def _stopped_values(rt: Runtime, connection: Connection) -> list[dict[str,
     )
 
 
-async def mappings_view(rt: Runtime, connection: Connection) -> dict[str, Any]:
+async def mappings_view(actor: Actor, rt: Runtime, connection: Connection) -> dict[str, Any]:
     """The table, its defaults, the unmapped values, and the catalog's Visma values."""
-    table, version = await load_table(rt, connection.name)
+    table, version = await load_table(actor, rt, connection.name)
     catalog = await rt.store.get_mapping_catalog(connection.id)
     visma = (catalog.data.get("visma") if catalog else None) or {}
     return {
@@ -221,8 +208,8 @@ class MappingEdit:
 
 
 async def edit_mappings(
+    actor: Actor,
     rt: Runtime,
-    principal: Principal,
     connection: Connection,
     edit: MappingEdit,
     *,
@@ -232,8 +219,8 @@ async def edit_mappings(
 
     Raises MappingTableError with every problem; nothing is saved then.
     """
-    _must_edit(principal)
-    table, current = await load_table(rt, connection.name)
+    _must_edit(actor, connection)
+    table, current = await load_table(actor, rt, connection.name)
     edited = edit.apply(table)
     note = edit.describe()
     if dry_run:
@@ -247,13 +234,13 @@ async def edit_mappings(
             "version": current.version if current else None,
             "rules": len(edited),
         }
-    version = await save_table(rt, connection.name, edited, author=principal.user.email, note=note)
+    version = await save_table(actor, rt, connection.name, edited, note=note)
     await rt.store.append_audit(
         connection.id,
         None,
         AuditKind.USER_ACTION.value,
         {
-            **audit_identity(principal),
+            **actor.identity(),
             "action": "mappings",
             "version": version.version,
             "note": note,
@@ -262,75 +249,6 @@ async def edit_mappings(
     return {"saved": True, "version": version.version, "rules": len(edited)}
 
 
-async def fields_view(rt: Runtime, connection: Connection) -> dict[str, Any]:
-    """Each Ramp field's binding and how it was decided (``runtime.bindings.fields_view``)."""
-    return await binding_actions.fields_view(rt, connection)
-
-
-async def bind_field(
-    rt: Runtime,
-    principal: Principal,
-    connection: Connection,
-    field_id: str,
-    target: str,
-    *,
-    note: str = "",
-    via: str | None = None,
-) -> dict[str, Any]:
-    """A person binds one field (operators and admins), versioned and audited with the user.
-
-    Raises ValueError for a target that is not one of the documented ones or a segment Visma
-    does not have.
-    """
-    _must_edit(principal)
-    try:
-        binding, version = await binding_actions.bind_field(
-            rt,
-            connection.name,
-            field_id,
-            target,
-            author=principal.user.email,
-            identity=audit_identity(principal),
-            note=note,
-            via=via,
-        )
-    except ConfigurationError as exc:
-        raise ValueError(str(exc)) from None
-    return {
-        "saved": True,
-        "version": version.version,
-        "field": {**binding.to_dict(), "binding": target_label(binding.target)},
-    }
-
-
 def problems_of(exc: MappingTableError) -> list[dict[str, str]]:
     """The problems of a refused edit, as the API and the page show them."""
     return [{"where": p.where, "message": p.message} for p in exc.problems]
-
-
-async def chart_view(rt: Runtime, connection: Connection) -> dict[str, Any]:
-    return (await chart_ops.chart_status(rt, connection.name)).as_dict()
-
-
-async def chart_pending(rt: Runtime, connection: Connection) -> list[dict[str, Any]]:
-    """What a push would change in Ramp now (reads both vendors, writes nothing)."""
-    return await chart_ops.pending_changes(rt, connection.name)
-
-
-async def chart_push(rt: Runtime, principal: Principal, connection: Connection) -> dict[str, Any]:
-    """A full push now (operators and admins), audited with the user's identity."""
-    _must_edit(principal)
-    await rt.store.append_audit(
-        connection.id,
-        None,
-        AuditKind.USER_ACTION.value,
-        {**audit_identity(principal), "action": "chart push"},
-    )
-    result = await chart_ops.push(rt, connection.name)
-    summary = result.summary()
-    return {
-        "ok": not result.failures,
-        "applied": summary["applied"],
-        "adopted": summary["adopted"],
-        "failures": summary["failures"],
-    }

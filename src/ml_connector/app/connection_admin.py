@@ -1,4 +1,5 @@
-"""Operator actions shared by the CLI and the admin API: connections, ping, status, keys.
+"""Operator actions on connections: add, list and show (secrets masked), resume, ping,
+status, settings, and the vault's master keys.
 
 Everything returned here is safe to print: secrets are masked, vendor errors are scrubbed.
 """
@@ -7,19 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_connector.errors import ConnectorError, VendorError
+from ml_connector.app.connections import connection_named, visible_connections
+from ml_connector.app.principal import Actor, Permission
+from ml_connector.errors import ConfigurationError, ConnectorError, VendorError
 from ml_connector.flows.scopes import scope_plan
-from ml_connector.runtime.bindings import refresh
+from ml_connector.runtime.bindings import BindingReport, refresh
 from ml_connector.runtime.sealing import check_plain_url
 from ml_connector.runtime.wiring import CREDENTIAL_FIELDS, Runtime
 from ml_connector.store import Connection, ConnectionStatus, SyncStatus
+from ml_connector.store.connections import check_new_name
 from ml_connector.vault import Vault
 
 __all__ = [
+    "BindingReport",
+    "Connection",
     "add_connection",
+    "check_new_name",
     "describe_connection",
     "describe_connections",
-    "live_rate_limits",
+    "discover_bindings",
     "mask",
     "ping",
     "resume_connection",
@@ -38,6 +45,7 @@ def mask(field: str, value: str) -> str:
 
 
 async def add_connection(
+    actor: Actor,
     rt: Runtime,
     name: str,
     *,
@@ -47,10 +55,10 @@ async def add_connection(
     visma_token_url: str,
     settings: dict[str, Any] | None = None,
 ) -> Connection:
+    """A new connection with its credentials encrypted at rest (admins)."""
+    actor.require(Permission.ADMIN, "add a connection")
     missing = [f for f in CREDENTIAL_FIELDS if not credentials.get(f)]
     if missing:
-        from ml_connector.errors import ConfigurationError
-
         raise ConfigurationError(f"missing credentials: {', '.join(missing)}")
     return await rt.store.create_connection(
         name,
@@ -81,17 +89,22 @@ def _describe(rt: Runtime, connection: Connection) -> dict[str, Any]:
     }
 
 
-async def describe_connections(rt: Runtime) -> list[dict[str, Any]]:
-    return [_describe(rt, c) for c in await rt.store.list_connections()]
+async def describe_connections(actor: Actor, rt: Runtime) -> list[dict[str, Any]]:
+    """Every connection the actor sees, with its credentials masked."""
+    actor.require(Permission.VIEW, "list connections")
+    return [_describe(rt, c) for c in await visible_connections(actor, rt)]
 
 
-async def describe_connection(rt: Runtime, name: str) -> dict[str, Any]:
-    return _describe(rt, await rt.store.get_connection(name))
+async def describe_connection(actor: Actor, rt: Runtime, name: str) -> dict[str, Any]:
+    """One connection, with its credentials masked."""
+    actor.require(Permission.VIEW, "show a connection")
+    return _describe(rt, await connection_named(actor, rt, name))
 
 
-async def resume_connection(rt: Runtime, name: str) -> int:
+async def resume_connection(actor: Actor, rt: Runtime, name: str) -> int:
     """Mark the connection active and make the records its pause deferred due again now."""
-    connection = await rt.store.get_connection(name)
+    connection = await connection_named(actor, rt, name)
+    actor.require_on(Permission.ADMIN, connection.id, "resume a connection")
     await rt.store.set_connection_status(connection.id, ConnectionStatus.ACTIVE, "")
     rt.forget(connection.id)  # rebuild clients: the credentials may have been replaced
     deferred = [
@@ -108,7 +121,7 @@ async def resume_connection(rt: Runtime, name: str) -> int:
     return len(deferred)
 
 
-async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
+async def ping(actor: Actor, rt: Runtime, name: str) -> list[dict[str, Any]]:
     """Try each system's token and one cheap read; report each result in plain words.
 
     When both answer, a third check reports the field bindings discovery would make (it reads
@@ -116,7 +129,8 @@ async def ping(rt: Runtime, name: str) -> list[dict[str, Any]]:
     A missing required scope fails the check; a missing optional one (``flows.scopes``) is
     named, with what stops without it, and the check still passes.
     """
-    connection = await rt.store.get_connection(name)
+    connection = await connection_named(actor, rt, name)
+    actor.require_on(Permission.VIEW, connection.id, "ping a connection")
     ramp, visma = rt.clients(connection)
     plan = scope_plan(connection.settings)
     results: list[dict[str, Any]] = []
@@ -167,8 +181,10 @@ async def _bindings_check(rt: Runtime, name: str) -> dict[str, Any]:
     return {"system": "fields", "ok": True, "detail": detail, "bindings": report.as_dict()}
 
 
-async def status(rt: Runtime, name: str) -> dict[str, Any]:
-    connection = await rt.store.get_connection(name)
+async def status(actor: Actor, rt: Runtime, name: str) -> dict[str, Any]:
+    """Counts per state, the oldest pending record and the newest error of one connection."""
+    connection = await connection_named(actor, rt, name)
+    actor.require_on(Permission.VIEW, connection.id, "show a connection")
     counts = await rt.store.count_by_status(connection.id)
     pending = await rt.store.list_records(connection.id, status=SyncStatus.PENDING, limit=1)
     attention = await rt.store.list_records(
@@ -184,37 +200,10 @@ async def status(rt: Runtime, name: str) -> dict[str, Any]:
     }
 
 
-_LIMITER_FIGURES = ("limit", "remaining", "window_s", "waited_s")
-
-
-def live_rate_limits(rt: Runtime, connection_id: int) -> dict[str, dict[str, float]] | None:
-    """What this process's rate limiters know of the connection's quotas, per system.
-
-    None when this process holds no clients for the connection (the dashboard then falls back
-    to what the store saw). The figures are read, never changed: ``limit`` and ``remaining``
-    as the vendor last reported them, ``window_s`` for Ramp's sliding window, and ``waited_s``,
-    the total time calls spent waiting for quota.
-    """
-    ctx = rt._contexts.get(connection_id)  # the live context, when this process has one
-    if ctx is None:
-        return None
-    found: dict[str, dict[str, float]] = {}
-    for system, client in (("ramp", ctx.ramp), ("visma", ctx.visma)):
-        limiter = getattr(getattr(client, "_http", None), "limiter", None)
-        figures = {
-            name: float(value)
-            for name in _LIMITER_FIGURES
-            if isinstance(value := getattr(limiter, name, None), int | float)
-            and not isinstance(value, bool)
-        }
-        if figures:
-            found[system] = figures
-    return found
-
-
-async def rotate_keys(rt: Runtime) -> int:
+async def rotate_keys(actor: Actor, rt: Runtime) -> int:
     """Prepend a fresh master key to the key file and re-encrypt every credential with it
     (connection credentials, then alert secrets); returns the number of connections."""
+    actor.require(Permission.ADMIN, "rotate the master keys")
     if rt.settings.master_key is not None:
         # Keys come from the environment: the operator put the new key first already.
         vault = Vault.from_settings(rt.settings)
@@ -229,3 +218,17 @@ async def rotate_keys(rt: Runtime) -> int:
     count = len(tokens)
     rt.vault = vault
     return count
+
+
+async def discover_bindings(actor: Actor, rt: Runtime, name: str) -> BindingReport | str:
+    """After ``connection add``: bind each Ramp field where the evidence settles it, and save.
+
+    The connection stands even when the vendors cannot be read yet: the scrubbed reason is
+    returned instead of a report.
+    """
+    connection = await connection_named(actor, rt, name)
+    actor.require_on(Permission.ACT, connection.id, "discover field bindings")
+    try:
+        return await refresh(rt, name, write=True)
+    except ConnectorError as exc:
+        return rt.redactor.scrub_text(str(exc))

@@ -6,7 +6,7 @@ period form one group ("12 bills: Period 11-2026 is closed in Visma."). A group'
 of that cause, stable while the cause is.
 
 Every action needs an operator or an admin, and lands in the connection's audit trail with the
-user's identity. A **retry** puts records back in the queue (``pending``, attempts reset) for
+actor's identity. A **retry** puts records back in the queue (``pending``, attempts reset) for
 the service's worker; a **replay** works them at once inside the request, after a **dry run**
 has shown the payload diff. **Resolve** (handled by hand in Visma) and **exclude** (never to be
 synced) both park the record as ``excluded`` with a required reason.
@@ -20,25 +20,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ml_connector.app.explain import explain
+from ml_connector.app.principal import Actor, Forbidden, NotFound, Permission
+from ml_connector.app.records import find_record, record_summary
+from ml_connector.app.replay import replay_in
 from ml_connector.audit import AuditKind
-from ml_connector.runtime import records as record_ops
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Connection, SyncRecord, SyncStatus
-from ml_connector.web.auth import Principal
-from ml_connector.web.explain import explain
-from ml_connector.web.operations import (
-    Forbidden,
-    NotFound,
-    audit_identity,
-    find_record,
-    record_summary,
-)
 
 __all__ = [
     "ExceptionGroup",
     "exception_groups",
     "exclude",
-    "replay",
+    "replay_records",
     "retry",
     "retry_group",
 ]
@@ -89,8 +83,31 @@ class ExceptionGroup:
         }
 
 
-async def exception_groups(rt: Runtime, connection: Connection) -> list[ExceptionGroup]:
+def _group(rt: Runtime, code: str, pattern: str, said: set[str], members: list[SyncRecord]) -> Any:
+    # One wording shared by every member is shown as it is; otherwise the folded pattern.
+    shown = next(iter(said)) if len(said) == 1 else pattern
+    members.sort(key=lambda r: r.id)
+    first = members[0]
+    hint = rt.redactor.scrub_text(first.hint or "")
+    told = explain(code, rt.redactor.scrub_text(first.last_error or ""), hint)
+    return ExceptionGroup(
+        key=hashlib.sha256(f"{code}\n{pattern}".encode()).hexdigest()[:16],
+        error_code=code,
+        message=shown,
+        hint=hint,
+        explanation=told.message,
+        fix=told.fix,
+        record_ids=tuple(r.id for r in members),
+        ramp_ids=tuple(r.object_id for r in members),
+        object_types=tuple(r.object_type for r in members),
+    )
+
+
+async def exception_groups(
+    actor: Actor, rt: Runtime, connection: Connection
+) -> list[ExceptionGroup]:
     """needs_attention records grouped by error code and message pattern, biggest group first."""
+    actor.require_on(Permission.VIEW, connection.id, "list exceptions")
     records = await rt.store.list_records(
         connection.id, status=SyncStatus.NEEDS_ATTENTION, limit=100_000
     )
@@ -101,34 +118,17 @@ async def exception_groups(rt: Runtime, connection: Connection) -> list[Exceptio
         bucket = (record.error_code or "unknown", _VARIABLE.sub("#", message))
         buckets.setdefault(bucket, []).append(record)
         said_by_bucket.setdefault(bucket, set()).add(message)
-    groups = []
-    for (code, pattern), members in buckets.items():
-        # One wording shared by every member is shown as it is; otherwise the folded pattern.
-        said_all = said_by_bucket[(code, pattern)]
-        shown = next(iter(said_all)) if len(said_all) == 1 else pattern
-        members.sort(key=lambda r: r.id)
-        first = members[0]
-        hint = rt.redactor.scrub_text(first.hint or "")
-        said = explain(code, rt.redactor.scrub_text(first.last_error or ""), hint)
-        groups.append(
-            ExceptionGroup(
-                key=hashlib.sha256(f"{code}\n{pattern}".encode()).hexdigest()[:16],
-                error_code=code,
-                message=shown,
-                hint=hint,
-                explanation=said.message,
-                fix=said.fix,
-                record_ids=tuple(r.id for r in members),
-                ramp_ids=tuple(r.object_id for r in members),
-                object_types=tuple(r.object_type for r in members),
-            )
-        )
+    groups = [
+        _group(rt, code, pattern, said_by_bucket[(code, pattern)], members)
+        for (code, pattern), members in buckets.items()
+    ]
     return sorted(groups, key=lambda g: (-len(g.record_ids), g.error_code, g.message))
 
 
-def _must_act(principal: Principal, what: str) -> None:
-    if not principal.can_act:
+def _must_act(actor: Actor, connection: Connection, what: str) -> None:
+    if not actor.may(Permission.ACT):
         raise Forbidden(f"a viewer cannot {what}")
+    actor.require_on(Permission.ACT, connection.id, what)
 
 
 async def _records(
@@ -142,10 +142,10 @@ async def _records(
 
 
 async def retry(
-    rt: Runtime, principal: Principal, connection: Connection, record_ids: Sequence[int]
+    actor: Actor, rt: Runtime, connection: Connection, record_ids: Sequence[int]
 ) -> list[dict[str, Any]]:
     """Queue records again (operators and admins); the service's worker syncs them."""
-    _must_act(principal, "retry records")
+    _must_act(actor, connection, "retry records")
     records = await _records(rt, connection, record_ids)
     ctx = await rt.context(connection)
     ctx.master.invalidate()  # a retry usually follows a fix in Visma: read master data afresh
@@ -158,46 +158,42 @@ async def retry(
             connection.id,
             record.id,
             AuditKind.USER_ACTION.value,
-            {**audit_identity(principal), "action": "retry"},
+            {**actor.identity(), "action": "retry"},
         )
         out.append(record_summary(rt, after))
     return out
 
 
 async def retry_group(
-    rt: Runtime, principal: Principal, connection: Connection, key: str
+    actor: Actor, rt: Runtime, connection: Connection, key: str
 ) -> list[dict[str, Any]]:
     """Queue every record of one exception group again."""
-    _must_act(principal, "retry records")
-    for group in await exception_groups(rt, connection):
+    _must_act(actor, connection, "retry records")
+    for group in await exception_groups(actor, rt, connection):
         if group.key == key:
-            return await retry(rt, principal, connection, group.record_ids[:_MAX_RECORDS])
+            return await retry(actor, rt, connection, group.record_ids[:_MAX_RECORDS])
     raise NotFound(f"no exception group {key!r} (it may have been retried already)")
 
 
-async def replay(
+async def replay_records(
+    actor: Actor,
     rt: Runtime,
-    principal: Principal,
     connection: Connection,
     record_ids: Sequence[int],
     *,
     dry_run: bool,
 ) -> list[dict[str, Any]]:
     """Replay records now (operators and admins); a dry run shows payload diffs only."""
-    _must_act(principal, "replay records")
+    _must_act(actor, connection, "replay records")
     records = await _records(rt, connection, record_ids)
     if not dry_run:
         await rt.store.append_audit(
             connection.id,
             None,
             AuditKind.USER_ACTION.value,
-            {
-                **audit_identity(principal),
-                "action": "replay",
-                "record_ids": [r.id for r in records],
-            },
+            {**actor.identity(), "action": "replay", "record_ids": [r.id for r in records]},
         )
-    items = await record_ops.replay(rt, connection.name, records, dry_run=dry_run)
+    items = await replay_in(rt, connection, records, dry_run=dry_run)
     return [
         {
             "record_id": record.id,
@@ -212,8 +208,8 @@ async def replay(
 
 
 async def exclude(
+    actor: Actor,
     rt: Runtime,
-    principal: Principal,
     connection: Connection,
     record_ids: Sequence[int],
     reason: str,
@@ -225,7 +221,7 @@ async def exclude(
     ``resolved`` says the records were handled by hand (say, entered in Visma directly); the
     reason then starts with "Resolved:" so the list tells the two apart.
     """
-    _must_act(principal, "resolve or exclude records")
+    _must_act(actor, connection, "resolve or exclude records")
     text = reason.strip()
     if not text:
         raise ValueError("a reason is required")
@@ -238,11 +234,7 @@ async def exclude(
             connection.id,
             record.id,
             AuditKind.USER_ACTION.value,
-            {
-                **audit_identity(principal),
-                "action": "resolve" if resolved else "exclude",
-                "reason": text,
-            },
+            {**actor.identity(), "action": "resolve" if resolved else "exclude", "reason": text},
         )
         out.append(record_summary(rt, after))
     return out

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from ml_connector import metrics
+from ml_connector.app.connections import connection_named
+from ml_connector.app.principal import Actor, Permission
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import SyncRecord, SyncStatus
 
@@ -31,9 +33,34 @@ def _calls_by_system(counters: dict[tuple[int, str, str], float], connection_id:
     return calls
 
 
-async def connection_status(rt: Runtime, name: str, *, now: datetime) -> dict[str, Any]:
+def _oldest(oldest: SyncRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "id": oldest.id,
+        "object_type": oldest.object_type,
+        "object_id": oldest.object_id,
+        "status": str(oldest.status),
+        "queued_at": oldest.updated_at.isoformat(),
+        "age_s": round(max(0.0, (now - oldest.updated_at).total_seconds()), 1),
+    }
+
+
+def _newest_error(record: SyncRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "object_type": record.object_type,
+        "object_id": record.object_id,
+        "code": record.error_code,
+        "hint": record.hint,
+        "at": record.updated_at.isoformat(),
+    }
+
+
+async def connection_status(
+    actor: Actor, rt: Runtime, name: str, *, now: datetime
+) -> dict[str, Any]:
     """The status report of one connection (JSON-ready; nothing secret in it)."""
-    connection = await rt.store.get_connection(name)
+    connection = await connection_named(actor, rt, name)
+    actor.require_on(Permission.VIEW, connection.id, "show the status")
     found = await rt.store.record_stats(connection.id)
     empty = dict.fromkeys(SyncStatus, 0)
     counts = found[0].counts if found else empty
@@ -58,9 +85,9 @@ async def connection_status(rt: Runtime, name: str, *, now: datetime) -> dict[st
             kind: {str(state): n for state, n in by_type.get(kind, empty).items()} for kind in types
         },
         "oldest_pending": oldest.updated_at.isoformat() if oldest else None,
-        "oldest_pending_record": _oldest_record(oldest, now) if oldest else None,
+        "oldest_pending_record": _oldest(oldest, now) if oldest else None,
         "last_error": newest_error.last_error if newest_error else None,
-        "last_error_record": _error_record(newest_error) if newest_error else None,
+        "last_error_record": _newest_error(newest_error) if newest_error else None,
         "bills_synced": int(bills_synced),
         "vendor_calls": _calls_by_system(counters, connection.id),
         "calls_per_bill": {
@@ -70,26 +97,4 @@ async def connection_status(rt: Runtime, name: str, *, now: datetime) -> dict[st
         "alerts_firing": [
             {"cause": g.cause, "occurrences": g.occurrences, "summary": g.summary} for g in firing
         ],
-    }
-
-
-def _oldest_record(oldest: SyncRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "id": oldest.id,
-        "object_type": oldest.object_type,
-        "object_id": oldest.object_id,
-        "status": str(oldest.status),
-        "queued_at": oldest.updated_at.isoformat(),
-        "age_s": round(max(0.0, (now - oldest.updated_at).total_seconds()), 1),
-    }
-
-
-def _error_record(record: SyncRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "object_type": record.object_type,
-        "object_id": record.object_id,
-        "code": record.error_code,
-        "hint": record.hint,
-        "at": record.updated_at.isoformat(),
     }

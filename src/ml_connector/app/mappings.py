@@ -1,11 +1,12 @@
-"""Mapping table actions shared by the CLI, the admin API and the dashboard's mapping editor.
+"""Mapping table actions of the CLI, the admin API and the dashboard's mapping editor.
 
 Every change goes the same way: build the new table, validate it (conflicts always; targets
 against Visma's master data unless told not to), save it as the next version, and hand it to
 the connection's cached flow context so this process uses it at once. Other processes pick it
 up when they next build the connection's context.
 
-``pull`` refreshes the field bindings (``runtime.bindings``) and the catalog of known values
+Every save records its author (``app/authorship.py``). ``pull`` refreshes the field bindings
+(``runtime.bindings``) and the catalog of known values
 from both sides, and reports which Ramp-originated values the table does not cover yet;
 ``unmapped_in_catalog`` answers the same question from the stored catalog, without calling
 either vendor.
@@ -17,6 +18,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ml_connector.app.authorship import author_of
+from ml_connector.app.connections import connection_named
+from ml_connector.app.principal import Actor, Permission
 from ml_connector.errors import ConfigurationError
 from ml_connector.flows.chart_plan import ChartKind
 from ml_connector.mapping.csvio import read_csv, write_csv
@@ -46,9 +50,12 @@ __all__ = [
 ]
 
 
-async def load_table(runtime: Runtime, name: str) -> tuple[MappingTable, MappingVersion | None]:
+async def load_table(
+    actor: Actor, runtime: Runtime, name: str
+) -> tuple[MappingTable, MappingVersion | None]:
     """The connection's current table and its version (an empty table before the first save)."""
-    connection = await runtime.store.get_connection(name)
+    connection = await connection_named(actor, runtime, name)
+    actor.require_on(Permission.VIEW, connection.id, "show the mappings")
     current = await runtime.store.current_mapping(connection.id)
     if current is None:
         return MappingTable(), None
@@ -56,16 +63,17 @@ async def load_table(runtime: Runtime, name: str) -> tuple[MappingTable, Mapping
 
 
 async def save_table(
+    actor: Actor,
     runtime: Runtime,
     name: str,
     table: MappingTable,
     *,
-    author: str = "",
     note: str = "",
     check_visma: bool = True,
 ) -> MappingVersion:
     """Validate and save ``table`` as the next version; MappingTableError names bad rows."""
-    connection = await runtime.store.get_connection(name)
+    connection = await connection_named(actor, runtime, name)
+    actor.require_on(Permission.ACT, connection.id, "change the mappings")
     ctx = await runtime.context(connection)
     if check_visma:
         ctx.master.invalidate()  # validate against Visma as it is now, not a cached copy
@@ -74,43 +82,38 @@ async def save_table(
     if problems:
         raise MappingTableError(problems)
     version = await runtime.store.save_mapping_version(
-        connection.id, table.to_document(), author=author, note=note
+        connection.id, table.to_document(), author=author_of(actor), note=note
     )
     ctx.rules = ctx.rules.with_table(table, version.version)
     return version
 
 
 async def set_rule(
-    runtime: Runtime, name: str, rule: MappingRule, *, author: str = "", check_visma: bool = True
+    actor: Actor, runtime: Runtime, name: str, rule: MappingRule, *, check_visma: bool = True
 ) -> MappingVersion:
     """Add a row, or replace the row for the same match and slot."""
-    table, _ = await load_table(runtime, name)
+    table, _ = await load_table(actor, runtime, name)
     changed = renumbered(table.with_rule(rule))
     note = f"set {rule.source}={rule.value} → {rule.target_key} {rule.visma_value}"
-    return await save_table(
-        runtime, name, changed, author=author, note=note, check_visma=check_visma
-    )
+    return await save_table(actor, runtime, name, changed, note=note, check_visma=check_visma)
 
 
 async def unset_rule(
+    actor: Actor,
     runtime: Runtime,
     name: str,
     source: str,
     value: str,
     target: Target,
     segment: int | None = None,
-    *,
-    author: str = "",
 ) -> MappingVersion:
     """Remove the rows for one match and slot; ConfigurationError when there are none."""
-    table, _ = await load_table(runtime, name)
+    table, _ = await load_table(actor, runtime, name)
     smaller, removed = table.without(source, value, target, segment)
     if not removed:
         raise ConfigurationError(f"no mapping for {source}={value} → {target.value}")
     note = f"unset {source}={value} → {target.value}"
-    return await save_table(
-        runtime, name, renumbered(smaller), author=author, note=note, check_visma=False
-    )
+    return await save_table(actor, runtime, name, renumbered(smaller), note=note, check_visma=False)
 
 
 def parse_table(text: str, fmt: str) -> MappingTable:
@@ -129,18 +132,18 @@ def parse_table(text: str, fmt: str) -> MappingTable:
 
 
 async def import_table(
-    runtime: Runtime, name: str, text: str, fmt: str, *, author: str = "", check_visma: bool = True
+    actor: Actor, runtime: Runtime, name: str, text: str, fmt: str, *, check_visma: bool = True
 ) -> MappingVersion:
     """Replace the whole table with the file's rows (a new version)."""
     table = parse_table(text, fmt)
     return await save_table(
-        runtime, name, table, author=author, note=f"import ({fmt})", check_visma=check_visma
+        actor, runtime, name, table, note=f"import ({fmt})", check_visma=check_visma
     )
 
 
-async def export_table(runtime: Runtime, name: str, fmt: str) -> str:
+async def export_table(actor: Actor, runtime: Runtime, name: str, fmt: str) -> str:
     """The current table as CSV or JSON text."""
-    table, version = await load_table(runtime, name)
+    table, version = await load_table(actor, runtime, name)
     if fmt == "csv":
         return write_csv(table)
     if fmt == "json":
@@ -170,14 +173,15 @@ class PullReport:
         }
 
 
-async def pull(runtime: Runtime, name: str) -> PullReport:
+async def pull(actor: Actor, runtime: Runtime, name: str) -> PullReport:
     """Refresh the field bindings and the catalog of both sides' values; list the Ramp values
     nothing maps.
 
     Fields bound to a target (pass-through) or ignored need no rows; every other field's options
     are Ramp-originated and need rows (or a ``*`` row) in the table, or a binding.
     """
-    connection = await runtime.store.get_connection(name)
+    connection = await connection_named(actor, runtime, name)
+    actor.require_on(Permission.ACT, connection.id, "pull the catalog")
     ctx = await runtime.context(connection)
     found = await read_ramp_fields(ctx.ramp)
     bindings = await refresh(runtime, name, write=True, ramp_fields=found)
