@@ -83,6 +83,8 @@ def test_the_product_keeps_the_contract(tmp_path: Path) -> None:
         ("store/links.py", "import ml_connector.runtime.wiring\n"),
         ("mapping/table.py", "import sqlalchemy\n"),
         ("flows/bills.py", "import httpx\n"),
+        ("web/api.py", "import ml_connector.store\n"),
+        ("cli/records.py", "from ml_connector.flows import bills\n"),
     ],
 )
 def test_a_planted_import_breaks_a_contract(tmp_path: Path, module: str, statement: str) -> None:

@@ -28,8 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ml_connector.runtime.webhooks import NOTIFICATION_TYPE, VERIFICATION_TYPE
-from ml_connector.store import EventSource
+from ml_connector.runtime.webhooks import NOTIFICATION_TYPE, VERIFICATION_TYPE, EventSource
 
 __all__ = [
     "NOTIFICATION_TYPE",
