@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import typer
 from rich.table import Table
 
 from ml_connector.app import connection_admin as admin
-from ml_connector.app.connection_admin import BindingReport, Connection, check_new_name
+from ml_connector.app.connection_admin import BindingReport, Connection
 from ml_connector.app.connection_settings import (
     SHOWN_SETTINGS,
     FeatureChange,
@@ -26,8 +25,42 @@ from ml_connector.cli._common import (
     run_with_runtime,
     styled,
 )
+from ml_connector.cli.connection_options import (
+    AddCreditMemoPrefixOption,
+    CashAccountOption,
+    ClaimWeightOption,
+    ClearFormLabelsOption,
+    CreditTermsOption,
+    DefaultProjectOption,
+    DefaultVatOption,
+    ModeOption,
+    NewNameArgument,
+    OrgLabelOption,
+    PaymentMethodOption,
+    PaymentsOption,
+    PoInventoryItemOption,
+    PollCronOption,
+    PollIntervalOption,
+    PoToleranceOption,
+    PurchaseOrdersOption,
+    RampBaseUrlOption,
+    RampClientIdOption,
+    RampClientSecretOption,
+    SetCreditMemoPrefixOption,
+    SupplierClassOption,
+    SupplierNumberingOption,
+    SupplierNumberPrefixOption,
+    SupplierNumberWidthOption,
+    VatLabelOption,
+    VatZoneOption,
+    VismaBaseUrlOption,
+    VismaClientIdOption,
+    VismaClientSecretOption,
+    VismaCompanyIdOption,
+    VismaTenantIdOption,
+    VismaTokenUrlOption,
+)
 from ml_connector.cli.mappings import print_undecided
-from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.settings import (
     DEFAULT_RAMP_BASE_URL,
@@ -36,54 +69,53 @@ from ml_connector.settings import (
 )
 
 
-def _new_name(name: str) -> str:
-    """Checked before any prompt, so nobody types secrets for a name that will be refused."""
-    try:
-        check_new_name(name)
-    except ConfigurationError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    return name
+def _initial_settings(
+    default_vat: str | None, default_project: str | None, credit_memo_prefix: str | None
+) -> dict[str, Any]:
+    """A new connection's settings: the mapping defaults given, and the credit rule if set."""
+    mapping = {
+        k: v
+        for k, v in {"default_vat": default_vat, "default_project": default_project}.items()
+        if v
+    }
+    settings: dict[str, Any] = {"mapping": mapping}
+    if credit_memo_prefix:
+        settings["credit_memo_prefix"] = credit_memo_prefix
+    return settings
+
+
+def _print_added(name: str, connection: Connection, found: BindingReport | str) -> None:
+    """What ``connection add`` did: the new connection, then the field bindings it found."""
+    console.print(
+        styled("Added connection [bold]{}[/bold] (id {}).", connection.name, connection.id)
+    )
+    if isinstance(found, str):
+        console.print(
+            f"Ramp's accounting fields could not be read yet ({found}). Once "
+            f"`ml-connector ping {name}` passes, run `ml-connector mappings pull "
+            f"{name}` to bind them.",
+            highlight=False,
+        )
+        return
+    console.print(f"Field bindings: {found.summary()}.", highlight=False)
+    print_undecided(name, found.undecided)
 
 
 @connection_app.command("add")
 def connection_add(
-    name: Annotated[
-        str,
-        typer.Argument(
-            metavar="NAME",
-            callback=_new_name,
-            help="A slug: lowercase letters, digits and hyphens (1-63), e.g. acme-nordic.",
-        ),
-    ],
-    ramp_client_id: Annotated[str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_ID")],
-    ramp_client_secret: Annotated[
-        str, Opt(envvar="ML_CONNECTOR_RAMP_CLIENT_SECRET", prompt=True, hide_input=True)
-    ],
-    visma_client_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_CLIENT_ID")],
-    visma_client_secret: Annotated[
-        str, Opt(envvar="ML_CONNECTOR_VISMA_CLIENT_SECRET", prompt=True, hide_input=True)
-    ],
-    visma_tenant_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_TENANT_ID")],
-    visma_company_id: Annotated[str, Opt(envvar="ML_CONNECTOR_VISMA_COMPANY_ID")],
-    ramp_base_url: Annotated[str, Opt(envvar="ML_CONNECTOR_RAMP_BASE_URL")] = DEFAULT_RAMP_BASE_URL,
-    visma_base_url: Annotated[
-        str, Opt(envvar="ML_CONNECTOR_VISMA_BASE_URL")
-    ] = DEFAULT_VISMA_BASE_URL,
-    visma_token_url: Annotated[
-        str, Opt(envvar="ML_CONNECTOR_VISMA_TOKEN_URL")
-    ] = DEFAULT_VISMA_TOKEN_URL,
-    default_vat: Annotated[
-        str | None, Opt(help="VAT code for lines whose account has no VAT mapping.")
-    ] = None,
-    default_project: Annotated[str | None, Opt(help='Project for uncoded lines, e.g. "X".')] = None,
-    credit_memo_prefix: Annotated[
-        str | None,
-        Opt(
-            "--credit-memo-prefix",
-            help="Our rule, off by default: bills whose memo starts with this text (e.g. "
-            '"[CREDIT]") are vendor credits. Ramp has no credit flag.',
-        ),
-    ] = None,
+    name: NewNameArgument,
+    ramp_client_id: RampClientIdOption,
+    ramp_client_secret: RampClientSecretOption,
+    visma_client_id: VismaClientIdOption,
+    visma_client_secret: VismaClientSecretOption,
+    visma_tenant_id: VismaTenantIdOption,
+    visma_company_id: VismaCompanyIdOption,
+    ramp_base_url: RampBaseUrlOption = DEFAULT_RAMP_BASE_URL,
+    visma_base_url: VismaBaseUrlOption = DEFAULT_VISMA_BASE_URL,
+    visma_token_url: VismaTokenUrlOption = DEFAULT_VISMA_TOKEN_URL,
+    default_vat: DefaultVatOption = None,
+    default_project: DefaultProjectOption = None,
+    credit_memo_prefix: AddCreditMemoPrefixOption = None,
 ) -> None:
     """Add a connection; its credentials are encrypted at rest.
 
@@ -99,15 +131,7 @@ def connection_add(
         "visma_tenant_id": visma_tenant_id,
         "visma_company_id": visma_company_id,
     }
-    mapping = {
-        k: v
-        for k, v in {"default_vat": default_vat, "default_project": default_project}.items()
-        if v
-    }
-    settings: dict[str, Any] = {"mapping": mapping}
-    if credit_memo_prefix:
-        settings["credit_memo_prefix"] = credit_memo_prefix
-
+    settings = _initial_settings(default_vat, default_project, credit_memo_prefix)
     actor = cli_actor()
 
     async def add(rt: Runtime) -> tuple[Connection, BindingReport | str]:
@@ -124,19 +148,7 @@ def connection_add(
         return connection, await admin.discover_bindings(actor, rt, name)
 
     connection, found = run_with_runtime(add)
-    console.print(
-        styled("Added connection [bold]{}[/bold] (id {}).", connection.name, connection.id)
-    )
-    if isinstance(found, str):
-        console.print(
-            f"Ramp's accounting fields could not be read yet ({found}). Once "
-            f"`ml-connector ping {name}` passes, run `ml-connector mappings pull "
-            f"{name}` to bind them.",
-            highlight=False,
-        )
-        return
-    console.print(f"Field bindings: {found.summary()}.", highlight=False)
-    print_undecided(name, found.undecided)
+    _print_added(name, connection, found)
 
 
 @connection_app.command("list")
@@ -182,110 +194,56 @@ def connection_resume(name: str) -> None:
     )
 
 
+def _configure_and_show(
+    name: str,
+    mode: str | None,
+    interval_s: float | None,
+    cron: str | None,
+    claim_weight: int | None,
+    change: FeatureChange,
+    suppliers: SupplierChange,
+) -> None:
+    """Store a ``connection set`` through the application layer; print the settings shown."""
+    merged = run_with_runtime(
+        lambda rt: configure(
+            cli_actor(),
+            rt,
+            name,
+            mode=mode,
+            interval_s=interval_s,
+            cron=cron,
+            change=change,
+            claim_weight=claim_weight,
+            suppliers=suppliers,
+        )
+    )
+    shown = {k: merged[k] for k in SHOWN_SETTINGS if k in merged}
+    console.print(styled("Connection [bold]{}[/bold]: {}", name, json.dumps(shown)))
+
+
 @connection_app.command("set")
 def connection_set(
     name: str,
-    mode: Annotated[
-        str | None, Opt("--mode", help="webhooks, polling or both (how bills reach the queue).")
-    ] = None,
-    poll_interval: Annotated[
-        float | None, Opt("--poll-interval", help="Seconds between polls (replaces a cron).")
-    ] = None,
-    poll_cron: Annotated[
-        str | None,
-        Opt(
-            "--poll-cron",
-            help='Cron expression in UTC, e.g. "*/15 * * * *" (replaces an interval).',
-        ),
-    ] = None,
-    purchase_orders: Annotated[
-        bool | None,
-        Opt(
-            "--purchase-orders/--no-purchase-orders",
-            help="Sync Ramp purchase orders into Visma (F3); off by default.",
-        ),
-    ] = None,
-    po_tolerance: Annotated[
-        str | None,
-        Opt(
-            "--po-tolerance",
-            help="How far a PO-matched bill may exceed the order's open amount, in percent.",
-        ),
-    ] = None,
-    payments: Annotated[
-        bool | None,
-        Opt("--payments/--no-payments", help="Sync Ramp bill payments to Visma; off by default."),
-    ] = None,
-    cash_account: Annotated[
-        str | None, Opt("--cash-account", help="The Visma cash account payments are made from.")
-    ] = None,
-    payment_method: Annotated[
-        str | None,
-        Opt("--payment-method", help="A Visma payment method id (the supplier's when unset)."),
-    ] = None,
-    credit_memo_prefix: Annotated[
-        str | None,
-        Opt(
-            "--credit-memo-prefix",
-            help="Bills whose memo starts with this text are vendor credits (Visma DebitAdj); "
-            'our rule, not Ramp\'s. "" turns the rule off.',
-        ),
-    ] = None,
-    po_inventory_item: Annotated[
-        str | None,
-        Opt(
-            "--po-inventory-item",
-            help="A Visma non-stock item for purchase-order lines, for companies that refuse "
-            'lines without one. "" removes it.',
-        ),
-    ] = None,
-    claim_weight: Annotated[
-        int | None,
-        Opt(
-            "--claim-weight",
-            min=1,
-            max=100,
-            help="Records this connection may claim per worker round, in units of the "
-            "worker's concurrency (1 by default; see docs/deployment.md, Fairness).",
-        ),
-    ] = None,
-    supplier_class: Annotated[
-        str | None,
-        Opt("--supplier-class", help='Visma supplier class of created suppliers ("" clears).'),
-    ] = None,
-    credit_terms: Annotated[
-        str | None,
-        Opt("--credit-terms", help="Credit terms of created suppliers (else the class's)."),
-    ] = None,
-    vat_zone: Annotated[
-        str | None, Opt("--vat-zone", help="VAT zone of created suppliers (else the class's).")
-    ] = None,
-    org_labels: Annotated[
-        list[str] | None,
-        Opt("--org-label", help="A vendor-form label holding organisation numbers (repeatable)."),
-    ] = None,
-    vat_labels: Annotated[
-        list[str] | None,
-        Opt("--vat-label", help="A vendor-form label holding VAT numbers (repeatable)."),
-    ] = None,
-    clear_form_labels: Annotated[
-        bool, Opt("--clear-form-labels", help="Forget the connection's own form labels.")
-    ] = False,
-    supplier_numbering: Annotated[
-        str | None,
-        Opt(
-            "--supplier-numbering",
-            help="detect, auto or manual: who numbers new suppliers (detect reads Visma).",
-        ),
-    ] = None,
-    supplier_number_prefix: Annotated[
-        str | None,
-        Opt("--supplier-number-prefix", help="Manual numbering: the prefix, e.g. R (R00001)."),
-    ] = None,
-    supplier_number_width: Annotated[
-        int | None,
-        Opt("--supplier-number-width", min=1, max=15, help="Manual numbering: counter digits."),
-    ] = None,
+    mode: ModeOption = None,
+    poll_interval: PollIntervalOption = None,
+    poll_cron: PollCronOption = None,
+    purchase_orders: PurchaseOrdersOption = None,
+    po_tolerance: PoToleranceOption = None,
+    payments: PaymentsOption = None,
+    cash_account: CashAccountOption = None,
+    payment_method: PaymentMethodOption = None,
+    credit_memo_prefix: SetCreditMemoPrefixOption = None,
+    po_inventory_item: PoInventoryItemOption = None,
+    claim_weight: ClaimWeightOption = None,
+    supplier_class: SupplierClassOption = None,
+    credit_terms: CreditTermsOption = None,
+    vat_zone: VatZoneOption = None,
+    org_labels: OrgLabelOption = None,
+    vat_labels: VatLabelOption = None,
+    clear_form_labels: ClearFormLabelsOption = False,
+    supplier_numbering: SupplierNumberingOption = None,
+    supplier_number_prefix: SupplierNumberPrefixOption = None,
+    supplier_number_width: SupplierNumberWidthOption = None,
 ) -> None:
     """Set a connection's mode, poll schedule, optional flows and supplier settings.
 
@@ -315,22 +273,7 @@ def connection_set(
         number_prefix=supplier_number_prefix,
         number_width=supplier_number_width,
     )
-
-    merged = run_with_runtime(
-        lambda rt: configure(
-            cli_actor(),
-            rt,
-            name,
-            mode=mode,
-            interval_s=poll_interval,
-            cron=poll_cron,
-            change=change,
-            claim_weight=claim_weight,
-            suppliers=suppliers,
-        )
-    )
-    shown = {k: merged[k] for k in SHOWN_SETTINGS if k in merged}
-    console.print(styled("Connection [bold]{}[/bold]: {}", name, json.dumps(shown)))
+    _configure_and_show(name, mode, poll_interval, poll_cron, claim_weight, change, suppliers)
 
 
 @keys_app.command("rotate")
