@@ -24,6 +24,14 @@ hypothesis.settings.register_profile("suite", deadline=None)
 hypothesis.settings.load_profile("suite")
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
+# pytest-xdist starts its workers with COLUMNS=80. Rich's consoles (the CLI's are made at import)
+# fix their width from COLUMNS when they are created, which would pin every CLI test to 80
+# columns whatever COLUMNS the test gives its run; a shell that sets no COLUMNS is what the
+# CLI tests model, so the workers drop it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 
 def specs_dir() -> Path | None:
     """Where the vendors' OpenAPI specs are: $ML_CONNECTOR_SPECS_DIR or ../shared/specs."""

@@ -14,7 +14,7 @@ from ml_connector.app.connections import connection_named
 from ml_connector.app.principal import Actor, Permission
 from ml_connector.runtime.backfill import BackfillSummary
 from ml_connector.runtime.backfill import backfill as run_backfill
-from ml_connector.runtime.sync import sync_once
+from ml_connector.runtime.sync import parse_only, sync_once
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Connection, ConnectionStatus
 
@@ -29,7 +29,11 @@ async def sync_now(
     only: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], Connection]:
-    """One polling pass now; its summary, and the connection as the pass left it."""
+    """One polling pass now; its summary, and the connection as the pass left it.
+
+    A bad ``only`` is refused before the connection is looked up, so the message names the
+    parts that exist whatever the name."""
+    only = parse_only(only)
     connection = await connection_named(actor, rt, name)
     actor.require_on(Permission.ACT, connection.id, "sync a connection")
     summary = await sync_once(rt, name, only=only, progress=progress)
