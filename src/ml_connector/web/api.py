@@ -106,11 +106,12 @@ async def me(call: Call) -> Any:
 
 
 async def list_connections(call: Call) -> Any:
-    return await connections.connection_overviews(call.actor, call.rt)
+    return [c.as_dict() for c in await connections.connection_overviews(call.actor, call.rt)]
 
 
 async def get_connection(call: Call) -> Any:
-    return await connections.connection_overview(call.actor, call.rt, await call.connection())
+    overview = await connections.connection_overview(call.actor, call.rt, await call.connection())
+    return overview.as_dict()
 
 
 async def put_credentials(call: Call) -> Any:

@@ -54,7 +54,7 @@ def _ids(values: list[str]) -> list[int]:
 
 async def overview(pages: Pages, request: Request, p: Principal) -> Response:
     rows = await connections.connection_overviews(actor_of(p), pages.runtime)
-    return pages.render(request, "overview.html", p, connections=rows)
+    return pages.render(request, "overview.html", p, connections=[c.as_dict() for c in rows])
 
 
 async def _connection(pages: Pages, request: Request, p: Principal) -> Connection:
