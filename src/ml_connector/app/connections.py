@@ -9,6 +9,7 @@ never their values, and every text passes through the runtime's redactor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,8 @@ from ml_connector.store.stats import RecordStats
 
 __all__ = [
     "Connection",
+    "ConnectionOverview",
+    "RateLimits",
     "connection_named",
     "connection_overview",
     "connection_overviews",
@@ -28,6 +31,60 @@ __all__ = [
     "visible_connection",
     "visible_connections",
 ]
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The vendors' quotas: ``live`` limiter figures per system, or ``store`` (the newest 429)."""
+
+    source: str
+    systems: dict[str, dict[str, float]]
+    last_429_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "systems": self.systems, "last_429_at": self.last_429_at}
+
+
+@dataclass(frozen=True)
+class ConnectionOverview:
+    """One connection as the overview shows it (texts redacted, no credential values).
+
+    ``credentials`` is ``ok``, ``incomplete``, ``rejected`` or ``failing``; ``counts`` holds
+    the records per state; ``oldest_pending_*`` the record that has waited longest.
+    """
+
+    id: int
+    name: str
+    status: str
+    health_message: str
+    credentials: str
+    ramp_base_url: str
+    visma_base_url: str
+    credentials_set: list[str]
+    settings: dict[str, Any]
+    counts: dict[str, int]
+    oldest_pending_at: str | None
+    oldest_pending_age_s: int | None
+    last_success_at: str | None
+    rate_limit: RateLimits
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "health_message": self.health_message,
+            "credentials": self.credentials,
+            "ramp_base_url": self.ramp_base_url,
+            "visma_base_url": self.visma_base_url,
+            "credentials_set": self.credentials_set,
+            "settings": self.settings,
+            "counts": self.counts,
+            "oldest_pending_at": self.oldest_pending_at,
+            "oldest_pending_age_s": self.oldest_pending_age_s,
+            "last_success_at": self.last_success_at,
+            "rate_limit": self.rate_limit.as_dict(),
+        }
 
 
 async def visible_connections(actor: Actor, rt: Runtime) -> list[Connection]:
@@ -72,26 +129,22 @@ def _credentials_state(connection: Connection, fields: list[str]) -> str:
     return "failing" if connection.health_message else "ok"
 
 
-async def _rate_limits(rt: Runtime, connection: Connection) -> dict[str, Any]:
+async def _rate_limits(rt: Runtime, connection: Connection) -> RateLimits:
     """The live limiters' figures, or else the last rate-limit answer the store holds."""
     live = live_rate_limits(rt, connection.id)
     if live:
-        return {"source": "live", "systems": live, "last_429_at": None}
+        return RateLimits("live", live, None)
     waiting = await rt.store.list_records(
         connection.id, status=(SyncStatus.RETRY_WAIT, SyncStatus.NEEDS_ATTENTION), limit=200
     )
     limited = [r for r in waiting if "HTTP 429" in (r.last_error or "")]
     last = max((r.updated_at for r in limited), default=None)
-    return {
-        "source": "store",
-        "systems": {},
-        "last_429_at": last.isoformat() if last else None,
-    }
+    return RateLimits("store", {}, last.isoformat() if last else None)
 
 
 async def connection_overview(
     actor: Actor, rt: Runtime, connection: Connection, stats: RecordStats | None = None
-) -> dict[str, Any]:
+) -> ConnectionOverview:
     """Health, counts per state, the oldest waiting record. No credential values."""
     actor.require_on(Permission.VIEW, connection.id, "show a connection")
     if stats is None:
@@ -103,28 +156,28 @@ async def connection_overview(
     succeeded = await rt.store.list_records(connection.id, status=SyncStatus.SUCCEEDED, limit=1)
     fields = _credentials_set(rt, connection)
     now = datetime.now(UTC)
-    return {
-        "id": connection.id,
-        "name": connection.name,
-        "status": str(connection.status),
-        "health_message": rt.redactor.scrub_text(connection.health_message),
-        "credentials": _credentials_state(connection, fields),
-        "ramp_base_url": connection.ramp_base_url,
-        "visma_base_url": connection.visma_base_url,
-        "credentials_set": fields,
-        "settings": rt.redactor.scrub(connection.settings.as_stored()),
-        "counts": {str(k): v for k, v in counts.items()},
-        "oldest_pending_at": oldest.isoformat() if oldest else None,
-        "oldest_pending_age_s": int((now - oldest).total_seconds()) if oldest else None,
-        "last_success_at": succeeded[0].updated_at.isoformat() if succeeded else None,
-        "rate_limit": await _rate_limits(rt, connection),
-    }
+    return ConnectionOverview(
+        id=connection.id,
+        name=connection.name,
+        status=str(connection.status),
+        health_message=rt.redactor.scrub_text(connection.health_message),
+        credentials=_credentials_state(connection, fields),
+        ramp_base_url=connection.ramp_base_url,
+        visma_base_url=connection.visma_base_url,
+        credentials_set=fields,
+        settings=rt.redactor.scrub(connection.settings.as_stored()),
+        counts={str(k): v for k, v in counts.items()},
+        oldest_pending_at=oldest.isoformat() if oldest else None,
+        oldest_pending_age_s=int((now - oldest).total_seconds()) if oldest else None,
+        last_success_at=succeeded[0].updated_at.isoformat() if succeeded else None,
+        rate_limit=await _rate_limits(rt, connection),
+    )
 
 
-async def connection_overviews(actor: Actor, rt: Runtime) -> list[dict[str, Any]]:
+async def connection_overviews(actor: Actor, rt: Runtime) -> list[ConnectionOverview]:
     """Every visible connection's overview, with one aggregate query for the counts."""
     stats = {s.connection_id: s for s in await rt.store.record_stats()}
-    rows = []
+    rows: list[ConnectionOverview] = []
     for connection in await visible_connections(actor, rt):
         found = stats.get(connection.id) or RecordStats(
             connection.id, dict.fromkeys(SyncStatus, 0), None

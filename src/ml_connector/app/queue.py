@@ -160,7 +160,7 @@ async def retry(
             AuditKind.USER_ACTION.value,
             {**actor.identity(), "action": "retry"},
         )
-        out.append(record_summary(rt, after))
+        out.append(record_summary(rt, after).as_dict())
     return out
 
 
@@ -236,5 +236,5 @@ async def exclude(
             AuditKind.USER_ACTION.value,
             {**actor.identity(), "action": "resolve" if resolved else "exclude", "reason": text},
         )
-        out.append(record_summary(rt, after))
+        out.append(record_summary(rt, after).as_dict())
     return out

@@ -8,7 +8,7 @@ Ramp was told about a record (``ramp_write_back``) is :func:`write_back_status`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,15 @@ from ml_connector.app.connections import connection_named
 from ml_connector.app.explain import explain, ramp_link, visma_link
 from ml_connector.app.principal import Actor, NotFound, Permission
 from ml_connector.app.status import OBJECT_TYPES
+from ml_connector.app.views_records import (
+    AttemptView,
+    EventView,
+    RecordDescription,
+    RecordDetail,
+    RecordRow,
+    RecordSummary,
+    TimelineEntry,
+)
 from ml_connector.app.write_back import write_back_status
 from ml_connector.errors import ConfigurationError, StoreError
 from ml_connector.runtime.wiring import Runtime
@@ -23,7 +32,12 @@ from ml_connector.store import Connection, LinkKind, SyncRecord, SyncStatus
 
 __all__ = [
     "OBJECT_TYPES",
+    "EventView",
+    "RecordDescription",
+    "RecordDetail",
     "RecordFilter",
+    "RecordRow",
+    "RecordSummary",
     "SyncStatus",
     "describe_record",
     "events",
@@ -31,7 +45,6 @@ __all__ = [
     "list_records",
     "record_detail",
     "record_summary",
-    "record_to_dict",
     "search_records",
 ]
 
@@ -39,35 +52,19 @@ _SEARCH_WINDOW = 5_000  # records scanned for a free-text search, most recently 
 MAX_ID = 2**63 - 1  # the largest id a row can have
 
 
-def record_to_dict(record: SyncRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "object_type": record.object_type,
-        "ramp_id": record.object_id,
-        "status": str(record.status),
-        "attempts": record.attempts,
-        "visma_ref": record.visma_ref,
-        "error": record.last_error,
-        "hint": record.hint,
-        "error_code": record.error_code,
-        "next_at": record.next_at.isoformat() if record.next_at else None,
-        "updated_at": record.updated_at.isoformat(),
-    }
-
-
 async def list_records(
     actor: Actor, rt: Runtime, name: str, *, status: SyncStatus | None, limit: int
-) -> list[dict[str, Any]]:
+) -> list[RecordRow]:
     """The connection's records as stored, most recently changed first (the command line)."""
     actor.require(Permission.VIEW, "list records")
     connection = await connection_named(actor, rt, name)
     rows = await rt.store.list_records(connection.id, status=status, limit=limit)
-    return [record_to_dict(r) for r in rows]
+    return [RecordRow.of(r) for r in rows]
 
 
 async def describe_record(
     actor: Actor, rt: Runtime, connection_name: str, ramp_id: str
-) -> dict[str, Any]:
+) -> RecordDescription:
     """One bill's record with its attempts, its audit timeline and whether Ramp was told."""
     actor.require(Permission.VIEW, "show a record")
     connection = await connection_named(actor, rt, connection_name)
@@ -76,18 +73,13 @@ async def describe_record(
         raise ConfigurationError(f"no record for Ramp object {ramp_id}")
     attempts = await rt.store.list_attempts(record.id)
     timeline = await rt.store.list_audit(connection.id, record_id=record.id)
-    return {
-        **record_to_dict(record),
-        "last_payload": record.payload,
-        "attempt_history": [
-            {"n": a.number, "outcome": a.outcome, "status": str(a.status), "error": a.error}
-            for a in attempts
-        ],
-        "timeline": [
-            {"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, "data": e.data} for e in timeline
-        ],
-        "ramp_write_back": await write_back_status(rt, record),
-    }
+    return RecordDescription(
+        row=RecordRow.of(record),
+        last_payload=record.payload,
+        attempt_history=tuple(AttemptView.of(a, a.error) for a in attempts),
+        timeline=tuple(TimelineEntry.of(e, e.data) for e in timeline),
+        ramp_write_back=await write_back_status(rt, record),
+    )
 
 
 @dataclass(frozen=True)
@@ -113,15 +105,19 @@ def _payload_text(record: SyncRecord, key: str) -> str:
     return str(payload.get(key) or "").lower()
 
 
-def record_summary(rt: Runtime, record: SyncRecord) -> dict[str, Any]:
+def record_summary(rt: Runtime, record: SyncRecord) -> RecordSummary:
     """One record as the dashboard and the API list it (texts redacted)."""
-    out = record_to_dict(record)
-    out["error"] = rt.redactor.scrub_text(out["error"]) if out["error"] else None
-    out["hint"] = rt.redactor.scrub_text(out["hint"]) if out["hint"] else None
-    out["created_at"] = record.created_at.isoformat()
-    out["invoice_number"] = _payload_text(record, "supplier_reference") or None
-    out["supplier"] = _payload_text(record, "supplier_number") or None
-    return out
+    row = RecordRow.of(record)
+    return RecordSummary(
+        **{
+            **asdict(row),
+            "error": rt.redactor.scrub_text(row.error) if row.error else None,
+            "hint": rt.redactor.scrub_text(row.hint) if row.hint else None,
+        },
+        created_at=record.created_at.isoformat(),
+        invoice_number=_payload_text(record, "supplier_reference") or None,
+        supplier=_payload_text(record, "supplier_number") or None,
+    )
 
 
 async def _vendor_suppliers(rt: Runtime, connection: Connection, vendor: str) -> set[str]:
@@ -153,7 +149,7 @@ def _matches(flt: RecordFilter, text: str, vendor: str, suppliers: set[str]) -> 
 
 async def search_records(
     actor: Actor, rt: Runtime, connection: Connection, flt: RecordFilter
-) -> list[dict[str, Any]]:
+) -> list[RecordSummary]:
     """Records matching the filter, most recently changed first."""
     actor.require_on(Permission.VIEW, connection.id, "list records")
     text = flt.query.strip().lower()
@@ -192,7 +188,7 @@ async def find_record(rt: Runtime, connection: Connection, record_id: int) -> Sy
 
 async def record_detail(
     actor: Actor, rt: Runtime, connection: Connection, record_id: int
-) -> dict[str, Any]:
+) -> RecordDetail:
     """One record: both sides' ids and links, attempts, the timeline, last payload and error,
     and whether Ramp was told (``ramp_write_back``)."""
     actor.require_on(Permission.VIEW, connection.id, "show a record")
@@ -201,47 +197,27 @@ async def record_detail(
     timeline = await rt.store.list_audit(connection.id, record_id=record.id)
     summary = record_summary(rt, record)
     problem = None
-    if record.status in (SyncStatus.NEEDS_ATTENTION, SyncStatus.RETRY_WAIT) and summary["error"]:
-        problem = explain(record.error_code, summary["error"], summary["hint"]).as_dict()
+    if record.status in (SyncStatus.NEEDS_ATTENTION, SyncStatus.RETRY_WAIT) and summary.error:
+        problem = explain(record.error_code, summary.error, summary.hint)
     scrub, scrub_text = rt.redactor.scrub, rt.redactor.scrub_text
-    return {
-        **summary,
-        "connection": connection.name,
-        "ramp_url": ramp_link(connection.settings, record.object_type, record.object_id),
-        "visma_url": visma_link(connection.settings, record.object_type, record.visma_ref),
-        "problem": problem,
-        "last_payload": scrub(record.payload),
-        "attempt_history": [
-            {
-                "n": a.number,
-                "outcome": a.outcome,
-                "status": str(a.status),
-                "error": scrub_text(a.error) if a.error else None,
-            }
-            for a in attempts
-        ],
-        "timeline": [
-            {"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, "data": scrub(e.data)}
-            for e in timeline
-        ],
-        "ramp_write_back": scrub(await write_back_status(rt, record)),
-    }
+    return RecordDetail(
+        summary=summary,
+        connection=connection.name,
+        ramp_url=ramp_link(connection.settings, record.object_type, record.object_id),
+        visma_url=visma_link(connection.settings, record.object_type, record.visma_ref),
+        problem=problem,
+        last_payload=scrub(record.payload),
+        attempt_history=tuple(
+            AttemptView.of(a, scrub_text(a.error) if a.error else None) for a in attempts
+        ),
+        timeline=tuple(TimelineEntry.of(e, scrub(e.data)) for e in timeline),
+        ramp_write_back=(await write_back_status(rt, record)).scrubbed(scrub_text),
+    )
 
 
 async def events(
     actor: Actor, rt: Runtime, connection: Connection, *, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[EventView]:
     """The connection's newest inbox events (type and ids; payloads stay out of listings)."""
     actor.require_on(Permission.VIEW, connection.id, "list events")
-    return [
-        {
-            "id": e.id,
-            "source": str(e.source),
-            "event_id": e.event_id,
-            "type": e.type,
-            "object_id": e.object_id,
-            "status": str(e.status),
-            "received_at": e.received_at.isoformat(),
-        }
-        for e in await rt.store.list_events(connection.id, limit=limit)
-    ]
+    return [EventView.of(e) for e in await rt.store.list_events(connection.id, limit=limit)]

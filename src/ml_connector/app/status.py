@@ -7,6 +7,7 @@ vendor calls per synced bill (issue #8) and the alert groups that are firing.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +17,124 @@ from ml_connector.app.principal import Actor, Permission
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import SyncRecord, SyncStatus
 
-__all__ = ["OBJECT_TYPES", "connection_status"]
+__all__ = [
+    "OBJECT_TYPES",
+    "FiringAlert",
+    "NewestError",
+    "OldestPending",
+    "StatusReport",
+    "connection_status",
+]
 
 # The object types status always lists (others appear when records of them exist).
 OBJECT_TYPES = ("bill", "purchase_order", "payment")
 
 
-def _calls_by_system(counters: dict[tuple[int, str, str], float], connection_id: int) -> Any:
+@dataclass(frozen=True)
+class OldestPending:
+    """The record that has waited longest, and for how many seconds."""
+
+    id: int
+    object_type: str
+    object_id: str
+    status: str
+    queued_at: str
+    age_s: float
+
+    @classmethod
+    def of(cls, record: SyncRecord, now: datetime) -> OldestPending:
+        return cls(
+            id=record.id,
+            object_type=record.object_type,
+            object_id=record.object_id,
+            status=str(record.status),
+            queued_at=record.updated_at.isoformat(),
+            age_s=round(max(0.0, (now - record.updated_at).total_seconds()), 1),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NewestError:
+    """The newest record that needs attention: its error code and hint."""
+
+    id: int
+    object_type: str
+    object_id: str
+    code: str | None
+    hint: str | None
+    at: str
+
+    @classmethod
+    def of(cls, record: SyncRecord) -> NewestError:
+        return cls(
+            id=record.id,
+            object_type=record.object_type,
+            object_id=record.object_id,
+            code=record.error_code,
+            hint=record.hint,
+            at=record.updated_at.isoformat(),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FiringAlert:
+    """One alert group that is firing."""
+
+    cause: str
+    occurrences: int
+    summary: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Records per state and per object type, the oldest pending record, the newest error,
+    vendor calls per synced bill and the firing alerts of one connection."""
+
+    connection: str
+    connection_status: str
+    health_message: str
+    counts: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    oldest_pending: str | None
+    oldest_pending_record: OldestPending | None
+    last_error: str | None
+    last_error_record: NewestError | None
+    bills_synced: int
+    vendor_calls: dict[str, dict[str, int]]
+    calls_per_bill: dict[str, float | None]
+    alerts_firing: tuple[FiringAlert, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        oldest, newest = self.oldest_pending_record, self.last_error_record
+        return {
+            "connection": self.connection,
+            "connection_status": self.connection_status,
+            "health_message": self.health_message,
+            "counts": self.counts,
+            "by_type": self.by_type,
+            "oldest_pending": self.oldest_pending,
+            "oldest_pending_record": oldest.as_dict() if oldest is not None else None,
+            "last_error": self.last_error,
+            "last_error_record": newest.as_dict() if newest is not None else None,
+            "bills_synced": self.bills_synced,
+            "vendor_calls": self.vendor_calls,
+            "calls_per_bill": self.calls_per_bill,
+            "alerts_firing": [a.as_dict() for a in self.alerts_firing],
+        }
+
+
+def _calls_by_system(
+    counters: dict[tuple[int, str, str], float], connection_id: int
+) -> dict[str, dict[str, int]]:
     calls: dict[str, dict[str, int]] = {}
     for (cid, name, labels), value in sorted(counters.items()):
         if cid != connection_id or name != metrics.CALLS:
@@ -33,32 +145,8 @@ def _calls_by_system(counters: dict[tuple[int, str, str], float], connection_id:
     return calls
 
 
-def _oldest(oldest: SyncRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "id": oldest.id,
-        "object_type": oldest.object_type,
-        "object_id": oldest.object_id,
-        "status": str(oldest.status),
-        "queued_at": oldest.updated_at.isoformat(),
-        "age_s": round(max(0.0, (now - oldest.updated_at).total_seconds()), 1),
-    }
-
-
-def _newest_error(record: SyncRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "object_type": record.object_type,
-        "object_id": record.object_id,
-        "code": record.error_code,
-        "hint": record.hint,
-        "at": record.updated_at.isoformat(),
-    }
-
-
-async def connection_status(
-    actor: Actor, rt: Runtime, name: str, *, now: datetime
-) -> dict[str, Any]:
-    """The status report of one connection (JSON-ready; nothing secret in it)."""
+async def connection_status(actor: Actor, rt: Runtime, name: str, *, now: datetime) -> StatusReport:
+    """The status report of one connection (nothing secret in it)."""
     connection = await connection_named(actor, rt, name)
     actor.require_on(Permission.VIEW, connection.id, "show the status")
     found = await rt.store.record_stats(connection.id)
@@ -76,25 +164,23 @@ async def connection_status(
         (connection.id, metrics.LATENCY_COUNT, metrics.labels_text(object_type="bill")), 0.0
     )
     firing = await rt.store.list_alert_groups(connection.id, firing_only=True)
-    return {
-        "connection": connection.name,
-        "connection_status": str(connection.status),
-        "health_message": connection.health_message,
-        "counts": {str(state): n for state, n in counts.items()},
-        "by_type": {
+    return StatusReport(
+        connection=connection.name,
+        connection_status=str(connection.status),
+        health_message=connection.health_message,
+        counts={str(state): n for state, n in counts.items()},
+        by_type={
             kind: {str(state): n for state, n in by_type.get(kind, empty).items()} for kind in types
         },
-        "oldest_pending": oldest.updated_at.isoformat() if oldest else None,
-        "oldest_pending_record": _oldest(oldest, now) if oldest else None,
-        "last_error": newest_error.last_error if newest_error else None,
-        "last_error_record": _newest_error(newest_error) if newest_error else None,
-        "bills_synced": int(bills_synced),
-        "vendor_calls": _calls_by_system(counters, connection.id),
-        "calls_per_bill": {
+        oldest_pending=oldest.updated_at.isoformat() if oldest else None,
+        oldest_pending_record=OldestPending.of(oldest, now) if oldest else None,
+        last_error=newest_error.last_error if newest_error else None,
+        last_error_record=NewestError.of(newest_error) if newest_error else None,
+        bills_synced=int(bills_synced),
+        vendor_calls=_calls_by_system(counters, connection.id),
+        calls_per_bill={
             system: round(ratio, 2) if ratio is not None else None
             for system, ratio in metrics.calls_per_bill(counters, connection.id).items()
         },
-        "alerts_firing": [
-            {"cause": g.cause, "occurrences": g.occurrences, "summary": g.summary} for g in firing
-        ],
-    }
+        alerts_firing=tuple(FiringAlert(g.cause, g.occurrences, g.summary) for g in firing),
+    )

@@ -126,30 +126,29 @@ def status(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
         lambda rt: connection_status(cli_actor(), rt, name, now=datetime.now(UTC))
     )
     if as_json:
-        print_json(info)
+        print_json(info.as_dict())
         return
-    by_type: dict[str, dict[str, int]] = info["by_type"]
-    states = list(info["counts"])
-    table = Table("object type", *states, title=f"{name}: {info['connection_status']}")
-    for kind, counts in by_type.items():
+    states = list(info.counts)
+    table = Table("object type", *states, title=f"{name}: {info.connection_status}")
+    for kind, counts in info.by_type.items():
         table.add_row(kind, *(str(counts.get(s, 0)) for s in states))
-    table.add_row(Text("all", style="bold"), *(str(info["counts"][s]) for s in states))
+    table.add_row(Text("all", style="bold"), *(str(info.counts[s]) for s in states))
     console.print(table)
-    if info["health_message"]:
-        console.print(styled("health: {}", info["health_message"]))
-    oldest = info["oldest_pending_record"]
+    if info.health_message:
+        console.print(styled("health: {}", info.health_message))
+    oldest = info.oldest_pending_record
     if oldest:
         console.print(
-            f"oldest pending: {oldest['object_type']} {oldest['object_id']} "
-            f"({oldest['status']}, waiting {oldest['age_s']:.0f} s)"
+            f"oldest pending: {oldest.object_type} {oldest.object_id} "
+            f"({oldest.status}, waiting {oldest.age_s:.0f} s)"
         )
-    if info.get("last_error"):
-        console.print(styled("last error: {}", info["last_error"]))
-    per_bill = info["calls_per_bill"]
+    if info.last_error:
+        console.print(styled("last error: {}", info.last_error))
+    per_bill = info.calls_per_bill
     if per_bill:
         shown = ", ".join(
             f"{system} {ratio if ratio is not None else '—'}" for system, ratio in per_bill.items()
         )
-        console.print(f"vendor calls per synced bill ({info['bills_synced']} bills): {shown}")
-    for alert in info["alerts_firing"]:
-        console.print(styled("[red]alert firing[/red]: {}", alert["summary"]))
+        console.print(f"vendor calls per synced bill ({info.bills_synced} bills): {shown}")
+    for alert in info.alerts_firing:
+        console.print(styled("[red]alert firing[/red]: {}", alert.summary))

@@ -45,16 +45,16 @@ def records_list(
         lambda rt: record_views.list_records(cli_actor(), rt, name, status=status, limit=limit)
     )
     if as_json:
-        print_json(rows)
+        print_json([row.as_dict() for row in rows])
         return
     table = Table("ramp id", "status", "attempts", "visma", "error")
     for row in rows:
         table.add_row(
-            str(row["ramp_id"]),
-            str(row["status"]),
-            str(row["attempts"]),
-            str(row["visma_ref"] or ""),
-            str(row["error"] or ""),
+            str(row.ramp_id),
+            str(row.status),
+            str(row.attempts),
+            str(row.visma_ref or ""),
+            str(row.error or ""),
         )
     console.print(table)
 
@@ -62,9 +62,10 @@ def records_list(
 @records_app.command("show")
 def records_show(name: str, ramp_id: str) -> None:
     """One record: status, attempts, the last payload sent and the full timeline."""
-    print_json(
-        run_with_runtime(lambda rt: record_views.describe_record(cli_actor(), rt, name, ramp_id))
+    shown = run_with_runtime(
+        lambda rt: record_views.describe_record(cli_actor(), rt, name, ramp_id)
     )
+    print_json(shown.as_dict())
 
 
 @app.command("replay")

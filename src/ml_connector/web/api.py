@@ -106,11 +106,12 @@ async def me(call: Call) -> Any:
 
 
 async def list_connections(call: Call) -> Any:
-    return await connections.connection_overviews(call.actor, call.rt)
+    return [c.as_dict() for c in await connections.connection_overviews(call.actor, call.rt)]
 
 
 async def get_connection(call: Call) -> Any:
-    return await connections.connection_overview(call.actor, call.rt, await call.connection())
+    overview = await connections.connection_overview(call.actor, call.rt, await call.connection())
+    return overview.as_dict()
 
 
 async def put_credentials(call: Call) -> Any:
@@ -136,18 +137,21 @@ async def list_records(call: Call) -> Any:
             q.get("offset"), 0, low=0, high=params.MAX_OFFSET, what="offset"
         ),
     )
-    return await records.search_records(call.actor, call.rt, connection, flt)
+    rows = await records.search_records(call.actor, call.rt, connection, flt)
+    return [row.as_dict() for row in rows]
 
 
 async def get_record(call: Call) -> Any:
     connection = await call.connection()
     record_id = params.check_id(int(call.request.path_params["record_id"]), "record id")
-    return await records.record_detail(call.actor, call.rt, connection, record_id)
+    detail = await records.record_detail(call.actor, call.rt, connection, record_id)
+    return detail.as_dict()
 
 
 async def list_events(call: Call) -> Any:
     limit = api_input.limit(call.request.query_params.get("limit"))
-    return await records.events(call.actor, call.rt, await call.connection(), limit=limit)
+    found = await records.events(call.actor, call.rt, await call.connection(), limit=limit)
+    return [event.as_dict() for event in found]
 
 
 async def list_exceptions(call: Call) -> Any:

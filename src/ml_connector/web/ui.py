@@ -54,7 +54,7 @@ def _ids(values: list[str]) -> list[int]:
 
 async def overview(pages: Pages, request: Request, p: Principal) -> Response:
     rows = await connections.connection_overviews(actor_of(p), pages.runtime)
-    return pages.render(request, "overview.html", p, connections=rows)
+    return pages.render(request, "overview.html", p, connections=[c.as_dict() for c in rows])
 
 
 async def _connection(pages: Pages, request: Request, p: Principal) -> Connection:
@@ -92,7 +92,7 @@ async def records(pages: Pages, request: Request, p: Principal) -> Response:
         "records.html",
         p,
         connection=connection,
-        records=rows[:_PAGE_SIZE],
+        records=[row.as_dict() for row in rows[:_PAGE_SIZE]],
         q=q,
         states=[s.value for s in SyncStatus],
         page=page,
@@ -105,7 +105,7 @@ async def record(pages: Pages, request: Request, p: Principal) -> Response:
     connection = await _connection(pages, request, p)
     record_id = request.path_params["record_id"]
     detail = await record_views.record_detail(actor_of(p), pages.runtime, connection, record_id)
-    return pages.render(request, "record.html", p, connection=connection, record=detail)
+    return pages.render(request, "record.html", p, connection=connection, record=detail.as_dict())
 
 
 async def exceptions(pages: Pages, request: Request, p: Principal) -> Response:

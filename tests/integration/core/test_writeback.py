@@ -128,9 +128,9 @@ async def test_write_back_waits_through_an_outage_and_a_restart(world: World) ->
     assert {
         b.sync_status.value for b in world.ramp.state.bills.values() if b.id in READY_BILLS
     } == {"NOT_SYNCED"}
-    shown = await describe_record(
-        Actor.local_admin("tester"), world.runtime, world.name, BILL_POSTEN
-    )
+    shown = (
+        await describe_record(Actor.local_admin("tester"), world.runtime, world.name, BILL_POSTEN)
+    ).as_dict()
     assert shown["status"] == "succeeded"
     assert shown["ramp_write_back"]["status"] == "waiting"
     assert "503" in str(shown["ramp_write_back"]["last_error"])
@@ -142,7 +142,9 @@ async def test_write_back_waits_through_an_outage_and_a_restart(world: World) ->
 
     world.check_synced_in_ramp(READY_BILLS)
     assert len(world.ramp.journal.entries("POST", SYNCS)) == 1  # one batch for every bill
-    shown = await describe_record(Actor.local_admin("tester"), restarted, world.name, BILL_POSTEN)
+    shown = (
+        await describe_record(Actor.local_admin("tester"), restarted, world.name, BILL_POSTEN)
+    ).as_dict()
     told = shown["ramp_write_back"]
     assert told["status"] == "told"
     [key] = _syncs_naming(world, BILL_POSTEN)
