@@ -12,7 +12,7 @@ One unit of work = one claimed ``SyncRecord``. The outcome maps onto the record'
 |                                         | attempt needs_attention                           |
 
 Every unit runs with its own ``Timeline`` (see ``flows.context``), flushed to the hash-chained
-audit trail whatever happens.
+audit trail whatever happens, and keeps its lease renewed while the flow runs (lease_keeper).
 
 Records carry an object type, and ``dispatcher`` (``runtime.dispatch``) runs the flow it
 names. The write-backs a flow asks for (``BILL_SYNC`` with the bill's link,
@@ -59,6 +59,7 @@ from ml_connector.runtime.dispatch import (
     purchase_order_handler,
 )
 from ml_connector.runtime.fairness import WeightedRoundRobin
+from ml_connector.runtime.lease_keeper import kept_lease
 from ml_connector.runtime.outbox import WriteBackSender
 from ml_connector.runtime.retry import RetryPolicy
 from ml_connector.store import ConnectionStatus, Store, SyncRecord
@@ -265,7 +266,8 @@ class Worker:
         unit = observe.enter_unit(self.store, ctx, record)  # log context + vendor-call attribution
         self.stats.processed += 1
         try:
-            outcome = await self.handler(ctx, record)
+            async with kept_lease(self.store, record.id, self.owner, self.lease_s, self.clock):
+                outcome = await self.handler(ctx, record)
         except NeedsAttention as exc:
             await self._attention(ctx, record, exc.message, exc.hint, exc.code)
         except AuthenticationError as exc:
