@@ -301,22 +301,20 @@ class AlertRepository(AlertOutboxRepository):
             select(
                 SyncRecordRow.connection_id,
                 SyncRecordRow.error_code,
-                SyncRecordRow.status == attention_status,
+                SyncRecordRow.status,
                 func.count(),
                 func.max(SyncRecordRow.id),
             )
             .where(SyncRecordRow.status.in_(open_statuses), SyncRecordRow.error_code.is_not(None))
-            .group_by(
-                SyncRecordRow.connection_id,
-                SyncRecordRow.error_code,
-                SyncRecordRow.status == attention_status,
-            )
+            # By the status itself: PostgreSQL binds ``status = :x`` once per clause and then
+            # refuses the select's comparison as not being the GROUP BY's.
+            .group_by(SyncRecordRow.connection_id, SyncRecordRow.error_code, SyncRecordRow.status)
         )
         failing: dict[tuple[int, str], tuple[int, int]] = {}  # key -> (count, newest id)
         waiting: dict[tuple[int, str], int] = {}
-        for cid, code, is_attention, count, newest in await session.execute(counted):
+        for cid, code, status, count, newest in await session.execute(counted):
             key = (int(cid), str(code))
-            if is_attention:
+            if status == attention_status:
                 failing[key] = (int(count), int(newest))
             else:
                 waiting[key] = waiting.get(key, 0) + int(count)
