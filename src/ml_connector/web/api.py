@@ -232,15 +232,16 @@ async def bind_field(call: Call) -> Any:
 
 
 async def get_chart(call: Call) -> Any:
-    return await chart.chart_view(call.actor, call.rt, await call.connection())
+    return (await chart.chart_view(call.actor, call.rt, await call.connection())).as_dict()
 
 
 async def chart_pending(call: Call) -> Any:
-    return await chart.chart_pending(call.actor, call.rt, await call.connection())
+    pending = await chart.chart_pending(call.actor, call.rt, await call.connection())
+    return [change.as_dict() for change in pending]
 
 
 async def chart_push(call: Call) -> Any:
-    return await chart.chart_push(call.actor, call.rt, await call.connection())
+    return (await chart.chart_push(call.actor, call.rt, await call.connection())).as_dict()
 
 
 async def list_users(call: Call) -> Any:

@@ -178,12 +178,13 @@ async def bind(pages: Pages, request: Request, p: Principal) -> Response:
 async def chart_page(pages: Pages, request: Request, p: Principal) -> Response:
     actor, runtime = actor_of(p), pages.runtime
     connection = await _connection(pages, request, p)
-    chart_status = await chart.chart_view(actor, runtime, connection)
+    chart_status = (await chart.chart_view(actor, runtime, connection)).as_dict()
     pending: list[dict[str, Any]] | None = None
     pending_error = ""
     if request.query_params.get("pending"):
         try:
-            pending = await chart.chart_pending(actor, runtime, connection)
+            changes = await chart.chart_pending(actor, runtime, connection)
+            pending = [change.as_dict() for change in changes]
         except ConnectorError as exc:
             pending_error = runtime.redactor.scrub_text(str(exc))
     return pages.render(
@@ -209,8 +210,8 @@ async def push(pages: Pages, request: Request, p: Principal) -> Response:
     except ConnectorError as exc:
         notice = f"The push stopped: {runtime.redactor.scrub_text(str(exc))}"
         return redirect(f"{back}?{urlencode({'notice': notice})}")
-    applied = sum(result["applied"].values())
-    refused = len(result["failures"])
+    applied = sum(result.applied.values())
+    refused = len(result.failures)
     notice = f"Push finished: {applied} change(s) applied, {refused} refused by Ramp."
     return redirect(f"{back}?{urlencode({'notice': notice})}")
 
