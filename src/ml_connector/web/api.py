@@ -192,7 +192,8 @@ async def post_exclude(call: Call) -> Any:
 
 
 async def get_mappings(call: Call) -> Any:
-    return await mapping_edits.mappings_view(call.actor, call.rt, await call.connection())
+    view = await mapping_edits.mappings_view(call.actor, call.rt, await call.connection())
+    return view.as_dict()
 
 
 async def edit_mappings(call: Call) -> Any:
@@ -202,11 +203,14 @@ async def edit_mappings(call: Call) -> Any:
     body = await call.body()
     edit = api_input.mapping_edit(body, replace=call.request.method == "PUT")
     dry_run = api_input.flag(body, "dry_run", False)
-    return await mapping_edits.edit_mappings(call.actor, call.rt, connection, edit, dry_run=dry_run)
+    result = await mapping_edits.edit_mappings(
+        call.actor, call.rt, connection, edit, dry_run=dry_run
+    )
+    return result.as_dict()
 
 
 async def get_fields(call: Call) -> Any:
-    return await bindings.fields_view(call.actor, call.rt, await call.connection())
+    return (await bindings.fields_view(call.actor, call.rt, await call.connection())).as_dict()
 
 
 async def bind_field(call: Call) -> Any:
@@ -220,7 +224,7 @@ async def bind_field(call: Call) -> Any:
     values = body.get("values")
     if values is not None and values not in ("id", "code"):
         raise ValueError("values must be id or code")
-    return await bindings.bind_field_view(
+    bound = await bindings.bind_field_view(
         call.actor,
         call.rt,
         connection,
@@ -229,6 +233,7 @@ async def bind_field(call: Call) -> Any:
         note=api_input.text(body, "note"),
         via=values,
     )
+    return bound.as_dict()
 
 
 async def get_chart(call: Call) -> Any:
