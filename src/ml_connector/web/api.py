@@ -162,23 +162,26 @@ async def list_exceptions(call: Call) -> Any:
 async def retry_group(call: Call) -> Any:
     connection = await call.connection()
     key = call.request.path_params["key"]
-    return await queue.retry_group(call.actor, call.rt, connection, key)
+    done = await queue.retry_group(call.actor, call.rt, connection, key)
+    return [summary.as_dict() for summary in done]
 
 
 async def post_retry(call: Call) -> Any:
     connection = await call.connection()
-    return await queue.retry(
+    done = await queue.retry(
         call.actor, call.rt, connection, api_input.record_ids(await call.body())
     )
+    return [summary.as_dict() for summary in done]
 
 
 async def post_replay(call: Call) -> Any:
     connection = await call.connection()
     body = await call.body()
     dry_run = api_input.flag(body, "dry_run", True)
-    return await queue.replay_records(
+    items = await queue.replay_records(
         call.actor, call.rt, connection, api_input.record_ids(body), dry_run=dry_run
     )
+    return [item.as_dict() for item in items]
 
 
 async def post_exclude(call: Call) -> Any:
@@ -186,9 +189,10 @@ async def post_exclude(call: Call) -> Any:
     body = await call.body()
     resolved = api_input.flag(body, "resolved", False)
     reason = api_input.text(body, "reason")
-    return await queue.exclude(
+    done = await queue.exclude(
         call.actor, call.rt, connection, api_input.record_ids(body), reason, resolved=resolved
     )
+    return [summary.as_dict() for summary in done]
 
 
 async def get_mappings(call: Call) -> Any:
