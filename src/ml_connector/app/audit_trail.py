@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from ml_connector.app.connections import connection_named
@@ -12,32 +13,49 @@ from ml_connector.errors import ConfigurationError
 from ml_connector.runtime.retention import prune_audit as prune_old
 from ml_connector.runtime.wiring import Runtime
 
-__all__ = ["audit_rows", "export_audit", "prune_audit", "verify_audit"]
+__all__ = ["AuditRow", "audit_rows", "export_audit", "prune_audit", "verify_audit"]
 
 
-async def audit_rows(actor: Actor, rt: Runtime, connection_name: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry of a connection's timeline as exported (the time as ISO text)."""
+
+    seq: int
+    at: str
+    record_id: int | None
+    kind: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "record_id": self.record_id,
+            "kind": self.kind,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+async def audit_rows(actor: Actor, rt: Runtime, connection_name: str) -> list[AuditRow]:
     """Every entry of the connection's timeline, oldest first."""
     actor.require(Permission.VIEW, "export the audit trail")
     connection = await connection_named(actor, rt, connection_name)
     return [
-        {
-            "seq": e.seq,
-            "at": e.at.isoformat(),
-            "record_id": e.record_id,
-            "kind": e.kind,
-            "data": e.data,
-            "prev_hash": e.prev_hash,
-            "hash": e.hash,
-        }
+        AuditRow(e.seq, e.at.isoformat(), e.record_id, e.kind, e.data, e.prev_hash, e.hash)
         for e in await rt.store.list_audit(connection.id)
     ]
 
 
-def export_audit(rows: list[dict[str, Any]], fmt: str) -> str:
+def export_audit(rows: list[AuditRow], fmt: str) -> str:
     """The timeline as JSON lines or CSV (``data`` as a JSON column; formula-like cells
     escaped as :mod:`ml_connector.csvcells` describes)."""
+    shown = [row.as_dict() for row in rows]
     if fmt == "jsonl":
-        return "".join(json.dumps(row, sort_keys=True, default=str) + "\n" for row in rows)
+        return "".join(json.dumps(row, sort_keys=True, default=str) + "\n" for row in shown)
     if fmt == "csv":
         columns = ("seq", "at", "record_id", "kind", "data", "prev_hash", "hash")
         cells = (
@@ -45,7 +63,7 @@ def export_audit(rows: list[dict[str, Any]], fmt: str) -> str:
                 _csv_text(json.dumps(row["data"], sort_keys=True) if name == "data" else row[name])
                 for name in columns
             ]
-            for row in rows
+            for row in shown
         )
         return write_rows(columns, cells, line_end="\r\n")
     raise ConfigurationError(f"unknown format {fmt!r}: use jsonl or csv")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from ml_connector.app.authorship import author_of, binding_identity
 from ml_connector.app.connections import connection_named
 from ml_connector.app.principal import Actor, Forbidden, Permission
+from ml_connector.app.views_mappings import BoundField, FieldRow, FieldsView
 from ml_connector.audit import AuditKind
 from ml_connector.errors import ConfigurationError, StoreError
 from ml_connector.mapping.bindings import (
@@ -122,7 +122,7 @@ async def bind_field_view(
     *,
     note: str = "",
     via: str | None = None,
-) -> dict[str, Any]:
+) -> BoundField:
     """:func:`bind_field` for the admin API and the dashboard: the saved binding as they show
     it. A target that is not one of the documented ones, or a segment Visma does not have, is
     ValueError."""
@@ -133,14 +133,10 @@ async def bind_field_view(
         )
     except ConfigurationError as exc:
         raise ValueError(str(exc)) from None
-    return {
-        "saved": True,
-        "version": version.version,
-        "field": {**binding.to_dict(), "binding": target_label(binding.target)},
-    }
+    return BoundField(version.version, binding)
 
 
-async def fields_view(actor: Actor, rt: Runtime, connection: Connection) -> dict[str, Any]:
+async def fields_view(actor: Actor, rt: Runtime, connection: Connection) -> FieldsView:
     """Each field's binding (stored, or implied by the settings), for people to read."""
     actor.require_on(Permission.VIEW, connection.id, "show field bindings")
     bindings, stored = await load_bindings(rt, connection)
@@ -152,18 +148,13 @@ async def fields_view(actor: Actor, rt: Runtime, connection: Connection) -> dict
     for row in (table.document.get("rules") or []) if table is not None else []:
         if isinstance(row, Mapping) and isinstance(row.get("source"), str):
             rows_by_field[row["source"]] = rows_by_field.get(row["source"], 0) + 1
-    return {
-        "version": stored.version if stored is not None else None,
-        "saved_at": stored.created_at.isoformat() if stored is not None else None,
-        "author": stored.author if stored is not None else None,
-        "targets_help": TARGET_HELP,
-        "fields": [
-            {
-                **b.to_dict(),
-                "binding": target_label(b.target),
-                "stored": bindings.get(b.field) is not None,
-                "mapping_rows": rows_by_field.get(b.field, 0),
-            }
+    return FieldsView(
+        version=stored.version if stored is not None else None,
+        saved_at=stored.created_at.isoformat() if stored is not None else None,
+        author=stored.author if stored is not None else None,
+        targets_help=TARGET_HELP,
+        fields=tuple(
+            FieldRow(b, bindings.get(b.field) is not None, rows_by_field.get(b.field, 0))
             for b in shown.bindings
-        ],
-    }
+        ),
+    )

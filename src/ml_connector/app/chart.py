@@ -15,7 +15,7 @@ from typing import Any
 from ml_connector.app.connections import connection_named
 from ml_connector.app.principal import Actor, Forbidden, Permission
 from ml_connector.audit import AuditKind
-from ml_connector.flows.chart_plan import ChartAction, ChartPushResult
+from ml_connector.flows.chart_plan import ChartAction, ChartChange, ChartPushResult
 from ml_connector.runtime import chart as engine
 from ml_connector.runtime.chart import LAST_PUSH
 from ml_connector.runtime.wiring import Runtime
@@ -25,6 +25,8 @@ __all__ = [
     "ChartAction",
     "ChartPushResult",
     "ChartStatus",
+    "PendingChange",
+    "PushOutcome",
     "chart_pending",
     "chart_push",
     "chart_status",
@@ -46,26 +48,75 @@ async def push(
     return await engine.push(rt, connection.name, dry_run=dry_run)
 
 
-async def pending_changes(actor: Actor, rt: Runtime, connection_name: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class PendingChange:
+    """One change a push would make in Ramp; ``field`` and ``name`` are left out when empty."""
+
+    action: str
+    kind: str
+    visma_id: str
+    field: str = ""
+    name: str | None = None
+
+    @classmethod
+    def of(cls, change: ChartChange) -> PendingChange:
+        shown = change.describe()
+        return cls(
+            action=shown["action"],
+            kind=shown["kind"],
+            visma_id=shown["visma_id"],
+            field=shown.get("field", ""),
+            name=shown.get("name"),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"action": self.action, "kind": self.kind}
+        if self.field:
+            shown["field"] = self.field
+        shown["visma_id"] = self.visma_id
+        if self.name is not None:
+            shown["name"] = self.name
+        return shown
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What a push from the admin API or the dashboard did."""
+
+    ok: bool
+    applied: dict[str, int]  # "create gl_account" → count
+    adopted: int
+    failures: list[dict[str, str]]  # kind, field, visma_id, error
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "applied": self.applied,
+            "adopted": self.adopted,
+            "failures": self.failures,
+        }
+
+
+async def pending_changes(actor: Actor, rt: Runtime, connection_name: str) -> list[PendingChange]:
     """What a full push would change in Ramp now (a dry run: reads both sides, writes nothing)."""
     result = await push(actor, rt, connection_name, dry_run=True)
-    changes = [change.describe() for change in result.changes]
+    changes = [PendingChange.of(change) for change in result.changes]
     if result.connection_created:
-        changes.insert(0, {"action": "create", "kind": "accounting connection", "visma_id": ""})
+        changes.insert(0, PendingChange("create", "accounting connection", ""))
     return changes
 
 
-async def chart_view(actor: Actor, rt: Runtime, connection: Connection) -> dict[str, Any]:
+async def chart_view(actor: Actor, rt: Runtime, connection: Connection) -> ChartStatus:
     """The status as the admin API and the dashboard show it."""
-    return (await chart_status(actor, rt, connection.name)).as_dict()
+    return await chart_status(actor, rt, connection.name)
 
 
-async def chart_pending(actor: Actor, rt: Runtime, connection: Connection) -> list[dict[str, Any]]:
+async def chart_pending(actor: Actor, rt: Runtime, connection: Connection) -> list[PendingChange]:
     """What a push would change in Ramp now (reads both vendors, writes nothing)."""
     return await pending_changes(actor, rt, connection.name)
 
 
-async def chart_push(actor: Actor, rt: Runtime, connection: Connection) -> dict[str, Any]:
+async def chart_push(actor: Actor, rt: Runtime, connection: Connection) -> PushOutcome:
     """A full push now (operators and admins), audited with the user's identity."""
     if not actor.may(Permission.ACT):
         raise Forbidden("a viewer cannot change mappings or push the chart")
@@ -77,13 +128,12 @@ async def chart_push(actor: Actor, rt: Runtime, connection: Connection) -> dict[
         {**actor.identity(), "action": "chart push"},
     )
     result = await push(actor, rt, connection.name)
-    summary = result.summary()
-    return {
-        "ok": not result.failures,
-        "applied": summary["applied"],
-        "adopted": summary["adopted"],
-        "failures": summary["failures"],
-    }
+    return PushOutcome(
+        ok=not result.failures,
+        applied=dict(result.applied),
+        adopted=result.adopted,
+        failures=[failure.describe() for failure in result.failures],
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Everything returned here is safe to print: secrets are masked, vendor errors are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ml_connector.app.connections import connection_named, visible_connections
@@ -22,6 +23,8 @@ from ml_connector.vault import Vault
 __all__ = [
     "BindingReport",
     "Connection",
+    "ConnectionDescription",
+    "PingCheck",
     "add_connection",
     "check_new_name",
     "describe_connection",
@@ -70,32 +73,83 @@ async def add_connection(
     )
 
 
-def _describe(rt: Runtime, connection: Connection) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ConnectionDescription:
+    """A connection as ``connection list`` and ``connection show`` print it, secrets masked."""
+
+    id: int
+    name: str
+    status: str
+    health_message: str
+    ramp_base_url: str
+    visma_base_url: str
+    visma_token_url: str
+    credentials: dict[str, str]  # field → masked value, or {"error": why unreadable}
+    settings: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "health_message": self.health_message,
+            "ramp_base_url": self.ramp_base_url,
+            "visma_base_url": self.visma_base_url,
+            "visma_token_url": self.visma_token_url,
+            "credentials": self.credentials,
+            "settings": self.settings,
+        }
+
+
+@dataclass(frozen=True)
+class PingCheck:
+    """One check of ``ping``: a system's token and read, or the field bindings discovery sees.
+
+    ``missing_optional_scopes`` is there for a vendor that answered, ``bindings`` for a
+    fields check that could read; each is left out of ``as_dict()`` otherwise.
+    """
+
+    system: str
+    ok: bool
+    detail: str
+    missing_optional_scopes: list[str] | None = None
+    bindings: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"system": self.system, "ok": self.ok, "detail": self.detail}
+        if self.missing_optional_scopes is not None:
+            shown["missing_optional_scopes"] = self.missing_optional_scopes
+        if self.bindings is not None:
+            shown["bindings"] = self.bindings
+        return shown
+
+
+def _describe(rt: Runtime, connection: Connection) -> ConnectionDescription:
     try:
         creds = rt.credentials(connection)
         masked = {k: mask(k, v) for k, v in creds.items()}
     except ConnectorError as exc:
         masked = {"error": str(exc)}
-    return {
-        "id": connection.id,
-        "name": connection.name,
-        "status": str(connection.status),
-        "health_message": connection.health_message,
-        "ramp_base_url": connection.ramp_base_url,
-        "visma_base_url": connection.visma_base_url,
-        "visma_token_url": connection.visma_token_url,
-        "credentials": masked,
-        "settings": connection.settings.as_stored(),
-    }
+    return ConnectionDescription(
+        id=connection.id,
+        name=connection.name,
+        status=str(connection.status),
+        health_message=connection.health_message,
+        ramp_base_url=connection.ramp_base_url,
+        visma_base_url=connection.visma_base_url,
+        visma_token_url=connection.visma_token_url,
+        credentials=masked,
+        settings=connection.settings.as_stored(),
+    )
 
 
-async def describe_connections(actor: Actor, rt: Runtime) -> list[dict[str, Any]]:
+async def describe_connections(actor: Actor, rt: Runtime) -> list[ConnectionDescription]:
     """Every connection the actor sees, with its credentials masked."""
     actor.require(Permission.VIEW, "list connections")
     return [_describe(rt, c) for c in await visible_connections(actor, rt)]
 
 
-async def describe_connection(actor: Actor, rt: Runtime, name: str) -> dict[str, Any]:
+async def describe_connection(actor: Actor, rt: Runtime, name: str) -> ConnectionDescription:
     """One connection, with its credentials masked."""
     actor.require(Permission.VIEW, "show a connection")
     return _describe(rt, await connection_named(actor, rt, name))
@@ -121,7 +175,7 @@ async def resume_connection(actor: Actor, rt: Runtime, name: str) -> int:
     return len(deferred)
 
 
-async def ping(actor: Actor, rt: Runtime, name: str) -> list[dict[str, Any]]:
+async def ping(actor: Actor, rt: Runtime, name: str) -> list[PingCheck]:
     """Try each system's token and one cheap read; report each result in plain words.
 
     When both answer, a third check reports the field bindings discovery would make (it reads
@@ -133,7 +187,7 @@ async def ping(actor: Actor, rt: Runtime, name: str) -> list[dict[str, Any]]:
     actor.require_on(Permission.VIEW, connection.id, "ping a connection")
     ramp, visma = rt.clients(connection)
     plan = scope_plan(connection.settings)
-    results: list[dict[str, Any]] = []
+    results: list[PingCheck] = []
     for system, client in (("ramp", ramp), ("visma", visma)):
         try:
             async with client:
@@ -142,19 +196,11 @@ async def ping(actor: Actor, rt: Runtime, name: str) -> list[dict[str, Any]]:
             text = f"token ok (scopes: {scopes})"
             if detail.missing_optional:
                 text += f"; optional {plan.explain(detail.missing_optional)}"
-            results.append(
-                {
-                    "system": system,
-                    "ok": True,
-                    "detail": text,
-                    "missing_optional_scopes": list(detail.missing_optional),
-                }
-            )
+            results.append(PingCheck(system, True, text, list(detail.missing_optional)))
         except VendorError as exc:
-            text = rt.redactor.scrub_text(str(exc))
-            results.append({"system": system, "ok": False, "detail": text})
-    healthy = all(r["ok"] for r in results)
-    message = "" if healthy else "; ".join(str(r["detail"]) for r in results if not r["ok"])
+            results.append(PingCheck(system, False, rt.redactor.scrub_text(str(exc))))
+    healthy = all(r.ok for r in results)
+    message = "" if healthy else "; ".join(r.detail for r in results if not r.ok)
     if healthy:
         results.append(await _bindings_check(rt, name))
     if healthy and connection.status == ConnectionStatus.ACTIVE:
@@ -164,7 +210,7 @@ async def ping(actor: Actor, rt: Runtime, name: str) -> list[dict[str, Any]]:
     return results
 
 
-async def _bindings_check(rt: Runtime, name: str) -> dict[str, Any]:
+async def _bindings_check(rt: Runtime, name: str) -> PingCheck:
     """What each Ramp field is bound to, as discovery sees it now; nothing is written.
 
     An undecided field is not a failure of the connection (it stops only the bills that use
@@ -174,11 +220,11 @@ async def _bindings_check(rt: Runtime, name: str) -> dict[str, Any]:
         report = await refresh(rt, name, write=False)
     except ConnectorError as exc:
         detail = f"could not read the accounting fields: {rt.redactor.scrub_text(str(exc))}"
-        return {"system": "fields", "ok": False, "detail": detail}
+        return PingCheck("fields", False, detail)
     detail = report.summary()
     if report.changed:
         detail += f"; `mappings pull` would change {len(report.changed)} binding(s)"
-    return {"system": "fields", "ok": True, "detail": detail, "bindings": report.as_dict()}
+    return PingCheck("fields", True, detail, bindings=report.as_dict())
 
 
 async def status(actor: Actor, rt: Runtime, name: str) -> dict[str, Any]:

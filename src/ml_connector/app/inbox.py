@@ -20,6 +20,7 @@ from ml_connector.store import UNKNOWN_SCOPE, Connection, EventSource, EventStat
 __all__ = [
     "EventSource",
     "EventStatus",
+    "InboxEntry",
     "RefusalTally",
     "RefusedDelivery",
     "event_summary",
@@ -70,21 +71,41 @@ async def _connection(actor: Actor, rt: Runtime, name: str, action: str) -> Conn
     return connection
 
 
-def event_summary(event: InboxEvent, *, payload: bool = False) -> dict[str, Any]:
-    """An inbox event as plain JSON-able data (the payload only when asked for)."""
-    out: dict[str, Any] = {
-        "id": event.id,
-        "source": str(event.source),
-        "event_id": event.event_id,
-        "type": event.type,
-        "object_id": event.object_id,
-        "status": str(event.status),
-        "received_at": event.received_at.isoformat(),
-        "processed_at": event.processed_at.isoformat() if event.processed_at else None,
-    }
-    if payload:
-        out["payload"] = event.payload
-    return out
+@dataclass(frozen=True)
+class InboxEntry:
+    """An inbox event as ``events list`` and ``events show`` print it (``payload`` only when
+    it was asked for; ``as_dict()`` leaves it out otherwise)."""
+
+    id: int
+    source: str
+    event_id: str
+    type: str
+    object_id: str | None
+    status: str
+    received_at: str
+    processed_at: str | None
+    payload: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.payload is None:
+            del out["payload"]
+        return out
+
+
+def event_summary(event: InboxEvent, *, payload: bool = False) -> InboxEntry:
+    """An inbox event as people read it (the payload only when asked for)."""
+    return InboxEntry(
+        id=event.id,
+        source=str(event.source),
+        event_id=event.event_id,
+        type=event.type,
+        object_id=event.object_id,
+        status=str(event.status),
+        received_at=event.received_at.isoformat(),
+        processed_at=event.processed_at.isoformat() if event.processed_at else None,
+        payload=event.payload if payload else None,
+    )
 
 
 async def list_events(
@@ -96,7 +117,7 @@ async def list_events(
     status: EventStatus | None = None,
     source: EventSource | None = None,
     limit: int = 50,
-) -> list[dict[str, Any]]:
+) -> list[InboxEntry]:
     """The connection's inbox events, newest first; ``event_type`` ending in ``*`` is a family."""
     connection = await _connection(actor, rt, name, "list inbox events")
     exact = prefix = None
@@ -115,7 +136,7 @@ async def list_events(
     return [event_summary(e) for e in events]
 
 
-async def find_event(actor: Actor, rt: Runtime, name: str, ident: str) -> dict[str, Any]:
+async def find_event(actor: Actor, rt: Runtime, name: str, ident: str) -> InboxEntry:
     """One of the connection's events with its payload, by inbox id (digits) or by the
     vendor's event id."""
     connection = await _connection(actor, rt, name, "show an inbox event")

@@ -20,6 +20,7 @@ from typing import Any
 
 from ml_connector.app.mappings import load_table, save_table, unmapped_in_catalog
 from ml_connector.app.principal import Actor, Forbidden, Permission
+from ml_connector.app.views_mappings import EditResult, MappingsView
 from ml_connector.audit import AuditKind
 from ml_connector.mapping.table import (
     ANY,
@@ -118,31 +119,31 @@ async def _stopped_values(rt: Runtime, connection: Connection) -> list[dict[str,
     )
 
 
-async def mappings_view(actor: Actor, rt: Runtime, connection: Connection) -> dict[str, Any]:
+async def mappings_view(actor: Actor, rt: Runtime, connection: Connection) -> MappingsView:
     """The table, its defaults, the unmapped values, and the catalog's Visma values."""
     table, version = await load_table(actor, rt, connection.name)
     catalog = await rt.store.get_mapping_catalog(connection.id)
     visma = (catalog.data.get("visma") if catalog else None) or {}
-    return {
-        "version": version.version if version else None,
-        "author": version.author if version else None,
-        "note": version.note if version else None,
-        "saved_at": version.created_at.isoformat() if version else None,
-        "document": table.to_document(),
-        "rules": [{"row": n, **r.to_row()} for n, r in enumerate(table.rules, start=1)],
-        "defaults": _defaults(table),
-        "unmapped": {
+    return MappingsView(
+        version=version.version if version else None,
+        author=version.author if version else None,
+        note=version.note if version else None,
+        saved_at=version.created_at.isoformat() if version else None,
+        document=table.to_document(),
+        rules=[{"row": n, **r.to_row()} for n, r in enumerate(table.rules, start=1)],
+        defaults=_defaults(table),
+        unmapped={
             "from_records": await _stopped_values(rt, connection),
             "from_catalog": await unmapped_in_catalog(rt, connection, table),
             "catalog_pulled_at": catalog.pulled_at.isoformat() if catalog else None,
         },
-        "visma_values": {
+        visma_values={
             "accounts": list(visma.get("accounts") or []),
             "projects": list(visma.get("projects") or []),
             "vat": list(visma.get("vat") or []),
             "segments": sorted(int(k) for k in (visma.get("segments") or {}) if str(k).isdigit()),
         },
-    }
+    )
 
 
 def rule_from_fields(fields: Mapping[str, Any], where: str) -> MappingRule:
@@ -214,7 +215,7 @@ async def edit_mappings(
     edit: MappingEdit,
     *,
     dry_run: bool = False,
-) -> dict[str, Any]:
+) -> EditResult:
     """Validate (against Visma) and save an edit; with ``dry_run`` validate only.
 
     Raises MappingTableError with every problem; nothing is saved then.
@@ -229,11 +230,7 @@ async def edit_mappings(
         problems = validate(edited, await ctx.master.get())
         if problems:
             raise MappingTableError(problems)
-        return {
-            "saved": False,
-            "version": current.version if current else None,
-            "rules": len(edited),
-        }
+        return EditResult(False, current.version if current else None, len(edited))
     version = await save_table(actor, rt, connection.name, edited, note=note)
     await rt.store.append_audit(
         connection.id,
@@ -246,7 +243,7 @@ async def edit_mappings(
             "note": note,
         },
     )
-    return {"saved": True, "version": version.version, "rules": len(edited)}
+    return EditResult(True, version.version, len(edited))
 
 
 def problems_of(exc: MappingTableError) -> list[dict[str, str]]:

@@ -24,12 +24,14 @@ from ml_connector.app.explain import explain
 from ml_connector.app.principal import Actor, Forbidden, NotFound, Permission
 from ml_connector.app.records import find_record, record_summary
 from ml_connector.app.replay import replay_in
+from ml_connector.app.views_records import RecordSummary
 from ml_connector.audit import AuditKind
 from ml_connector.runtime.wiring import Runtime
 from ml_connector.store import Connection, SyncRecord, SyncStatus
 
 __all__ = [
     "ExceptionGroup",
+    "ReplayOutcome",
     "exception_groups",
     "exclude",
     "replay_records",
@@ -143,13 +145,13 @@ async def _records(
 
 async def retry(
     actor: Actor, rt: Runtime, connection: Connection, record_ids: Sequence[int]
-) -> list[dict[str, Any]]:
+) -> list[RecordSummary]:
     """Queue records again (operators and admins); the service's worker syncs them."""
     _must_act(actor, connection, "retry records")
     records = await _records(rt, connection, record_ids)
     ctx = await rt.context(connection)
     ctx.master.invalidate()  # a retry usually follows a fix in Visma: read master data afresh
-    out = []
+    out: list[RecordSummary] = []
     for record in records:
         after = await rt.store.upsert_record(
             connection.id, record.object_type, record.object_id, reason="retry", replay=True
@@ -160,19 +162,41 @@ async def retry(
             AuditKind.USER_ACTION.value,
             {**actor.identity(), "action": "retry"},
         )
-        out.append(record_summary(rt, after).as_dict())
+        out.append(record_summary(rt, after))
     return out
 
 
 async def retry_group(
     actor: Actor, rt: Runtime, connection: Connection, key: str
-) -> list[dict[str, Any]]:
+) -> list[RecordSummary]:
     """Queue every record of one exception group again."""
     _must_act(actor, connection, "retry records")
     for group in await exception_groups(actor, rt, connection):
         if group.key == key:
             return await retry(actor, rt, connection, group.record_ids[:_MAX_RECORDS])
     raise NotFound(f"no exception group {key!r} (it may have been retried already)")
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """One record replayed (or, dry, previewed): its states and the payload diff, redacted."""
+
+    record_id: int
+    ramp_id: str
+    status_before: str
+    status_after: str
+    diff: str
+    error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "ramp_id": self.ramp_id,
+            "status_before": self.status_before,
+            "status_after": self.status_after,
+            "diff": self.diff,
+            "error": self.error,
+        }
 
 
 async def replay_records(
@@ -182,7 +206,7 @@ async def replay_records(
     record_ids: Sequence[int],
     *,
     dry_run: bool,
-) -> list[dict[str, Any]]:
+) -> list[ReplayOutcome]:
     """Replay records now (operators and admins); a dry run shows payload diffs only."""
     _must_act(actor, connection, "replay records")
     records = await _records(rt, connection, record_ids)
@@ -195,14 +219,14 @@ async def replay_records(
         )
     items = await replay_in(rt, connection, records, dry_run=dry_run)
     return [
-        {
-            "record_id": record.id,
-            "ramp_id": item.ramp_id,
-            "status_before": item.status_before,
-            "status_after": item.status_after,
-            "diff": rt.redactor.scrub_text(item.diff),
-            "error": rt.redactor.scrub_text(item.error),
-        }
+        ReplayOutcome(
+            record_id=record.id,
+            ramp_id=item.ramp_id,
+            status_before=item.status_before,
+            status_after=item.status_after,
+            diff=rt.redactor.scrub_text(item.diff),
+            error=rt.redactor.scrub_text(item.error),
+        )
         for record, item in zip(records, items, strict=True)
     ]
 
@@ -215,7 +239,7 @@ async def exclude(
     reason: str,
     *,
     resolved: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[RecordSummary]:
     """Park records as excluded with a required reason (operators and admins).
 
     ``resolved`` says the records were handled by hand (say, entered in Visma directly); the
@@ -227,7 +251,7 @@ async def exclude(
         raise ValueError("a reason is required")
     records = await _records(rt, connection, record_ids)
     stored = f"Resolved: {text}" if resolved else text
-    out = []
+    out: list[RecordSummary] = []
     for record in records:
         after = await rt.store.exclude(record.id, reason=stored)
         await rt.store.append_audit(
@@ -236,5 +260,5 @@ async def exclude(
             AuditKind.USER_ACTION.value,
             {**actor.identity(), "action": "resolve" if resolved else "exclude", "reason": text},
         )
-        out.append(record_summary(rt, after).as_dict())
+        out.append(record_summary(rt, after))
     return out

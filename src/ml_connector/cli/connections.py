@@ -156,25 +156,25 @@ def connection_list(as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """List connections (secrets are never shown)."""
     rows = run_with_runtime(lambda rt: admin.describe_connections(cli_actor(), rt))
     if as_json:
-        print_json(rows)
+        print_json([row.as_dict() for row in rows])
         return
     table = Table("id", "name", "status", "ramp", "visma", "health")
     for row in rows:
         cells = (
-            row["name"],
-            row["status"],
-            row["ramp_base_url"],
-            row["visma_base_url"],
-            row["health_message"] or "ok",
+            row.name,
+            row.status,
+            row.ramp_base_url,
+            row.visma_base_url,
+            row.health_message or "ok",
         )
-        table.add_row(str(row["id"]), *(str(cell) for cell in cells))
+        table.add_row(str(row.id), *(str(cell) for cell in cells))
     console.print(table)
 
 
 @connection_app.command("show")
 def connection_show(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Show one connection; secrets are masked."""
-    row = run_with_runtime(lambda rt: admin.describe_connection(cli_actor(), rt, name))
+    row = run_with_runtime(lambda rt: admin.describe_connection(cli_actor(), rt, name)).as_dict()
     if as_json:
         print_json(row)
         return

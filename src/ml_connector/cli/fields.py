@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from ml_connector.app import bindings as actions
 from ml_connector.app.connections import connection_named
+from ml_connector.app.views_mappings import FieldsView
 from ml_connector.cli._common import Opt, cli_actor, console, print_json, run_with_runtime
 from ml_connector.cli.mappings import mappings_app
 from ml_connector.mapping.bindings import TARGET_HELP, FieldBinding, target_label
@@ -21,38 +22,39 @@ __all__ = ["mappings_bind", "mappings_fields"]
 def mappings_fields(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Each Ramp accounting field: the types bills show, its binding and how it was decided."""
 
-    async def view(rt: Runtime) -> dict[str, Any]:
+    async def view(rt: Runtime) -> FieldsView:
         actor = cli_actor()
         return await actions.fields_view(actor, rt, await connection_named(actor, rt, name))
 
     shown = run_with_runtime(view)
     if as_json:
-        print_json(shown)
+        print_json(shown.as_dict())
         return
-    if shown["version"] is None:
+    if shown.version is None:
         console.print(
             "No field bindings saved yet; the chart push's field ids apply. Run "
             f"`ml-connector mappings pull {name}` to bind Ramp's fields."
         )
     else:
-        saved = str(shown["saved_at"])[:16].replace("T", " ")
-        console.print(f"Field bindings version {shown['version']}, saved {saved} UTC.")
+        saved = str(shown.saved_at)[:16].replace("T", " ")
+        console.print(f"Field bindings version {shown.version}, saved {saved} UTC.")
     table = Table("Ramp field", "name", "types on bills", "binding", "decided by", "evidence")
     # "(implied)": not stored; the settings' (or the chart push's) field ids, which apply until
     # a binding for the field is saved.
-    for row in shown["fields"]:
-        decided = row["decided_by"] or "-"
-        if row["author"] and row["decided_by"] == "person":
-            decided += f" ({row['author']}, {row['decided_at']})"
-        if not row["stored"]:
+    for row in shown.fields:
+        entry = row.entry
+        decided = entry.decided_by or "-"
+        if entry.author and entry.decided_by == "person":
+            decided += f" ({entry.author}, {entry.decided_at})"
+        if not row.stored:
             decided += " (implied)"
         cells = (
-            row["field"],
-            row["name"],
-            ", ".join(row["types"]) or "-",
-            row["binding"] + (" by code" if row["via"] == "code" else ""),
+            entry.field,
+            entry.name,
+            ", ".join(entry.types) or "-",
+            row.label + (" by code" if entry.via == "code" else ""),
             decided,
-            row["evidence"],
+            entry.evidence,
         )
         table.add_row(*(str(c) for c in cells))
     console.print(table)

@@ -32,12 +32,12 @@ def ping(name: str, as_json: Annotated[bool, Opt("--json")] = False) -> None:
     """Check a connection's credentials against Ramp and Visma and say what is wrong."""
     results = run_with_runtime(lambda rt: admin.ping(cli_actor(), rt, name))
     if as_json:
-        print_json(results)
+        print_json([check.as_dict() for check in results])
     else:
         for check in results:
-            mark = "[green]ok[/green]" if check["ok"] else "[red]FAILED[/red]"
-            console.print(styled(f"{{:>6}}: {mark}  {{}}", check["system"], check["detail"]))
-    if not all(check["ok"] for check in results):
+            mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
+            console.print(styled(f"{{:>6}}: {mark}  {{}}", check.system, check.detail))
+    if not all(check.ok for check in results):
         raise typer.Exit(1)
 
 

@@ -229,17 +229,17 @@ def events_list(
         )
     )
     if as_json:
-        print_json(rows)
+        print_json([row.as_dict() for row in rows])
         return
     table = Table("id", "received", "source", "type", "object", "status")
     for row in rows:
         table.add_row(
-            str(row["id"]),
-            row["received_at"],
-            row["source"],
-            row["type"],
-            row["object_id"] or "",
-            row["status"],
+            str(row.id),
+            row.received_at,
+            row.source,
+            row.type,
+            row.object_id or "",
+            row.status,
         )
     console.print(table)
 
@@ -250,4 +250,5 @@ def events_show(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Inbox id, or the vendor's event id.")],
 ) -> None:
     """One inbox event of NAME, with its payload, as JSON."""
-    print_json(run_with_runtime(lambda rt: inbox.find_event(cli_actor(), rt, name, ident)))
+    found = run_with_runtime(lambda rt: inbox.find_event(cli_actor(), rt, name, ident))
+    print_json(found.as_dict())

@@ -162,23 +162,26 @@ async def list_exceptions(call: Call) -> Any:
 async def retry_group(call: Call) -> Any:
     connection = await call.connection()
     key = call.request.path_params["key"]
-    return await queue.retry_group(call.actor, call.rt, connection, key)
+    done = await queue.retry_group(call.actor, call.rt, connection, key)
+    return [summary.as_dict() for summary in done]
 
 
 async def post_retry(call: Call) -> Any:
     connection = await call.connection()
-    return await queue.retry(
+    done = await queue.retry(
         call.actor, call.rt, connection, api_input.record_ids(await call.body())
     )
+    return [summary.as_dict() for summary in done]
 
 
 async def post_replay(call: Call) -> Any:
     connection = await call.connection()
     body = await call.body()
     dry_run = api_input.flag(body, "dry_run", True)
-    return await queue.replay_records(
+    items = await queue.replay_records(
         call.actor, call.rt, connection, api_input.record_ids(body), dry_run=dry_run
     )
+    return [item.as_dict() for item in items]
 
 
 async def post_exclude(call: Call) -> Any:
@@ -186,13 +189,15 @@ async def post_exclude(call: Call) -> Any:
     body = await call.body()
     resolved = api_input.flag(body, "resolved", False)
     reason = api_input.text(body, "reason")
-    return await queue.exclude(
+    done = await queue.exclude(
         call.actor, call.rt, connection, api_input.record_ids(body), reason, resolved=resolved
     )
+    return [summary.as_dict() for summary in done]
 
 
 async def get_mappings(call: Call) -> Any:
-    return await mapping_edits.mappings_view(call.actor, call.rt, await call.connection())
+    view = await mapping_edits.mappings_view(call.actor, call.rt, await call.connection())
+    return view.as_dict()
 
 
 async def edit_mappings(call: Call) -> Any:
@@ -202,11 +207,14 @@ async def edit_mappings(call: Call) -> Any:
     body = await call.body()
     edit = api_input.mapping_edit(body, replace=call.request.method == "PUT")
     dry_run = api_input.flag(body, "dry_run", False)
-    return await mapping_edits.edit_mappings(call.actor, call.rt, connection, edit, dry_run=dry_run)
+    result = await mapping_edits.edit_mappings(
+        call.actor, call.rt, connection, edit, dry_run=dry_run
+    )
+    return result.as_dict()
 
 
 async def get_fields(call: Call) -> Any:
-    return await bindings.fields_view(call.actor, call.rt, await call.connection())
+    return (await bindings.fields_view(call.actor, call.rt, await call.connection())).as_dict()
 
 
 async def bind_field(call: Call) -> Any:
@@ -220,7 +228,7 @@ async def bind_field(call: Call) -> Any:
     values = body.get("values")
     if values is not None and values not in ("id", "code"):
         raise ValueError("values must be id or code")
-    return await bindings.bind_field_view(
+    bound = await bindings.bind_field_view(
         call.actor,
         call.rt,
         connection,
@@ -229,18 +237,20 @@ async def bind_field(call: Call) -> Any:
         note=api_input.text(body, "note"),
         via=values,
     )
+    return bound.as_dict()
 
 
 async def get_chart(call: Call) -> Any:
-    return await chart.chart_view(call.actor, call.rt, await call.connection())
+    return (await chart.chart_view(call.actor, call.rt, await call.connection())).as_dict()
 
 
 async def chart_pending(call: Call) -> Any:
-    return await chart.chart_pending(call.actor, call.rt, await call.connection())
+    pending = await chart.chart_pending(call.actor, call.rt, await call.connection())
+    return [change.as_dict() for change in pending]
 
 
 async def chart_push(call: Call) -> Any:
-    return await chart.chart_push(call.actor, call.rt, await call.connection())
+    return (await chart.chart_push(call.actor, call.rt, await call.connection())).as_dict()
 
 
 async def list_users(call: Call) -> Any:

@@ -142,12 +142,14 @@ async def act(pages: Pages, request: Request, p: Principal) -> Response:
         return _notice(connection, queued.format(len(done)))
     if action == "preview":
         items = await queue.replay_records(actor, runtime, connection, ids, dry_run=True)
+        shown = [item.as_dict() for item in items]
         return pages.render(
-            request, "preview.html", p, connection=connection, items=items, record_ids=ids
+            request, "preview.html", p, connection=connection, items=shown, record_ids=ids
         )
     if action == "replay":
         items = await queue.replay_records(actor, runtime, connection, ids, dry_run=False)
-        return pages.render(request, "result.html", p, connection=connection, items=items)
+        shown = [item.as_dict() for item in items]
+        return pages.render(request, "result.html", p, connection=connection, items=shown)
     if action in ("exclude", "resolve"):
         reason, resolved = form_text(form, "reason"), action == "resolve"
         done = await queue.exclude(actor, runtime, connection, ids, reason, resolved=resolved)

@@ -95,8 +95,8 @@ async def show_mappings(
 ) -> Response:
     actor, runtime = actor_of(p), pages.runtime
     connection = await visible_connection(actor, runtime, name)
-    view = await mapping_edits.mappings_view(actor, runtime, connection)
-    fields = await bindings.fields_view(actor, runtime, connection)
+    view = (await mapping_edits.mappings_view(actor, runtime, connection)).as_dict()
+    fields = (await bindings.fields_view(actor, runtime, connection)).as_dict()
     prefill = values or {k: v for k, v in request.query_params.items() if k in _RULE_FIELDS}
     return pages.render(
         request,
@@ -130,7 +130,7 @@ async def save_mappings(pages: Pages, request: Request, p: Principal) -> Respons
         values[f"default_{target.value}"] = form_text(form, f"default_{target.value}")
     try:
         view = await mapping_edits.mappings_view(actor, runtime, connection)
-        edit = _edit_from_form(form, view["defaults"])
+        edit = _edit_from_form(form, view.defaults)
         result = await mapping_edits.edit_mappings(
             actor, runtime, connection, edit, dry_run=dry_run
         )
@@ -149,7 +149,7 @@ async def save_mappings(pages: Pages, request: Request, p: Principal) -> Respons
     if dry_run:
         notice = "The mappings are valid against Visma's chart; nothing was saved."
         return await show_mappings(pages, request, p, connection.name, values=values, notice=notice)
-    notice = f"Saved mappings version {result['version']}."
+    notice = f"Saved mappings version {result.version}."
     url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}"
     return redirect(url)
 
@@ -169,8 +169,7 @@ async def bind(pages: Pages, request: Request, p: Principal) -> Response:
         return await show_mappings(
             pages, request, p, connection.name, status=422, problems=[problem]
         )
-    bound = result["field"]
-    notice = f"Bound {field_id} to {bound['binding']} (field bindings version {result['version']})."
+    notice = f"Bound {field_id} to {result.label} (field bindings version {result.version})."
     url = f"/ui/c/{quote(connection.name)}/mappings?{urlencode({'notice': notice})}#fields"
     return redirect(url)
 
@@ -178,12 +177,13 @@ async def bind(pages: Pages, request: Request, p: Principal) -> Response:
 async def chart_page(pages: Pages, request: Request, p: Principal) -> Response:
     actor, runtime = actor_of(p), pages.runtime
     connection = await _connection(pages, request, p)
-    chart_status = await chart.chart_view(actor, runtime, connection)
+    chart_status = (await chart.chart_view(actor, runtime, connection)).as_dict()
     pending: list[dict[str, Any]] | None = None
     pending_error = ""
     if request.query_params.get("pending"):
         try:
-            pending = await chart.chart_pending(actor, runtime, connection)
+            changes = await chart.chart_pending(actor, runtime, connection)
+            pending = [change.as_dict() for change in changes]
         except ConnectorError as exc:
             pending_error = runtime.redactor.scrub_text(str(exc))
     return pages.render(
@@ -209,8 +209,8 @@ async def push(pages: Pages, request: Request, p: Principal) -> Response:
     except ConnectorError as exc:
         notice = f"The push stopped: {runtime.redactor.scrub_text(str(exc))}"
         return redirect(f"{back}?{urlencode({'notice': notice})}")
-    applied = sum(result["applied"].values())
-    refused = len(result["failures"])
+    applied = sum(result.applied.values())
+    refused = len(result.failures)
     notice = f"Push finished: {applied} change(s) applied, {refused} refused by Ramp."
     return redirect(f"{back}?{urlencode({'notice': notice})}")
 

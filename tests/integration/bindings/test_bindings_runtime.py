@@ -46,7 +46,7 @@ async def world(tmp_path: Path) -> AsyncIterator[DemoWorld]:
 async def _fields(world: DemoWorld) -> dict[str, dict[str, Any]]:
     connection = await world.runtime.store.get_connection(NAME)
     view = await app_bindings.fields_view(ADMIN, world.runtime, connection)
-    return {row["field"]: row for row in view["fields"]}
+    return {row["field"]: row for row in view.as_dict()["fields"]}
 
 
 async def _versions(world: DemoWorld) -> list[int]:
@@ -178,7 +178,7 @@ async def test_hand_written_field_settings_still_work_without_bindings(tmp_path:
         assert (line["project"]["id"], line["vatCode"]["id"]) == ("P1001", "11")
         connection = await opened.runtime.store.get_connection(NAME)  # with the new settings
         view = await app_bindings.fields_view(ADMIN, opened.runtime, connection)
-        shown = {row["field"]: row for row in view["fields"]}
+        shown = {row["field"]: row for row in view.as_dict()["fields"]}
         assert (shown["dim_kst"]["decided_by"], shown["dim_kst"]["stored"]) == (
             "configuration",
             False,

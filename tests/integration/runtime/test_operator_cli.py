@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from pydantic import SecretStr
 from typer.testing import CliRunner, Result
 
 from ml_connector.app import connection_admin as admin
+from ml_connector.app import inbox
+from ml_connector.app.inbox import EventSource
 from ml_connector.app.principal import Actor
 from ml_connector.cli import app
 from ml_connector.runtime.wiring import Runtime
@@ -169,3 +172,32 @@ def test_supplier_form_labels_and_numbering(operator: Operator) -> None:
     cleared = operator.run("connection", "set", "acme", "--clear-form-labels")
     assert cleared.exit_code == 0, cleared.output
     assert "org_labels" not in operator.stored()["suppliers"]
+
+
+def test_connection_and_event_views_are_the_cli_json(operator: Operator) -> None:
+    """``connection list/show --json`` and ``events list/show`` print the models' as_dict()."""
+
+    async def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        runtime = await Runtime.open(operator.settings)
+        actor = Actor.local_admin("tests")
+        try:
+            connection = await runtime.store.get_connection("acme")
+            await runtime.store.insert_event(
+                connection.id, EventSource.RAMP, "evt-1", "bills.approved", "b-1", {"id": "b-1"}
+            )
+            described = [d.as_dict() for d in await admin.describe_connections(actor, runtime)]
+            listed = [e.as_dict() for e in await inbox.list_events(actor, runtime, "acme")]
+            shown = (await inbox.find_event(actor, runtime, "acme", "evt-1")).as_dict()
+            return described, listed, shown
+        finally:
+            await runtime.close()
+
+    described, listed, shown = asyncio.run(read())
+    assert json.loads(operator.run("connection", "list", "--json").output) == described
+    assert json.loads(operator.run("connection", "show", "acme", "--json").output) == described[0]
+    assert described[0]["credentials"]["ramp_client_secret"] != "r-secret"
+    assert json.loads(operator.run("events", "list", "acme", "--json").output) == listed
+    assert json.loads(operator.run("events", "show", "acme", "evt-1").output) == shown
+    assert "payload" not in listed[0]
+    assert shown["payload"] == {"id": "b-1"}
+    assert {k: v for k, v in shown.items() if k != "payload"} == listed[0]

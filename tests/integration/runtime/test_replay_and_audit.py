@@ -76,3 +76,12 @@ async def test_audit_export_and_tamper_detection(world: World) -> None:
     problems = await world.runtime.store.verify_audit(connection.id)
     assert problems
     assert any("5" in str(p) for p in problems)
+
+
+async def test_audit_rows_are_the_exported_lines(world: World) -> None:
+    """Each exported JSON line is one AuditRow's as_dict(), oldest first."""
+    await sync_once(world.runtime, world.name)
+    rows = await audit_trail.audit_rows(ADMIN, world.runtime, world.name)
+    exported = [json.loads(line) for line in audit_trail.export_audit(rows, "jsonl").splitlines()]
+    assert exported == [json.loads(json.dumps(row.as_dict(), default=str)) for row in rows]
+    assert [row.seq for row in rows] == sorted(row.seq for row in rows)

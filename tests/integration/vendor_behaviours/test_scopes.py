@@ -33,8 +33,8 @@ async def test_ping_names_missing_optional_scopes_and_passes(tmp_path: Path) -> 
     ) as world:
         results = await admin.ping(Actor.local_admin("tests"), world.runtime, world.name)
 
-        by_system = {r["system"]: r for r in results}
-        assert all(r["ok"] for r in results), results
+        by_system = {r.system: r.as_dict() for r in results}
+        assert all(r.ok for r in results), results
         assert by_system["ramp"]["missing_optional_scopes"] == ["purchase_orders:read"]
         assert "purchase orders and PO-matched bills do not sync" in by_system["ramp"]["detail"]
         assert by_system["visma"]["missing_optional_scopes"] == ["vismanet_erp_service_api:delete"]
