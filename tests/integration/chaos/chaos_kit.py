@@ -95,6 +95,7 @@ class ChaosRun:
     connection_id: int
     lease_s: float
     workers: dict[int, asyncio.subprocess.Process] = field(default_factory=dict)
+    worker_logs: dict[int, Path] = field(default_factory=dict)
     kills: int = 0
     _env: dict[str, str] = field(default_factory=dict)
     _logs: int = 0
@@ -113,6 +114,7 @@ class ChaosRun:
         """Start (or restart) the worker in ``slot``; its output goes to a log file of its own."""
         self._logs += 1
         log = self.folder / f"worker-{slot}-{self._logs}.log"
+        self.worker_logs[slot] = log
         with log.open("wb") as sink:
             self.workers[slot] = await asyncio.create_subprocess_exec(
                 *worker_command(), "worker", env=self._env, stdout=sink, stderr=sink
@@ -127,8 +129,15 @@ class ChaosRun:
         await process.wait()
 
     async def stop_workers(self) -> dict[int, int | None]:
-        """SIGTERM every worker and wait: exit codes by slot (None: had to be killed)."""
+        """SIGTERM every worker and wait: exit codes by slot (None: had to be killed).
+
+        A worker restarted just before is first let finish starting (its log says it runs):
+        a SIGTERM while Python still imports ends it by the signal's default, before its
+        graceful handler exists, which says nothing about how a running worker stops.
+        """
         codes: dict[int, int | None] = {}
+        for slot, process in self.workers.items():
+            await self._until_running(slot, process)
         for process in self.workers.values():
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
@@ -140,6 +149,15 @@ class ChaosRun:
                 await process.wait()
                 codes[slot] = None
         return codes
+
+    async def _until_running(self, slot: int, process: asyncio.subprocess.Process) -> None:
+        log = self.worker_logs.get(slot)
+        for _ in range(1200):  # a ceiling of about two minutes, for a start that never ends
+            if process.returncode is not None or log is None:
+                return
+            if b"worker running" in log.read_bytes():
+                return
+            await asyncio.sleep(0.1)
 
     def log_tail(self) -> str:
         logs = sorted(self.folder.glob("worker-*.log"), key=lambda p: p.stat().st_mtime)
